@@ -1,0 +1,481 @@
+//! Typed configuration: built-in defaults, then a TOML file, then `RC_*` environment variables.
+//!
+//! Every key of the TOML file can be overridden by an environment variable named `RC_` + the key in upper
+//! case (`RC_ISSUER`, `RC_CLIENT_SECRET`, `RC_UNKNOWN_USER_POLICY`, …). Values are parsed into domain types
+//! here, once; an invalid value stops start-up with an error that names the field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The development-only signing key used when none is configured. It is public (it is in this file), so a
+/// server started with it logs a warning; set `jwt_key` / `RC_JWT_KEY` for anything but local development.
+pub const DEV_ONLY_JWT_KEY: &str = "DEVELOPMENT-ONLY-reference-client-jwt-key-do-not-deploy";
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "RC_";
+
+/// The minimum length of the HS256 app-JWT key: 256 bits (RFC 7518 §3.2).
+pub const MIN_JWT_KEY_BYTES: usize = 32;
+
+/// A configuration value that was missing or invalid; `field` is the TOML key (or its `RC_` variable).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A field had a value that could not be used.
+    #[error("configuration field `{field}`: {reason}")]
+    Invalid {
+        /// The TOML key.
+        field: &'static str,
+        /// Why the value was refused.
+        reason: String,
+    },
+    /// The file could not be read or parsed.
+    #[error("configuration file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The read or parse error.
+        reason: String,
+    },
+}
+
+/// A secret string whose `Debug` output does not reveal it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// What happens when a valid login's (issuer, subject) is not in the user database (CONFORMANCE UM-UNKNOWN-USER).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownUserPolicy {
+    /// No JWT; a generic `unknown_user` error. The default.
+    Reject,
+    /// Create one ordinary user bound to (issuer, subject), exactly once.
+    AutoCreate,
+    /// No JWT yet; a short-lived single-use binding ticket that `POST /api/auth/bind` turns into a user.
+    RequireBinding,
+}
+
+impl UnknownUserPolicy {
+    /// Parses `reject`, `auto-create` or `require-binding`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "reject" => Some(Self::Reject),
+            "auto-create" => Some(Self::AutoCreate),
+            "require-binding" => Some(Self::RequireBinding),
+            _ => None,
+        }
+    }
+}
+
+/// How a logged-in browser proves who it is to the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionMode {
+    /// The callback returns an app JWT in its JSON body; the frontend sends it as a Bearer token. The default.
+    Jwt,
+    /// The callback sets an HttpOnly server-side session cookie instead; no JWT leaves the backend.
+    Cookie,
+}
+
+/// The validated settings the application runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The provider's issuer identifier; discovery is fetched from `{issuer}/.well-known/openid-configuration`
+    /// and its `issuer` must equal this string exactly.
+    pub issuer: String,
+    /// Our client_id at the provider; also the only audience accepted in id_tokens.
+    pub client_id: String,
+    /// Our client secret, sent with client_secret_basic.
+    pub client_secret: Secret,
+    /// The frontend callback page registered at the provider (sent identically at the token endpoint).
+    pub redirect_uri: url::Url,
+    /// Scopes requested; `openid` is always included.
+    pub scopes: Vec<String>,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// HS256 key of the app JWT, at least 32 bytes.
+    pub jwt_key: Secret,
+    /// The `iss` of the app JWTs this backend issues.
+    pub jwt_issuer: String,
+    /// The `aud` of the app JWTs this backend issues and accepts.
+    pub jwt_audience: String,
+    /// Lifetime of an app JWT (and of a cookie-mode session).
+    pub jwt_ttl: Duration,
+    /// What to do with a valid login of an unknown (issuer, subject).
+    pub unknown_user_policy: UnknownUserPolicy,
+    /// JWT bearer token or server-side session cookie.
+    pub session_mode: SessionMode,
+    /// Allowed clock difference with the provider when checking id_token `exp` and `iat`.
+    pub clock_skew: Duration,
+    /// Timeout of every request to the provider (discovery, JWKS, token endpoint).
+    pub http_timeout: Duration,
+    /// How long a login transaction (state, nonce, PKCE verifier) stays usable.
+    pub transaction_ttl: Duration,
+    /// How long a binding ticket stays usable.
+    pub binding_ticket_ttl: Duration,
+    /// Whether cookies get the `Secure` attribute; true when `redirect_uri` is https.
+    pub cookie_secure: bool,
+    /// Seed `alice` (admin) and `bob` (user) for the configured issuer when the user table is empty.
+    pub seed_demo_users: bool,
+    /// True when `jwt_key` is the public development key.
+    pub uses_dev_jwt_key: bool,
+}
+
+/// The raw, all-optional shape of the TOML file. Unknown keys are refused so typos surface.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    redirect_uri: Option<String>,
+    scopes: Option<String>,
+    listen: Option<String>,
+    database: Option<String>,
+    jwt_key: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    jwt_ttl_secs: Option<u64>,
+    unknown_user_policy: Option<String>,
+    session_mode: Option<String>,
+    clock_skew_secs: Option<u64>,
+    http_timeout_ms: Option<u64>,
+    transaction_ttl_secs: Option<u64>,
+    binding_ticket_ttl_secs: Option<u64>,
+    seed_demo_users: Option<bool>,
+}
+
+/// The keys whose environment value is a number or boolean rather than a string.
+const NON_STRING_KEYS: &[&str] = &[
+    "jwt_ttl_secs",
+    "clock_skew_secs",
+    "http_timeout_ms",
+    "transaction_ttl_secs",
+    "binding_ticket_ttl_secs",
+    "seed_demo_users",
+];
+
+/// Every key the file may contain, for the environment overlay.
+const KEYS: &[&str] = &[
+    "issuer",
+    "client_id",
+    "client_secret",
+    "redirect_uri",
+    "scopes",
+    "listen",
+    "database",
+    "jwt_key",
+    "jwt_issuer",
+    "jwt_audience",
+    "jwt_ttl_secs",
+    "unknown_user_policy",
+    "session_mode",
+    "clock_skew_secs",
+    "http_timeout_ms",
+    "transaction_ttl_secs",
+    "binding_ticket_ttl_secs",
+    "seed_demo_users",
+];
+
+impl Settings {
+    /// The built-in defaults, which match `mock-idp`'s: issuer `http://127.0.0.1:9000`, client `web` /
+    /// `web-secret`, callback `http://127.0.0.1:3000/callback`, listen `127.0.0.1:3000`.
+    pub fn builtin() -> Self {
+        Self::from_raw(RawSettings::default()).expect("the built-in defaults are valid")
+    }
+
+    /// Reads the optional TOML file, then overlays the process's `RC_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Like [`Settings::load`] with an explicit environment, for tests.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::File {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        for key in KEYS {
+            let Some(value) = env.get(&format!("{ENV_PREFIX}{}", key.to_uppercase())) else {
+                continue;
+            };
+            let value = if NON_STRING_KEYS.contains(key) {
+                parse_scalar(value).ok_or_else(|| ConfigError::Invalid {
+                    field: key,
+                    reason: format!("`{value}` is not a number or boolean"),
+                })?
+            } else {
+                toml::Value::String(value.clone())
+            };
+            table.insert((*key).to_owned(), value);
+        }
+        let raw: RawSettings =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::File {
+                    path: file.map(Path::to_owned).unwrap_or_default(),
+                    reason: e.to_string(),
+                })?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
+        let issuer = non_empty(
+            "issuer",
+            raw.issuer.unwrap_or_else(|| "http://127.0.0.1:9000".into()),
+        )?;
+        let issuer_url = url::Url::parse(&issuer).map_err(|e| invalid("issuer", e))?;
+        if !matches!(issuer_url.scheme(), "http" | "https")
+            || issuer_url.query().is_some()
+            || issuer_url.fragment().is_some()
+        {
+            return Err(invalid(
+                "issuer",
+                "must be an http(s) URL without query or fragment",
+            ));
+        }
+        let client_id = non_empty("client_id", raw.client_id.unwrap_or_else(|| "web".into()))?;
+        let client_secret = non_empty(
+            "client_secret",
+            raw.client_secret.unwrap_or_else(|| "web-secret".into()),
+        )?;
+        let redirect_uri = url::Url::parse(&non_empty(
+            "redirect_uri",
+            raw.redirect_uri
+                .unwrap_or_else(|| "http://127.0.0.1:3000/callback".into()),
+        )?)
+        .map_err(|e| invalid("redirect_uri", e))?;
+        let mut scopes: Vec<String> = raw
+            .scopes
+            .unwrap_or_else(|| "openid profile".into())
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let listen = raw
+            .listen
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|e| invalid("listen", e))?;
+        let database = PathBuf::from(non_empty(
+            "database",
+            raw.database.unwrap_or_else(|| "reference-client.db".into()),
+        )?);
+        let jwt_key = raw.jwt_key.unwrap_or_else(|| DEV_ONLY_JWT_KEY.into());
+        if jwt_key.len() < MIN_JWT_KEY_BYTES {
+            return Err(invalid(
+                "jwt_key",
+                format!("must be at least {MIN_JWT_KEY_BYTES} bytes (256 bits) for HS256"),
+            ));
+        }
+        let unknown_user_policy = match raw.unknown_user_policy {
+            None => UnknownUserPolicy::Reject,
+            Some(v) => UnknownUserPolicy::parse(&v).ok_or_else(|| {
+                invalid(
+                    "unknown_user_policy",
+                    format!("`{v}` is not one of reject, auto-create, require-binding"),
+                )
+            })?,
+        };
+        let session_mode = match raw.session_mode.as_deref() {
+            None | Some("jwt") => SessionMode::Jwt,
+            Some("cookie") => SessionMode::Cookie,
+            Some(v) => {
+                return Err(invalid(
+                    "session_mode",
+                    format!("`{v}` is not jwt or cookie"),
+                ));
+            }
+        };
+        let jwt_ttl = positive("jwt_ttl_secs", raw.jwt_ttl_secs.unwrap_or(900))?;
+        let http_timeout_ms = raw.http_timeout_ms.unwrap_or(5000);
+        if http_timeout_ms == 0 {
+            return Err(invalid("http_timeout_ms", "must be positive"));
+        }
+        let seed_demo_users = raw.seed_demo_users.unwrap_or_else(|| {
+            // Only for a provider on this machine: seeding `alice`'s sub as admin at a real provider would
+            // make a stranger an administrator.
+            matches!(
+                issuer_url.host_str(),
+                Some("127.0.0.1" | "localhost" | "[::1]")
+            )
+        });
+        Ok(Self {
+            cookie_secure: redirect_uri.scheme() == "https",
+            uses_dev_jwt_key: jwt_key == DEV_ONLY_JWT_KEY,
+            issuer,
+            client_id,
+            client_secret: Secret::new(client_secret),
+            redirect_uri,
+            scopes,
+            listen,
+            database,
+            jwt_key: Secret::new(jwt_key),
+            jwt_issuer: non_empty(
+                "jwt_issuer",
+                raw.jwt_issuer.unwrap_or_else(|| "reference-client".into()),
+            )?,
+            jwt_audience: non_empty(
+                "jwt_audience",
+                raw.jwt_audience
+                    .unwrap_or_else(|| "reference-client".into()),
+            )?,
+            jwt_ttl,
+            unknown_user_policy,
+            session_mode,
+            clock_skew: Duration::from_secs(raw.clock_skew_secs.unwrap_or(120)),
+            http_timeout: Duration::from_millis(http_timeout_ms),
+            transaction_ttl: positive(
+                "transaction_ttl_secs",
+                raw.transaction_ttl_secs.unwrap_or(600),
+            )?,
+            binding_ticket_ttl: positive(
+                "binding_ticket_ttl_secs",
+                raw.binding_ticket_ttl_secs.unwrap_or(300),
+            )?,
+            seed_demo_users,
+        })
+    }
+}
+
+fn parse_scalar(value: &str) -> Option<toml::Value> {
+    if let Ok(n) = value.parse::<i64>() {
+        return Some(toml::Value::Integer(n));
+    }
+    value.parse::<bool>().ok().map(toml::Value::Boolean)
+}
+
+fn invalid(field: &'static str, reason: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+fn non_empty(field: &'static str, value: String) -> Result<String, ConfigError> {
+    if value.trim().is_empty() {
+        Err(invalid(field, "is missing or empty"))
+    } else {
+        Ok(value)
+    }
+}
+
+fn positive(field: &'static str, secs: u64) -> Result<Duration, ConfigError> {
+    if secs == 0 {
+        Err(invalid(field, "must be positive"))
+    } else {
+        Ok(Duration::from_secs(secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn builtin_defaults_match_mock_idp() {
+        let s = Settings::builtin();
+        assert_eq!(s.issuer, "http://127.0.0.1:9000");
+        assert_eq!(s.client_id, "web");
+        assert_eq!(s.client_secret.expose(), "web-secret");
+        assert_eq!(s.redirect_uri.as_str(), "http://127.0.0.1:3000/callback");
+        assert_eq!(s.unknown_user_policy, UnknownUserPolicy::Reject);
+        assert!(s.seed_demo_users);
+        assert!(s.uses_dev_jwt_key);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_defaults() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("RC_ISSUER", "https://login.example.com"),
+                ("RC_UNKNOWN_USER_POLICY", "auto-create"),
+                ("RC_JWT_TTL_SECS", "60"),
+            ]),
+        )
+        .expect("valid settings");
+        assert_eq!(s.issuer, "https://login.example.com");
+        assert_eq!(s.unknown_user_policy, UnknownUserPolicy::AutoCreate);
+        assert_eq!(s.jwt_ttl, Duration::from_secs(60));
+        assert!(
+            !s.seed_demo_users,
+            "never seed demo admins for a remote issuer"
+        );
+    }
+
+    // JWT-KEY
+    #[test]
+    fn a_short_jwt_key_refuses_to_start_naming_the_field() {
+        let err = Settings::load_from(None, env(&[("RC_JWT_KEY", "too-short")]))
+            .expect_err("short key must be refused");
+        assert!(err.to_string().contains("`jwt_key`"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_issuer_is_reported_by_name() {
+        let err = Settings::load_from(None, env(&[("RC_ISSUER", "")])).expect_err("refused");
+        assert!(err.to_string().contains("`issuer`"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_policy_is_reported_by_name() {
+        let err = Settings::load_from(None, env(&[("RC_UNKNOWN_USER_POLICY", "email")]))
+            .expect_err("refused");
+        assert!(err.to_string().contains("`unknown_user_policy`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed_by_debug() {
+        let s = Settings::builtin();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("web-secret"));
+        assert!(!printed.contains(DEV_ONLY_JWT_KEY));
+    }
+}

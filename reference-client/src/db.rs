@@ -1,0 +1,465 @@
+//! The application's own user database (SQLite through rusqlite).
+//!
+//! Invariants:
+//! - a user is found from a login only by (issuer, subject), never by email or name (CONFORMANCE UM-KEY);
+//! - `identities` is unique on (issuer, subject), so [`Database::find_or_create_user`] creates at most one user
+//!   per identity even when first logins race (UM-UNKNOWN-USER, auto-create).
+//!
+//! The connection sits behind a `std::sync::Mutex` on purpose: every call is a short synchronous query and no
+//! `.await` happens while the lock is held, so an async mutex would only add cost.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// A user's role in this application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May use the admin endpoints.
+    Admin,
+    /// An ordinary user.
+    User,
+}
+
+impl Role {
+    /// `admin` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::User => "user",
+        }
+    }
+
+    /// Parses `admin` or `user`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(Self::Admin),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+/// A row of `users`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Internal id; the `sub` of app JWTs.
+    pub id: i64,
+    /// Shown in the UI.
+    pub display_name: String,
+    /// admin or user.
+    pub role: Role,
+    /// Picture URL shown in the UI.
+    pub avatar_url: Option<String>,
+    /// Phone number given when binding (require-binding policy).
+    pub phone: Option<String>,
+    /// A disabled user gets no JWT and existing JWTs stop working.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The fields of a user to create.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// Shown in the UI.
+    pub display_name: String,
+    /// admin or user.
+    pub role: Role,
+    /// Picture URL.
+    pub avatar_url: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// A row of `identities`: which provider account maps to which user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// The provider's issuer identifier, exactly as in the id_token.
+    pub issuer: String,
+    /// The id_token `sub`.
+    pub subject: String,
+    /// The user it belongs to.
+    pub user_id: i64,
+}
+
+/// The SQLite handle shared by all requests.
+#[derive(Debug)]
+pub struct Database {
+    /// One connection; see the module docs for why a blocking mutex.
+    conn: Mutex<Connection>,
+}
+
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        avatar_url TEXT,
+        phone TEXT,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        UNIQUE (issuer, subject)
+    );
+"];
+
+fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(2)?;
+    Ok(User {
+        id: row.get(0)?,
+        display_name: row.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::User),
+        avatar_url: row.get(3)?,
+        phone: row.get(4)?,
+        disabled: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, display_name, role, avatar_url, phone, disabled, created_at";
+
+impl Database {
+    /// Opens (creating if needed) the database file, sets WAL and a busy timeout, and runs migrations.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database, for unit tests.
+    pub fn open_in_memory() -> anyhow::Result<Self> {
+        Self::init(Connection::open_in_memory().context("opening an in-memory database")?)
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<Self> {
+        // WAL lets the CLI read while the server writes; the busy timeout makes a second writer wait.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .context("enabling WAL")?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .context("setting busy_timeout")?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .context("enabling foreign keys")?;
+        let db = Self {
+            conn: Mutex::new(conn),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another request panicked mid-call; SQLite itself stays consistent.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().context("starting migrations")?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .context("reading user_version")?;
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {}", i + 1))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )
+            .context("writing user_version")?;
+        }
+        tx.commit().context("committing migrations")
+    }
+
+    /// Seeds the demo users when the user table is empty: `alice` (sub 248289761001) as admin and `bob`
+    /// (sub 248289761002) as an ordinary user, both at `issuer` (mock-idp's fixtures).
+    pub fn seed_demo_users(&self, issuer: &str, now: i64) -> anyhow::Result<bool> {
+        if !self.list_users()?.is_empty() {
+            return Ok(false);
+        }
+        for (name, sub, role, avatar) in [
+            (
+                "Alice Adams",
+                "248289761001",
+                Role::Admin,
+                "https://example.com/avatars/alice.png",
+            ),
+            (
+                "Bob Brown",
+                "248289761002",
+                Role::User,
+                "https://example.com/avatars/bob.png",
+            ),
+        ] {
+            let user = self.add_user(
+                &NewUser {
+                    display_name: name.into(),
+                    role,
+                    avatar_url: Some(avatar.into()),
+                    phone: None,
+                },
+                now,
+            )?;
+            self.bind_identity(issuer, sub, user.id, now)?;
+        }
+        Ok(true)
+    }
+
+    /// Inserts a user.
+    pub fn add_user(&self, new: &NewUser, now: i64) -> anyhow::Result<User> {
+        let conn = self.lock();
+        conn.query_row(
+            &format!(
+                "INSERT INTO users (display_name, role, avatar_url, phone, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {USER_COLUMNS}"
+            ),
+            params![
+                new.display_name,
+                new.role.as_str(),
+                new.avatar_url,
+                new.phone,
+                now
+            ],
+            row_to_user,
+        )
+        .context("inserting a user")
+    }
+
+    /// Binds (issuer, subject) to an existing user. Fails if the identity is already bound.
+    pub fn bind_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        now: i64,
+    ) -> anyhow::Result<Identity> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![issuer, subject, user_id, now],
+        )
+        .with_context(|| format!("binding ({issuer}, {subject}) to user {user_id}"))?;
+        Ok(Identity {
+            issuer: issuer.into(),
+            subject: subject.into(),
+            user_id,
+        })
+    }
+
+    /// The user bound to (issuer, subject), if any. The only way a login finds its user.
+    pub fn find_by_identity(&self, issuer: &str, subject: &str) -> anyhow::Result<Option<User>> {
+        let conn = self.lock();
+        conn.query_row(
+            &format!(
+                "SELECT {} FROM users u JOIN identities i ON i.user_id = u.id
+                 WHERE i.issuer = ?1 AND i.subject = ?2",
+                USER_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("u.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            params![issuer, subject],
+            row_to_user,
+        )
+        .optional()
+        .context("looking up an identity")
+    }
+
+    /// Returns the user bound to (issuer, subject), creating the user and the identity in one transaction
+    /// if there is none. Concurrent callers for the same identity get the same single user.
+    /// The boolean is true when this call created the user.
+    pub fn find_or_create_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        new: &NewUser,
+        now: i64,
+    ) -> anyhow::Result<(User, bool)> {
+        let mut conn = self.lock();
+        // IMMEDIATE takes the write lock up front, so two processes cannot both see "no identity".
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .context("starting find-or-create")?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT user_id FROM identities WHERE issuer = ?1 AND subject = ?2",
+                params![issuer, subject],
+                |r| r.get(0),
+            )
+            .optional()
+            .context("looking up an identity")?;
+        let (user_id, created) = match existing {
+            Some(id) => (id, false),
+            None => {
+                let id: i64 = tx
+                    .query_row(
+                        "INSERT INTO users (display_name, role, avatar_url, phone, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                        params![
+                            new.display_name,
+                            new.role.as_str(),
+                            new.avatar_url,
+                            new.phone,
+                            now
+                        ],
+                        |r| r.get(0),
+                    )
+                    .context("inserting a user")?;
+                tx.execute(
+                    "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![issuer, subject, id, now],
+                )
+                .context("inserting an identity")?;
+                (id, true)
+            }
+        };
+        let user = tx
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                params![user_id],
+                row_to_user,
+            )
+            .context("reading the user")?;
+        tx.commit().context("committing find-or-create")?;
+        Ok((user, created))
+    }
+
+    /// A user by internal id.
+    pub fn get_user(&self, id: i64) -> anyhow::Result<Option<User>> {
+        let conn = self.lock();
+        conn.query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            params![id],
+            row_to_user,
+        )
+        .optional()
+        .context("reading a user")
+    }
+
+    /// All users, by id.
+    pub fn list_users(&self) -> anyhow::Result<Vec<User>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+            .context("preparing list_users")?;
+        let users = stmt
+            .query_map([], row_to_user)
+            .context("listing users")?
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading users")?;
+        Ok(users)
+    }
+
+    /// All identities of a user.
+    pub fn identities_of(&self, user_id: i64) -> anyhow::Result<Vec<Identity>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT issuer, subject, user_id FROM identities WHERE user_id = ?1 ORDER BY issuer, subject")
+            .context("preparing identities_of")?;
+        let rows = stmt
+            .query_map(params![user_id], |r| {
+                Ok(Identity {
+                    issuer: r.get(0)?,
+                    subject: r.get(1)?,
+                    user_id: r.get(2)?,
+                })
+            })
+            .context("listing identities")?
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading identities")?;
+        Ok(rows)
+    }
+
+    /// Sets or clears `disabled`. Returns false when there is no such user.
+    pub fn set_disabled(&self, user_id: i64, disabled: bool) -> anyhow::Result<bool> {
+        let conn = self.lock();
+        let n = conn
+            .execute(
+                "UPDATE users SET disabled = ?2 WHERE id = ?1",
+                params![user_id, disabled],
+            )
+            .context("updating disabled")?;
+        Ok(n == 1)
+    }
+
+    /// Changes a user's role. Returns false when there is no such user.
+    pub fn set_role(&self, user_id: i64, role: Role) -> anyhow::Result<bool> {
+        let conn = self.lock();
+        let n = conn
+            .execute(
+                "UPDATE users SET role = ?2 WHERE id = ?1",
+                params![user_id, role.as_str()],
+            )
+            .context("updating role")?;
+        Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_user(name: &str) -> NewUser {
+        NewUser {
+            display_name: name.into(),
+            role: Role::User,
+            avatar_url: None,
+            phone: None,
+        }
+    }
+
+    // UM-KEY
+    #[test]
+    fn the_same_subject_at_another_issuer_is_another_user() {
+        let db = Database::open_in_memory().expect("db");
+        db.seed_demo_users("http://127.0.0.1:9000", 0)
+            .expect("seed");
+        assert!(
+            db.find_by_identity("http://127.0.0.1:9000", "248289761001")
+                .expect("query")
+                .is_some()
+        );
+        assert!(
+            db.find_by_identity("http://127.0.0.1:9001", "248289761001")
+                .expect("query")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn find_or_create_creates_once() {
+        let db = Database::open_in_memory().expect("db");
+        let (a, created_a) = db
+            .find_or_create_user("iss", "sub", &new_user("A"), 0)
+            .expect("first");
+        let (b, created_b) = db
+            .find_or_create_user("iss", "sub", &new_user("B"), 0)
+            .expect("second");
+        assert!(created_a && !created_b);
+        assert_eq!(a.id, b.id);
+        assert_eq!(db.list_users().expect("list").len(), 1);
+    }
+
+    #[test]
+    fn seeding_happens_only_on_an_empty_database() {
+        let db = Database::open_in_memory().expect("db");
+        assert!(db.seed_demo_users("i", 0).expect("seed"));
+        assert!(!db.seed_demo_users("i", 0).expect("seed again"));
+        assert_eq!(db.list_users().expect("list").len(), 2);
+    }
+}

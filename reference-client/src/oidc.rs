@@ -1,0 +1,526 @@
+//! Everything the backend says to, and believes from, the OpenID provider.
+//!
+//! - discovery (`/.well-known/openid-configuration`), whose `issuer` must equal the configured one exactly
+//!   (RFC 8414 §3.3; CONFORMANCE ID-DISCOVERY-ISS);
+//! - the authorization URL, built with the `oauth2` crate (state, nonce, PKCE S256; ST-REQUEST-SHAPE, PK-VALID);
+//! - the code exchange with client_secret_basic + PKCE through the `oauth2` crate over a reqwest client with
+//!   redirects disabled and a timeout; every provider failure fails closed and the code is never retried
+//!   (UM-IDP-FAILURE, ID-TOKEN-RESP);
+//! - id_token verification (OIDC Core §3.1.3.7; ID-SIG, ID-ISS, ID-AUD, ID-EXP, ID-IAT-SUB, ID-NONCE, ID-KID).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AsyncHttpClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    ExtraTokenFields, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse,
+    TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::store::ct_eq;
+
+/// The algorithms this client can verify. Never `none`, never HMAC: an HS256 id_token would be keyed with a
+/// client secret or, worse, with the provider's public key (RFC 8725 §2.1, §3.1).
+const SUPPORTED_ALGS: &[Algorithm] = &[Algorithm::RS256, Algorithm::ES256];
+
+/// The largest body read from the provider.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The parts of the discovery document this client uses (OIDC Discovery §3).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Discovery {
+    /// Must equal the configured issuer.
+    pub issuer: String,
+    /// Where the browser is sent to log in.
+    pub authorization_endpoint: String,
+    /// Where the code is exchanged.
+    pub token_endpoint: String,
+    /// Where the id_token signing keys are.
+    pub jwks_uri: String,
+    /// The algorithms the provider signs id_tokens with; intersected with RS256/ES256.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 9207: when true, a callback without `iss` is refused.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// The token response: RFC 6749 §5.1 plus OIDC's `id_token`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct IdTokenField {
+    /// The id_token; its absence fails the login.
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+type OidcTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+type OidcClient<HasAuthUrl, HasTokenUrl> = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    HasAuthUrl,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    HasTokenUrl,
+>;
+
+/// The oauth2 crate's HTTP hook over our reqwest 0.13 client (the crate's own `reqwest` feature would pull in
+/// reqwest 0.12 as well). Redirects are disabled on the client: following one could send the code elsewhere.
+#[derive(Clone, Debug)]
+pub struct OAuthHttp(pub reqwest::Client);
+
+impl<'c> AsyncHttpClient<'c> for OAuthHttp {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let response = self
+                .0
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = read_limited(response).await?;
+            let mut out = oauth2::http::Response::new(body);
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            Ok(out)
+        })
+    }
+}
+
+/// A transport failure talking to the provider.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Connection, timeout, or body read failure.
+    #[error(transparent)]
+    Transport(#[from] reqwest::Error),
+    /// The body was larger than we accept.
+    #[error("response body too large")]
+    TooLarge,
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(HttpError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The audience claim: a string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// `"aud": "web"`.
+    One(String),
+    /// `"aud": ["web", …]`.
+    Many(Vec<String>),
+}
+
+/// The id_token claims this client reads. Required claims are `Option` so their absence is our error, not
+/// a deserialisation failure.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: Option<String>,
+    /// Subject.
+    pub sub: Option<String>,
+    /// Audience.
+    pub aud: Option<Audience>,
+    /// Authorized party.
+    pub azp: Option<String>,
+    /// Expiry.
+    pub exp: Option<u64>,
+    /// Issued at.
+    pub iat: Option<u64>,
+    /// Echo of the transaction's nonce.
+    pub nonce: Option<String>,
+    /// Display name, if the provider puts it in the id_token.
+    pub name: Option<String>,
+    /// Picture URL, if present.
+    pub picture: Option<String>,
+}
+
+/// The outcome of a fully verified login: who the provider says this is.
+#[derive(Clone, Debug)]
+pub struct VerifiedLogin {
+    /// id_token `iss` (equal to the configured issuer).
+    pub issuer: String,
+    /// id_token `sub`.
+    pub subject: String,
+    /// id_token `name`.
+    pub name: Option<String>,
+    /// id_token `picture`.
+    pub picture: Option<String>,
+}
+
+/// What the authorization redirect needs remembered.
+#[derive(Debug)]
+pub struct AuthorizationStart {
+    /// The URL to send the browser to.
+    pub url: url::Url,
+    /// The PKCE verifier to keep server-side.
+    pub pkce_verifier: String,
+}
+
+/// The provider as this client sees it: configuration, cached discovery, cached JWKS.
+#[derive(Debug)]
+pub struct Provider {
+    /// The configured issuer; discovery, callbacks and id_tokens must name exactly this.
+    issuer: String,
+    /// Our client id (the only accepted audience).
+    client_id: String,
+    /// Our client secret.
+    client_secret: crate::config::Secret,
+    /// The registered callback.
+    redirect_uri: String,
+    /// Requested scopes.
+    scopes: Vec<String>,
+    /// Allowed difference with the provider's clock.
+    skew_secs: u64,
+    /// Redirects off, timeout set.
+    http: OAuthHttp,
+    /// Application time.
+    clock: Clock,
+    /// Fetched once, on first use; failures are not cached.
+    discovery: Mutex<Option<Arc<Discovery>>>,
+    /// The last fetched JWKS (keys that did not parse are dropped).
+    jwks: Mutex<Option<Arc<Vec<Jwk>>>>,
+}
+
+impl Provider {
+    /// A provider client from settings. Nothing is fetched yet.
+    pub fn new(settings: &Settings, clock: Clock) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.http_timeout)
+            .connect_timeout(settings.http_timeout.min(Duration::from_secs(10)))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            issuer: settings.issuer.clone(),
+            client_id: settings.client_id.clone(),
+            client_secret: settings.client_secret.clone(),
+            redirect_uri: settings.redirect_uri.to_string(),
+            scopes: settings.scopes.clone(),
+            skew_secs: settings.clock_skew.as_secs(),
+            http: OAuthHttp(http),
+            clock,
+            discovery: Mutex::new(None),
+            jwks: Mutex::new(None),
+        })
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ApiError> {
+        let response = self
+            .http
+            .0
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| ApiError::Provider(format!("GET {url}: {e}")))?;
+        if !response.status().is_success() {
+            return Err(ApiError::Provider(format!(
+                "GET {url}: status {}",
+                response.status()
+            )));
+        }
+        let body = read_limited(response)
+            .await
+            .map_err(|e| ApiError::Provider(format!("GET {url}: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Provider(format!("GET {url}: {e}")))
+    }
+
+    /// The discovery document, fetched on first use. Its `issuer` must equal the configured issuer
+    /// character for character (RFC 8414 §3.3).
+    pub async fn discovery(&self) -> Result<Arc<Discovery>, ApiError> {
+        let mut cached = self.discovery.lock().await;
+        if let Some(d) = cached.as_ref() {
+            return Ok(d.clone());
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
+        let doc: Discovery = self.get_json(&url).await?;
+        if doc.issuer != self.issuer {
+            tracing::warn!(expected = %self.issuer, got = %doc.issuer, "discovery issuer mismatch");
+            return Err(ApiError::IssuerMismatch(
+                "the discovery document names another issuer",
+            ));
+        }
+        let doc = Arc::new(doc);
+        *cached = Some(doc.clone());
+        Ok(doc)
+    }
+
+    fn oauth_client(
+        &self,
+        discovery: &Discovery,
+    ) -> Result<OidcClient<oauth2::EndpointSet, oauth2::EndpointSet>, ApiError> {
+        let bad = |what: &str, e: oauth2::url::ParseError| {
+            ApiError::Provider(format!("discovery {what} is not a URL: {e}"))
+        };
+        Ok(OidcClient::new(ClientId::new(self.client_id.clone()))
+            .set_client_secret(ClientSecret::new(self.client_secret.expose().to_owned()))
+            .set_auth_uri(
+                AuthUrl::new(discovery.authorization_endpoint.clone())
+                    .map_err(|e| bad("authorization_endpoint", e))?,
+            )
+            .set_token_uri(
+                TokenUrl::new(discovery.token_endpoint.clone())
+                    .map_err(|e| bad("token_endpoint", e))?,
+            )
+            .set_redirect_uri(
+                RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| bad("redirect_uri", e))?,
+            ))
+    }
+
+    /// Builds the authorization request URL (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) for a given state and nonce,
+    /// with a fresh 256-bit PKCE verifier (RFC 7636 §4.1–4.2, S256).
+    pub async fn authorization_url(
+        &self,
+        state: &str,
+        nonce: &str,
+    ) -> Result<AuthorizationStart, ApiError> {
+        let discovery = self.discovery().await?;
+        let client = self.oauth_client(&discovery)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let state = state.to_owned();
+        let (url, _) = client
+            .authorize_url(move || CsrfToken::new(state))
+            .add_scopes(self.scopes.iter().cloned().map(Scope::new))
+            .add_extra_param("nonce", nonce)
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(AuthorizationStart {
+            url,
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Exchanges the code once (never retried) and verifies the id_token against `nonce`.
+    pub async fn exchange_and_verify(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<VerifiedLogin, ApiError> {
+        let discovery = self.discovery().await?;
+        let client = self.oauth_client(&discovery)?;
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => {
+                    ApiError::Provider(format!("token endpoint answered {}", r.error()))
+                }
+                RequestTokenError::Request(e) => {
+                    ApiError::Provider(format!("token request failed: {e}"))
+                }
+                RequestTokenError::Parse(e, _) => {
+                    ApiError::Provider(format!("token response is not a token response: {e}"))
+                }
+                RequestTokenError::Other(e) => ApiError::Provider(format!("token response: {e}")),
+            })?;
+        // RFC 6749 §5.1: token_type is case-insensitive; only Bearer is understood here.
+        if !response
+            .token_type()
+            .as_ref()
+            .eq_ignore_ascii_case("bearer")
+        {
+            return Err(ApiError::Provider(format!(
+                "token_type {:?} is not Bearer",
+                response.token_type().as_ref()
+            )));
+        }
+        let id_token = response
+            .extra_fields()
+            .id_token
+            .as_deref()
+            .ok_or_else(|| ApiError::Provider("token response has no id_token".into()))?;
+        self.verify_id_token(&discovery, id_token, nonce).await
+    }
+
+    /// Fetches the JWKS; `refresh` forces a new fetch.
+    async fn jwks(&self, discovery: &Discovery, refresh: bool) -> Result<Arc<Vec<Jwk>>, ApiError> {
+        let mut cached = self.jwks.lock().await;
+        if !refresh && let Some(keys) = cached.as_ref() {
+            return Ok(keys.clone());
+        }
+        #[derive(Deserialize)]
+        struct RawJwks {
+            keys: Vec<serde_json::Value>,
+        }
+        let raw: RawJwks = self.get_json(&discovery.jwks_uri).await?;
+        // A key type this library cannot parse is skipped, not fatal for the others.
+        let keys: Vec<Jwk> = raw
+            .keys
+            .into_iter()
+            .filter_map(|k| serde_json::from_value(k).ok())
+            .collect();
+        let keys = Arc::new(keys);
+        *cached = Some(keys.clone());
+        Ok(keys)
+    }
+
+    /// Checks an id_token (OIDC Core §3.1.3.7) and returns who it names.
+    pub async fn verify_id_token(
+        &self,
+        discovery: &Discovery,
+        token: &str,
+        nonce: &str,
+    ) -> Result<VerifiedLogin, ApiError> {
+        let reject = |why: &str| ApiError::InvalidIdToken(why.to_owned());
+        // Unknown algorithms, `none` included, fail to parse here.
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| reject("malformed header or unsupported alg"))?;
+        let advertised: Vec<&str> = if discovery.id_token_signing_alg_values_supported.is_empty() {
+            vec!["RS256"] // OIDC Discovery §3: RS256 is the default.
+        } else {
+            discovery
+                .id_token_signing_alg_values_supported
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        let alg_name = match header.alg {
+            Algorithm::RS256 => "RS256",
+            Algorithm::ES256 => "ES256",
+            _ => return Err(reject("algorithm not allowed")),
+        };
+        if !SUPPORTED_ALGS.contains(&header.alg) || !advertised.contains(&alg_name) {
+            return Err(reject("algorithm not advertised by the provider"));
+        }
+        // `jku`, `x5u` and `jwk` headers are ignored: keys come only from the discovery's jwks_uri.
+        let keys = self.jwks(discovery, false).await?;
+        let jwk = match select_key(&keys, header.kid.as_deref(), header.alg) {
+            Some(k) => k.clone(),
+            None if header.kid.is_some() => {
+                // Key rotation: one re-fetch for an unknown kid, then give up (ID-KID).
+                let keys = self.jwks(discovery, true).await?;
+                select_key(&keys, header.kid.as_deref(), header.alg)
+                    .cloned()
+                    .ok_or_else(|| reject("no key with this kid"))?
+            }
+            None => return Err(reject("no kid and not exactly one usable key")),
+        };
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| reject("unusable key"))?;
+        let mut validation = Validation::new(header.alg);
+        // Time, issuer and audience are checked below, against the application clock and our rules.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &key, &validation)
+            .map_err(|e| ApiError::InvalidIdToken(format!("signature: {e}")))?
+            .claims;
+
+        if claims.iss.as_deref() != Some(self.issuer.as_str()) {
+            return Err(reject("wrong or missing iss"));
+        }
+        match &claims.aud {
+            Some(Audience::One(a)) if a == &self.client_id => {}
+            // Every audience must be us: we trust no other party (Core §3.1.3.7 #3).
+            Some(Audience::Many(list))
+                if !list.is_empty() && list.iter().all(|a| a == &self.client_id) => {}
+            _ => return Err(reject("wrong, missing or untrusted extra aud")),
+        }
+        if let Some(azp) = &claims.azp
+            && azp != &self.client_id
+        {
+            return Err(reject("azp is not our client_id"));
+        }
+        let now = self.clock.now_unix();
+        match claims.exp {
+            Some(exp) if exp.saturating_add(self.skew_secs) > now => {}
+            _ => return Err(reject("expired or missing exp")),
+        }
+        match claims.iat {
+            Some(iat) if iat <= now.saturating_add(self.skew_secs) => {}
+            _ => return Err(reject("missing iat or iat in the future")),
+        }
+        let subject = match claims.sub {
+            Some(s) if !s.is_empty() => s,
+            _ => return Err(reject("missing sub")),
+        };
+        if !claims.nonce.as_deref().is_some_and(|n| ct_eq(n, nonce)) {
+            return Err(reject("wrong or missing nonce"));
+        }
+        Ok(VerifiedLogin {
+            issuer: self.issuer.clone(),
+            subject,
+            name: claims.name,
+            picture: claims.picture,
+        })
+    }
+}
+
+/// Picks the verification key: by `kid` when there is one; otherwise the single usable key.
+fn select_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: Algorithm) -> Option<&'a Jwk> {
+    let usable = |k: &&Jwk| {
+        let use_ok = matches!(
+            k.common.public_key_use,
+            None | Some(PublicKeyUse::Signature)
+        );
+        let alg_ok = k
+            .common
+            .key_algorithm
+            .is_none_or(|ka| Algorithm::try_from(ka).ok() == Some(alg));
+        let kty_ok = match (&k.algorithm, alg) {
+            (AlgorithmParameters::RSA(_), Algorithm::RS256) => true,
+            (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
+                ec.curve == EllipticCurve::P256
+            }
+            _ => false,
+        };
+        use_ok && alg_ok && kty_ok
+    };
+    match kid {
+        Some(kid) => keys
+            .iter()
+            .filter(usable)
+            .find(|k| k.common.key_id.as_deref() == Some(kid)),
+        None => {
+            let mut candidates = keys.iter().filter(usable);
+            let first = candidates.next()?;
+            candidates.next().is_none().then_some(first)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Steps 3–6: the frontend posts the callback parameters; the backend checks the transaction, exchanges the
+//! code, verifies the id_token, finds the user, and only then issues its own token.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::{Deserialize, Serialize};
+
+use super::{TX_COOKIE, complete_login};
+use crate::config::UnknownUserPolicy;
+use crate::db::{NewUser, Role};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::{PendingBinding, TakeError};
+
+/// What the callback page read from its URL.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackRequest {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The state the provider echoed.
+    pub state: Option<String>,
+    /// RFC 9207 issuer of the authorization response.
+    pub iss: Option<String>,
+    /// An error the provider returned instead of a code.
+    pub error: Option<String>,
+    /// Its description (logged only).
+    pub error_description: Option<String>,
+}
+
+/// The body when the policy is require-binding and the identity is new.
+#[derive(Debug, Serialize)]
+pub struct BindingRequired {
+    /// Always `binding_required`.
+    pub status: &'static str,
+    /// Single-use ticket for `POST /api/auth/bind`.
+    pub binding_ticket: String,
+    /// Seconds the ticket stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /api/auth/callback` with `{code, state, iss?, error?, error_description?}`.
+pub async fn callback(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Result<Json<CallbackRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let browser = jar.get(TX_COOKIE).map(|c| c.value().to_owned());
+
+    // The transaction is taken (removed) before anything else, in particular before any network call: a
+    // replayed callback finds nothing and never reaches the token endpoint (CONFORMANCE ST-SINGLE-USE).
+    let tx_state = req
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(ApiError::InvalidState("missing state"))?;
+    let tx = state
+        .transactions
+        .take(
+            tx_state,
+            browser.as_deref(),
+            state.now(),
+            state.settings.transaction_ttl.as_secs(),
+        )
+        .map_err(|e| match e {
+            TakeError::Unknown => ApiError::InvalidState("unknown or already used state"),
+            TakeError::OtherBrowser => ApiError::InvalidState("state belongs to another browser"),
+            TakeError::Expired => ApiError::InvalidState("login transaction expired"),
+        })?;
+
+    // RFC 9207 §2.4: the response must come from the issuer we sent the browser to (ST-ISS-MIXUP).
+    match req.iss.as_deref() {
+        Some(iss) if iss == state.provider.issuer() => {}
+        Some(_) => {
+            return Err(ApiError::IssuerMismatch(
+                "iss parameter is not the configured issuer",
+            ));
+        }
+        None => {
+            if state
+                .provider
+                .discovery()
+                .await?
+                .authorization_response_iss_parameter_supported
+            {
+                return Err(ApiError::IssuerMismatch("iss parameter missing"));
+            }
+        }
+    }
+
+    // RFC 6749 §4.1.2.1: an error response ends the transaction (ST-ERROR-CALLBACK).
+    if let Some(error) = req.error.as_deref() {
+        tracing::info!(error, description = ?req.error_description, "provider returned an error");
+        return Err(if error == "access_denied" {
+            ApiError::AccessDenied
+        } else {
+            ApiError::Provider(format!("authorization error {error}"))
+        });
+    }
+    let code = req
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
+
+    let login = state
+        .provider
+        .exchange_and_verify(code, &tx.pkce_verifier, &tx.nonce)
+        .await?;
+
+    // Step 5: the user is found by (issuer, subject) only (UM-KEY).
+    let user = match state.db.find_by_identity(&login.issuer, &login.subject)? {
+        Some(user) => user,
+        None => match state.settings.unknown_user_policy {
+            UnknownUserPolicy::Reject => return Err(ApiError::UnknownUser),
+            UnknownUserPolicy::AutoCreate => {
+                let new = NewUser {
+                    display_name: login.name.clone().unwrap_or_else(|| "New user".into()),
+                    role: Role::User,
+                    avatar_url: login.picture.clone(),
+                    phone: None,
+                };
+                let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
+                let (user, created) =
+                    state
+                        .db
+                        .find_or_create_user(&login.issuer, &login.subject, &new, now)?;
+                if created {
+                    tracing::info!(user_id = user.id, "auto-created user on first login");
+                }
+                user
+            }
+            UnknownUserPolicy::RequireBinding => {
+                let ttl = state.settings.binding_ticket_ttl.as_secs();
+                let ticket = state.binding_tickets.issue(
+                    PendingBinding {
+                        issuer: login.issuer,
+                        subject: login.subject,
+                        display_name: login.name,
+                        avatar_url: login.picture,
+                        browser_binding: tx.browser_binding,
+                        created_at: state.now(),
+                    },
+                    state.now(),
+                    ttl,
+                );
+                return Ok(Json(BindingRequired {
+                    status: "binding_required",
+                    binding_ticket: ticket,
+                    expires_in: ttl,
+                })
+                .into_response());
+            }
+        },
+    };
+    complete_login(&state, jar, &user, tx.return_to)
+}

@@ -1,0 +1,81 @@
+//! The authenticated API: who am I, and logout. [`AuthUser`] is the one place a request is authenticated.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+
+use super::{SESSION_COOKIE, UserView};
+use crate::config::SessionMode;
+use crate::db::User;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// The current user, from the app JWT (`Authorization: Bearer …`) in jwt mode or the session cookie in
+/// cookie mode. The provider's tokens never pass: they are not HS256 with our `typ` (CONFORMANCE JWT-TYPE).
+/// The user is re-read from the database, so a disabled user or a changed role takes effect at once.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user_id = match state.settings.session_mode {
+            SessionMode::Jwt => {
+                let value = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or(ApiError::InvalidToken("missing bearer token"))?;
+                let token = value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+                    .ok_or(ApiError::InvalidToken("not a bearer token"))?;
+                let claims = state.jwt.verify(token.trim()).map_err(|e| {
+                    tracing::info!(reason = %e, "app JWT refused");
+                    ApiError::InvalidToken("invalid token")
+                })?;
+                claims
+                    .sub
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::InvalidToken("invalid token"))?
+            }
+            SessionMode::Cookie => {
+                let jar = CookieJar::from_headers(&parts.headers);
+                let id = jar
+                    .get(SESSION_COOKIE)
+                    .map(|c| c.value().to_owned())
+                    .ok_or(ApiError::InvalidToken("missing session"))?;
+                state
+                    .sessions
+                    .get(&id, state.now())
+                    .ok_or(ApiError::InvalidToken("unknown or expired session"))?
+                    .user_id
+            }
+        };
+        let user = state
+            .db
+            .get_user(user_id)?
+            .ok_or(ApiError::InvalidToken("unknown user"))?;
+        if user.disabled {
+            return Err(ApiError::UserDisabled);
+        }
+        Ok(Self(user))
+    }
+}
+
+/// `GET /api/me`: the profile with role and avatar.
+pub async fn me(AuthUser(user): AuthUser) -> Json<UserView> {
+    Json(UserView::from(&user))
+}
+
+/// `POST /api/auth/logout`: ends a cookie session (a JWT simply stays with the frontend, which drops it).
+pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
+    if let Some(c) = jar.get(SESSION_COOKIE) {
+        state.sessions.remove(c.value());
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (StatusCode::NO_CONTENT, jar).into_response()
+}

@@ -1,0 +1,192 @@
+//! Wiring: settings → state → router → a bound listener that tests can run on a random port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app_jwt::AppJwt;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::oidc::Provider;
+use crate::routes;
+use crate::store::{BindingTickets, SessionStore, TransactionStore};
+
+/// Everything a request handler needs; cheap to clone (handles only).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The validated configuration.
+    pub settings: Arc<Settings>,
+    /// The user database.
+    pub db: Arc<Database>,
+    /// Discovery, authorization URL, code exchange, id_token checks.
+    pub provider: Arc<Provider>,
+    /// Pending logins, keyed by state.
+    pub transactions: Arc<TransactionStore>,
+    /// Pending bindings (require-binding policy).
+    pub binding_tickets: Arc<BindingTickets>,
+    /// Cookie-mode sessions.
+    pub sessions: Arc<SessionStore>,
+    /// Issues and verifies the app JWT.
+    pub jwt: AppJwt,
+    /// The application's time; tests advance it.
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// Builds the state: opens (and migrates) the database, seeds demo users when configured.
+    pub fn new(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let db = Database::open(&settings.database)?;
+        let now = i64::try_from(clock.now_unix()).unwrap_or(i64::MAX);
+        if settings.seed_demo_users && db.seed_demo_users(&settings.issuer, now)? {
+            tracing::info!(issuer = %settings.issuer, "seeded demo users alice (admin) and bob (user)");
+        }
+        if settings.uses_dev_jwt_key {
+            tracing::warn!(
+                "using the public development JWT key; set jwt_key / RC_JWT_KEY outside development"
+            );
+        }
+        let provider = Provider::new(&settings, clock.clone())?;
+        let jwt = AppJwt::new(
+            settings.jwt_key.expose().as_bytes(),
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            settings.jwt_ttl.as_secs(),
+            clock.clone(),
+        );
+        Ok(Self {
+            settings: Arc::new(settings),
+            db: Arc::new(db),
+            provider: Arc::new(provider),
+            transactions: Arc::default(),
+            binding_tickets: Arc::default(),
+            sessions: Arc::default(),
+            jwt,
+            clock,
+        })
+    }
+
+    /// Current time in Unix seconds, from the application clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now_unix()
+    }
+}
+
+/// The HTTP routes; usable with `tower::ServiceExt::oneshot` without a socket.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(routes::pages::index))
+        .route("/callback", get(routes::pages::callback))
+        .route("/app.js", get(routes::pages::script))
+        .route("/health", get(routes::pages::health))
+        .route("/auth/login", get(routes::login::redirect_to_provider))
+        .route("/api/auth/login-url", get(routes::login::login_url))
+        .route("/api/auth/callback", post(routes::callback::callback))
+        .route("/api/auth/bind", post(routes::bind::bind))
+        .route("/api/auth/logout", post(routes::me::logout))
+        .route("/api/me", get(routes::me::me))
+        .route("/api/admin/users", get(routes::admin::list_users))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A built application: state plus a bound listener.
+#[derive(Debug)]
+pub struct Application {
+    /// Bound before serving, so the port is known (port 0 picks a free one).
+    listener: tokio::net::TcpListener,
+    /// The state the router runs with.
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `settings.listen` and builds the state with the system clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        Self::from_parts(settings, listener, Clock::system())
+    }
+
+    /// Uses an already bound listener (so a test can learn the port, register its redirect URI at the
+    /// provider, then start the app) and the given clock.
+    pub fn build_with_listener(
+        settings: Settings,
+        listener: std::net::TcpListener,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        listener
+            .set_nonblocking(true)
+            .context("setting the listener non-blocking")?;
+        let listener =
+            tokio::net::TcpListener::from_std(listener).context("adopting the listener")?;
+        Self::from_parts(settings, listener, clock)
+    }
+
+    fn from_parts(
+        settings: Settings,
+        listener: tokio::net::TcpListener,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let state = AppState::new(settings, clock)?;
+        Ok(Self { listener, state })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.listen)
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    /// The state (database, clock, stores) — for tests and the harness.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
