@@ -1,0 +1,190 @@
+//! The login page and its form post. The form is bound to the browser by a cookie and to the page by a
+//! hidden token (CSRF, RFC 6749 §10.12); the page cannot be framed (§10.13).
+
+use axum::{
+    Form,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::{
+    AuthRequest, Pending, error_page, issue_code, page_headers, pending::PENDING_TTL,
+    redirect_error,
+};
+use crate::{
+    error::OAuthError,
+    state::{AppState, random_token},
+};
+
+/// The cookie naming this browser to the login form.
+const BROWSER_COOKIE: &str = "mockidp_browser";
+/// Where the form posts.
+pub const LOGIN_PATH: &str = "/authorize/login";
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Renders the login page for a checked request, creating the pending request it posts back to.
+pub fn show(state: &AppState, request: AuthRequest, headers: &HeaderMap) -> Response {
+    let jar = CookieJar::from_headers(headers);
+    let (browser, new_cookie) = match jar.get(BROWSER_COOKIE) {
+        Some(c) if c.value().len() >= 22 => (c.value().to_owned(), false),
+        _ => (random_token(32), true),
+    };
+    let now = state.clock.now();
+    let id = random_token(24);
+    let pending = Pending {
+        request,
+        browser: browser.clone(),
+        csrf: random_token(24),
+        expires_at: now + PENDING_TTL,
+    };
+    state.pending.insert(id.clone(), pending.clone(), now);
+    let mut response = render(state, &id, &pending, "", None, StatusCode::OK);
+    if new_cookie {
+        let cookie = Cookie::build((BROWSER_COOKIE, browser))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .path("/authorize")
+            .build();
+        if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+fn render(
+    state: &AppState,
+    id: &str,
+    pending: &Pending,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let users: Vec<_> = state
+        .usernames()
+        .into_iter()
+        .map(|u| minijinja::context! { username => u.username, name => u.name })
+        .collect();
+    let r = &pending.request;
+    let body = state.templates.get_template("login.html").and_then(|t| {
+        t.render(minijinja::context! {
+            action => LOGIN_PATH,
+            request_id => id,
+            csrf => &pending.csrf,
+            client_id => &r.client_id,
+            scope => r.scope.join(" "),
+            state => &r.state,
+            username,
+            error,
+            users,
+        })
+    });
+    match body {
+        Ok(body) => {
+            let mut response = (status, Html(body)).into_response();
+            page_headers(response.headers_mut());
+            response
+        }
+        Err(e) => {
+            tracing::error!("rendering login page: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The login form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    request_id: String,
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    /// `login`, `pick` (one-click test user) or `deny`.
+    #[serde(default = "default_action")]
+    action: String,
+}
+
+fn default_action() -> String {
+    "login".to_owned()
+}
+
+/// `POST /authorize/login`: log in, pick a test user, or deny.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let now = state.clock.now();
+    let Some(pending) = state.pending.get(&form.request_id, now) else {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "This login page has expired or was already used. Start again from the application.",
+        );
+    };
+    let browser_ok = jar
+        .get(BROWSER_COOKIE)
+        .is_some_and(|c| ct_eq(c.value(), &pending.browser));
+    if !browser_ok || !ct_eq(&form.csrf, &pending.csrf) {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "The form did not come from this browser's login page (CSRF check failed).",
+        );
+    }
+    let request = &pending.request;
+    let user = match form.action.as_str() {
+        "deny" => {
+            state.pending.take(&form.request_id, now);
+            return redirect_error(
+                &state,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &OAuthError::AccessDenied,
+            );
+        }
+        "pick" => state.user(&form.username),
+        "login" => state
+            .user(&form.username)
+            .filter(|u| ct_eq(u.password.expose(), &form.password)),
+        _ => {
+            return error_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Unknown action.",
+            );
+        }
+    };
+    let Some(user) = user else {
+        return render(
+            &state,
+            &form.request_id,
+            &pending,
+            &form.username,
+            Some("Wrong username or password."),
+            StatusCode::OK,
+        );
+    };
+    // Single use: a second post of the same page finds nothing.
+    if state.pending.take(&form.request_id, now).is_none() {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "This login page was already used.",
+        );
+    }
+    issue_code(&state, request, &user.sub)
+}

@@ -1,0 +1,196 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1–4.1.2; OIDC Core §3.1.2): the request is checked by an
+//! ordered list of small checks ([`checks`]), then the user logs in on a page ([`login`]) or headlessly.
+
+mod checks;
+mod login;
+mod pending;
+
+pub use checks::{AuthRequest, SCOPES};
+pub use pending::{Pending, PendingStore};
+
+use axum::{
+    extract::{RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+
+use crate::{
+    error::OAuthError,
+    state::{AppState, random_token},
+    store::AuthorizationCode,
+};
+
+pub use login::{LOGIN_PATH, login_submit};
+
+/// The HTML templates, compiled into the binary.
+pub fn templates() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    // Names end in .html, so minijinja's default auto-escape applies to every value.
+    for (name, source) in [
+        ("login.html", include_str!("../../templates/login.html")),
+        ("error.html", include_str!("../../templates/error.html")),
+    ] {
+        if let Err(e) = env.add_template(name, source) {
+            // The templates are part of the binary and rendered by tests, so this is a build defect.
+            panic!("template {name}: {e}");
+        }
+    }
+    env
+}
+
+/// Headers for every HTML page: not cacheable, not frameable, no referrer (RFC 9700 §4.16, §4.2.4).
+pub fn page_headers(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+/// An HTML error page: used when the client or redirect URI cannot be trusted, so nothing may be
+/// redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11.2).
+pub fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    error: &str,
+    description: &str,
+) -> Response {
+    let body = state
+        .templates
+        .get_template("error.html")
+        .and_then(|t| t.render(minijinja::context! { error, description }))
+        .unwrap_or_else(|e| {
+            tracing::error!("rendering error page: {e}");
+            "error".to_owned()
+        });
+    let mut response = (status, Html(body)).into_response();
+    page_headers(response.headers_mut());
+    response
+}
+
+/// `GET /authorize`.
+pub async fn authorize(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let request = match checks::check(&state, query.as_deref().unwrap_or("")) {
+        Ok(request) => request,
+        Err(checks::Rejection::Page { error, description }) => {
+            return error_page(&state, StatusCode::BAD_REQUEST, error, description);
+        }
+        Err(checks::Rejection::Redirect {
+            redirect_uri,
+            state: st,
+            error,
+        }) => {
+            return redirect_error(&state, &redirect_uri, st.as_deref(), &error);
+        }
+    };
+    // Headless completion: a next login arranged through the handle, or login_hint when enabled.
+    let queued = {
+        let mut queue = state.next_logins.lock().unwrap_or_else(|p| p.into_inner());
+        queue.pop_front()
+    };
+    let headless = queued.or_else(|| {
+        (state.config.login_hint_auto_login)
+            .then(|| request.login_hint.clone())
+            .flatten()
+    });
+    if let Some(username) = headless {
+        return match state.user(&username) {
+            Some(user) => issue_code(&state, &request, &user.sub),
+            None => error_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "login_required",
+                "the user arranged for the next login does not exist",
+            ),
+        };
+    }
+    login::show(&state, request, &headers)
+}
+
+/// Builds `redirect_uri` plus `params`, keeping the URI's own query (RFC 6749 §3.1.2).
+fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+    let location = match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        // Registered URIs are validated at configuration time; this is unreachable in practice.
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    // 303 so the browser follows with GET and never re-posts the login form (RFC 9700 §4.12).
+    let mut response = Redirect::to(&location).into_response();
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An error response by redirect: `error`, the exact `state` when one was sent, and `iss` (RFC 9207 §2).
+pub fn redirect_error(
+    state: &AppState,
+    redirect_uri: &str,
+    st: Option<&str>,
+    error: &OAuthError,
+) -> Response {
+    let mut params = vec![
+        ("error", error.code()),
+        ("error_description", error.description()),
+    ];
+    if let Some(s) = st {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.issuer));
+    redirect_to(redirect_uri, &params)
+}
+
+/// Mints a code for `sub` and redirects with `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
+pub fn issue_code(state: &AppState, request: &AuthRequest, sub: &str) -> Response {
+    // 256 bits from the OS CSPRNG: well above the 128 bits of RFC 6749 §10.10.
+    let code = random_token(32);
+    let now = state.clock.now();
+    let expires_at = now + state.config.code_ttl;
+    let grant = AuthorizationCode {
+        grant_id: random_token(16),
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri_param.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        sub: sub.to_owned(),
+        auth_time: now,
+        code_challenge: request.code_challenge.clone(),
+        expires_at,
+    };
+    // Spent codes are kept as long as the tokens they produced live, so a late replay still revokes them.
+    let retain_until = expires_at
+        + state
+            .config
+            .access_token_ttl
+            .max(state.config.refresh_token_ttl);
+    state.codes.insert(&code, grant, retain_until, now);
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.issuer));
+    redirect_to(&request.redirect_uri, &params)
+}

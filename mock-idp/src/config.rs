@@ -1,0 +1,583 @@
+//! Typed configuration: the TOML file format, the built-in defaults and their validation.
+
+use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
+
+use serde::{Deserialize, Serialize};
+
+/// The built-in defaults, compiled in so that `mock-idp` runs with no argument.
+const BUILTIN: &str = include_str!("../../fixtures/mock-idp.toml");
+
+/// A configuration that could not be used; the message names the offending field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path that was read.
+        path: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The TOML did not parse or did not match the schema (toml's message names the key and line).
+    #[error("{0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value parsed but is not acceptable.
+    #[error("invalid `{field}`: {reason}")]
+    Invalid {
+        /// The field's path, e.g. `clients[0].redirect_uris[1]`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The signing algorithm of id_tokens and access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (the OIDC default, Core §15.1).
+    #[default]
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+}
+
+impl SigningAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+        }
+    }
+}
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1).
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// A public client: no secret, PKCE is mandatory.
+    None,
+}
+
+impl AuthMethod {
+    /// The name used in metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// Whether a client must send a PKCE challenge. Only S256 is ever accepted (RFC 9700 §2.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PkcePolicy {
+    /// A challenge is checked when sent; a verifier without a challenge is still refused (downgrade).
+    #[default]
+    Optional,
+    /// Every authorization request must carry an S256 challenge.
+    Required,
+}
+
+/// A grant type a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The `grant_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// A secret that `Debug` does not print.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; call only where it is really needed.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The secret of a confidential client; absent for a public one.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// Redirect URIs, compared by exact string match (RFC 9700 §2.1).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Grants this client may use.
+    #[serde(default = "default_grants")]
+    pub grant_types: Vec<GrantType>,
+    /// The one authentication method this client must use at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint_auth_method: AuthMethod,
+    /// Whether PKCE is mandatory (always for public clients).
+    #[serde(default)]
+    pub pkce: PkcePolicy,
+    /// Access-token lifetime for this client, in seconds (overrides the server's).
+    #[serde(default)]
+    pub access_token_ttl: Option<u64>,
+}
+
+fn default_grants() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode]
+}
+
+impl ClientConfig {
+    /// A confidential client using `client_secret_basic` with one redirect URI.
+    pub fn confidential(id: &str, secret: &str, redirect_uri: &str) -> Self {
+        ClientConfig {
+            client_id: id.to_owned(),
+            client_secret: Some(Secret::from(secret)),
+            redirect_uris: vec![redirect_uri.to_owned()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            ..ClientConfig::default()
+        }
+    }
+
+    /// A public client (no secret, PKCE required) with one redirect URI.
+    pub fn public(id: &str, redirect_uri: &str) -> Self {
+        ClientConfig {
+            client_id: id.to_owned(),
+            client_secret: None,
+            redirect_uris: vec![redirect_uri.to_owned()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            token_endpoint_auth_method: AuthMethod::None,
+            pkce: PkcePolicy::Required,
+            access_token_ttl: None,
+        }
+    }
+
+    /// Checks one client; `field` is its path in the file.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        if self.client_id.is_empty() {
+            return Err(invalid(format!("{field}.client_id"), "must not be empty"));
+        }
+        match (&self.client_secret, self.token_endpoint_auth_method) {
+            (Some(_), AuthMethod::None) => {
+                return Err(invalid(
+                    format!("{field}.client_secret"),
+                    "a client with token_endpoint_auth_method = \"none\" is public and has no secret",
+                ));
+            }
+            (None, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost) => {
+                return Err(invalid(
+                    format!("{field}.client_secret"),
+                    "required for client_secret_basic and client_secret_post",
+                ));
+            }
+            (Some(s), _) if s.expose().is_empty() => {
+                return Err(invalid(
+                    format!("{field}.client_secret"),
+                    "must not be empty",
+                ));
+            }
+            _ => {}
+        }
+        if self.token_endpoint_auth_method == AuthMethod::None && self.pkce != PkcePolicy::Required
+        {
+            return Err(invalid(
+                format!("{field}.pkce"),
+                "public clients must use PKCE: set pkce = \"required\"",
+            ));
+        }
+        if self.token_endpoint_auth_method == AuthMethod::None
+            && self.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            return Err(invalid(
+                format!("{field}.grant_types"),
+                "client_credentials needs a confidential client",
+            ));
+        }
+        for (i, uri) in self.redirect_uris.iter().enumerate() {
+            let f = format!("{field}.redirect_uris[{i}]");
+            let parsed = url::Url::parse(uri).map_err(|e| invalid(&f, e.to_string()))?;
+            if parsed.fragment().is_some() {
+                return Err(invalid(f, "must not contain a fragment (RFC 6749 §3.1.2)"));
+            }
+        }
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
+        {
+            return Err(invalid(
+                format!("{field}.redirect_uris"),
+                "the authorization_code grant needs at least one redirect URI",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A user who can log in.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The login name typed into the form.
+    pub username: String,
+    /// The password typed into the form.
+    pub password: Secret,
+    /// The stable subject identifier (`sub`); never reassigned (Core §5.7).
+    pub sub: String,
+    /// `name` claim (profile scope).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `given_name` claim (profile scope).
+    #[serde(default)]
+    pub given_name: Option<String>,
+    /// `family_name` claim (profile scope).
+    #[serde(default)]
+    pub family_name: Option<String>,
+    /// `picture` claim (profile scope).
+    #[serde(default)]
+    pub picture: Option<String>,
+    /// `email` claim (email scope).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `email_verified` claim (email scope).
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    /// `phone_number` claim (phone scope).
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// Any further claims, added to the id_token and userinfo whatever the scope.
+    #[serde(default)]
+    pub extra_claims: BTreeMap<String, serde_json::Value>,
+}
+
+impl UserConfig {
+    /// A user with a username, password and subject.
+    pub fn new(username: &str, password: &str, sub: &str) -> Self {
+        UserConfig {
+            username: username.to_owned(),
+            password: Secret::from(password),
+            sub: sub.to_owned(),
+            ..UserConfig::default()
+        }
+    }
+
+    /// Checks one user; `field` is its path in the file.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        if self.username.is_empty() {
+            return Err(invalid(format!("{field}.username"), "must not be empty"));
+        }
+        if self.sub.is_empty() || self.sub.len() > 255 {
+            return Err(invalid(
+                format!("{field}.sub"),
+                "must be 1 to 255 characters (Core §2)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The whole configuration of one mock IdP.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier; when absent, `http://{bound address}`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Where to listen; port 0 picks a free one.
+    #[serde(default = "default_address")]
+    pub address: SocketAddr,
+    /// Lifetime of authorization codes, seconds (RFC 6749 §4.1.2 recommends at most 600).
+    #[serde(default = "default_code_ttl")]
+    pub code_ttl: u64,
+    /// Lifetime of access tokens, seconds.
+    #[serde(default = "default_hour")]
+    pub access_token_ttl: u64,
+    /// Lifetime of id_tokens, seconds.
+    #[serde(default = "default_hour")]
+    pub id_token_ttl: u64,
+    /// Lifetime of refresh tokens, seconds.
+    #[serde(default = "default_day")]
+    pub refresh_token_ttl: u64,
+    /// Signing algorithm.
+    #[serde(default)]
+    pub signing_alg: SigningAlg,
+    /// A PEM private key (PKCS#1 or PKCS#8 RSA for RS256, PKCS#8 P-256 for ES256); the test-only key if absent.
+    #[serde(default)]
+    pub signing_key: Option<String>,
+    /// Whether `login_hint=<username>` completes the authorization without the login page.
+    #[serde(default)]
+    pub login_hint_auto_login: bool,
+    /// Failed client authentications allowed per client per minute before 429.
+    #[serde(default = "default_auth_failures")]
+    pub max_auth_failures_per_minute: u32,
+    /// Registered clients.
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+    /// Users who can log in.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+fn default_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+fn default_code_ttl() -> u64 {
+    60
+}
+fn default_hour() -> u64 {
+    3600
+}
+fn default_day() -> u64 {
+    86400
+}
+fn default_auth_failures() -> u32 {
+    20
+}
+
+impl Default for Config {
+    /// No clients and no users, a random loopback port.
+    fn default() -> Self {
+        Config {
+            issuer: None,
+            address: default_address(),
+            code_ttl: default_code_ttl(),
+            access_token_ttl: default_hour(),
+            id_token_ttl: default_hour(),
+            refresh_token_ttl: default_day(),
+            signing_alg: SigningAlg::RS256,
+            signing_key: None,
+            login_hint_auto_login: false,
+            max_auth_failures_per_minute: default_auth_failures(),
+            clients: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The built-in defaults (`fixtures/mock-idp.toml`): port 9000 and issuer `http://127.0.0.1:9000`.
+    pub fn builtin_served() -> Config {
+        // The file is part of the binary and checked by a test, so failing here is a build defect.
+        #[allow(clippy::expect_used)]
+        Config::from_toml(BUILTIN).expect("fixtures/mock-idp.toml is valid")
+    }
+
+    /// The built-in clients and users on a random loopback port with the issuer taken from that port:
+    /// what tests start.
+    pub fn builtin() -> Config {
+        Config {
+            issuer: None,
+            address: default_address(),
+            ..Config::builtin_served()
+        }
+    }
+
+    /// Parses and validates a TOML document.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text)
+    }
+
+    /// Checks what serde cannot: issuer shape, lifetimes, unique ids.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(issuer) = &self.issuer {
+            validate_issuer(issuer)?;
+        }
+        if self.code_ttl == 0 || self.code_ttl > 600 {
+            return Err(invalid(
+                "code_ttl",
+                "must be 1 to 600 seconds (RFC 6749 §4.1.2)",
+            ));
+        }
+        for (name, v) in [
+            ("access_token_ttl", self.access_token_ttl),
+            ("id_token_ttl", self.id_token_ttl),
+            ("refresh_token_ttl", self.refresh_token_ttl),
+        ] {
+            if v == 0 {
+                return Err(invalid(name, "must be at least 1 second"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.clients.iter().enumerate() {
+            c.validate(&format!("clients[{i}]"))?;
+            if !seen.insert(c.client_id.as_str()) {
+                return Err(invalid(
+                    format!("clients[{i}].client_id"),
+                    "duplicate client_id",
+                ));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut subs = std::collections::HashSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            u.validate(&format!("users[{i}]"))?;
+            if !names.insert(u.username.as_str()) {
+                return Err(invalid(
+                    format!("users[{i}].username"),
+                    "duplicate username",
+                ));
+            }
+            if !subs.insert(u.sub.as_str()) {
+                return Err(invalid(format!("users[{i}].sub"), "duplicate sub"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An issuer is an http(s) URL with no query or fragment (RFC 8414 §2).
+pub(crate) fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(issuer).map_err(|e| invalid("issuer", e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("issuer", "must be an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "issuer",
+            "must have no query or fragment (RFC 8414 §2)",
+        ));
+    }
+    if issuer.ends_with('/') {
+        return Err(invalid(
+            "issuer",
+            "must not end with '/': endpoint URLs are built by appending paths",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_defaults_are_valid_and_serve_on_port_9000() {
+        let c = Config::builtin_served();
+        assert_eq!(c.address.port(), 9000);
+        assert_eq!(c.issuer.as_deref(), Some("http://127.0.0.1:9000"));
+        let web = c
+            .clients
+            .iter()
+            .find(|c| c.client_id == "web")
+            .expect("web client");
+        assert_eq!(
+            web.client_secret.as_ref().map(Secret::expose),
+            Some("web-secret")
+        );
+        assert_eq!(web.redirect_uris, ["http://127.0.0.1:3000/callback"]);
+        assert!(
+            c.clients
+                .iter()
+                .any(|c| c.token_endpoint_auth_method == AuthMethod::None
+                    && c.pkce == PkcePolicy::Required)
+        );
+        assert!(
+            c.users
+                .iter()
+                .any(|u| u.username == "alice" && u.password.expose() == "alice-password")
+        );
+        assert!(
+            c.users
+                .iter()
+                .any(|u| u.username == "bob" && u.password.expose() == "bob-password")
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_by_name() {
+        let err = Config::from_toml("code_tl = 5")
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("code_tl"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_redirect_uri_is_refused_with_its_path() {
+        let err = Config::from_toml(
+            "[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"not a url\"]\n",
+        )
+        .expect_err("must fail")
+        .to_string();
+        assert!(err.contains("clients[0].redirect_uris[0]"), "{err}");
+    }
+
+    #[test]
+    fn a_public_client_without_required_pkce_is_refused() {
+        let err = Config::from_toml(
+            "[[clients]]\nclient_id = \"a\"\nredirect_uris = [\"http://x/cb\"]\ntoken_endpoint_auth_method = \"none\"\n",
+        )
+        .expect_err("must fail")
+        .to_string();
+        assert!(err.contains("clients[0].pkce"), "{err}");
+    }
+
+    #[test]
+    fn a_code_lifetime_over_ten_minutes_is_refused() {
+        let err = Config::from_toml("code_ttl = 601")
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("code_ttl"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed_by_debug() {
+        let c = Config::builtin();
+        assert!(!format!("{c:?}").contains("web-secret"));
+        assert!(!format!("{c:?}").contains("alice-password"));
+    }
+}

@@ -1,0 +1,48 @@
+//! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWKS (RFC 7517 §5).
+
+use axum::{Json, extract::State};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// The metadata document; every endpoint here is served by this server.
+pub fn metadata(state: &AppState) -> Value {
+    json!({
+        "issuer": state.issuer,
+        "authorization_endpoint": state.url("/authorize"),
+        "token_endpoint": state.url("/token"),
+        "userinfo_endpoint": state.url("/userinfo"),
+        "jwks_uri": state.url("/jwks"),
+        "revocation_endpoint": state.url("/revoke"),
+        "introspection_endpoint": state.url("/introspect"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [state.key.alg().as_str()],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": crate::authorize::SCOPES,
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "preferred_username", "name", "given_name", "family_name", "picture",
+            "email", "email_verified", "phone_number"
+        ],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    })
+}
+
+/// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
+pub async fn discovery(State(state): State<AppState>) -> Json<Value> {
+    Json(metadata(&state))
+}
+
+/// `GET /jwks`.
+pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"keys": [state.key.public_jwk()]}))
+}

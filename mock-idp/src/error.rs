@@ -1,0 +1,144 @@
+//! The OAuth 2.0 error table (RFC 6749 §4.1.2.1 and §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1) and the one place
+//! that maps each error to its HTTP status and body.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// A protocol error, named as in the RFCs. The description is for developers and is ASCII only
+/// (RFC 6749 §5.2 restricts `error_description` to %x20-21 / %x23-5B / %x5D-7E).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthError {
+    /// RFC 6749 §5.2: missing, repeated or malformed parameter.
+    #[error("invalid_request: {0}")]
+    InvalidRequest(&'static str),
+    /// RFC 6749 §5.2: client authentication failed. `basic` is true when the client tried HTTP Basic,
+    /// which makes the answer a 401 with `WWW-Authenticate: Basic`.
+    #[error("invalid_client")]
+    InvalidClient {
+        /// Whether the failed attempt used the Authorization header.
+        basic: bool,
+    },
+    /// RFC 6749 §5.2: the grant (code, refresh token) is invalid, expired, revoked or bound elsewhere.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    /// RFC 6749 §5.2: this client may not use this grant type.
+    #[error("unauthorized_client")]
+    UnauthorizedClient,
+    /// RFC 6749 §5.2: the grant type is unknown.
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    /// RFC 6749 §5.2 / §4.1.2.1: the scope is invalid.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(&'static str),
+    /// RFC 6749 §4.1.2.1: the resource owner denied the request.
+    #[error("access_denied")]
+    AccessDenied,
+    /// RFC 6749 §4.1.2.1: the response type is unknown.
+    #[error("unsupported_response_type")]
+    UnsupportedResponseType,
+    /// RFC 7009 §2.2.1: the token type hint names a type this server cannot revoke.
+    #[error("unsupported_token_type")]
+    UnsupportedTokenType,
+    /// Too many failed client authentications; answered 429 (RFC 6819 §5.1.4.1.3 asks for throttling).
+    #[error("too many failed attempts")]
+    TooManyAttempts,
+    /// Something broke inside; logged, never described to the client.
+    #[error("server_error")]
+    ServerError,
+}
+
+impl OAuthError {
+    /// The `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient { .. } | OAuthError::TooManyAttempts => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient => "unauthorized_client",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::AccessDenied => "access_denied",
+            OAuthError::UnsupportedResponseType => "unsupported_response_type",
+            OAuthError::UnsupportedTokenType => "unsupported_token_type",
+            OAuthError::ServerError => "server_error",
+        }
+    }
+
+    /// The `error_description`.
+    pub fn description(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::InvalidScope(d) => d,
+            OAuthError::InvalidClient { .. } => "client authentication failed",
+            OAuthError::UnauthorizedClient => "this client may not use this grant type",
+            OAuthError::UnsupportedGrantType => "grant_type is not supported",
+            OAuthError::AccessDenied => "the user denied the request",
+            OAuthError::UnsupportedResponseType => "only response_type=code is supported",
+            OAuthError::UnsupportedTokenType => "token_type_hint names an unsupported type",
+            OAuthError::TooManyAttempts => "too many failed client authentications, retry later",
+            OAuthError::ServerError => "internal error",
+        }
+    }
+
+    /// The HTTP status at the token, revocation and introspection endpoints (RFC 6749 §5.2).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            OAuthError::InvalidClient { basic: true } => StatusCode::UNAUTHORIZED,
+            OAuthError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// JSON error body with `Cache-Control: no-store` (RFC 6749 §5.1–5.2).
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.code(), "error_description": self.description()});
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        match self {
+            OAuthError::InvalidClient { basic: true } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"mock-idp\", charset=\"UTF-8\""),
+                );
+            }
+            OAuthError::TooManyAttempts => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// RFC 6750 §3.1: a missing, malformed, expired or revoked Bearer token, answered 401 with
+/// `WWW-Authenticate: Bearer error="invalid_token"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BearerError;
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let description = "the access token is missing, invalid, expired or revoked";
+        let body = json!({"error": "invalid_token", "error_description": description});
+        let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                "Bearer realm=\"mock-idp\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"",
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

@@ -1,0 +1,69 @@
+//! `grant_type=refresh_token` with rotation (RFC 6749 §6; RFC 9700 §4.14.2: a replayed refresh token
+//! revokes its whole family).
+
+use super::Params;
+use crate::{
+    error::OAuthError,
+    state::{AppState, RegisteredClient},
+    store::RefreshRedemption,
+    tokens::{Issue, issue},
+};
+
+/// Rotates a refresh token and issues new tokens.
+pub fn exchange(
+    state: &AppState,
+    client: &RegisteredClient,
+    params: &Params,
+) -> Result<serde_json::Value, OAuthError> {
+    let token = params.require("refresh_token", "refresh_token is missing")?;
+    let grant = match state.refresh.redeem(token, &client.config.client_id) {
+        RefreshRedemption::Fresh(grant) => grant,
+        RefreshRedemption::Replayed { grant_id } => {
+            state.tokens.revoke_grant(&grant_id);
+            tracing::warn!(client_id = %client.config.client_id, "refresh token replayed; its family is revoked");
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token was already used",
+            ));
+        }
+        RefreshRedemption::WrongClient | RefreshRedemption::Unknown => {
+            return Err(OAuthError::InvalidGrant("unknown refresh token"));
+        }
+    };
+    if state.clock.now() >= grant.expires_at || state.tokens.is_grant_revoked(&grant.grant_id) {
+        return Err(OAuthError::InvalidGrant(
+            "the refresh token has expired or was revoked",
+        ));
+    }
+    // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+    let scope: Vec<String> = match params.get("scope") {
+        None => grant.scope.clone(),
+        Some(s) => {
+            let asked: Vec<String> = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if asked.iter().any(|a| !grant.scope.contains(a)) {
+                return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
+            }
+            asked
+        }
+    };
+    let user = state
+        .user_by_sub(&grant.sub)
+        .ok_or(OAuthError::InvalidGrant("the user no longer exists"))?;
+    issue(
+        state,
+        Issue {
+            grant_id: Some(&grant.grant_id),
+            client_id: &client.config.client_id,
+            sub: &grant.sub,
+            scope: &scope,
+            user: Some(&user),
+            nonce: None,
+            auth_time: grant.auth_time,
+            refresh: true,
+            id_token: scope.iter().any(|s| s == "openid"),
+        },
+    )
+}

@@ -1,0 +1,158 @@
+//! The endpoints that take tokens: userinfo (OIDC Core §5.3, RFC 6750), revocation (RFC 7009) and
+//! introspection (RFC 7662).
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    error::{BearerError, OAuthError},
+    grants::{Params, authenticate, no_store_json},
+    state::AppState,
+    tokens::{user_claims, verify_access_token},
+};
+
+/// `GET|POST /userinfo`: the claims of the token's scope, for a live access token sent as Bearer.
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let Some(token) = token else {
+        return BearerError.into_response();
+    };
+    let Some(claims) = verify_access_token(&state, token) else {
+        return BearerError.into_response();
+    };
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(user) = state.user_by_sub(sub) else {
+        return BearerError.into_response();
+    };
+    let scope: Vec<String> = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    if !scope.iter().any(|s| s == "openid") {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "insufficient_scope"})),
+        )
+            .into_response();
+    }
+    let mut body = user_claims(&user, &scope);
+    body.insert("sub".into(), json!(user.sub));
+    no_store_json(Value::Object(body))
+}
+
+/// `POST /revoke` (RFC 7009 §2.1): revoking a refresh token revokes its grant; an unknown token is a
+/// success (§2.2); another client's token is refused.
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let result = (|| {
+        let params = Params::parse(&headers, query.as_deref(), &body)?;
+        let client = authenticate(&state, &headers, &params)?;
+        let token = params.require("token", "token is missing")?;
+        let hint = params.get("token_type_hint");
+        if !matches!(hint, None | Some("access_token") | Some("refresh_token")) {
+            return Err(OAuthError::UnsupportedTokenType);
+        }
+        let id = &client.config.client_id;
+        if let Some(grant) = state.refresh.revoke(token, id) {
+            state.tokens.revoke_grant(&grant.grant_id);
+            return Ok(());
+        }
+        if let Some((_, claims)) = state.key.verify(token) {
+            let owner = claims.get("client_id").and_then(Value::as_str);
+            if owner != Some(id.as_str()) {
+                return Err(OAuthError::UnauthorizedClient);
+            }
+            if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
+                state.tokens.revoke_jti(jti);
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => no_store_json(json!({})),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /introspect` (RFC 7662 §2): a live token's metadata for an authenticated caller; anything else is
+/// only `{"active": false}` (§2.2).
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let result = (|| {
+        let params = Params::parse(&headers, query.as_deref(), &body)?;
+        let client = authenticate(&state, &headers, &params)?;
+        if !client.is_confidential() {
+            return Err(OAuthError::InvalidClient { basic: false });
+        }
+        let token = params.require("token", "token is missing")?;
+        if let Some(claims) = verify_access_token(&state, token) {
+            let mut body = json!({"active": true, "token_type": "Bearer"});
+            for k in [
+                "scope",
+                "client_id",
+                "sub",
+                "aud",
+                "iss",
+                "exp",
+                "iat",
+                "jti",
+            ] {
+                if let Some(v) = claims.get(k) {
+                    body[k] = v.clone();
+                }
+            }
+            if let Some(user) = claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .and_then(|s| state.user_by_sub(s))
+            {
+                body["username"] = json!(user.username);
+            }
+            return Ok(body);
+        }
+        if let Some(grant) = state.refresh.get_unspent(token)
+            && grant.expires_at > state.clock.now()
+            && !state.tokens.is_grant_revoked(&grant.grant_id)
+        {
+            return Ok(json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "client_id": grant.client_id,
+                "sub": grant.sub,
+                "scope": grant.scope.join(" "),
+                "exp": grant.expires_at,
+                "iss": state.issuer,
+            }));
+        }
+        Ok(json!({"active": false}))
+    })();
+    match result {
+        Ok(body) => no_store_json(body),
+        Err(e) => e.into_response(),
+    }
+}

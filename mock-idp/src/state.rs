@@ -1,0 +1,189 @@
+//! `AppState`: the one cloneable value every handler receives. It holds the registry (clients, users),
+//! the signing key, the stores, the clock and the templates; nothing is global, so many servers can run in
+//! one process and tests can reach into theirs through the handle.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    authorize::PendingStore,
+    clock::Clock,
+    config::{ClientConfig, Config, UserConfig},
+    keys::SigningKey,
+    store::{
+        CodeStore, MemoryCodeStore, MemoryRefreshStore, MemoryTokenStore, RefreshStore, TokenStore,
+    },
+};
+
+/// A registered client with its secret kept only as a hash (CA-HARDENING).
+#[derive(Debug, Clone)]
+pub struct RegisteredClient {
+    /// The client's configuration; `client_secret` is cleared once hashed.
+    pub config: ClientConfig,
+    /// SHA-256 of the secret, compared in constant time.
+    secret_hash: Option<[u8; 32]>,
+}
+
+/// SHA-256 of a secret. A fast hash is enough here: client secrets in this mock are high-entropy test values,
+/// and hashing exists so that a memory dump or `Debug` output never shows them.
+pub fn secret_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+impl RegisteredClient {
+    /// Registers a client, hashing its secret.
+    pub fn new(mut config: ClientConfig) -> Self {
+        let secret_hash = config.client_secret.take().map(|s| secret_hash(s.expose()));
+        RegisteredClient {
+            config,
+            secret_hash,
+        }
+    }
+
+    /// Constant-time secret check; a public client has no secret to match.
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        match &self.secret_hash {
+            Some(hash) => bool::from(hash.ct_eq(&secret_hash(presented))),
+            None => false,
+        }
+    }
+
+    /// Whether the client has a secret.
+    pub fn is_confidential(&self) -> bool {
+        self.secret_hash.is_some()
+    }
+}
+
+/// Everything a handler can reach. Every field is cheap to share.
+pub struct Inner {
+    /// The issuer identifier (no trailing slash).
+    pub issuer: String,
+    /// Lifetimes and switches from the configuration (clients and users live in the registries below).
+    pub config: Config,
+    /// Clients by id; a `RwLock` because tests add clients while the server runs.
+    pub clients: RwLock<HashMap<String, RegisteredClient>>,
+    /// Users by username.
+    pub users: RwLock<HashMap<String, UserConfig>>,
+    /// The key that signs id_tokens and access tokens.
+    pub key: SigningKey,
+    /// Authorization codes.
+    pub codes: Box<dyn CodeStore>,
+    /// Issued access tokens and revocations.
+    pub tokens: Box<dyn TokenStore>,
+    /// Refresh tokens.
+    pub refresh: Box<dyn RefreshStore>,
+    /// Authorization requests waiting for the user at the login page.
+    pub pending: PendingStore,
+    /// Usernames that the next authorization requests complete as, without the page (tests, scripts).
+    pub next_logins: Mutex<std::collections::VecDeque<String>>,
+    /// The time source of every expiry decision.
+    pub clock: Clock,
+    /// HTML templates; minijinja escapes every value in `.html` templates.
+    pub templates: minijinja::Environment<'static>,
+    /// Failed client authentications per client id: (minute window start, count).
+    pub auth_failures: Mutex<HashMap<String, (u64, u32)>>,
+}
+
+/// The shared state; clone freely.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state for `issuer` from a validated configuration.
+    pub fn new(issuer: String, config: Config, key: SigningKey, clock: Clock) -> AppState {
+        let clients = config
+            .clients
+            .iter()
+            .cloned()
+            .map(|c| (c.client_id.clone(), RegisteredClient::new(c)))
+            .collect();
+        let users = config
+            .users
+            .iter()
+            .cloned()
+            .map(|u| (u.username.clone(), u))
+            .collect();
+        AppState(Arc::new(Inner {
+            issuer,
+            clients: RwLock::new(clients),
+            users: RwLock::new(users),
+            key,
+            codes: Box::new(MemoryCodeStore::default()),
+            tokens: Box::new(MemoryTokenStore::default()),
+            refresh: Box::new(MemoryRefreshStore::default()),
+            pending: PendingStore::default(),
+            next_logins: Mutex::new(Default::default()),
+            clock,
+            templates: crate::authorize::templates(),
+            auth_failures: Mutex::new(HashMap::new()),
+            config,
+        }))
+    }
+
+    /// An absolute URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// A registered client by id.
+    pub fn client(&self, id: &str) -> Option<RegisteredClient> {
+        read(&self.clients).get(id).cloned()
+    }
+
+    /// A user by username.
+    pub fn user(&self, username: &str) -> Option<UserConfig> {
+        read(&self.users).get(username).cloned()
+    }
+
+    /// A user by subject.
+    pub fn user_by_sub(&self, sub: &str) -> Option<UserConfig> {
+        read(&self.users).values().find(|u| u.sub == sub).cloned()
+    }
+
+    /// All users, sorted by username (for the login page).
+    pub fn usernames(&self) -> Vec<UserConfig> {
+        let mut users: Vec<_> = read(&self.users).values().cloned().collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        users
+    }
+}
+
+/// Reads a `RwLock`, recovering from poisoning (writers only insert whole values).
+pub fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes a `RwLock`, recovering from poisoning.
+pub fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `n` bytes from the operating system's CSPRNG, base64url: codes, tokens, ids (RFC 6749 §10.10).
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    // aws-lc's RNG only fails if the OS entropy source is broken, in which case no token is safe to issue.
+    #[allow(clippy::expect_used)]
+    aws_lc_rs::rand::fill(&mut bytes).expect("operating system CSPRNG");
+    B64.encode(bytes)
+}

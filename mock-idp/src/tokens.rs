@@ -1,0 +1,202 @@
+//! What the token endpoint issues: access tokens (RFC 9068 JWTs), id_tokens (OIDC Core §2) and refresh
+//! tokens, and the user claims each scope releases (Core §5.4).
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::{
+    config::UserConfig,
+    error::OAuthError,
+    keys::half_hash,
+    state::{AppState, random_token},
+    store::{AccessRecord, RefreshGrant},
+};
+
+/// The claims of an access token this server issues.
+#[derive(Debug, Serialize)]
+struct AccessClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    client_id: &'a str,
+    scope: String,
+    iat: u64,
+    exp: u64,
+    jti: String,
+}
+
+/// The user's claims released by `scope` (Core §5.4); `extra_claims` are always released.
+pub fn user_claims(user: &UserConfig, scope: &[String]) -> Map<String, Value> {
+    let has = |s: &str| scope.iter().any(|x| x == s);
+    let mut claims = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            claims.insert(k.to_owned(), v);
+        }
+    };
+    if has("profile") {
+        put("preferred_username", Some(json!(user.username)));
+        put("name", user.name.as_ref().map(|v| json!(v)));
+        put("given_name", user.given_name.as_ref().map(|v| json!(v)));
+        put("family_name", user.family_name.as_ref().map(|v| json!(v)));
+        put("picture", user.picture.as_ref().map(|v| json!(v)));
+    }
+    if has("email") {
+        put("email", user.email.as_ref().map(|v| json!(v)));
+        put("email_verified", user.email_verified.map(|v| json!(v)));
+    }
+    if has("phone") {
+        put("phone_number", user.phone_number.as_ref().map(|v| json!(v)));
+    }
+    for (k, v) in &user.extra_claims {
+        claims.insert(k.clone(), v.clone());
+    }
+    claims
+}
+
+/// What a successful grant hands to [`issue`].
+#[derive(Debug)]
+pub struct Issue<'a> {
+    /// The grant the tokens belong to (revoked together); `None` for client credentials.
+    pub grant_id: Option<&'a str>,
+    /// The client.
+    pub client_id: &'a str,
+    /// The subject: a user's `sub`, or the client id for client credentials.
+    pub sub: &'a str,
+    /// Granted scopes.
+    pub scope: &'a [String],
+    /// The user, when there is one (authorization code and refresh grants).
+    pub user: Option<&'a UserConfig>,
+    /// The nonce to echo in the id_token.
+    pub nonce: Option<&'a str>,
+    /// When the user authenticated.
+    pub auth_time: u64,
+    /// Whether to issue a refresh token.
+    pub refresh: bool,
+    /// Whether to issue an id_token (only when `openid` was granted).
+    pub id_token: bool,
+}
+
+/// Signs and records the tokens of a successful grant and returns the RFC 6749 §5.1 response body.
+pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
+    let now = state.clock.now();
+    let client_ttl = state
+        .client(what.client_id)
+        .and_then(|c| c.config.access_token_ttl);
+    let ttl = client_ttl.unwrap_or(state.config.access_token_ttl);
+    let jti = random_token(16);
+    let access = state
+        .key
+        .sign_access_token(&AccessClaims {
+            iss: &state.issuer,
+            sub: what.sub,
+            aud: what.client_id,
+            client_id: what.client_id,
+            scope: what.scope.join(" "),
+            iat: now,
+            exp: now + ttl,
+            jti: jti.clone(),
+        })
+        .map_err(internal)?;
+    state.tokens.record(
+        &jti,
+        AccessRecord {
+            grant_id: what.grant_id.map(str::to_owned),
+            client_id: what.client_id.to_owned(),
+            expires_at: now + ttl,
+        },
+        now,
+    );
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": what.scope.join(" "),
+    });
+    if what.id_token {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(state.issuer));
+        claims.insert("sub".into(), json!(what.sub));
+        claims.insert("aud".into(), json!(what.client_id));
+        claims.insert("exp".into(), json!(now + state.config.id_token_ttl));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("auth_time".into(), json!(what.auth_time));
+        if let Some(n) = what.nonce {
+            claims.insert("nonce".into(), json!(n));
+        }
+        claims.insert("at_hash".into(), json!(half_hash(&access)));
+        if let Some(user) = what.user {
+            for (k, v) in user_claims(user, what.scope) {
+                claims.entry(k).or_insert(v);
+            }
+        }
+        body["id_token"] = json!(state.key.sign(&claims).map_err(internal)?);
+    }
+    if let (true, Some(grant_id)) = (what.refresh, what.grant_id) {
+        let token = random_token(32);
+        state.refresh.insert(
+            &token,
+            RefreshGrant {
+                grant_id: grant_id.to_owned(),
+                client_id: what.client_id.to_owned(),
+                sub: what.sub.to_owned(),
+                scope: what.scope.to_vec(),
+                auth_time: what.auth_time,
+                expires_at: now + state.config.refresh_token_ttl,
+            },
+            now,
+        );
+        body["refresh_token"] = json!(token);
+    }
+    Ok(body)
+}
+
+fn internal(e: impl std::fmt::Display) -> OAuthError {
+    tracing::error!("issuing tokens: {e}");
+    OAuthError::ServerError
+}
+
+/// The claims of a live access token this server issued, or `None` if it is forged, expired, revoked or
+/// not an access token (an id_token is not accepted in its place).
+pub fn verify_access_token(state: &AppState, token: &str) -> Option<Value> {
+    let (typ, claims) = state.key.verify(token)?;
+    if typ.as_deref() != Some("at+jwt") {
+        return None;
+    }
+    let now = state.clock.now();
+    let alive = claims.get("exp")?.as_u64()? > now
+        && claims.get("iss")?.as_str()? == state.issuer
+        && !state.tokens.is_revoked(claims.get("jti")?.as_str()?);
+    alive.then_some(claims)
+}
+
+/// Tokens for `username` and `client_id` without a browser, as if a code flow had just completed (the CLI's
+/// `token` subcommand). No refresh token: there is no stored grant behind them.
+pub fn mint_for_user(
+    state: &AppState,
+    client_id: &str,
+    username: &str,
+    scope: &[String],
+) -> Result<Value, String> {
+    let client = state
+        .client(client_id)
+        .ok_or_else(|| format!("unknown client `{client_id}`"))?;
+    let user = state
+        .user(username)
+        .ok_or_else(|| format!("unknown user `{username}`"))?;
+    issue(
+        state,
+        Issue {
+            grant_id: None,
+            client_id: &client.config.client_id,
+            sub: &user.sub,
+            scope,
+            user: Some(&user),
+            nonce: None,
+            auth_time: state.clock.now(),
+            refresh: false,
+            id_token: scope.iter().any(|s| s == "openid"),
+        },
+    )
+    .map_err(|e| e.to_string())
+}
