@@ -1,0 +1,14 @@
+//! Integration tests of mock-idp over real HTTP on 127.0.0.1. Each test starts its own server on a random
+//! port. Comments name the docs/CONFORMANCE.md rows a test covers.
+
+mod helpers;
+
+mod authorize;
+mod client_auth;
+mod codes;
+mod discovery;
+mod login;
+mod pkce;
+mod refresh;
+mod resource;
+mod token;

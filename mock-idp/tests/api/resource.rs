@@ -1,0 +1,166 @@
+use std::time::Duration;
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+
+// RS-BEARER
+#[tokio::test]
+async fn userinfo_returns_claims_for_a_live_token_and_401_otherwise() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let body = t.exchange(&code).await.json();
+    let access = body["access_token"].as_str().expect("a").to_owned();
+    let info = t.userinfo(&access).await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.json()["sub"], "248289761001");
+    assert_eq!(info.json()["email"], "alice@example.com");
+
+    let missing = read(
+        t.http
+            .get(t.idp.userinfo_endpoint())
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    let garbage = t.userinfo("garbage").await;
+    let id_token = t.userinfo(body["id_token"].as_str().expect("id")).await;
+    for r in [&missing, &garbage, &id_token] {
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.header("www-authenticate")
+                .unwrap_or_default()
+                .starts_with("Bearer")
+        );
+        assert!(
+            r.header("www-authenticate")
+                .unwrap_or_default()
+                .contains("error=\"invalid_token\"")
+        );
+    }
+    t.idp.clock().advance(Duration::from_secs(3601));
+    assert_eq!(
+        t.userinfo(&access).await.status,
+        StatusCode::UNAUTHORIZED,
+        "expired"
+    );
+}
+
+// RV-REVOKE, RS-BEARER, IN-INTROSPECT
+#[tokio::test]
+async fn a_revoked_access_token_stops_working_and_introspects_inactive() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let access = t.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("a")
+        .to_owned();
+    let r = t.revoke(&[("token", &access)], WEB, WEB_SECRET).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(t.userinfo(&access).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.introspect(&access, WEB, WEB_SECRET).await.json(),
+        serde_json::json!({"active": false})
+    );
+}
+
+// RV-REVOKE
+#[tokio::test]
+async fn revocation_follows_rfc_7009() {
+    let t = spawn_idp().await;
+    t.idp
+        .add_client(mock_idp::ClientConfig::confidential(
+            "other",
+            "other-secret",
+            WEB_REDIRECT,
+        ))
+        .expect("client");
+    assert_eq!(
+        t.revoke(&[("token", "unknown")], WEB, WEB_SECRET)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let bad = t.revoke(&[("token", "unknown")], WEB, "wrong").await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bad.error(), "invalid_client");
+    assert_eq!(
+        t.revoke(
+            &[("token", "x"), ("token_type_hint", "id_token")],
+            WEB,
+            WEB_SECRET
+        )
+        .await
+        .error(),
+        "unsupported_token_type"
+    );
+
+    let code = t.code_for("alice", &[]).await;
+    let body = t.exchange(&code).await.json();
+    let access = body["access_token"].as_str().expect("a").to_owned();
+    let refresh = body["refresh_token"].as_str().expect("r").to_owned();
+    let foreign = t
+        .revoke(&[("token", &access)], "other", "other-secret")
+        .await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        t.userinfo(&access).await.status,
+        StatusCode::OK,
+        "another client cannot revoke it"
+    );
+    // Revoking the refresh token revokes the grant's access tokens too (RFC 7009 §2.1).
+    assert_eq!(
+        t.revoke(
+            &[("token", &refresh), ("token_type_hint", "refresh_token")],
+            WEB,
+            WEB_SECRET
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(t.userinfo(&access).await.status, StatusCode::UNAUTHORIZED);
+}
+
+// IN-INTROSPECT
+#[tokio::test]
+async fn introspection_needs_client_authentication_and_describes_live_tokens() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let body = t.exchange(&code).await.json();
+    let access = body["access_token"].as_str().expect("a").to_owned();
+    let unauth = read(
+        t.http
+            .post(t.idp.introspection_endpoint())
+            .form(&[("token", access.as_str())])
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(unauth.error(), "invalid_client");
+    let live = t.introspect(&access, WEB, WEB_SECRET).await.json();
+    assert_eq!(live["active"], true);
+    assert_eq!(live["sub"], "248289761001");
+    assert_eq!(live["client_id"], "web");
+    assert_eq!(live["username"], "alice");
+    assert_eq!(
+        t.introspect("nonsense", WEB, WEB_SECRET).await.json(),
+        serde_json::json!({"active": false})
+    );
+    let refresh = t
+        .introspect(body["refresh_token"].as_str().expect("r"), WEB, WEB_SECRET)
+        .await
+        .json();
+    assert_eq!(refresh["active"], true);
+}
+
+#[tokio::test]
+async fn a_token_minted_by_the_cli_path_is_accepted_by_userinfo() {
+    let t = spawn_idp().await;
+    let scope = vec!["openid".to_owned(), "profile".to_owned()];
+    let body = mock_idp::tokens::mint_for_user(t.idp.state(), "web", "bob", &scope).expect("mint");
+    let info = t.userinfo(body["access_token"].as_str().expect("a")).await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.json()["preferred_username"], "bob");
+}
