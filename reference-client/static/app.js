@@ -1,0 +1,106 @@
+// The reference frontend: no build step, no framework. Data from the server is only ever put into the page
+// with textContent or attributes, never parsed as HTML. The app JWT lives in sessionStorage and leaves the page only
+// in an Authorization header.
+"use strict";
+
+const TOKEN_KEY = "rc_token";
+
+function $(id) { return document.getElementById(id); }
+function say(text) { $("message").textContent = text; }
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: "Bearer " + token } : {};
+}
+
+async function postJson(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  let data = {};
+  try { data = await response.json(); } catch (_) { /* empty body */ }
+  return { ok: response.ok, data };
+}
+
+function describeError(data) {
+  return "Login failed: " + (data.error || "error") + (data.error_description ? " — " + data.error_description : "");
+}
+
+// Only relative paths: the server already filters return_to, this is belt and braces.
+function safePath(path) {
+  return typeof path === "string" && path.startsWith("/") && !path.startsWith("//") && !path.includes("\\") ? path : "/";
+}
+
+function finishLogin(data) {
+  if (data.token) sessionStorage.setItem(TOKEN_KEY, data.token);
+  say("Logged in as " + data.user.display_name + ". Redirecting…");
+  window.location.replace(safePath(data.return_to));
+}
+
+async function callbackPage() {
+  const params = new URLSearchParams(window.location.search);
+  const body = {};
+  for (const key of ["code", "state", "iss", "error", "error_description"]) {
+    if (params.has(key)) body[key] = params.get(key);
+  }
+  // Strip code and state from the address bar and history before anything else.
+  history.replaceState(null, "", window.location.pathname);
+  const { ok, data } = await postJson("/api/auth/callback", body);
+  if (!ok) { say(describeError(data)); return; }
+  if (data.status === "binding_required") {
+    say("");
+    const form = $("bind");
+    form.hidden = false;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const result = await postJson("/api/auth/bind", { ticket: data.binding_ticket, phone: $("phone").value });
+      if (result.ok) finishLogin(result.data); else say(describeError(result.data));
+    });
+    return;
+  }
+  finishLogin(data);
+}
+
+async function indexPage() {
+  const response = await fetch("/api/me", { credentials: "same-origin", headers: authHeaders() });
+  if (!response.ok) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("anonymous").hidden = false;
+    return;
+  }
+  const me = await response.json();
+  $("name").textContent = me.display_name;
+  $("role").textContent = me.role;
+  if (typeof me.avatar_url === "string" && me.avatar_url.startsWith("https://")) {
+    $("avatar").src = me.avatar_url;
+    $("avatar").hidden = false;
+  }
+  $("profile").hidden = false;
+  $("logout").addEventListener("click", async () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
+    window.location.replace("/");
+  });
+  if (me.role === "admin") {
+    $("admin").hidden = false;
+    $("list-users").addEventListener("click", async () => {
+      const r = await fetch("/api/admin/users", { credentials: "same-origin", headers: authHeaders() });
+      const list = $("users");
+      list.replaceChildren();
+      if (!r.ok) { say("Could not list users."); return; }
+      for (const u of (await r.json()).users) {
+        const item = document.createElement("li");
+        item.textContent = u.id + " · " + u.display_name + " · " + u.role + (u.disabled ? " · disabled" : "");
+        list.appendChild(item);
+      }
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.body.dataset.page;
+  (page === "callback" ? callbackPage() : indexPage()).catch((e) => say("Error: " + e));
+});

@@ -1,0 +1,394 @@
+//! What a real provider rarely does, played by a wiremock fake: every fault fails closed, issues no JWT, and
+//! the token endpoint is called exactly once (`expect(1)`, verified at the end of each test).
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use wiremock::ResponseTemplate;
+use wiremock::matchers::{header_exists, method, path};
+
+use crate::helpers::{
+    FAKE_KID, FakeProvider, assert_error, browser, fake_callback, rsa_key, sign,
+    spawn_app_for_issuer, start_login_at_fake, token_response, unknown_rsa_key,
+};
+use reference_client::UnknownUserPolicy;
+
+/// Starts a login at a fake provider whose token endpoint answers `respond(nonce, issuer)`, posts the
+/// callback, checks the error, then checks the token endpoint was called exactly once.
+async fn callback_fails_with(
+    respond: impl FnOnce(&FakeProvider, &str) -> ResponseTemplate,
+    status: StatusCode,
+    code: &str,
+) -> FakeProvider {
+    let fake = FakeProvider::start().await;
+    let (app, b, state, nonce) = start_login_at_fake(&fake, |s| {
+        s.unknown_user_policy = UnknownUserPolicy::AutoCreate;
+        s.http_timeout = Duration::from_millis(300);
+    })
+    .await;
+    fake.token_endpoint_responds(respond(&fake, &nonce)).await;
+
+    let response = app.post_callback(&b, &fake_callback(&fake, &state)).await;
+
+    assert_error(response, status, code).await;
+    // Replaying the callback does not retry the code.
+    assert_error(
+        app.post_callback(&b, &fake_callback(&fake, &state)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    )
+    .await;
+    fake.server.verify().await;
+    assert_eq!(
+        app.user_count(),
+        2,
+        "no user created on failure (2 are seeded)"
+    );
+    fake
+}
+
+fn id_token_with(fake: &FakeProvider, nonce: &str, change: impl FnOnce(&mut Value)) -> String {
+    let mut claims = fake.claims(nonce);
+    change(&mut claims);
+    sign(&claims, &rsa_key(), Some(FAKE_KID))
+}
+
+// PK-VALID, ID-TOKEN-RESP (case-insensitive bearer), CA-ENCODING, ST-SINGLE-USE
+#[tokio::test]
+async fn a_well_behaved_provider_logs_the_user_in_and_a_replay_never_reaches_it_again() {
+    let fake = FakeProvider::start().await;
+    let (app, b, state, nonce) = start_login_at_fake(&fake, |s| {
+        s.unknown_user_policy = UnknownUserPolicy::AutoCreate
+    })
+    .await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(header_exists("authorization"))
+        .respond_with(token_response(
+            &id_token_with(&fake, &nonce, |_| {}),
+            "bearer",
+        ))
+        .expect(1)
+        .mount(&fake.server)
+        .await;
+
+    let response = app.post_callback(&b, &fake_callback(&fake, &state)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["user"]["display_name"], "Fake Person");
+    assert_error(
+        app.post_callback(&b, &fake_callback(&fake, &state)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    )
+    .await;
+
+    fake.server.verify().await;
+    let requests = fake.server.received_requests().await.expect("recording on");
+    let token_request = requests
+        .iter()
+        .find(|r| r.url.path() == "/token")
+        .expect("one token request");
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&token_request.body)
+            .into_owned()
+            .collect();
+    assert_eq!(form["grant_type"], "authorization_code");
+    assert_eq!(form["code"], "fake-code");
+    assert_eq!(form["redirect_uri"], format!("{}/callback", app.address));
+    assert!(
+        form["code_verifier"].len() >= 43,
+        "PKCE verifier carries at least 256 bits"
+    );
+    assert!(
+        !form.contains_key("client_secret"),
+        "client_secret_basic, not post"
+    );
+    let basic = token_request.headers["authorization"]
+        .to_str()
+        .expect("ascii");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim_start_matches("Basic "))
+        .expect("base64");
+    assert_eq!(
+        String::from_utf8(decoded).expect("utf8"),
+        "rc-test:rc%3Atest%2Bsecret%25"
+    );
+}
+
+// UM-IDP-FAILURE
+#[tokio::test]
+async fn a_token_endpoint_500_fails_closed() {
+    callback_fails_with(
+        |_, _| ResponseTemplate::new(500).set_body_string("boom"),
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
+
+// UM-IDP-FAILURE
+#[tokio::test]
+async fn a_token_endpoint_error_json_fails_closed() {
+    callback_fails_with(
+        |_, _| ResponseTemplate::new(400).set_body_json(json!({ "error": "invalid_grant" })),
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
+
+// UM-IDP-FAILURE
+#[tokio::test]
+async fn a_token_endpoint_slower_than_the_timeout_fails_closed() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(&id_token_with(fake, nonce, |_| {}), "Bearer")
+                .set_delay(Duration::from_secs(2))
+        },
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
+
+// UM-IDP-FAILURE
+#[tokio::test]
+async fn a_malformed_token_response_fails_closed() {
+    callback_fails_with(
+        |_, _| {
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string("{\"access_token\": ")
+        },
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
+
+// ID-TOKEN-RESP
+#[tokio::test]
+async fn a_token_type_other_than_bearer_fails_closed() {
+    callback_fails_with(
+        |fake, nonce| token_response(&id_token_with(fake, nonce, |_| {}), "mac"),
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
+
+// ID-TOKEN-RESP
+#[tokio::test]
+async fn a_token_response_without_id_token_fails_closed() {
+    callback_fails_with(
+        |_, _| {
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "access_token": "a", "token_type": "Bearer" }))
+        },
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
+
+// ID-KID: an unknown kid triggers exactly one JWKS re-fetch, then rejection.
+#[tokio::test]
+async fn an_id_token_signed_by_an_unknown_key_is_rejected_after_one_jwks_refetch() {
+    let fake = callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &sign(&fake.claims(nonce), &unknown_rsa_key(), Some("test-rsa-2")),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+    let jwks_fetches = fake
+        .server
+        .received_requests()
+        .await
+        .expect("recording on")
+        .iter()
+        .filter(|r| r.url.path() == "/jwks")
+        .count();
+    assert_eq!(jwks_fetches, 2, "one fetch plus exactly one re-fetch");
+}
+
+// ID-SIG: a known kid but the wrong key.
+#[tokio::test]
+async fn an_id_token_with_a_bad_signature_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &sign(&fake.claims(nonce), &unknown_rsa_key(), Some(FAKE_KID)),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-SIG (alg none)
+#[tokio::test]
+async fn an_unsigned_alg_none_id_token_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            let header =
+                URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "kid": FAKE_KID }).to_string());
+            let body = URL_SAFE_NO_PAD.encode(fake.claims(nonce).to_string());
+            token_response(&format!("{header}.{body}."), "Bearer")
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-SIG (alg confusion: HS256 keyed with public material)
+#[tokio::test]
+async fn an_hs256_id_token_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            header.kid = Some(FAKE_KID.into());
+            let token = jsonwebtoken::encode(
+                &header,
+                &fake.claims(nonce),
+                &jsonwebtoken::EncodingKey::from_secret(crate::helpers::CLIENT_SECRET.as_bytes()),
+            )
+            .expect("sign");
+            token_response(&token, "Bearer")
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-AUD
+#[tokio::test]
+async fn an_id_token_for_another_audience_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &id_token_with(fake, nonce, |c| c["aud"] = json!("someone-else")),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-AUD (untrusted extra audience)
+#[tokio::test]
+async fn an_id_token_with_an_extra_untrusted_audience_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &id_token_with(fake, nonce, |c| {
+                    c["aud"] = json!([crate::helpers::CLIENT_ID, "someone-else"])
+                }),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-NONCE
+#[tokio::test]
+async fn an_id_token_with_the_wrong_nonce_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &id_token_with(fake, nonce, |c| c["nonce"] = json!("another-nonce")),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-ISS
+#[tokio::test]
+async fn an_id_token_from_the_wrong_issuer_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            let iss = format!("{}/", fake.issuer());
+            token_response(
+                &id_token_with(fake, nonce, |c| c["iss"] = json!(iss)),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-EXP
+#[tokio::test]
+async fn an_id_token_expired_beyond_the_skew_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &id_token_with(fake, nonce, |c| {
+                    let now = c["iat"].as_u64().expect("iat");
+                    c["iat"] = json!(now - 3600);
+                    c["exp"] = json!(now - 600);
+                }),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-IAT-SUB
+#[tokio::test]
+async fn an_id_token_without_sub_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &id_token_with(fake, nonce, |c| {
+                    c.as_object_mut().expect("object").remove("sub");
+                }),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-DISCOVERY-ISS
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_is_refused() {
+    let server = wiremock::MockServer::start().await;
+    FakeProvider::mount_discovery(&server, &format!("{}/", server.uri())).await;
+    let app = spawn_app_for_issuer(&server.uri(), |_| {});
+
+    assert_error(
+        app.get_login_url(&browser()).await,
+        StatusCode::BAD_REQUEST,
+        "issuer_mismatch",
+    )
+    .await;
+}
