@@ -472,6 +472,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference-client.example.toml");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("example parses");
+        assert!(!s.uses_dev_jwt_key);
+    }
+
+    #[test]
     fn secrets_are_not_printed_by_debug() {
         let s = Settings::builtin();
         let printed = format!("{s:?}");

@@ -64,7 +64,18 @@ async fn an_admin_logs_in_and_sees_their_profile_and_the_admin_endpoint() {
         Some(reference_client::app_jwt::APP_JWT_TYP)
     );
     let claims = app.state.jwt.verify(token).expect("our own JWT");
-    assert_eq!(claims.sub, body["user"]["id"].to_string());
+    let alice = app
+        .state
+        .db
+        .find_by_identity(app.idp().issuer(), crate::helpers::ALICE_SUB)
+        .expect("query")
+        .expect("alice is seeded");
+    assert_eq!(
+        claims.sub,
+        alice.id.to_string(),
+        "sub is the internal user id"
+    );
+    assert_eq!(body["user"]["id"], alice.id);
     assert!(claims.exp > claims.iat && claims.exp - claims.iat <= 3600);
 
     let me = app.get_me(token).await;
