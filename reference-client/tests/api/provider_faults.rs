@@ -392,3 +392,47 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
     )
     .await;
 }
+
+// ID-KID: one key in the JWKS and no kid in the header is accepted.
+#[tokio::test]
+async fn an_id_token_without_kid_is_verified_with_the_single_published_key() {
+    let fake = FakeProvider::start().await;
+    let (app, b, state, nonce) = start_login_at_fake(&fake, |s| {
+        s.unknown_user_policy = UnknownUserPolicy::AutoCreate
+    })
+    .await;
+    fake.token_endpoint_responds(token_response(
+        &sign(&fake.claims(&nonce), &rsa_key(), None),
+        "Bearer",
+    ))
+    .await;
+
+    let response = app.post_callback(&b, &fake_callback(&fake, &state)).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    fake.server.verify().await;
+}
+
+// ID-KID: keys come from jwks_uri only; a `jwk` header carrying the attacker's own key is ignored.
+#[tokio::test]
+async fn an_id_token_bringing_its_own_key_in_the_header_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+            header.jwk = Some(
+                jsonwebtoken::jwk::Jwk::from_encoding_key(
+                    &unknown_rsa_key(),
+                    jsonwebtoken::Algorithm::RS256,
+                )
+                .expect("jwk"),
+            );
+            header.jku = Some(format!("{}/attacker-jwks", fake.issuer()));
+            let token = jsonwebtoken::encode(&header, &fake.claims(nonce), &unknown_rsa_key())
+                .expect("sign");
+            token_response(&token, "Bearer")
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
