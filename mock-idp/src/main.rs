@@ -57,7 +57,8 @@ fn load(cli: &Cli) -> Result<Config, String> {
     if let Some(port) = cli.port {
         config.address = SocketAddr::new(config.address.ip(), port);
         if cli.issuer.is_none() {
-            config.issuer = Some(format!("http://{}", config.address));
+            // Port 0 picks a free port: the issuer is then derived from the bound address.
+            config.issuer = (port != 0).then(|| format!("http://{}", config.address));
         }
     }
     if let Some(issuer) = &cli.issuer {
@@ -128,6 +129,7 @@ async fn serve(config: Config) -> Result<(), String> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .compact()
+        .with_writer(std::io::stderr)
         .init();
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
     let state = server.state().clone();
