@@ -1,1 +1,37 @@
-fn main(){}
+//! The cucumber runner: every `.feature` under the workspace's `features/` against the reference client.
+//! See `harness/README.md` for arguments, filters and reports.
+
+use std::process::ExitCode;
+
+use harness::{Invocation, runner::TEST_NAME};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match Invocation::parse(&args) {
+        Invocation::List { ignored } => {
+            // nextest (`--list --format terse`) and libtest's `--list`: one test, none of them ignored.
+            if !ignored {
+                println!("conformance: {TEST_NAME}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Invocation::Run(options) => options,
+    };
+    let report = match harness::run(options).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("cannot run the features: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for failed in report.scenarios.iter().filter(|s| !s.passed) {
+        println!("FAILED: {}: {}", failed.feature, failed.scenario);
+    }
+    println!("{}", report.summary());
+    if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,40 @@
+Feature: Clients authenticate at the token endpoint
+
+  @CA-BASIC-BAD @TK-ERROR-SHAPE
+  Scenario: A wrong secret over HTTP Basic gets 401 with a Basic challenge
+    Given "alice" has signed in to client "web"
+    When client "web" redeems the code with secret "not-the-secret"
+    Then the token endpoint refuses with 401 "invalid_client"
+    And the refusal carries a Basic challenge
+    And the refusal is not cacheable
+
+  @CA-BASIC-BAD
+  Scenario: An unknown client over HTTP Basic looks exactly like a wrong secret
+    Given "alice" has signed in to client "web"
+    When an unknown client "ghost" with secret "boo" redeems the code
+    Then the token endpoint refuses with 401 "invalid_client"
+    And the refusal carries a Basic challenge
+
+  @CA-POST-BAD
+  Scenario: A wrong client_secret_post is rejected
+    Given "alice" has signed in to client "web-post"
+    When client "web-post" redeems the code with secret "not-the-secret"
+    Then the token endpoint refuses with "invalid_client"
+
+  @CA-NONE
+  Scenario: A confidential client sending no credentials is rejected
+    Given "alice" has signed in to client "web"
+    When client "web" redeems the code without credentials
+    Then the token endpoint refuses with "invalid_client"
+
+  @CA-MISUSE
+  Scenario: Basic and body credentials together are refused
+    Given "alice" has signed in to client "web"
+    When client "web" redeems the code with credentials in both the header and the body
+    Then the token endpoint refuses with 400 "invalid_request"
+
+  @CA-POST-BAD @TK-HAPPY
+  Scenario: client_secret_post with the right secret works
+    Given "alice" has signed in to client "web-post"
+    When client "web-post" redeems the code
+    Then the token endpoint returns tokens

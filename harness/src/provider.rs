@@ -1,0 +1,322 @@
+//! The provider side of a scenario: the in-process mock IdP, what the harness knows about its clients, and
+//! requests straight at its authorization and token endpoints (the IdP-side scenarios).
+
+use std::collections::HashMap;
+
+use anyhow::{Context, anyhow};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use mock_idp::{AuthMethod, MockIdp};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::browser::{HttpResponse, query_param};
+
+/// The redirect URI of clients the scenarios register themselves.
+pub const SCENARIO_REDIRECT_URI: &str = "http://127.0.0.1:7000/callback";
+
+/// What the harness knows about a client registered at the provider.
+#[derive(Debug, Clone)]
+pub struct ClientCreds {
+    /// The client id.
+    pub id: String,
+    /// The secret; `None` for a public client.
+    pub secret: Option<String>,
+    /// How it authenticates at the token endpoint.
+    pub method: AuthMethod,
+    /// The redirect URI it uses.
+    pub redirect_uri: String,
+}
+
+/// A code obtained at the authorization endpoint, with what its redemption must repeat.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The code.
+    pub code: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The `redirect_uri` sent in the authorization request.
+    pub redirect_uri: String,
+    /// The PKCE verifier whose challenge was sent, if any.
+    pub verifier: Option<String>,
+}
+
+/// How a token request authenticates its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// The client's registered method with its real secret.
+    Registered,
+    /// The registered method with this secret instead.
+    Secret(String),
+    /// No credentials at all.
+    Nothing,
+    /// Both HTTP Basic and a body secret.
+    Both,
+}
+
+/// A token-endpoint request for a code.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    /// Which client sends it.
+    pub client: ClientCreds,
+    /// How it authenticates.
+    pub auth: ClientAuth,
+    /// The form fields other than client credentials.
+    pub fields: Vec<(String, String)>,
+}
+
+impl TokenRequest {
+    /// A faithful redemption of `grant` by `client`: its redirect URI and verifier.
+    pub fn redeem(grant: &Grant, client: &ClientCreds) -> TokenRequest {
+        let mut fields = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), grant.code.clone()),
+            ("redirect_uri".to_owned(), grant.redirect_uri.clone()),
+        ];
+        if let Some(v) = &grant.verifier {
+            fields.push(("code_verifier".to_owned(), v.clone()));
+        }
+        TokenRequest {
+            client: client.clone(),
+            auth: ClientAuth::Registered,
+            fields,
+        }
+    }
+
+    /// Sets (or with `None` removes) a form field.
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        self.fields.retain(|(k, _)| k != name);
+        if let Some(v) = value {
+            self.fields.push((name.to_owned(), v.to_owned()));
+        }
+    }
+}
+
+/// A PKCE pair (RFC 7636 §4.1–4.2).
+#[derive(Debug, Clone)]
+pub struct Pkce {
+    /// The verifier: 43 unreserved characters.
+    pub verifier: String,
+    /// `BASE64URL(SHA256(verifier))`.
+    pub challenge: String,
+}
+
+impl Pkce {
+    /// A fresh pair.
+    pub fn new() -> Pkce {
+        let verifier = mock_idp::state::random_token(32);
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        Pkce {
+            verifier,
+            challenge,
+        }
+    }
+}
+
+impl Default for Pkce {
+    fn default() -> Self {
+        Pkce::new()
+    }
+}
+
+/// The scenario's provider.
+#[derive(Debug)]
+pub struct Provider {
+    /// The running mock IdP.
+    pub idp: MockIdp,
+    /// Clients by id, with their secrets (the IdP keeps only hashes).
+    pub clients: HashMap<String, ClientCreds>,
+    /// A client with no cookies that does not follow redirects, for direct requests.
+    http: reqwest::Client,
+}
+
+impl Provider {
+    /// Starts a mock IdP with the built-in clients and users on a random port.
+    pub async fn start() -> anyhow::Result<Provider> {
+        let idp = MockIdp::start(mock_idp::Config::builtin())
+            .await
+            .context("starting the mock IdP")?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("building the provider client")?;
+        let mut clients = HashMap::new();
+        for c in mock_idp::Config::builtin().clients {
+            let redirect_uri = c.redirect_uris.first().cloned().unwrap_or_default();
+            clients.insert(
+                c.client_id.clone(),
+                ClientCreds {
+                    id: c.client_id.clone(),
+                    secret: c.client_secret.as_ref().map(|s| s.expose().to_owned()),
+                    method: c.token_endpoint_auth_method,
+                    redirect_uri,
+                },
+            );
+        }
+        Ok(Provider { idp, clients, http })
+    }
+
+    /// Registers a client at the provider and remembers its credentials.
+    pub fn register(&mut self, config: mock_idp::ClientConfig) -> anyhow::Result<()> {
+        let creds = ClientCreds {
+            id: config.client_id.clone(),
+            secret: config.client_secret.as_ref().map(|s| s.expose().to_owned()),
+            method: config.token_endpoint_auth_method,
+            redirect_uri: config.redirect_uris.first().cloned().unwrap_or_default(),
+        };
+        self.idp
+            .add_client(config)
+            .map_err(|e| anyhow!("registering a client: {e}"))?;
+        self.clients.insert(creds.id.clone(), creds);
+        Ok(())
+    }
+
+    /// A known client.
+    pub fn client(&self, id: &str) -> anyhow::Result<ClientCreds> {
+        self.clients
+            .get(id)
+            .cloned()
+            .ok_or_else(|| anyhow!("no client {id:?} is known to the scenario"))
+    }
+
+    /// The subject of a provider user.
+    pub fn subject_of(&self, username: &str) -> anyhow::Result<String> {
+        self.idp
+            .state()
+            .user(username)
+            .map(|u| u.sub)
+            .ok_or_else(|| anyhow!("the provider has no user {username:?}"))
+    }
+
+    /// `GET /authorize` with exactly these parameters.
+    pub async fn authorize(&self, params: &[(String, String)]) -> anyhow::Result<HttpResponse> {
+        let mut url = Url::parse(&self.idp.authorization_endpoint()).context("authorize URL")?;
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .context("calling the authorization endpoint")?;
+        HttpResponse::read(response).await
+    }
+
+    /// The usual authorization request of `client`: code flow, openid scope, state and nonce, with an S256
+    /// challenge when `pkce` is given.
+    pub fn authorization_params(client: &ClientCreds, pkce: Option<&Pkce>) -> Vec<(String, String)> {
+        let mut params: Vec<(String, String)> = [
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("scope", "openid profile email"),
+            ("state", "scenario-state"),
+            ("nonce", "scenario-nonce"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        if let Some(p) = pkce {
+            params.push(("code_challenge".into(), p.challenge.clone()));
+            params.push(("code_challenge_method".into(), "S256".into()));
+        }
+        params
+    }
+
+    /// `username` signs in (headless, through the handle) and `client` receives a code.
+    pub async fn obtain_code(
+        &self,
+        username: &str,
+        client_id: &str,
+        pkce: Option<Pkce>,
+    ) -> anyhow::Result<Grant> {
+        let client = self.client(client_id)?;
+        self.idp.next_login(username);
+        let response = self
+            .authorize(&Provider::authorization_params(&client, pkce.as_ref()))
+            .await?;
+        let location = response.location()?;
+        let code = query_param(&location, "code").ok_or_else(|| {
+            anyhow!("the provider redirected without a code: {location}")
+        })?;
+        Ok(Grant {
+            code,
+            client_id: client.id,
+            redirect_uri: client.redirect_uri,
+            verifier: pkce.map(|p| p.verifier),
+        })
+    }
+
+    /// Sends a token request.
+    pub async fn token(&self, request: &TokenRequest) -> anyhow::Result<HttpResponse> {
+        let mut fields = request.fields.clone();
+        let client = &request.client;
+        let secret = match &request.auth {
+            ClientAuth::Secret(s) => Some(s.clone()),
+            _ => client.secret.clone(),
+        };
+        let mut builder = self.http.post(self.idp.token_endpoint());
+        let basic = |b: reqwest::RequestBuilder| b.basic_auth(&client.id, secret.clone());
+        match (&request.auth, client.method) {
+            (ClientAuth::Nothing, _) => {}
+            (ClientAuth::Both, _) => {
+                builder = basic(builder);
+                fields.push(("client_secret".into(), secret.clone().unwrap_or_default()));
+            }
+            (_, AuthMethod::ClientSecretBasic) => builder = basic(builder),
+            (_, AuthMethod::ClientSecretPost) => {
+                fields.push(("client_id".into(), client.id.clone()));
+                fields.push(("client_secret".into(), secret.clone().unwrap_or_default()));
+            }
+            (_, AuthMethod::None) => fields.push(("client_id".into(), client.id.clone())),
+        }
+        let response = builder
+            .form(&fields)
+            .send()
+            .await
+            .context("calling the token endpoint")?;
+        HttpResponse::read(response).await
+    }
+
+    /// `GET /userinfo` with a bearer token.
+    pub async fn userinfo(&self, access_token: &str) -> anyhow::Result<HttpResponse> {
+        let response = self
+            .http
+            .get(self.idp.userinfo_endpoint())
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .context("calling userinfo")?;
+        HttpResponse::read(response).await
+    }
+
+    /// `POST /introspect` as the confidential client `web`.
+    pub async fn introspect(&self, token: &str) -> anyhow::Result<HttpResponse> {
+        let web = self.client("web")?;
+        let response = self
+            .http
+            .post(self.idp.introspection_endpoint())
+            .basic_auth(&web.id, web.secret)
+            .form(&[("token", token)])
+            .send()
+            .await
+            .context("calling introspection")?;
+        HttpResponse::read(response).await
+    }
+
+    /// `GET` the discovery document.
+    pub async fn discovery(&self) -> anyhow::Result<HttpResponse> {
+        let response = self
+            .http
+            .get(self.idp.discovery_url())
+            .send()
+            .await
+            .context("fetching discovery")?;
+        HttpResponse::read(response).await
+    }
+}

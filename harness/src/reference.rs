@@ -1,0 +1,273 @@
+//! The first target: the workspace's `reference-client`, started in-process on a random port with a fresh
+//! SQLite file and its own clock. With [`Weaknesses`] it is served through [`crate::weak`] instead, the
+//! deliberately broken variant the mutation test runs the features against.
+
+use std::{
+    path::PathBuf,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context;
+use futures::future::BoxFuture;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reference_client::{
+    AppState, Clock, NewUser, Settings, UnknownUserPolicy, app_jwt::APP_JWT_TYP, config::Secret,
+};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+use url::Url;
+
+use crate::{
+    parameters::{Policy, Role},
+    target::{CallbackMethod, ProviderSetup, SeedUser, Target, TargetFactory, TargetOptions},
+    weak::{self, Weaknesses},
+};
+
+/// Starts reference-client backends, optionally weakened.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceFactory {
+    /// `None`: the real backend. `Some`: served through the weakened callback, with these weaknesses on
+    /// (all off is the mutation test's control run).
+    pub weakened: Option<Weaknesses>,
+}
+
+impl ReferenceFactory {
+    /// The real reference client.
+    pub fn new() -> Self {
+        ReferenceFactory::default()
+    }
+
+    /// The reference client with its callback replaced by the weakened one.
+    pub fn weakened(weaknesses: Weaknesses) -> Self {
+        ReferenceFactory {
+            weakened: Some(weaknesses),
+        }
+    }
+}
+
+/// A unique path for this scenario's database, under the system temp directory.
+fn temp_db_path() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "harness-{}-{}-{nanos}.db",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// A fresh app-JWT key of 256 bits (43 base64url characters), so no scenario runs with the public
+/// development key.
+fn random_key() -> String {
+    reference_client::store::random_token(32)
+}
+
+impl TargetFactory for ReferenceFactory {
+    fn name(&self) -> String {
+        match &self.weakened {
+            None => "reference-client".into(),
+            Some(w) => format!("reference-client weakened ({w})"),
+        }
+    }
+
+    fn start<'a>(
+        &'a self,
+        provider: &'a ProviderSetup,
+        options: &'a TargetOptions,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>> {
+        Box::pin(async move {
+            let listener =
+                tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the backend")?;
+            let addr = listener.local_addr().context("backend address")?;
+            let base = Url::parse(&format!("http://{addr}/")).context("backend URL")?;
+            let database = temp_db_path();
+            let jwt_key = random_key();
+
+            let mut settings = Settings::builtin();
+            settings.issuer = provider.issuer.clone();
+            settings.client_id = provider.client_id.clone();
+            settings.client_secret = Secret::new(provider.client_secret.clone());
+            settings.redirect_uri = base.join("callback").context("redirect URI")?;
+            settings.listen = addr;
+            settings.database = database.clone();
+            settings.jwt_key = Secret::new(jwt_key.clone());
+            settings.uses_dev_jwt_key = false;
+            settings.seed_demo_users = false;
+            settings.http_timeout = Duration::from_secs(5);
+            settings.unknown_user_policy = match options.unknown_user_policy {
+                Policy::Reject => UnknownUserPolicy::Reject,
+                Policy::AutoCreate => UnknownUserPolicy::AutoCreate,
+                Policy::RequireBinding => UnknownUserPolicy::RequireBinding,
+            };
+            let jwt_issuer = settings.jwt_issuer.clone();
+            let jwt_audience = settings.jwt_audience.clone();
+
+            let clock = Clock::system();
+            let state = AppState::new(settings, clock.clone()).context("building the backend")?;
+            let router = match self.weakened {
+                None => reference_client::router(state.clone()),
+                Some(w) => weak::router(state.clone(), w),
+            };
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+            });
+            Ok(Box::new(ReferenceTarget {
+                base,
+                state,
+                clock,
+                database,
+                jwt_key,
+                jwt_issuer,
+                jwt_audience,
+                stop: Some(stop),
+                _task: task,
+            }) as Box<dyn Target>)
+        })
+    }
+}
+
+/// A running reference-client.
+pub struct ReferenceTarget {
+    /// `http://127.0.0.1:port/`.
+    base: Url,
+    /// The backend's state: its database and stores, used by the setup hooks only.
+    state: AppState,
+    /// The backend's clock.
+    clock: Clock,
+    /// The SQLite file, removed at shutdown.
+    database: PathBuf,
+    /// The app-JWT key, for `forge_token`.
+    jwt_key: String,
+    /// The app-JWT `iss`.
+    jwt_issuer: String,
+    /// The app-JWT `aud`.
+    jwt_audience: String,
+    /// Stops the server.
+    stop: Option<oneshot::Sender<()>>,
+    /// The serve loop; it ends once `stop` fires and open connections close.
+    _task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for ReferenceTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReferenceTarget")
+            .field("base", &self.base.as_str())
+            .field("database", &self.database)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReferenceTarget {
+    fn url(&self, path: &str) -> Url {
+        // `base` ends in `/` and paths are static, so join cannot fail; fall back to the base anyway.
+        self.base.join(path).unwrap_or_else(|_| self.base.clone())
+    }
+
+    fn now(&self) -> i64 {
+        i64::try_from(self.clock.now_unix()).unwrap_or(i64::MAX)
+    }
+}
+
+impl Target for ReferenceTarget {
+    fn redirect_uri(&self) -> String {
+        self.url("callback").to_string()
+    }
+
+    fn login_url(&self) -> Url {
+        self.url("auth/login")
+    }
+
+    fn callback(&self) -> (Url, CallbackMethod) {
+        (self.url("api/auth/callback"), CallbackMethod::PostJson)
+    }
+
+    fn profile_url(&self) -> Url {
+        self.url("api/me")
+    }
+
+    fn bind_url(&self) -> Option<Url> {
+        Some(self.url("api/auth/bind"))
+    }
+
+    fn seed_user<'a>(&'a self, user: &'a SeedUser) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let db = &self.state.db;
+            let role = match user.role {
+                Role::Admin => reference_client::Role::Admin,
+                Role::User => reference_client::Role::User,
+            };
+            let created = db.add_user(
+                &NewUser {
+                    display_name: user.display_name.clone(),
+                    role,
+                    avatar_url: user.avatar_url.clone(),
+                    phone: None,
+                },
+                self.now(),
+            )?;
+            db.bind_identity(&user.issuer, &user.subject, created.id, self.now())?;
+            if user.disabled {
+                db.set_disabled(created.id, true)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn users_bound_to<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<usize>> {
+        // (issuer, subject) is unique in the identities table, so this is 0 or 1.
+        Box::pin(async move {
+            Ok(usize::from(
+                self.state.db.find_by_identity(issuer, subject)?.is_some(),
+            ))
+        })
+    }
+
+    fn user_count(&self) -> BoxFuture<'_, anyhow::Result<usize>> {
+        Box::pin(async move { Ok(self.state.db.list_users()?.len()) })
+    }
+
+    fn advance_clock(&self, by: Duration) -> anyhow::Result<()> {
+        self.clock.advance(by);
+        Ok(())
+    }
+
+    fn forge_token(&self, claims: &Value) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(APP_JWT_TYP.into());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_secret(self.jwt_key.as_bytes()),
+        )
+        .context("signing a forged app token")
+    }
+}
+
+/// Stops serving and removes the database file; SQLite's open handle keeps working until the state goes.
+impl Drop for ReferenceTarget {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.database.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

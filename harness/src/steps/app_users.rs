@@ -1,0 +1,82 @@
+//! The app's users and settings: seeding its database, its unknown-user policy, its clock, and counting
+//! what its database holds.
+
+use std::time::Duration;
+
+use anyhow::ensure;
+use cucumber::{given, then, when};
+
+use crate::{
+    parameters::{Policy, Role},
+    world::World,
+};
+
+/// Puts a user with this role in the app database, bound to the provider user of that name.
+#[given(expr = "the app has a/an {role} {string}")]
+async fn app_user(w: &mut World, role: Role, username: String) -> anyhow::Result<()> {
+    w.seed_app_user(&username, role, None, false, None).await
+}
+
+/// Like the above, with the avatar the profile must show.
+#[given(expr = "the app has a/an {role} {string} with avatar {string}")]
+async fn app_user_with_avatar(
+    w: &mut World,
+    role: Role,
+    username: String,
+    avatar: String,
+) -> anyhow::Result<()> {
+    w.seed_app_user(&username, role, Some(&avatar), false, None)
+        .await
+}
+
+/// A user who exists in the app database but is disabled.
+#[given(expr = "the app has a disabled {role} {string}")]
+async fn disabled_user(w: &mut World, role: Role, username: String) -> anyhow::Result<()> {
+    w.seed_app_user(&username, role, None, true, None).await
+}
+
+/// A user bound to the provider user's subject but at another issuer.
+#[given(expr = "the app has a/an {role} {string} at issuer {string}")]
+async fn user_at_issuer(
+    w: &mut World,
+    role: Role,
+    username: String,
+    issuer: String,
+) -> anyhow::Result<()> {
+    w.seed_app_user(&username, role, None, false, Some(&issuer))
+        .await
+}
+
+/// Chooses what the app does with an unknown identity; must come before the app is used.
+#[given(expr = "the app's unknown-user policy is \"{policy}\"")]
+async fn unknown_user_policy(w: &mut World, policy: Policy) -> anyhow::Result<()> {
+    w.set_policy(policy)
+}
+
+/// Moves the app's clock forward; nothing sleeps.
+#[when(expr = "the app's clock moves forward {int} minutes")]
+async fn app_clock(w: &mut World, minutes: u64) -> anyhow::Result<()> {
+    w.advance_app_clock(Duration::from_secs(minutes * 60)).await
+}
+
+/// Counts the app users bound to the provider user's (issuer, subject).
+#[then(expr = "the app database has {int} user(s) bound to {string}")]
+async fn users_bound(w: &mut World, expected: usize, username: String) -> anyhow::Result<()> {
+    let found = w.users_bound_to(&username).await?;
+    ensure!(
+        found == expected,
+        "{found} app users are bound to {username}, expected {expected}"
+    );
+    Ok(())
+}
+
+/// Counts all app users.
+#[then(expr = "the app database has {int} user(s) in total")]
+async fn users_total(w: &mut World, expected: usize) -> anyhow::Result<()> {
+    let found = w.app().await?.user_count().await?;
+    ensure!(
+        found == expected,
+        "the app has {found} users, expected {expected}"
+    );
+    Ok(())
+}

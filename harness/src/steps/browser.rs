@@ -1,0 +1,141 @@
+//! The browser and the frontend: starting a login at the backend, the provider's login page, handing the
+//! callback to the backend (faithfully, or altered), the binding step and the profile.
+
+use anyhow::anyhow;
+use cucumber::{given, when};
+use serde_json::{Value, json};
+
+use crate::{
+    jwt,
+    parameters::TokenFlaw,
+    world::{MAIN, OTHER, World},
+};
+
+/// Step 1: the browser opens the backend's login URL, which must redirect to the provider.
+#[when(expr = "the browser opens the app's login")]
+async fn open_login(w: &mut World) -> anyhow::Result<()> {
+    w.open_login(MAIN).await.map(drop)
+}
+
+/// Step 2: the user types the provider user's name and password into the provider's login page.
+#[when(expr = "the user signs in at the provider as {string}")]
+async fn sign_in(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.submit_login_page(MAIN, &username, "login").await.map(drop)
+}
+
+/// Step 2, refused: the user presses Deny on the provider's login page.
+#[when(expr = "the user denies the request at the provider")]
+async fn deny(w: &mut World) -> anyhow::Result<()> {
+    w.submit_login_page(MAIN, "", "deny").await.map(drop)
+}
+
+/// Steps 1–3 at once: the browser holds an authorization response for the backend, not yet handed over.
+#[given(expr = "the browser has signed in at the provider as {string} after opening the app's login")]
+async fn signed_in_at_provider(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.open_login(MAIN).await?;
+    w.submit_login_page(MAIN, &username, "login").await.map(drop)
+}
+
+/// Step 4: the frontend hands the authorization response's parameters to the backend, unchanged.
+#[when(expr = "the frontend hands the callback to the backend")]
+async fn hand_callback(w: &mut World) -> anyhow::Result<()> {
+    let payload = w.callback_payload()?;
+    w.deliver_callback(MAIN, payload).await
+}
+
+/// Step 4 with one parameter (`state`, `iss`, `code`) left out.
+#[when(expr = "the frontend hands the callback to the backend without its {word}")]
+async fn hand_callback_without(w: &mut World, name: String) -> anyhow::Result<()> {
+    let mut payload = w.callback_payload()?;
+    if let Value::Object(map) = &mut payload {
+        map.remove(&name);
+    }
+    w.deliver_callback(MAIN, payload).await
+}
+
+/// Step 4 with one parameter (`state`, `iss`, `code`) replaced.
+#[when(expr = "the frontend hands the callback to the backend with {word} {string}")]
+async fn hand_callback_with(w: &mut World, name: String, value: String) -> anyhow::Result<()> {
+    let mut payload = w.callback_payload()?;
+    payload[name.as_str()] = json!(value);
+    w.deliver_callback(MAIN, payload).await
+}
+
+/// Step 4 from a second browser that never started this login (no transaction cookie).
+#[when(expr = "another browser hands the callback to the backend")]
+async fn other_browser_callback(w: &mut World) -> anyhow::Result<()> {
+    let payload = w.callback_payload()?;
+    w.deliver_callback(OTHER, payload).await
+}
+
+/// Hands the last callback to the backend once more, byte for byte.
+#[when(expr = "the browser replays the last callback")]
+async fn replay_callback(w: &mut World) -> anyhow::Result<()> {
+    let payload = w
+        .last_callback
+        .clone()
+        .ok_or_else(|| anyhow!("no callback was handed to the backend yet"))?;
+    w.deliver_callback(MAIN, payload).await
+}
+
+/// The whole flow for a provider user, whatever the outcome; the backend's answer is recorded.
+#[when(expr = "{string} logs in through the browser")]
+async fn logs_in(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.log_in(MAIN, &username).await
+}
+
+/// The whole flow for a provider user, which must end with an app token.
+#[given(expr = "{string} has logged in through the browser")]
+async fn has_logged_in(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.log_in_successfully(&username).await
+}
+
+/// The whole flow in several fresh browsers at the same time; every one must get an app token.
+#[when(expr = "{string} logs in from {int} browsers at once")]
+async fn logs_in_concurrently(w: &mut World, username: String, n: usize) -> anyhow::Result<()> {
+    w.log_in_concurrently(&username, n).await
+}
+
+/// A new login (fresh state), but the callback carries the code of the previous successful login.
+#[when(expr = "the browser logs in again but hands the backend the previous code")]
+async fn replay_code_through_backend(w: &mut World) -> anyhow::Result<()> {
+    let (username, code) = w
+        .previous_login
+        .clone()
+        .ok_or_else(|| anyhow!("no earlier successful login to take the code from"))?;
+    w.open_login(MAIN).await?;
+    w.submit_login_page(MAIN, &username, "login").await?;
+    let mut payload = w.callback_payload()?;
+    payload["code"] = json!(code);
+    w.deliver_callback(MAIN, payload).await
+}
+
+/// Require-binding: posts the backend's binding ticket with a phone number.
+#[when(expr = "the browser completes the binding with phone {string}")]
+async fn bind(w: &mut World, phone: String) -> anyhow::Result<()> {
+    w.bind(&phone).await
+}
+
+/// Asks the backend for the profile with the app token as issued.
+#[when(expr = "the browser asks for its profile")]
+async fn profile(w: &mut World) -> anyhow::Result<()> {
+    w.fetch_profile(None).await
+}
+
+/// Asks for the profile with the app token spoiled in one way.
+#[when(expr = "the browser asks for its profile with the app token altered to have {flaw}")]
+async fn profile_spoiled(w: &mut World, flaw: TokenFlaw) -> anyhow::Result<()> {
+    let token = w
+        .app_token
+        .clone()
+        .ok_or_else(|| anyhow!("no app token was issued"))?;
+    let spoiled = jwt::spoil(&token, flaw, w.app().await?)?;
+    w.fetch_profile(Some(spoiled)).await
+}
+
+/// Asks for the profile with a token the provider issued (`id_token` or `access_token`).
+#[when(expr = "the browser asks for its profile with the provider's {string}")]
+async fn profile_with_provider_token(w: &mut World, field: String) -> anyhow::Result<()> {
+    let token = w.first_token(&field)?;
+    w.fetch_profile(Some(token)).await
+}

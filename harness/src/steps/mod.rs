@@ -1,0 +1,8 @@
+//! The Gherkin steps, one file per concept. Each step is one or two calls to [`crate::world::World`]
+//! helpers; the doc comment's first line is what `docs/STEPS.md` lists.
+
+pub mod app_users;
+pub mod assertions;
+pub mod browser;
+pub mod provider;
+pub mod token_endpoint;

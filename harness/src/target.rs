@@ -1,0 +1,190 @@
+//! The target interface: what a client backend must offer so the features can run against it.
+//!
+//! The harness drives a target only over HTTP, as a browser and a single-page frontend would. It needs to
+//! know where the backend's endpoints are and how it hands out its session; everything else (users in its
+//! database, its clock, a way to sign tokens with its key) is an optional setup hook. A scenario that needs
+//! a hook the target does not offer fails with a message naming the hook.
+//!
+//! # The contract, in HTTP terms
+//! 1. `GET login_url()` answers 3xx with `Location` = the provider's authorization endpoint with `state`,
+//!    `nonce` and an S256 `code_challenge`, and sets whatever cookie binds the login to this browser.
+//! 2. The provider redirects to [`Target::redirect_uri`]; the harness (playing the frontend) hands the
+//!    query parameters to the backend as [`Target::callback`] says: a JSON POST of
+//!    `{code, state, iss, error, error_description}` or a GET with the query string.
+//! 3. Success is a 2xx whose session is delivered as [`Target::token_delivery`] says. Failure is a 4xx/5xx
+//!    whose error code [`Target::error_code`] extracts (by default the JSON `error` field), using the
+//!    vocabulary of [`crate::parameters::AppError`].
+//! 4. `GET profile_url()` with the session answers the user's profile as JSON; [`Target::profile`] reads
+//!    `role` and `avatar_url` from it.
+//! 5. Under the `require-binding` policy the callback answers `{"binding_ticket": "..."}` and
+//!    `POST bind_url()` with `{ticket, phone}` completes the login.
+
+use std::{fmt::Debug, sync::Arc, time::Duration};
+
+use anyhow::anyhow;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use url::Url;
+
+use crate::parameters::{Policy, Role};
+
+/// What the harness registered at the provider for the target: start the backend pointed at this.
+#[derive(Debug, Clone)]
+pub struct ProviderSetup {
+    /// The provider's issuer identifier; discovery is at `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The client id the harness registers for the backend (after start, with its redirect URI).
+    pub client_id: String,
+    /// The backend's client secret (client_secret_basic).
+    pub client_secret: String,
+}
+
+/// Per-scenario choices the features make before the backend starts.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOptions {
+    /// What the backend does with a valid login whose (iss, sub) it does not know.
+    pub unknown_user_policy: Policy,
+}
+
+/// A user to put in the backend's database before the scenario's logins.
+#[derive(Debug, Clone)]
+pub struct SeedUser {
+    /// Shown in the profile.
+    pub display_name: String,
+    /// admin or user.
+    pub role: Role,
+    /// The avatar the profile must show.
+    pub avatar_url: Option<String>,
+    /// A disabled user must not get a session.
+    pub disabled: bool,
+    /// The identity it is bound to: issuer …
+    pub issuer: String,
+    /// … and subject.
+    pub subject: String,
+}
+
+/// How the frontend hands the authorization response to the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackMethod {
+    /// `POST` a JSON object `{code, state, iss, error, error_description}` (absent values omitted).
+    PostJson,
+    /// `GET` the callback URL with the authorization response's query string.
+    GetQuery,
+}
+
+/// Where the backend puts the session it issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenDelivery {
+    /// A bearer token in the JSON body at this JSON pointer (e.g. `/token`); sent back as
+    /// `Authorization: Bearer`.
+    JsonBody(String),
+    /// A cookie with this name; the browser's cookie jar sends it back.
+    Cookie(String),
+}
+
+/// The profile fields the features check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// `admin` or `user`.
+    pub role: Option<String>,
+    /// The avatar URL.
+    pub avatar_url: Option<String>,
+}
+
+/// The error of a hook the target does not implement.
+pub fn unsupported(hook: &str) -> anyhow::Error {
+    anyhow!("this target does not implement the `{hook}` hook that the scenario needs")
+}
+
+/// Starts fresh backends; one per scenario.
+pub trait TargetFactory: Send + Sync + Debug {
+    /// A short name for reports.
+    fn name(&self) -> String;
+
+    /// Starts a backend on a random loopback port with a fresh database and its own clock, pointed at
+    /// `provider`. The harness registers the client at the provider once this returns.
+    fn start<'a>(
+        &'a self,
+        provider: &'a ProviderSetup,
+        options: &'a TargetOptions,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>>;
+}
+
+/// A running backend; dropping it stops the backend and removes its database. Required: where things are and how the session comes back. Optional: setup hooks.
+pub trait Target: Send + Sync + Debug {
+    /// The redirect URI to register at the provider (the frontend's callback page).
+    fn redirect_uri(&self) -> String;
+
+    /// `GET` here starts a login: a 3xx to the provider plus the browser-binding cookie.
+    fn login_url(&self) -> Url;
+
+    /// Where the frontend hands over the authorization response, and how.
+    fn callback(&self) -> (Url, CallbackMethod);
+
+    /// `GET` here with the session returns the profile JSON.
+    fn profile_url(&self) -> Url;
+
+    /// `POST {ticket, phone}` here completes a require-binding login; `None` if unsupported.
+    fn bind_url(&self) -> Option<Url> {
+        None
+    }
+
+    /// Where the session is.
+    fn token_delivery(&self) -> TokenDelivery {
+        TokenDelivery::JsonBody("/token".into())
+    }
+
+    /// The error code of a refusal; by default the JSON body's `error` field.
+    fn error_code(&self, _status: u16, body: &Value) -> Option<String> {
+        body.get("error").and_then(Value::as_str).map(str::to_owned)
+    }
+
+    /// The binding ticket of a require-binding answer; by default the JSON `binding_ticket` field.
+    fn binding_ticket(&self, body: &Value) -> Option<String> {
+        body.get("binding_ticket")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// Reads the profile JSON; by default its `role` and `avatar_url` fields.
+    fn profile(&self, body: &Value) -> Profile {
+        let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        Profile {
+            role: field("role"),
+            avatar_url: field("avatar_url"),
+        }
+    }
+
+    /// Hook: puts a user bound to (issuer, subject) in the backend's database.
+    fn seed_user<'a>(&'a self, _user: &'a SeedUser) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Err(unsupported("seed_user")) })
+    }
+
+    /// Hook: how many users are bound to (issuer, subject).
+    fn users_bound_to<'a>(
+        &'a self,
+        _issuer: &'a str,
+        _subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<usize>> {
+        Box::pin(async { Err(unsupported("users_bound_to")) })
+    }
+
+    /// Hook: how many users the database holds in total.
+    fn user_count(&self) -> BoxFuture<'_, anyhow::Result<usize>> {
+        Box::pin(async { Err(unsupported("user_count")) })
+    }
+
+    /// Hook: moves the backend's clock forward (transaction, ticket and session expiry).
+    fn advance_clock(&self, _by: Duration) -> anyhow::Result<()> {
+        Err(unsupported("advance_clock"))
+    }
+
+    /// Hook: signs `claims` exactly as the backend signs its own sessions (same key, algorithm and header),
+    /// so a scenario can present a token that differs from a real one only where it says.
+    fn forge_token(&self, _claims: &Value) -> anyhow::Result<String> {
+        Err(unsupported("forge_token"))
+    }
+}
+
+/// A shared factory.
+pub type SharedFactory = Arc<dyn TargetFactory>;

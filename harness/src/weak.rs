@@ -1,0 +1,259 @@
+//! A deliberately weakened reference client, for the mutation test: the features must fail against it.
+//!
+//! It is the real reference client (same state, same routes) with two handlers replaced: `/auth/login`
+//! is wrapped to remember every transaction it starts, and `/api/auth/callback` is a copy of the real one
+//! with switches that turn single protections off. With every switch off it must pass the same scenarios as
+//! the real backend (the mutation test's control run), so a failure under a switch is that switch's doing.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::header,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use axum_extra::extract::cookie::CookieJar;
+use reference_client::{
+    AppState, NewUser, UnknownUserPolicy,
+    error::ApiError,
+    oidc::VerifiedLogin,
+    routes::{
+        TX_COOKIE,
+        callback::{BindingRequired, CallbackRequest},
+        complete_login,
+        login::{LoginQuery, redirect_to_provider},
+    },
+    store::{LoginTransaction, PendingBinding, TakeError},
+};
+
+/// Which protections are switched off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Weaknesses {
+    /// The callback's `state` is not checked: the backend completes the latest login it started, whatever
+    /// state and browser cookie the callback carries, however old, and as often as it is called.
+    pub skip_state_check: bool,
+    /// Codes are retried: a code the backend already exchanged is answered from a cache instead of being
+    /// refused, so the same code logs in twice.
+    pub reuse_codes: bool,
+    /// Unknown users are let in: an unknown (iss, sub) gets an account whatever the policy says.
+    pub admit_unknown_users: bool,
+}
+
+impl fmt::Display for Weaknesses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names = Vec::new();
+        if self.skip_state_check {
+            names.push("state check off");
+        }
+        if self.reuse_codes {
+            names.push("codes retried");
+        }
+        if self.admit_unknown_users {
+            names.push("unknown users let in");
+        }
+        if names.is_empty() {
+            names.push("no weakness");
+        }
+        f.write_str(&names.join(", "))
+    }
+}
+
+/// The weakened backend's state: the real one plus what the switches need to remember.
+#[derive(Clone)]
+struct Weak {
+    /// The reference client's state.
+    app: AppState,
+    /// The switches.
+    weak: Weaknesses,
+    /// (state, browser cookie) of every login started, oldest first.
+    started: Arc<Mutex<Vec<(String, String)>>>,
+    /// Transactions already completed, kept so `skip_state_check` can complete them again.
+    completed: Arc<Mutex<HashMap<String, LoginTransaction>>>,
+    /// Exchanged codes and what they proved, for `reuse_codes`.
+    codes: Arc<Mutex<HashMap<String, VerifiedLogin>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The weakened router: the reference client's routes with login and callback replaced.
+pub fn router(app: AppState, weak: Weaknesses) -> Router {
+    let state = Weak {
+        app: app.clone(),
+        weak,
+        started: Arc::default(),
+        completed: Arc::default(),
+        codes: Arc::default(),
+    };
+    Router::new()
+        .route("/auth/login", get(login))
+        .route("/api/auth/callback", post(callback))
+        .with_state(state)
+        .fallback_service(reference_client::router(app))
+}
+
+/// The real login, remembering the state and browser cookie it hands out.
+async fn login(
+    State(w): State<Weak>,
+    jar: CookieJar,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, ApiError> {
+    let existing = jar.get(TX_COOKIE).map(|c| c.value().to_owned());
+    let response = redirect_to_provider(State(w.app.clone()), jar, Query(query)).await?;
+    let state = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| url::Url::parse(l).ok())
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+        });
+    let cookie = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| cookie::Cookie::parse(v.to_owned()).ok())
+        .find(|c| c.name() == TX_COOKIE)
+        .map(|c| c.value().to_owned())
+        .or(existing);
+    if let (Some(state), Some(cookie)) = (state, cookie) {
+        lock(&w.started).push((state, cookie));
+    }
+    Ok(response)
+}
+
+/// The transaction the callback completes.
+fn transaction(w: &Weak, req: &CallbackRequest, jar: &CookieJar) -> Result<LoginTransaction, ApiError> {
+    let app = &w.app;
+    if w.weak.skip_state_check {
+        let latest = lock(&w.started).last().cloned();
+        let Some((state, cookie)) = latest else {
+            return Err(ApiError::InvalidState("no login started"));
+        };
+        return match app.transactions.take(&state, Some(&cookie), app.now(), u64::MAX) {
+            Ok(tx) => {
+                lock(&w.completed).insert(state, tx.clone());
+                Ok(tx)
+            }
+            Err(_) => lock(&w.completed)
+                .get(&state)
+                .cloned()
+                .ok_or(ApiError::InvalidState("no login started")),
+        };
+    }
+    let state = req
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(ApiError::InvalidState("missing state"))?;
+    let browser = jar.get(TX_COOKIE).map(|c| c.value().to_owned());
+    app.transactions
+        .take(
+            state,
+            browser.as_deref(),
+            app.now(),
+            app.settings.transaction_ttl.as_secs(),
+        )
+        .map_err(|e| match e {
+            TakeError::Unknown => ApiError::InvalidState("unknown or already used state"),
+            TakeError::OtherBrowser => ApiError::InvalidState("state belongs to another browser"),
+            TakeError::Expired => ApiError::InvalidState("login transaction expired"),
+        })
+}
+
+/// A copy of the reference callback with the switches.
+async fn callback(
+    State(w): State<Weak>,
+    jar: CookieJar,
+    Json(req): Json<CallbackRequest>,
+) -> Result<Response, ApiError> {
+    let app = &w.app;
+    let tx = transaction(&w, &req, &jar)?;
+    match req.iss.as_deref() {
+        Some(iss) if iss == app.provider.issuer() => {}
+        _ => return Err(ApiError::IssuerMismatch("iss parameter missing or wrong")),
+    }
+    if let Some(error) = req.error.as_deref() {
+        return Err(if error == "access_denied" {
+            ApiError::AccessDenied
+        } else {
+            ApiError::Provider(format!("authorization error {error}"))
+        });
+    }
+    let code = req
+        .code
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
+    let cached = if w.weak.reuse_codes {
+        lock(&w.codes).get(&code).cloned()
+    } else {
+        None
+    };
+    let login = match cached {
+        Some(login) => login,
+        None => {
+            let login = app
+                .provider
+                .exchange_and_verify(&code, &tx.pkce_verifier, &tx.nonce)
+                .await?;
+            lock(&w.codes).insert(code, login.clone());
+            login
+        }
+    };
+    let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+    let new_user = || NewUser {
+        display_name: login.name.clone().unwrap_or_else(|| "New user".into()),
+        role: reference_client::Role::User,
+        avatar_url: login.picture.clone(),
+        phone: None,
+    };
+    let user = match app.db.find_by_identity(&login.issuer, &login.subject)? {
+        Some(user) => user,
+        None if w.weak.admit_unknown_users => {
+            app.db
+                .find_or_create_user(&login.issuer, &login.subject, &new_user(), now)?
+                .0
+        }
+        None => match app.settings.unknown_user_policy {
+            UnknownUserPolicy::Reject => return Err(ApiError::UnknownUser),
+            UnknownUserPolicy::AutoCreate => {
+                app.db
+                    .find_or_create_user(&login.issuer, &login.subject, &new_user(), now)?
+                    .0
+            }
+            UnknownUserPolicy::RequireBinding => {
+                let ttl = app.settings.binding_ticket_ttl.as_secs();
+                let ticket = app.binding_tickets.issue(
+                    PendingBinding {
+                        issuer: login.issuer.clone(),
+                        subject: login.subject.clone(),
+                        display_name: login.name.clone(),
+                        avatar_url: login.picture.clone(),
+                        browser_binding: tx.browser_binding.clone(),
+                        created_at: app.now(),
+                    },
+                    app.now(),
+                    ttl,
+                );
+                return Ok(Json(BindingRequired {
+                    status: "binding_required",
+                    binding_ticket: ticket,
+                    expires_in: ttl,
+                })
+                .into_response());
+            }
+        },
+    };
+    complete_login(app, jar, &user, tx.return_to)
+}
