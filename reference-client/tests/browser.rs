@@ -1,0 +1,256 @@
+//! The whole login in a real browser: headless Chromium driven through ChromeDriver clicks the app's login
+//! link, types alice's password into mock-idp's login page, and lands back on the app, whose frontend posts
+//! the code to the backend and shows the profile from the app's own database.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`, so it is `#[ignore]`d in a plain `cargo test` (which must
+//! pass with only the Rust toolchain); `.ci/run` installs both and runs it with `-- --ignored`.
+//! Everything is on 127.0.0.1; every wait is bounded.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use mock_idp::{ClientConfig, Config, MockIdp};
+use reference_client::{Application, Settings, clock::Clock, config::Secret};
+
+/// Kills ChromeDriver when the test ends, however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start_browser() -> (Driver, Client) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium chromium-driver)"),
+    );
+    let profile = tempdir();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::rustls()
+            .expect("rustls connector")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start a browser session: {e}"),
+        }
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let mut bytes = [0u8; 8];
+    getrandom(&mut bytes);
+    let dir = std::env::temp_dir().join(format!("rc-browser-{}", u64::from_le_bytes(bytes)));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn getrandom(buf: &mut [u8]) {
+    use rand::RngCore;
+    rand::thread_rng().fill_bytes(buf);
+}
+
+/// Waits (bounded) until `css` matches an element whose text is not empty, and returns the text.
+async fn text_of(browser: &Client, css: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(el) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = el.text().await
+            && !text.trim().is_empty()
+        {
+            return text;
+        }
+        if Instant::now() > deadline {
+            let url = browser
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = browser.source().await.unwrap_or_default();
+            panic!("no text in {css} at {url}:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(el) = browser.find(Locator::Css(css)).await
+            && el.is_displayed().await.unwrap_or(false)
+        {
+            return el;
+        }
+        if Instant::now() > deadline {
+            let url = browser
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            panic!("{css} never appeared at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+struct Stack {
+    _idp: MockIdp,
+    app_url: String,
+    _db_dir: std::path::PathBuf,
+}
+
+async fn start_stack() -> Stack {
+    let idp = MockIdp::start(Config::builtin()).await.expect("idp");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app_url = format!("http://127.0.0.1:{port}");
+    idp.add_client(ClientConfig::confidential(
+        "browser-app",
+        "browser-app-secret",
+        &format!("{app_url}/callback"),
+    ))
+    .expect("client");
+    let db_dir = tempdir();
+    let mut settings = Settings::builtin();
+    settings.issuer = idp.issuer().to_owned();
+    settings.client_id = "browser-app".into();
+    settings.client_secret = Secret::new("browser-app-secret");
+    settings.redirect_uri = url::Url::parse(&format!("{app_url}/callback")).expect("url");
+    settings.database = db_dir.join("app.db");
+    settings.jwt_key = Secret::new("browser-test-key-0123456789-0123456789-abcdef");
+    settings.uses_dev_jwt_key = false;
+    settings.seed_demo_users = true;
+    let app = Application::build_with_listener(settings, listener, Clock::system()).expect("app");
+    tokio::spawn(app.run_until_stopped());
+    Stack {
+        _idp: idp,
+        app_url,
+        _db_dir: db_dir,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn alice_logs_in_through_the_login_page_and_sees_her_admin_profile() {
+    let stack = start_stack().await;
+    let (_driver, browser) = start_browser().await;
+
+    browser
+        .goto(&format!("{}/", stack.app_url))
+        .await
+        .expect("open the app");
+    wait_for(&browser, "#login")
+        .await
+        .click()
+        .await
+        .expect("click Log in");
+
+    // mock-idp's login page.
+    wait_for(&browser, "input[name=username]")
+        .await
+        .send_keys("alice")
+        .await
+        .expect("type username");
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password")
+        .send_keys("alice-password")
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("button[value=login]"))
+        .await
+        .expect("sign in button")
+        .click()
+        .await
+        .expect("sign in");
+
+    // Back on the app: the frontend posted code + state to the backend and shows the profile.
+    assert_eq!(text_of(&browser, "#name").await, "Alice Adams");
+    assert_eq!(text_of(&browser, "#role").await, "admin");
+    let url = browser.current_url().await.expect("url").to_string();
+    assert!(
+        !url.contains("code=") && !url.contains("eyJ"),
+        "neither code nor JWT stays in the URL: {url}"
+    );
+    browser.close().await.expect("close");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn pressing_deny_shows_an_error_and_logs_nobody_in() {
+    let stack = start_stack().await;
+    let (_driver, browser) = start_browser().await;
+
+    browser
+        .goto(&format!("{}/", stack.app_url))
+        .await
+        .expect("open the app");
+    wait_for(&browser, "#login")
+        .await
+        .click()
+        .await
+        .expect("click Log in");
+    wait_for(&browser, "button[value=deny]")
+        .await
+        .click()
+        .await
+        .expect("deny");
+
+    let message = text_of(&browser, "#message").await;
+    assert!(
+        message.to_lowercase().contains("denied") || message.contains("access_denied"),
+        "{message}"
+    );
+    let token = browser
+        .execute(
+            "return JSON.stringify(Object.assign({}, sessionStorage));",
+            vec![],
+        )
+        .await
+        .expect("read sessionStorage");
+    assert!(
+        !token.to_string().contains("eyJ"),
+        "no app JWT stored: {token}"
+    );
+    browser.close().await.expect("close");
+}
