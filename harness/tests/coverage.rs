@@ -1,0 +1,99 @@
+//! Every ★ check of sections A–F, H and I of docs/CONFORMANCE.md has at least one scenario tagged with its
+//! ID. (Section G needs the provider's fault controls and is not required yet.)
+
+use std::{collections::BTreeSet, path::Path};
+
+const REQUIRED_SECTIONS: &[char] = &['A', 'B', 'C', 'D', 'E', 'F', 'H', 'I'];
+
+/// (section letter, ID, starred) for every row of the catalogue.
+fn catalogue() -> Vec<(char, String, bool)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CONFORMANCE.md");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let mut section = ' ';
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("## ") {
+            // "## A. Authorization endpoint"
+            section = rest
+                .split_once('.')
+                .filter(|(letter, _)| letter.len() == 1)
+                .and_then(|(letter, _)| letter.chars().next())
+                .unwrap_or(' ');
+            continue;
+        }
+        let Some(first) = line.strip_prefix('|').and_then(|l| l.split('|').next()) else {
+            continue;
+        };
+        let cell = first.trim();
+        let (starred, id) = match cell.strip_prefix('★') {
+            Some(id) => (true, id.trim()),
+            None => (false, cell),
+        };
+        let is_id = !id.is_empty()
+            && id.contains('-')
+            && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if is_id {
+            rows.push((section, id.to_owned(), starred));
+        }
+    }
+    rows
+}
+
+/// Every `@TAG` in the feature files.
+fn feature_tags() -> BTreeSet<String> {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"));
+    let mut tags = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.map(|e| e.path()).unwrap_or_default();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "feature") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for line in text.lines().map(str::trim).filter(|l| l.starts_with('@')) {
+                    for tag in line.split_whitespace() {
+                        tags.insert(tag.trim_start_matches('@').to_owned());
+                    }
+                }
+            }
+        }
+    }
+    tags
+}
+
+#[test]
+fn the_catalogue_parses_into_its_starred_checks() {
+    let starred = catalogue().into_iter().filter(|(_, _, s)| *s).count();
+    assert!(starred >= 15, "only {starred} ★ rows found in docs/CONFORMANCE.md");
+}
+
+#[test]
+fn every_starred_check_outside_section_g_has_a_scenario() {
+    let tags = feature_tags();
+    let missing: Vec<String> = catalogue()
+        .into_iter()
+        .filter(|(section, id, starred)| {
+            *starred && REQUIRED_SECTIONS.contains(section) && !tags.contains(id)
+        })
+        .map(|(section, id, _)| format!("{section}: {id}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no scenario is tagged with these ★ checks of docs/CONFORMANCE.md: {missing:?}"
+    );
+}
+
+#[test]
+fn every_catalogue_tag_names_a_real_check() {
+    let ids: BTreeSet<String> = catalogue().into_iter().map(|(_, id, _)| id).collect();
+    let unknown: Vec<String> = feature_tags()
+        .into_iter()
+        .filter(|t| t.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .filter(|t| !ids.contains(t))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "these upper-case tags are not IDs of docs/CONFORMANCE.md: {unknown:?}"
+    );
+}

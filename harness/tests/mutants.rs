@@ -1,0 +1,77 @@
+//! The features catch what they target: the replay, bad-state and unknown-user scenarios are run against a
+//! deliberately weakened reference client (`harness::weak`) and must fail there, while passing against the
+//! same weakened router with every weakness switched off (so the failure is the weakness's doing).
+//!
+//! Scenarios declare which weakness they catch with a tag: `@mutant-no-state-check`, `@mutant-code-reuse`,
+//! `@mutant-admit-unknown`.
+
+use std::sync::Arc;
+
+use harness::{
+    Report, RunOptions,
+    reference::ReferenceFactory,
+    weak::Weaknesses,
+};
+
+async fn run_tagged(tag: &str, weaknesses: Weaknesses) -> Report {
+    let options = RunOptions {
+        factory: Arc::new(ReferenceFactory::weakened(weaknesses)),
+        tags: vec![tag.to_owned()],
+        junit: None,
+        cucumber_json: None,
+        quiet: true,
+        ..RunOptions::default()
+    };
+    match harness::run(options).await {
+        Ok(report) => report,
+        Err(e) => panic!("cannot run the features: {e}"),
+    }
+}
+
+async fn weakness_is_caught(tag: &str, weaknesses: Weaknesses, at_least: usize) {
+    let control = run_tagged(tag, Weaknesses::default()).await;
+    assert!(
+        control.scenarios.len() >= at_least,
+        "expected at least {at_least} scenarios tagged @{tag}, found {}",
+        control.scenarios.len()
+    );
+    assert!(
+        control.success(),
+        "@{tag} scenarios must pass against the weakened router with no weakness on: {:?}",
+        control.scenarios.iter().filter(|s| !s.passed).collect::<Vec<_>>()
+    );
+    let weak = run_tagged(tag, weaknesses).await;
+    assert_eq!(weak.scenarios.len(), control.scenarios.len());
+    let survivors: Vec<_> = weak.scenarios.iter().filter(|s| s.passed).collect();
+    assert!(
+        survivors.is_empty(),
+        "these @{tag} scenarios passed against a backend with {weaknesses}: {survivors:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_state_scenarios_fail_when_the_state_check_is_off() {
+    let weak = Weaknesses {
+        skip_state_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-state-check", weak, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_replay_scenarios_fail_when_codes_are_retried() {
+    let weak = Weaknesses {
+        reuse_codes: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-code-reuse", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_user_scenarios_fail_when_unknown_users_are_let_in() {
+    let weak = Weaknesses {
+        admit_unknown_users: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-admit-unknown", weak, 2).await;
+}
