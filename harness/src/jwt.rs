@@ -16,7 +16,9 @@ fn parts(token: &str) -> anyhow::Result<[&str; 3]> {
 }
 
 fn decode(part: &str) -> anyhow::Result<Value> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).context("JWT part is not base64url")?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .context("JWT part is not base64url")?;
     serde_json::from_slice(&bytes).context("JWT part is not JSON")
 }
 

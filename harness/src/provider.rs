@@ -209,7 +209,10 @@ impl Provider {
 
     /// The usual authorization request of `client`: code flow, openid scope, state and nonce, with an S256
     /// challenge when `pkce` is given.
-    pub fn authorization_params(client: &ClientCreds, pkce: Option<&Pkce>) -> Vec<(String, String)> {
+    pub fn authorization_params(
+        client: &ClientCreds,
+        pkce: Option<&Pkce>,
+    ) -> Vec<(String, String)> {
         let mut params: Vec<(String, String)> = [
             ("response_type", "code"),
             ("client_id", client.id.as_str()),
@@ -241,9 +244,8 @@ impl Provider {
             .authorize(&Provider::authorization_params(&client, pkce.as_ref()))
             .await?;
         let location = response.location()?;
-        let code = query_param(&location, "code").ok_or_else(|| {
-            anyhow!("the provider redirected without a code: {location}")
-        })?;
+        let code = query_param(&location, "code")
+            .ok_or_else(|| anyhow!("the provider redirected without a code: {location}"))?;
         Ok(Grant {
             code,
             client_id: client.id,

@@ -80,8 +80,9 @@ impl TargetFactory for ReferenceFactory {
         options: &'a TargetOptions,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>> {
         Box::pin(async move {
-            let listener =
-                tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the backend")?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding the backend")?;
             let addr = listener.local_addr().context("backend address")?;
             let base = Url::parse(&format!("http://{addr}/")).context("backend URL")?;
             let database = temp_db_path();

@@ -16,12 +16,27 @@ use futures::FutureExt as _;
 
 use crate::{reference::ReferenceFactory, target::SharedFactory, world::World};
 
-/// The one test name the binary reports to libtest-style listers (nextest).
-pub const TEST_NAME: &str = "test";
+/// The one test the binary reports to libtest-style listers (nextest calls it back by this name).
+pub const TEST_NAME: &str = "conformance";
 
 /// Where the workspace's features are.
 pub fn default_features_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))
+}
+
+/// The workspace root, which relative report paths are resolved against (cargo runs tests in the crate's
+/// folder, which nobody expects a report in).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn report_path(value: impl Into<PathBuf>) -> PathBuf {
+    let path = value.into();
+    if path.is_absolute() {
+        path
+    } else {
+        workspace_root().join(path)
+    }
 }
 
 /// What to run and where to report.
@@ -39,9 +54,9 @@ pub struct RunOptions {
     pub tags: Vec<String>,
     /// Run nothing (libtest's `--ignored`: this binary has no ignored tests).
     pub ignored_only: bool,
-    /// JUnit XML output file.
+    /// JUnit XML output file (`HARNESS_JUNIT` or `--junit PATH`; relative to the workspace root).
     pub junit: Option<PathBuf>,
-    /// Cucumber JSON output file.
+    /// Cucumber JSON output file (`HARNESS_CUCUMBER_JSON`; relative to the workspace root).
     pub cucumber_json: Option<PathBuf>,
     /// Scenarios run at the same time.
     pub concurrency: usize,
@@ -58,8 +73,8 @@ impl Default for RunOptions {
             skip: Vec::new(),
             tags: Vec::new(),
             ignored_only: false,
-            junit: std::env::var_os("HARNESS_JUNIT").map(PathBuf::from),
-            cucumber_json: std::env::var_os("HARNESS_CUCUMBER_JSON").map(PathBuf::from),
+            junit: std::env::var_os("HARNESS_JUNIT").map(report_path),
+            cucumber_json: std::env::var_os("HARNESS_CUCUMBER_JSON").map(report_path),
             concurrency: 16,
             quiet: false,
         }
@@ -94,7 +109,7 @@ const VALUE_FLAGS: &[&str] = &[
 
 impl Invocation {
     /// Parses arguments leniently: libtest's and nextest's forms work, unknown flags are ignored, free
-    /// arguments are name filters; the filter `test` (the binary's one libtest name) selects everything.
+    /// arguments are name filters; the filter `conformance` (the binary's one libtest name) selects everything.
     /// Our own: `--junit PATH`, `--tags TAG[,TAG]`.
     pub fn parse(args: &[String]) -> Invocation {
         let mut options = RunOptions::default();
@@ -123,7 +138,7 @@ impl Invocation {
                         options.concurrency = n.max(1);
                     }
                 }
-                "--junit" => options.junit = value.map(PathBuf::from),
+                "--junit" => options.junit = value.map(report_path),
                 "--tags" => options.tags.extend(
                     value
                         .unwrap_or_default()
@@ -203,10 +218,21 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn scenario_event(&self, feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario, ev: &event::Scenario<World>) {
-        let key = (feature.name.clone(), scenario.name.clone(), scenario.position.line);
+    fn scenario_event(
+        &self,
+        feature: &cucumber::gherkin::Feature,
+        scenario: &cucumber::gherkin::Scenario,
+        ev: &event::Scenario<World>,
+    ) {
+        let key = (
+            feature.name.clone(),
+            scenario.name.clone(),
+            scenario.position.line,
+        );
         let lock = |m: &Mutex<std::collections::HashSet<_>>| {
-            m.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone());
+            m.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.clone());
         };
         match ev {
             event::Scenario::Step(_, event::Step::Failed(..) | event::Step::Skipped)
@@ -298,7 +324,11 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     let console = writer::Basic::raw(console, writer::Coloring::Never, 0);
     let recorder = recorder.discard_stats_writes().discard_arbitrary_writes();
     let factory = options.factory.clone();
-    let filters: Vec<String> = options.name_filters.iter().map(|f| f.to_lowercase()).collect();
+    let filters: Vec<String> = options
+        .name_filters
+        .iter()
+        .map(|f| f.to_lowercase())
+        .collect();
     let skip: Vec<String> = options.skip.iter().map(|f| f.to_lowercase()).collect();
     let tags = options.tags.clone();
 
@@ -328,4 +358,78 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     let mut report = report.lock().unwrap_or_else(|p| p.into_inner()).clone();
     report.execution_failed = cucumber::writer::Stats::execution_has_failed(&writer);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Invocation {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        Invocation::parse(&args)
+    }
+
+    fn run_options(args: &[&str]) -> RunOptions {
+        match parse(args) {
+            Invocation::Run(o) => o,
+            Invocation::List { .. } => panic!("{args:?} parsed as --list"),
+        }
+    }
+
+    #[test]
+    fn nextest_listing_and_its_call_back_are_understood() {
+        assert!(matches!(
+            parse(&["--list", "--format", "terse"]),
+            Invocation::List { ignored: false }
+        ));
+        assert!(matches!(
+            parse(&["--list", "--format", "terse", "--ignored"]),
+            Invocation::List { ignored: true }
+        ));
+        let o = run_options(&["conformance", "--exact", "--nocapture"]);
+        assert!(
+            o.name_filters.is_empty(),
+            "the binary's own name selects everything"
+        );
+    }
+
+    #[test]
+    fn libtest_arguments_do_not_break_the_run_and_a_free_argument_filters() {
+        let o = run_options(&[
+            "replay",
+            "--nocapture",
+            "--test-threads=1",
+            "--quiet",
+            "--color",
+            "always",
+            "-Z",
+            "unstable-options",
+            "--show-output",
+        ]);
+        assert_eq!(o.name_filters, vec!["replay".to_owned()]);
+        assert_eq!(o.concurrency, 1);
+        assert!(o.quiet);
+        let o = run_options(&[
+            "--test-threads",
+            "3",
+            "--skip",
+            "expired",
+            "--tags",
+            "@CODE-REPLAY,PK-WRONG",
+        ]);
+        assert_eq!(o.concurrency, 3);
+        assert_eq!(o.skip, vec!["expired".to_owned()]);
+        assert_eq!(
+            o.tags,
+            vec!["CODE-REPLAY".to_owned(), "PK-WRONG".to_owned()]
+        );
+    }
+
+    #[test]
+    fn junit_path_comes_from_the_flag() {
+        let o = run_options(&["--junit", "target/junit.xml"]);
+        assert_eq!(o.junit, Some(workspace_root().join("target/junit.xml")));
+        let o = run_options(&["--junit=/tmp/out.xml"]);
+        assert_eq!(o.junit, Some(PathBuf::from("/tmp/out.xml")));
+    }
 }

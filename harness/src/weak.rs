@@ -133,14 +133,21 @@ async fn login(
 }
 
 /// The transaction the callback completes.
-fn transaction(w: &Weak, req: &CallbackRequest, jar: &CookieJar) -> Result<LoginTransaction, ApiError> {
+fn transaction(
+    w: &Weak,
+    req: &CallbackRequest,
+    jar: &CookieJar,
+) -> Result<LoginTransaction, ApiError> {
     let app = &w.app;
     if w.weak.skip_state_check {
         let latest = lock(&w.started).last().cloned();
         let Some((state, cookie)) = latest else {
             return Err(ApiError::InvalidState("no login started"));
         };
-        return match app.transactions.take(&state, Some(&cookie), app.now(), u64::MAX) {
+        return match app
+            .transactions
+            .take(&state, Some(&cookie), app.now(), u64::MAX)
+        {
             Ok(tx) => {
                 lock(&w.completed).insert(state, tx.clone());
                 Ok(tx)

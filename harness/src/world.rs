@@ -13,7 +13,10 @@ use crate::{
     parameters::{AppError, Policy, Role},
     provider::{Grant, Provider, TokenRequest},
     reference::ReferenceFactory,
-    target::{CallbackMethod, ProviderSetup, SeedUser, SharedFactory, Target, TargetOptions, TokenDelivery},
+    target::{
+        CallbackMethod, ProviderSetup, SeedUser, SharedFactory, Target, TargetOptions,
+        TokenDelivery,
+    },
 };
 
 /// The name of the scenario's main browser.
@@ -110,11 +113,12 @@ impl World {
                 .start(&setup, &self.options)
                 .await
                 .with_context(|| format!("starting {}", self.factory.name()))?;
-            self.provider.register(mock_idp::ClientConfig::confidential(
-                &setup.client_id,
-                &setup.client_secret,
-                &target.redirect_uri(),
-            ))?;
+            self.provider
+                .register(mock_idp::ClientConfig::confidential(
+                    &setup.client_id,
+                    &setup.client_secret,
+                    &target.redirect_uri(),
+                ))?;
             self.app = Some(target);
         }
         self.app
@@ -325,7 +329,10 @@ impl World {
                 failures.push(format!("{e:#}"));
             }
         }
-        ensure!(failures.is_empty(), "concurrent logins failed: {failures:?}");
+        ensure!(
+            failures.is_empty(),
+            "concurrent logins failed: {failures:?}"
+        );
         Ok(())
     }
 
@@ -392,7 +399,10 @@ impl World {
         );
         // Whatever the delivery, the browser must not be logged in now (CONFORMANCE JWT-LAST).
         self.fetch_profile(None).await?;
-        let profile = self.profile.as_ref().ok_or_else(|| anyhow!("no profile answer"))?;
+        let profile = self
+            .profile
+            .as_ref()
+            .ok_or_else(|| anyhow!("no profile answer"))?;
         ensure!(
             !profile.is_success(),
             "the browser is logged in after all: the profile answered {} {}",
@@ -405,7 +415,10 @@ impl World {
     /// The last backend answer is a refusal with `code`.
     pub async fn check_refused(&mut self, code: AppError) -> anyhow::Result<()> {
         let response = self.last_backend()?.clone();
-        let found = self.app().await?.error_code(response.status, &response.json());
+        let found = self
+            .app()
+            .await?
+            .error_code(response.status, &response.json());
         ensure!(
             !response.is_success() && found.as_deref() == Some(&code.to_string()),
             "expected a refusal with {code}, got {} {}",
@@ -421,7 +434,10 @@ impl World {
             .profile
             .clone()
             .ok_or_else(|| anyhow!("no profile was requested"))?;
-        let found = self.app().await?.error_code(response.status, &response.json());
+        let found = self
+            .app()
+            .await?
+            .error_code(response.status, &response.json());
         ensure!(
             (400..500).contains(&response.status) && found.as_deref() == Some(&code.to_string()),
             "expected the profile to be refused with {code}, got {} {}",
@@ -471,7 +487,12 @@ impl World {
         self.token_responses
             .iter()
             .find(|r| r.is_success())
-            .and_then(|r| r.json().get(field).and_then(Value::as_str).map(str::to_owned))
+            .and_then(|r| {
+                r.json()
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .ok_or_else(|| anyhow!("no successful token response with {field}"))
     }
 }
@@ -528,7 +549,10 @@ impl ConcurrentLogin {
             }
         }
         let response = match self.callback.1 {
-            CallbackMethod::PostJson => b.post_json(&self.callback.0, &Value::Object(payload)).await?,
+            CallbackMethod::PostJson => {
+                b.post_json(&self.callback.0, &Value::Object(payload))
+                    .await?
+            }
             CallbackMethod::GetQuery => {
                 let mut url = self.callback.0.clone();
                 url.set_query(back.query());

@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
         Invocation::List { ignored } => {
             // nextest (`--list --format terse`) and libtest's `--list`: one test, none of them ignored.
             if !ignored {
-                println!("conformance: {TEST_NAME}");
+                println!("{TEST_NAME}: test");
             }
             return ExitCode::SUCCESS;
         }

@@ -31,7 +31,9 @@ fn catalogue() -> Vec<(char, String, bool)> {
         };
         let is_id = !id.is_empty()
             && id.contains('-')
-            && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
         if is_id {
             rows.push((section, id.to_owned(), starred));
         }
@@ -65,7 +67,10 @@ fn feature_tags() -> BTreeSet<String> {
 #[test]
 fn the_catalogue_parses_into_its_starred_checks() {
     let starred = catalogue().into_iter().filter(|(_, _, s)| *s).count();
-    assert!(starred >= 15, "only {starred} ★ rows found in docs/CONFORMANCE.md");
+    assert!(
+        starred >= 15,
+        "only {starred} ★ rows found in docs/CONFORMANCE.md"
+    );
 }
 
 #[test]

@@ -7,11 +7,7 @@
 
 use std::sync::Arc;
 
-use harness::{
-    Report, RunOptions,
-    reference::ReferenceFactory,
-    weak::Weaknesses,
-};
+use harness::{Report, RunOptions, reference::ReferenceFactory, weak::Weaknesses};
 
 async fn run_tagged(tag: &str, weaknesses: Weaknesses) -> Report {
     let options = RunOptions {
@@ -38,7 +34,11 @@ async fn weakness_is_caught(tag: &str, weaknesses: Weaknesses, at_least: usize) 
     assert!(
         control.success(),
         "@{tag} scenarios must pass against the weakened router with no weakness on: {:?}",
-        control.scenarios.iter().filter(|s| !s.passed).collect::<Vec<_>>()
+        control
+            .scenarios
+            .iter()
+            .filter(|s| !s.passed)
+            .collect::<Vec<_>>()
     );
     let weak = run_tagged(tag, weaknesses).await;
     assert_eq!(weak.scenarios.len(), control.scenarios.len());

@@ -21,7 +21,9 @@ fn no_store(response: &HttpResponse) -> bool {
 // ----- the backend -----
 
 /// Step 1 sent the browser to the provider with a well-formed request (RFC 6749 §4.1.1, RFC 7636 §4.3).
-#[then(expr = "the browser is sent to the provider with the openid scope, a state, a nonce and an S256 code challenge")]
+#[then(
+    expr = "the browser is sent to the provider with the openid scope, a state, a nonce and an S256 code challenge"
+)]
 async fn login_redirect_shape(w: &mut World) -> anyhow::Result<()> {
     let url = w
         .login_redirect
@@ -32,24 +34,50 @@ async fn login_redirect_shape(w: &mut World) -> anyhow::Result<()> {
     ensure!(p("response_type") == "code", "response_type in {url}");
     ensure!(p("client_id") == "conformance-app", "client_id in {url}");
     ensure!(p("redirect_uri") == redirect_uri, "redirect_uri in {url}");
-    ensure!(p("scope").split(' ').any(|s| s == "openid"), "no openid scope in {url}");
+    ensure!(
+        p("scope").split(' ').any(|s| s == "openid"),
+        "no openid scope in {url}"
+    );
     // ≥128 bits as base64url is ≥22 characters; the catalogue caps state at 128 characters.
-    ensure!((22..=128).contains(&p("state").len()), "weak or oversized state in {url}");
+    ensure!(
+        (22..=128).contains(&p("state").len()),
+        "weak or oversized state in {url}"
+    );
     ensure!(p("nonce").len() >= 22, "weak or missing nonce in {url}");
-    ensure!(p("code_challenge").len() == 43, "no S256 code_challenge in {url}");
-    ensure!(p("code_challenge_method") == "S256", "code_challenge_method in {url}");
+    ensure!(
+        p("code_challenge").len() == 43,
+        "no S256 code_challenge in {url}"
+    );
+    ensure!(
+        p("code_challenge_method") == "S256",
+        "code_challenge_method in {url}"
+    );
     Ok(())
 }
 
 /// Step 3: the redirect goes to the app's redirect URI with a code, the state of step 1 and `iss`.
-#[then(expr = "the provider sends the browser back to the app with a code, the same state and its issuer")]
+#[then(
+    expr = "the provider sends the browser back to the app with a code, the same state and its issuer"
+)]
 async fn sent_back_with_code(w: &mut World) -> anyhow::Result<()> {
-    let back = w.auth_response.clone().ok_or_else(|| anyhow!("no redirect back"))?;
-    let sent = w.login_redirect.clone().ok_or_else(|| anyhow!("no login started"))?;
+    let back = w
+        .auth_response
+        .clone()
+        .ok_or_else(|| anyhow!("no redirect back"))?;
+    let sent = w
+        .login_redirect
+        .clone()
+        .ok_or_else(|| anyhow!("no login started"))?;
     let redirect_uri = w.app().await?.redirect_uri();
-    ensure!(back.as_str().starts_with(&redirect_uri), "redirected to {back}, not {redirect_uri}");
+    ensure!(
+        back.as_str().starts_with(&redirect_uri),
+        "redirected to {back}, not {redirect_uri}"
+    );
     ensure!(query_param(&back, "code").is_some(), "no code in {back}");
-    ensure!(query_param(&back, "state") == query_param(&sent, "state"), "state changed in {back}");
+    ensure!(
+        query_param(&back, "state") == query_param(&sent, "state"),
+        "state changed in {back}"
+    );
     ensure!(
         query_param(&back, "iss").as_deref() == Some(w.provider.idp.issuer()),
         "iss missing or wrong in {back}"
@@ -58,13 +86,30 @@ async fn sent_back_with_code(w: &mut World) -> anyhow::Result<()> {
 }
 
 /// Step 3, refused: the redirect carries the error and the state, and no code.
-#[then(expr = "the provider sends the browser back to the app with error \"{oauth_error}\" and the same state")]
+#[then(
+    expr = "the provider sends the browser back to the app with error \"{oauth_error}\" and the same state"
+)]
 async fn sent_back_with_error(w: &mut World, error: OAuthError) -> anyhow::Result<()> {
-    let back = w.auth_response.clone().ok_or_else(|| anyhow!("no redirect back"))?;
-    let sent = w.login_redirect.clone().ok_or_else(|| anyhow!("no login started"))?;
-    ensure!(query_param(&back, "error") == Some(error.to_string()), "error in {back}");
-    ensure!(query_param(&back, "state") == query_param(&sent, "state"), "state changed in {back}");
-    ensure!(query_param(&back, "code").is_none(), "a code came with the error: {back}");
+    let back = w
+        .auth_response
+        .clone()
+        .ok_or_else(|| anyhow!("no redirect back"))?;
+    let sent = w
+        .login_redirect
+        .clone()
+        .ok_or_else(|| anyhow!("no login started"))?;
+    ensure!(
+        query_param(&back, "error") == Some(error.to_string()),
+        "error in {back}"
+    );
+    ensure!(
+        query_param(&back, "state") == query_param(&sent, "state"),
+        "state changed in {back}"
+    );
+    ensure!(
+        query_param(&back, "code").is_none(),
+        "a code came with the error: {back}"
+    );
     Ok(())
 }
 
@@ -80,11 +125,17 @@ async fn token_claims(w: &mut World) -> anyhow::Result<()> {
     let token = w.app_token.clone().ok_or_else(|| anyhow!("no app token"))?;
     let claims = jwt::claims(&token)?;
     for name in ["iss", "aud", "sub", "iat", "exp", "jti"] {
-        ensure!(claims.get(name).is_some(), "the app token has no {name}: {claims}");
+        ensure!(
+            claims.get(name).is_some(),
+            "the app token has no {name}: {claims}"
+        );
     }
     let iat = claims["iat"].as_u64().unwrap_or(0);
     let exp = claims["exp"].as_u64().unwrap_or(0);
-    ensure!(exp > iat && exp - iat <= 24 * 3600, "exp - iat is not short: {claims}");
+    ensure!(
+        exp > iat && exp - iat <= 24 * 3600,
+        "exp - iat is not short: {claims}"
+    );
     Ok(())
 }
 
@@ -92,8 +143,14 @@ async fn token_claims(w: &mut World) -> anyhow::Result<()> {
 #[then(expr = "the backend's answer is not cacheable")]
 async fn backend_no_store(w: &mut World) -> anyhow::Result<()> {
     let response = w.last_backend()?;
-    ensure!(no_store(response), "the backend's answer lacks Cache-Control: no-store");
-    ensure!(!response.is_redirect(), "the backend's answer is a redirect");
+    ensure!(
+        no_store(response),
+        "the backend's answer lacks Cache-Control: no-store"
+    );
+    ensure!(
+        !response.is_redirect(),
+        "the backend's answer is a redirect"
+    );
     Ok(())
 }
 
@@ -114,11 +171,24 @@ async fn check_profile(w: &mut World, role: Role, avatar: Option<String>) -> any
         w.fetch_profile(None).await?;
     }
     let response = w.profile.clone().ok_or_else(|| anyhow!("no profile"))?;
-    ensure!(response.is_success(), "the profile answered {} {}", response.status, response.body);
+    ensure!(
+        response.is_success(),
+        "the profile answered {} {}",
+        response.status,
+        response.body
+    );
     let profile = w.app().await?.profile(&response.json());
-    ensure!(profile.role.as_deref() == Some(role.as_str()), "profile role is {:?}", profile.role);
+    ensure!(
+        profile.role.as_deref() == Some(role.as_str()),
+        "profile role is {:?}",
+        profile.role
+    );
     if let Some(avatar) = avatar {
-        ensure!(profile.avatar_url == Some(avatar), "profile avatar is {:?}", profile.avatar_url);
+        ensure!(
+            profile.avatar_url == Some(avatar),
+            "profile avatar is {:?}",
+            profile.avatar_url
+        );
     }
     Ok(())
 }
@@ -161,14 +231,25 @@ async fn profile_refused(w: &mut World, code: AppError) -> anyhow::Result<()> {
 #[then(expr = "the token endpoint returns tokens")]
 async fn returns_tokens(w: &mut World) -> anyhow::Result<()> {
     let r = w.last_token_response()?;
-    ensure!(r.status == 200, "the token endpoint answered {} {}", r.status, r.body);
+    ensure!(
+        r.status == 200,
+        "the token endpoint answered {} {}",
+        r.status,
+        r.body
+    );
     let body = r.json();
     for field in ["access_token", "expires_in", "id_token"] {
         ensure!(body.get(field).is_some(), "no {field} in {body}");
     }
     let token_type = body["token_type"].as_str().unwrap_or_default();
-    ensure!(token_type.eq_ignore_ascii_case("bearer"), "token_type is {token_type:?}");
-    ensure!(no_store(r), "the token response lacks Cache-Control: no-store");
+    ensure!(
+        token_type.eq_ignore_ascii_case("bearer"),
+        "token_type is {token_type:?}"
+    );
+    ensure!(
+        no_store(r),
+        "the token response lacks Cache-Control: no-store"
+    );
     Ok(())
 }
 
@@ -203,24 +284,37 @@ async fn refuses(w: &mut World, error: OAuthError) -> anyhow::Result<()> {
 async fn basic_challenge(w: &mut World) -> anyhow::Result<()> {
     let r = w.last_token_response()?;
     let challenge = r.header("www-authenticate").unwrap_or_default();
-    ensure!(challenge.starts_with("Basic"), "WWW-Authenticate is {challenge:?}");
+    ensure!(
+        challenge.starts_with("Basic"),
+        "WWW-Authenticate is {challenge:?}"
+    );
     Ok(())
 }
 
 /// `Cache-Control: no-store` on the last token answer.
 #[then(expr = "the refusal is not cacheable")]
 async fn refusal_no_store(w: &mut World) -> anyhow::Result<()> {
-    ensure!(no_store(w.last_token_response()?), "the refusal lacks Cache-Control: no-store");
+    ensure!(
+        no_store(w.last_token_response()?),
+        "the refusal lacks Cache-Control: no-store"
+    );
     Ok(())
 }
 
 /// Of all token answers, exactly `n` succeeded and every other one is this error.
-#[then(expr = "exactly {int} redemption(s) succeed(s) and the others are refused with \"{oauth_error}\"")]
+#[then(
+    expr = "exactly {int} redemption(s) succeed(s) and the others are refused with \"{oauth_error}\""
+)]
 async fn exactly_n_succeed(w: &mut World, n: usize, error: OAuthError) -> anyhow::Result<()> {
     let ok = w.token_responses.iter().filter(|r| r.is_success()).count();
     ensure!(ok == n, "{ok} redemptions succeeded, expected {n}");
     for r in w.token_responses.iter().filter(|r| !r.is_success()) {
-        ensure!(r.json()["error"] == error.to_string(), "a redemption answered {} {}", r.status, r.body);
+        ensure!(
+            r.json()["error"] == error.to_string(),
+            "a redemption answered {} {}",
+            r.status,
+            r.body
+        );
     }
     Ok(())
 }
@@ -279,7 +373,10 @@ async fn check_introspection(w: &World, token: &str, state: &str) -> anyhow::Res
     match state {
         "active" => ensure!(body["active"] == Value::Bool(true), "introspection: {body}"),
         // RFC 7662 §2.2: a dead token is only {"active": false}, with nothing else.
-        "inactive" => ensure!(body == serde_json::json!({"active": false}), "introspection: {body}"),
+        "inactive" => ensure!(
+            body == serde_json::json!({"active": false}),
+            "introspection: {body}"
+        ),
         other => return Err(anyhow!("say active or inactive, not {other}")),
     }
     Ok(())
@@ -294,7 +391,10 @@ fn last_authorization(w: &World) -> anyhow::Result<(Vec<(String, String)>, HttpR
 }
 
 fn sent(params: &[(String, String)], name: &str) -> Option<String> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// An error page: a 4xx, no redirect, no Location (RFC 6749 §4.1.2.1).
@@ -315,16 +415,27 @@ async fn error_page(w: &mut World) -> anyhow::Result<()> {
 async fn redirect_with_error(w: &mut World, error: OAuthError) -> anyhow::Result<()> {
     let (params, r) = last_authorization(w)?;
     let back = r.location()?;
-    ensure!(query_param(&back, "error") == Some(error.to_string()), "error in {back}");
-    ensure!(query_param(&back, "state") == sent(&params, "state"), "state in {back}");
-    ensure!(query_param(&back, "code").is_none(), "a code came with the error: {back}");
+    ensure!(
+        query_param(&back, "error") == Some(error.to_string()),
+        "error in {back}"
+    );
+    ensure!(
+        query_param(&back, "state") == sent(&params, "state"),
+        "state in {back}"
+    );
+    ensure!(
+        query_param(&back, "code").is_none(),
+        "a code came with the error: {back}"
+    );
     ensure!(
         query_param(&back, "iss").as_deref() == Some(w.provider.idp.issuer()),
         "iss in {back}"
     );
     let description = query_param(&back, "error_description").unwrap_or_default();
     ensure!(
-        description.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'),
+        description
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'),
         "error_description outside the RFC 6749 §5.2 character set: {description:?}"
     );
     Ok(())
@@ -336,7 +447,10 @@ async fn redirect_with_code_exact_state(w: &mut World) -> anyhow::Result<()> {
     let back = headless_redirect(w).await?;
     let (params, _) = last_authorization(w)?;
     ensure!(query_param(&back, "code").is_some(), "no code in {back}");
-    ensure!(query_param(&back, "state") == sent(&params, "state"), "state altered in {back}");
+    ensure!(
+        query_param(&back, "state") == sent(&params, "state"),
+        "state altered in {back}"
+    );
     ensure!(
         query_param(&back, "iss").as_deref() == Some(w.provider.idp.issuer()),
         "iss in {back}"
@@ -349,7 +463,10 @@ async fn redirect_with_code_exact_state(w: &mut World) -> anyhow::Result<()> {
 async fn redirect_with_code_no_state(w: &mut World) -> anyhow::Result<()> {
     let back = headless_redirect(w).await?;
     ensure!(query_param(&back, "code").is_some(), "no code in {back}");
-    ensure!(query_param(&back, "state").is_none(), "a state came back: {back}");
+    ensure!(
+        query_param(&back, "state").is_none(),
+        "a state came back: {back}"
+    );
     Ok(())
 }
 
@@ -364,7 +481,11 @@ async fn headless_redirect(w: &mut World) -> anyhow::Result<url::Url> {
 #[then(expr = "the provider shows its login page")]
 async fn login_page(w: &mut World) -> anyhow::Result<()> {
     let (_, r) = last_authorization(w)?;
-    ensure!(r.status == 200 && r.body.contains("request_id"), "no login page: {}", r.status);
+    ensure!(
+        r.status == 200 && r.body.contains("request_id"),
+        "no login page: {}",
+        r.status
+    );
     Ok(())
 }
 
@@ -372,9 +493,16 @@ async fn login_page(w: &mut World) -> anyhow::Result<()> {
 #[then(expr = "the page cannot be framed and sends no referrer")]
 async fn page_hardened(w: &mut World) -> anyhow::Result<()> {
     let (_, r) = last_authorization(w)?;
-    let frame = r.header("x-frame-options").is_some_and(|v| v.eq_ignore_ascii_case("deny"))
-        || r.header("content-security-policy").is_some_and(|v| v.contains("frame-ancestors 'none'"));
+    let frame = r
+        .header("x-frame-options")
+        .is_some_and(|v| v.eq_ignore_ascii_case("deny"))
+        || r.header("content-security-policy")
+            .is_some_and(|v| v.contains("frame-ancestors 'none'"));
     ensure!(frame, "the login page can be framed");
-    ensure!(r.header("referrer-policy") == Some("no-referrer"), "Referrer-Policy is {:?}", r.header("referrer-policy"));
+    ensure!(
+        r.header("referrer-policy") == Some("no-referrer"),
+        "Referrer-Policy is {:?}",
+        r.header("referrer-policy")
+    );
     Ok(())
 }

@@ -20,7 +20,9 @@ async fn open_login(w: &mut World) -> anyhow::Result<()> {
 /// Step 2: the user types the provider user's name and password into the provider's login page.
 #[when(expr = "the user signs in at the provider as {string}")]
 async fn sign_in(w: &mut World, username: String) -> anyhow::Result<()> {
-    w.submit_login_page(MAIN, &username, "login").await.map(drop)
+    w.submit_login_page(MAIN, &username, "login")
+        .await
+        .map(drop)
 }
 
 /// Step 2, refused: the user presses Deny on the provider's login page.
@@ -30,10 +32,14 @@ async fn deny(w: &mut World) -> anyhow::Result<()> {
 }
 
 /// Steps 1–3 at once: the browser holds an authorization response for the backend, not yet handed over.
-#[given(expr = "the browser has signed in at the provider as {string} after opening the app's login")]
+#[given(
+    expr = "the browser has signed in at the provider as {string} after opening the app's login"
+)]
 async fn signed_in_at_provider(w: &mut World, username: String) -> anyhow::Result<()> {
     w.open_login(MAIN).await?;
-    w.submit_login_page(MAIN, &username, "login").await.map(drop)
+    w.submit_login_page(MAIN, &username, "login")
+        .await
+        .map(drop)
 }
 
 /// Step 4: the frontend hands the authorization response's parameters to the backend, unchanged.

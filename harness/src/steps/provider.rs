@@ -66,7 +66,9 @@ async fn discovery_advertises(w: &mut World) -> anyhow::Result<()> {
     let doc = w.discovery.clone().unwrap_or_default();
     let methods = doc["code_challenge_methods_supported"].clone();
     ensure!(
-        methods.as_array().is_some_and(|m| m.iter().any(|v| v == "S256")),
+        methods
+            .as_array()
+            .is_some_and(|m| m.iter().any(|v| v == "S256")),
         "code_challenge_methods_supported is {methods}"
     );
     ensure!(

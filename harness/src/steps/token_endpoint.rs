@@ -18,7 +18,11 @@ fn redemption(w: &World, client: &str) -> anyhow::Result<TokenRequest> {
 
 /// The provider user signs in (headless, through the provider handle) and the client receives a code.
 #[given(expr = "{string} has signed in to client {string}")]
-async fn signed_in_to_client(w: &mut World, username: String, client: String) -> anyhow::Result<()> {
+async fn signed_in_to_client(
+    w: &mut World,
+    username: String,
+    client: String,
+) -> anyhow::Result<()> {
     let grant = w.provider.obtain_code(&username, &client, None).await?;
     w.grants.push(grant);
     Ok(())
@@ -26,7 +30,11 @@ async fn signed_in_to_client(w: &mut World, username: String, client: String) ->
 
 /// As above, with an S256 code challenge in the authorization request.
 #[given(expr = "{string} has signed in to client {string} with PKCE")]
-async fn signed_in_with_pkce(w: &mut World, username: String, client: String) -> anyhow::Result<()> {
+async fn signed_in_with_pkce(
+    w: &mut World,
+    username: String,
+    client: String,
+) -> anyhow::Result<()> {
     let grant = w
         .provider
         .obtain_code(&username, &client, Some(Pkce::new()))
@@ -140,8 +148,7 @@ async fn redeem_without_verifier(w: &mut World, client: String) -> anyhow::Resul
 async fn redeem_concurrently(w: &mut World, client: String, n: usize) -> anyhow::Result<()> {
     let request = redemption(w, &client)?;
     let provider = &w.provider;
-    let answers =
-        futures::future::join_all((0..n).map(|_| provider.token(&request))).await;
+    let answers = futures::future::join_all((0..n).map(|_| provider.token(&request))).await;
     for answer in answers {
         w.token_responses.push(answer?);
     }
@@ -168,7 +175,11 @@ async fn authorize_with_param(
 
 /// The usual authorization request without this parameter.
 #[when(expr = "client {string} asks to authorize without {word}")]
-async fn authorize_without_param(w: &mut World, client: String, name: String) -> anyhow::Result<()> {
+async fn authorize_without_param(
+    w: &mut World,
+    client: String,
+    name: String,
+) -> anyhow::Result<()> {
     authorize_with(w, &client, |p| set(p, &name, None)).await
 }
 
@@ -184,7 +195,11 @@ async fn authorize_without_pkce(w: &mut World, client: String) -> anyhow::Result
 
 /// The usual authorization request with a challenge and this `code_challenge_method`.
 #[when(expr = "client {string} asks to authorize with code challenge method {string}")]
-async fn authorize_with_method(w: &mut World, client: String, method: String) -> anyhow::Result<()> {
+async fn authorize_with_method(
+    w: &mut World,
+    client: String,
+    method: String,
+) -> anyhow::Result<()> {
     let challenge = Pkce::new().verifier;
     authorize_with(w, &client, |p| {
         set(p, "code_challenge", Some(&challenge));
