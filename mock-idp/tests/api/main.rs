@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authorize;
+mod cli;
 mod client_auth;
 mod codes;
 mod discovery;
