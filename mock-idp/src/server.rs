@@ -254,6 +254,13 @@ impl MockIdp {
             .push_back(username.to_owned());
     }
 
+    /// How many POST requests reached the token endpoint, whatever their outcome, since start.
+    pub fn token_requests(&self) -> u64 {
+        self.state
+            .token_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The clock of this server; `clock().advance(d)` moves its time forward.
     pub fn clock(&self) -> &Clock {
         &self.state.clock

@@ -4,7 +4,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, RwLock, atomic::AtomicU64},
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
@@ -88,6 +88,9 @@ pub struct Inner {
     pub templates: minijinja::Environment<'static>,
     /// Failed client authentications per client id: (minute window start, count).
     pub auth_failures: Mutex<HashMap<String, (u64, u32)>>,
+    /// Requests that reached the token endpoint, so a harness can prove a client made no token request
+    /// after a bad callback (what the conformance suite counts as a rejection).
+    pub token_requests: AtomicU64,
 }
 
 /// The shared state; clone freely.
@@ -137,6 +140,7 @@ impl AppState {
             clock,
             templates: crate::authorize::templates(),
             auth_failures: Mutex::new(HashMap::new()),
+            token_requests: AtomicU64::new(0),
             config,
         }))
     }

@@ -96,6 +96,9 @@ pub async fn token(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
+    state
+        .token_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match token_response(&state, &headers, query.as_deref(), &body) {
         Ok(body) => no_store_json(body),
         Err(e) => e.into_response(),

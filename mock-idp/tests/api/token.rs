@@ -189,3 +189,13 @@ async fn client_credentials_issues_an_access_token_for_the_client_only() {
         .await;
     assert_eq!(r.error(), "invalid_scope");
 }
+
+#[tokio::test]
+async fn the_handle_counts_token_requests() {
+    let t = spawn_idp().await;
+    assert_eq!(t.idp.token_requests(), 0);
+    let code = t.code_for("alice", &[]).await;
+    t.exchange(&code).await;
+    t.exchange(&code).await;
+    assert_eq!(t.idp.token_requests(), 2);
+}
