@@ -130,6 +130,7 @@ async fn serve(config: Config) -> Result<(), String> {
         )
         .compact()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
     let state = server.state().clone();
