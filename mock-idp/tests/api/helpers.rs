@@ -212,6 +212,24 @@ impl TestIdp {
         (page, request_id, csrf)
     }
 
+    /// Submits the login form of a page with a username and password.
+    pub async fn sign_in(
+        &self,
+        request_id: &str,
+        csrf: &str,
+        username: &str,
+        password: &str,
+    ) -> Reply {
+        self.post_login(&[
+            ("request_id", request_id),
+            ("csrf", csrf),
+            ("username", username),
+            ("password", password),
+            ("action", "login"),
+        ])
+        .await
+    }
+
     pub async fn post_login(&self, form: &[(&str, &str)]) -> Reply {
         read(
             self.http

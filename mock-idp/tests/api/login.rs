@@ -30,13 +30,7 @@ async fn a_script_in_state_is_escaped_on_the_page_and_echoed_exactly_in_the_redi
     assert!(!page.body.contains("<script>"), "state must be escaped");
     assert!(page.body.contains("&lt;script&gt;"));
     let r = t
-        .post_login(&[
-            ("request_id", &request_id),
-            ("csrf", &csrf),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("action", "login"),
-        ])
+        .sign_in(&request_id, &csrf, "alice", "alice-password")
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(param(&r.location(), "state").as_deref(), Some(state));
@@ -48,13 +42,7 @@ async fn a_correct_password_redirects_with_303_code_state_and_iss() {
     let t = spawn_idp().await;
     let (_, request_id, csrf) = t.login_page("st").await;
     let r = t
-        .post_login(&[
-            ("request_id", &request_id),
-            ("csrf", &csrf),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("action", "login"),
-        ])
+        .sign_in(&request_id, &csrf, "alice", "alice-password")
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let loc = r.location();
@@ -64,13 +52,7 @@ async fn a_correct_password_redirects_with_303_code_state_and_iss() {
     assert_eq!(t.exchange(&code).await.status, StatusCode::OK);
     // The page is single-use.
     let again = t
-        .post_login(&[
-            ("request_id", &request_id),
-            ("csrf", &csrf),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("action", "login"),
-        ])
+        .sign_in(&request_id, &csrf, "alice", "alice-password")
         .await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
 }
@@ -79,27 +61,13 @@ async fn a_correct_password_redirects_with_303_code_state_and_iss() {
 async fn a_wrong_password_shows_the_page_again_with_an_error_and_no_code() {
     let t = spawn_idp().await;
     let (_, request_id, csrf) = t.login_page("st").await;
-    let r = t
-        .post_login(&[
-            ("request_id", &request_id),
-            ("csrf", &csrf),
-            ("username", "alice"),
-            ("password", "nope"),
-            ("action", "login"),
-        ])
-        .await;
+    let r = t.sign_in(&request_id, &csrf, "alice", "nope").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("location").is_none());
     assert!(r.body.contains("Wrong username or password"));
     // The same page still works with the right password.
     let ok = t
-        .post_login(&[
-            ("request_id", &request_id),
-            ("csrf", &csrf),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("action", "login"),
-        ])
+        .sign_in(&request_id, &csrf, "alice", "alice-password")
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
 }
