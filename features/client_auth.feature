@@ -38,3 +38,26 @@ Feature: Clients authenticate at the token endpoint
     Given "alice" has signed in to client "web-post"
     When client "web-post" redeems the code
     Then the token endpoint returns tokens
+
+  @CA-ENCODING @TK-HAPPY
+  Scenario: A secret with reserved characters authenticates over HTTP Basic, form-urlencoded
+    Given the provider has a confidential client "reserved-chars" with secret "a:b%41+c d/e=f"
+    And "alice" has signed in to client "reserved-chars"
+    When client "reserved-chars" redeems the code
+    Then the token endpoint returns tokens
+
+  @CA-ENCODING @JWT-LAST
+  Scenario: The backend's own secret with reserved characters works
+    Given the app's client secret is "app:secret%41+with reserved/chars="
+    And the app has a user "alice"
+    When "alice" logs in through the browser
+    Then the backend issues an app token
+
+  @CA-HARDENING
+  Scenario: After 20 bad secrets even the right one is throttled
+    Given "alice" has signed in to client "web"
+    When client "web" redeems the code with secret "guess" 20 times
+    Then the token endpoint refuses with 401 "invalid_client"
+    When client "web" redeems the code
+    Then the token endpoint refuses with 429 "invalid_client"
+    And the refusal is not cacheable

@@ -48,3 +48,18 @@ Feature: Authorization codes are single-use and short-lived
     When the browser logs in again but hands the backend the previous code
     Then the backend refuses with "provider_error"
     And no app token was issued
+
+  @CODE-ENTROPY
+  Scenario: Codes are unguessable
+    When "alice" signs in to client "web" 50 times
+    Then the codes are all different and each carries at least 128 bits
+
+  @UM-IDP-FAILURE @JWT-LAST
+  Scenario: A code the provider refuses makes the backend fail closed, without a retry
+    Given the app has a user "alice"
+    And the browser has signed in at the provider as "alice" after opening the app's login
+    When the provider's clock moves forward 61 seconds
+    And the frontend hands the callback to the backend
+    Then the backend refuses with "provider_error"
+    And the provider's token endpoint was called 1 time for that callback
+    And no app token was issued

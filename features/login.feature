@@ -35,4 +35,24 @@ Feature: Logging in end to end
     Then the provider sends the browser back to the app with error "access_denied" and the same state
     When the frontend hands the callback to the backend
     Then the backend refuses with "access_denied"
+    And the provider's token endpoint was not called for that callback
     And no app token was issued
+
+  @ST-OPEN-REDIRECT
+  Scenario Outline: A return_to of <return_to> lands the frontend on <landing>
+    Given the app has a user "alice"
+    When the browser opens the app's login with return_to "<return_to>"
+    And the user signs in at the provider as "alice"
+    And the frontend hands the callback to the backend
+    Then the backend issues an app token
+    And the backend sends the frontend on to "<landing>"
+
+    Examples: another origin is dropped
+      | return_to             | landing |
+      | https://evil.example/ | /       |
+      | //evil.example/       | /       |
+      | /\\evil.example/      | /       |
+
+    Examples: a relative path is kept
+      | return_to        | landing          |
+      | /admin?tab=users | /admin?tab=users |

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, anyhow};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
 use mock_idp::{AuthMethod, MockIdp};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -53,6 +56,18 @@ pub enum ClientAuth {
     Both,
 }
 
+/// How a token request travels (RFC 6749 §3.2: a form-encoded `POST`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// `POST` with an `application/x-www-form-urlencoded` body, as the RFC asks.
+    #[default]
+    Form,
+    /// `POST` with the same fields as a JSON object.
+    Json,
+    /// `GET` with the fields in the query string.
+    Get,
+}
+
 /// A token-endpoint request for a code.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
@@ -62,6 +77,8 @@ pub struct TokenRequest {
     pub auth: ClientAuth,
     /// The form fields other than client credentials.
     pub fields: Vec<(String, String)>,
+    /// How it is sent.
+    pub transport: Transport,
 }
 
 impl TokenRequest {
@@ -79,6 +96,7 @@ impl TokenRequest {
             client: client.clone(),
             auth: ClientAuth::Registered,
             fields,
+            transport: Transport::Form,
         }
     }
 
@@ -116,6 +134,49 @@ impl Default for Pkce {
     fn default() -> Self {
         Pkce::new()
     }
+}
+
+/// HTTP Basic credentials as RFC 6749 §2.3.1 asks: id and secret each form-urlencoded, then joined by `:`
+/// and base64-encoded. (reqwest's `basic_auth` skips the form-encoding, which breaks secrets with `:`, `%`
+/// or `+`: CONFORMANCE CA-ENCODING.)
+pub fn basic_credentials(id: &str, secret: &str) -> String {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", encode(id), encode(secret));
+    format!("Basic {}", STANDARD.encode(pair))
+}
+
+/// Adds `client`'s credentials to a request at the token, revocation or introspection endpoint, by its
+/// registered method or as `auth` overrides; returns the builder and the fields to send.
+fn authenticate(
+    mut builder: reqwest::RequestBuilder,
+    mut fields: Vec<(String, String)>,
+    client: &ClientCreds,
+    auth: &ClientAuth,
+) -> (reqwest::RequestBuilder, Vec<(String, String)>) {
+    let secret = match auth {
+        ClientAuth::Secret(s) => s.clone(),
+        _ => client.secret.clone().unwrap_or_default(),
+    };
+    let basic = |b: reqwest::RequestBuilder| {
+        b.header(
+            reqwest::header::AUTHORIZATION,
+            basic_credentials(&client.id, &secret),
+        )
+    };
+    match (auth, client.method) {
+        (ClientAuth::Nothing, _) => {}
+        (ClientAuth::Both, _) => {
+            builder = basic(builder);
+            fields.push(("client_secret".into(), secret.clone()));
+        }
+        (_, AuthMethod::ClientSecretBasic) => builder = basic(builder),
+        (_, AuthMethod::ClientSecretPost) => {
+            fields.push(("client_id".into(), client.id.clone()));
+            fields.push(("client_secret".into(), secret.clone()));
+        }
+        (_, AuthMethod::None) => fields.push(("client_id".into(), client.id.clone())),
+    }
+    (builder, fields)
 }
 
 /// The scenario's provider.
@@ -256,32 +317,51 @@ impl Provider {
 
     /// Sends a token request.
     pub async fn token(&self, request: &TokenRequest) -> anyhow::Result<HttpResponse> {
-        let mut fields = request.fields.clone();
-        let client = &request.client;
-        let secret = match &request.auth {
-            ClientAuth::Secret(s) => Some(s.clone()),
-            _ => client.secret.clone(),
+        let endpoint = self.idp.token_endpoint();
+        let builder = match request.transport {
+            Transport::Get => self.http.get(&endpoint),
+            Transport::Form | Transport::Json => self.http.post(&endpoint),
         };
-        let mut builder = self.http.post(self.idp.token_endpoint());
-        let basic = |b: reqwest::RequestBuilder| b.basic_auth(&client.id, secret.clone());
-        match (&request.auth, client.method) {
-            (ClientAuth::Nothing, _) => {}
-            (ClientAuth::Both, _) => {
-                builder = basic(builder);
-                fields.push(("client_secret".into(), secret.clone().unwrap_or_default()));
+        let (builder, fields) = authenticate(
+            builder,
+            request.fields.clone(),
+            &request.client,
+            &request.auth,
+        );
+        let builder = match request.transport {
+            Transport::Form => builder.form(&fields),
+            Transport::Get => builder.query(&fields),
+            Transport::Json => {
+                let object: serde_json::Map<String, serde_json::Value> = fields
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect();
+                builder.json(&object)
             }
-            (_, AuthMethod::ClientSecretBasic) => builder = basic(builder),
-            (_, AuthMethod::ClientSecretPost) => {
-                fields.push(("client_id".into(), client.id.clone()));
-                fields.push(("client_secret".into(), secret.clone().unwrap_or_default()));
-            }
-            (_, AuthMethod::None) => fields.push(("client_id".into(), client.id.clone())),
+        };
+        let response = builder.send().await.context("calling the token endpoint")?;
+        HttpResponse::read(response).await
+    }
+
+    /// `POST /revoke` (RFC 7009 §2.1) of `token` by `client`, authenticated as `auth` says.
+    pub async fn revoke(
+        &self,
+        client: &ClientCreds,
+        auth: &ClientAuth,
+        token: &str,
+        hint: Option<&str>,
+    ) -> anyhow::Result<HttpResponse> {
+        let mut fields = vec![("token".to_owned(), token.to_owned())];
+        if let Some(hint) = hint {
+            fields.push(("token_type_hint".to_owned(), hint.to_owned()));
         }
+        let builder = self.http.post(self.idp.revocation_endpoint());
+        let (builder, fields) = authenticate(builder, fields, client, auth);
         let response = builder
             .form(&fields)
             .send()
             .await
-            .context("calling the token endpoint")?;
+            .context("calling the revocation endpoint")?;
         HttpResponse::read(response).await
     }
 
@@ -303,7 +383,10 @@ impl Provider {
         let response = self
             .http
             .post(self.idp.introspection_endpoint())
-            .basic_auth(&web.id, web.secret)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                basic_credentials(&web.id, web.secret.as_deref().unwrap_or_default()),
+            )
             .form(&[("token", token)])
             .send()
             .await

@@ -12,7 +12,8 @@ use anyhow::Context;
 use futures::future::BoxFuture;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reference_client::{
-    AppState, Clock, NewUser, Settings, UnknownUserPolicy, app_jwt::APP_JWT_TYP, config::Secret,
+    AppState, Application, Clock, NewUser, Settings, UnknownUserPolicy, app_jwt::APP_JWT_TYP,
+    config::Secret,
 };
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -20,7 +21,9 @@ use url::Url;
 
 use crate::{
     parameters::{Policy, Role},
-    target::{CallbackMethod, ProviderSetup, SeedUser, Target, TargetFactory, TargetOptions},
+    target::{
+        CallbackMethod, ProviderSetup, SeedUser, Startup, Target, TargetFactory, TargetOptions,
+    },
     weak::{self, Weaknesses},
 };
 
@@ -133,6 +136,50 @@ impl TargetFactory for ReferenceFactory {
                 _task: task,
             }) as Box<dyn Target>)
         })
+    }
+
+    /// The deployment path: `RC_*` settings through [`Settings::load_from`] (where the configuration is
+    /// validated), then [`Application::build`] on `127.0.0.1:0`; the application is dropped unserved.
+    fn try_start_with_jwt_key<'a>(
+        &'a self,
+        provider: &'a ProviderSetup,
+        key: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<Startup>> {
+        Box::pin(async move {
+            let database = temp_db_path();
+            let env = [
+                ("RC_ISSUER", provider.issuer.as_str()),
+                ("RC_CLIENT_ID", provider.client_id.as_str()),
+                ("RC_CLIENT_SECRET", provider.client_secret.as_str()),
+                ("RC_REDIRECT_URI", "http://127.0.0.1:3000/callback"),
+                ("RC_LISTEN", "127.0.0.1:0"),
+                ("RC_DATABASE", &database.to_string_lossy()),
+                ("RC_SEED_DEMO_USERS", "false"),
+                ("RC_JWT_KEY", key),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+            let outcome = match Settings::load_from(None, env) {
+                Err(e) => Startup::Refused(e.to_string()),
+                Ok(settings) => match Application::build(settings).await {
+                    Err(e) => Startup::Refused(format!("{e:#}")),
+                    Ok(app) => {
+                        drop(app);
+                        Startup::Started
+                    }
+                },
+            };
+            remove_database(&database);
+            Ok(outcome)
+        })
+    }
+}
+
+/// Removes a SQLite file and its companions.
+fn remove_database(database: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = database.to_owned().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -265,10 +312,6 @@ impl Drop for ReferenceTarget {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.database.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
+        remove_database(&self.database);
     }
 }

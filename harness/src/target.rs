@@ -91,6 +91,15 @@ pub struct Profile {
     pub avatar_url: Option<String>,
 }
 
+/// What happened when a backend was started only to see whether it starts (a startup property).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Startup {
+    /// It started (and was stopped again).
+    Started,
+    /// It refused to start, with this message.
+    Refused(String),
+}
+
 /// The error of a hook the target does not implement.
 pub fn unsupported(hook: &str) -> anyhow::Error {
     anyhow!("this target does not implement the `{hook}` hook that the scenario needs")
@@ -108,6 +117,18 @@ pub trait TargetFactory: Send + Sync + Debug {
         provider: &'a ProviderSetup,
         options: &'a TargetOptions,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>>;
+
+    /// Hook: starts a backend the way a deployment does (configuration, then startup) with this app-JWT
+    /// signing key, and stops it again; says whether it refused to start. A startup property has no running
+    /// backend to ask, so this is the factory's hook, not the target's. `Err` is reserved for the hook
+    /// itself failing, never for the refusal.
+    fn try_start_with_jwt_key<'a>(
+        &'a self,
+        _provider: &'a ProviderSetup,
+        _key: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<Startup>> {
+        Box::pin(async { Err(unsupported("try_start_with_jwt_key")) })
+    }
 }
 
 /// A running backend; dropping it stops the backend and removes its database. Required: where things are and how the session comes back. Optional: setup hooks.
@@ -127,6 +148,21 @@ pub trait Target: Send + Sync + Debug {
     /// `POST {ticket, phone}` here completes a require-binding login; `None` if unsupported.
     fn bind_url(&self) -> Option<Url> {
         None
+    }
+
+    /// `GET` here starts a login that should land on `return_to` afterwards; by default [`Target::login_url`]
+    /// with a `return_to` query parameter.
+    fn login_url_returning_to(&self, return_to: &str) -> Url {
+        let mut url = self.login_url();
+        url.query_pairs_mut().append_pair("return_to", return_to);
+        url
+    }
+
+    /// Where the successful callback's answer sends the frontend next; by default its JSON `return_to`.
+    fn return_to(&self, body: &Value) -> Option<String> {
+        body.get("return_to")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// Where the session is.

@@ -2,7 +2,7 @@
 //!
 //! It is the real reference client (same state, same routes) with two handlers replaced: `/auth/login`
 //! is wrapped to remember every transaction it starts, and `/api/auth/callback` is a copy of the real one
-//! with switches that turn single protections off. With every switch off it must pass the same scenarios as
+//! with switches that turn single protections off (or, for `exchange_before_checks`, move one too late). With every switch off it must pass the same scenarios as
 //! the real backend (the mutation test's control run), so a failure under a switch is that switch's doing.
 
 use std::{
@@ -43,6 +43,10 @@ pub struct Weaknesses {
     pub reuse_codes: bool,
     /// Unknown users are let in: an unknown (iss, sub) gets an account whatever the policy says.
     pub admit_unknown_users: bool,
+    /// The code is exchanged before the callback is checked: a bad callback is still refused with the right
+    /// error and gets no token, but the backend has called the token endpoint first, which the conformance
+    /// suite does not count as a rejection. Only the token-request count can tell.
+    pub exchange_before_checks: bool,
 }
 
 impl fmt::Display for Weaknesses {
@@ -56,6 +60,9 @@ impl fmt::Display for Weaknesses {
         }
         if self.admit_unknown_users {
             names.push("unknown users let in");
+        }
+        if self.exchange_before_checks {
+            names.push("code exchanged before the checks");
         }
         if names.is_empty() {
             names.push("no weakness");
@@ -77,6 +84,8 @@ struct Weak {
     completed: Arc<Mutex<HashMap<String, LoginTransaction>>>,
     /// Exchanged codes and what they proved, for `reuse_codes`.
     codes: Arc<Mutex<HashMap<String, VerifiedLogin>>>,
+    /// state → (PKCE verifier, nonce) of every login started, for `exchange_before_checks`.
+    secrets: Arc<Mutex<HashMap<String, (String, String)>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -91,6 +100,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         started: Arc::default(),
         completed: Arc::default(),
         codes: Arc::default(),
+        secrets: Arc::default(),
     };
     Router::new()
         .route("/auth/login", get(login))
@@ -127,6 +137,17 @@ async fn login(
         .map(|c| c.value().to_owned())
         .or(existing);
     if let (Some(state), Some(cookie)) = (state, cookie) {
+        // Peek at the transaction (take it and put it back) for the verifier and nonce.
+        let app = &w.app;
+        if let Ok(tx) = app
+            .transactions
+            .take(&state, Some(&cookie), app.now(), u64::MAX)
+        {
+            let secrets = (tx.pkce_verifier.clone(), tx.nonce.clone());
+            lock(&w.secrets).insert(state.clone(), secrets);
+            app.transactions
+                .insert(tx, app.now(), app.settings.transaction_ttl.as_secs());
+        }
         lock(&w.started).push((state, cookie));
     }
     Ok(response)
@@ -185,6 +206,28 @@ async fn callback(
     Json(req): Json<CallbackRequest>,
 ) -> Result<Response, ApiError> {
     let app = &w.app;
+    // `exchange_before_checks`: the code goes to the provider with the verifier of the login the state names
+    // (or of the latest one), before the state, browser, age and iss are looked at.
+    let early = match (w.weak.exchange_before_checks, req.code.as_deref()) {
+        (true, Some(code)) => {
+            let latest = lock(&w.started).last().map(|(s, _)| s.clone());
+            let secrets = {
+                let secrets = lock(&w.secrets);
+                req.state
+                    .as_ref()
+                    .and_then(|s| secrets.get(s))
+                    .or_else(|| latest.and_then(|s| secrets.get(&s)))
+                    .cloned()
+            };
+            let (verifier, nonce) = secrets.unwrap_or_default();
+            Some(
+                app.provider
+                    .exchange_and_verify(code, &verifier, &nonce)
+                    .await,
+            )
+        }
+        _ => None,
+    };
     let tx = transaction(&w, &req, &jar)?;
     match req.iss.as_deref() {
         Some(iss) if iss == app.provider.issuer() => {}
@@ -207,9 +250,10 @@ async fn callback(
     } else {
         None
     };
-    let login = match cached {
-        Some(login) => login,
-        None => {
+    let login = match (early, cached) {
+        (Some(early), _) => early?,
+        (None, Some(login)) => login,
+        (None, None) => {
             let login = app
                 .provider
                 .exchange_and_verify(&code, &tx.pkce_verifier, &tx.nonce)

@@ -11,10 +11,10 @@ use url::Url;
 use crate::{
     browser::{Browser, HttpResponse, hidden_input, query_param},
     parameters::{AppError, Policy, Role},
-    provider::{Grant, Provider, TokenRequest},
+    provider::{ClientAuth, Grant, Provider, TokenRequest},
     reference::ReferenceFactory,
     target::{
-        CallbackMethod, ProviderSetup, SeedUser, SharedFactory, Target, TargetOptions,
+        CallbackMethod, ProviderSetup, SeedUser, SharedFactory, Startup, Target, TargetOptions,
         TokenDelivery,
     },
 };
@@ -62,6 +62,15 @@ pub struct World {
     pub discovery: Option<Value>,
     /// The last direct authorization request and its answer.
     pub authorization: Option<(Vec<(String, String)>, HttpResponse)>,
+    /// The provider's token-request count just before the last callback was handed to the backend, so a
+    /// check can tell what that callback made the backend do (CONFORMANCE: "RP rejects" = no further call).
+    pub token_requests_before_callback: u64,
+    /// The client secret to give the backend instead of a random one; only before it starts.
+    app_client_secret: Option<String>,
+    /// The last revocation answer.
+    pub revocation: Option<HttpResponse>,
+    /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
+    pub startup: Option<Startup>,
 }
 
 impl World {
@@ -85,6 +94,10 @@ impl World {
             token_responses: Vec::new(),
             discovery: None,
             authorization: None,
+            token_requests_before_callback: 0,
+            app_client_secret: None,
+            revocation: None,
+            startup: None,
         })
     }
 
@@ -100,14 +113,45 @@ impl World {
         Ok(())
     }
 
+    /// Gives the backend this client secret instead of a random one; only before the backend has started.
+    pub fn set_app_client_secret(&mut self, secret: &str) -> anyhow::Result<()> {
+        ensure!(
+            self.app.is_none(),
+            "the app is already running: set its client secret before any step that uses it"
+        );
+        self.app_client_secret = Some(secret.to_owned());
+        Ok(())
+    }
+
+    /// What the harness registers at the provider for the backend.
+    fn provider_setup(&self) -> ProviderSetup {
+        ProviderSetup {
+            issuer: self.provider.idp.issuer().to_owned(),
+            client_id: "conformance-app".into(),
+            client_secret: self
+                .app_client_secret
+                .clone()
+                .unwrap_or_else(|| mock_idp::state::random_token(24)),
+        }
+    }
+
+    /// Starts a second backend only to see whether it starts with a random app-JWT key of `bytes` ASCII
+    /// characters (CONFORMANCE JWT-KEY).
+    pub async fn try_start_with_jwt_key(&mut self, bytes: usize) -> anyhow::Result<()> {
+        let key: String = mock_idp::state::random_token(bytes)
+            .chars()
+            .take(bytes)
+            .collect();
+        let setup = self.provider_setup();
+        let outcome = self.factory.try_start_with_jwt_key(&setup, &key).await?;
+        self.startup = Some(outcome);
+        Ok(())
+    }
+
     /// The backend, started on first use and registered at the provider with its redirect URI.
     pub async fn app(&mut self) -> anyhow::Result<&dyn Target> {
         if self.app.is_none() {
-            let setup = ProviderSetup {
-                issuer: self.provider.idp.issuer().to_owned(),
-                client_id: "conformance-app".into(),
-                client_secret: mock_idp::state::random_token(24),
-            };
+            let setup = self.provider_setup();
             let target = self
                 .factory
                 .start(&setup, &self.options)
@@ -180,6 +224,20 @@ impl World {
     /// The browser opens the backend's login: expects a redirect to the provider's authorization endpoint.
     pub async fn open_login(&mut self, browser: &str) -> anyhow::Result<Url> {
         let url = self.app().await?.login_url();
+        self.open_login_at(browser, url).await
+    }
+
+    /// As [`World::open_login`], asking the backend to land on `return_to` after the login.
+    pub async fn open_login_returning_to(
+        &mut self,
+        browser: &str,
+        return_to: &str,
+    ) -> anyhow::Result<Url> {
+        let url = self.app().await?.login_url_returning_to(return_to);
+        self.open_login_at(browser, url).await
+    }
+
+    async fn open_login_at(&mut self, browser: &str, url: Url) -> anyhow::Result<Url> {
         let response = self.browser(browser)?.get(&url).await?;
         let location = response
             .location()
@@ -259,6 +317,7 @@ impl World {
     pub async fn deliver_callback(&mut self, browser: &str, payload: Value) -> anyhow::Result<()> {
         let (url, method) = self.app().await?.callback();
         let b = self.browser(browser)?;
+        self.token_requests_before_callback = self.provider.idp.token_requests();
         let response = match method {
             CallbackMethod::PostJson => b.post_json(&url, &payload).await?,
             CallbackMethod::GetQuery => {
@@ -445,6 +504,111 @@ impl World {
             response.body
         );
         Ok(())
+    }
+
+    /// The provider's token endpoint was called `expected` times since the last callback was handed to the
+    /// backend (`since_callback`), or since the provider started.
+    pub fn check_token_requests(&self, expected: u64, since_callback: bool) -> anyhow::Result<()> {
+        ensure!(
+            !since_callback || self.last_callback.is_some(),
+            "no callback was handed to the backend yet"
+        );
+        let total = self.provider.idp.token_requests();
+        let (found, what) = if since_callback {
+            (
+                total.saturating_sub(self.token_requests_before_callback),
+                "for the last callback",
+            )
+        } else {
+            (total, "in total")
+        };
+        ensure!(
+            found == expected,
+            "the provider's token endpoint was called {found} time(s) {what}, expected {expected} \
+             (the backend's answer: {})",
+            self.backend
+                .as_ref()
+                .map_or_else(String::new, |r| format!("{} {}", r.status, r.body))
+        );
+        Ok(())
+    }
+
+    /// The last backend answer was a success that sends the frontend on to `expected`.
+    pub async fn check_return_to(&mut self, expected: &str) -> anyhow::Result<()> {
+        let response = self.last_backend()?.clone();
+        let found = self.app().await?.return_to(&response.json());
+        ensure!(
+            response.is_success() && found.as_deref() == Some(expected),
+            "expected the backend to send the frontend on to {expected:?}, found {found:?} in {} {}",
+            response.status,
+            response.body
+        );
+        Ok(())
+    }
+
+    /// `username` signs in to `client` `n` times (headless); every code is kept.
+    pub async fn obtain_codes(
+        &mut self,
+        username: &str,
+        client: &str,
+        n: usize,
+    ) -> anyhow::Result<()> {
+        for _ in 0..n {
+            let grant = self.provider.obtain_code(username, client, None).await?;
+            self.grants.push(grant);
+        }
+        Ok(())
+    }
+
+    /// Every code obtained is distinct and carries at least 128 bits (CONFORMANCE CODE-ENTROPY): base64url
+    /// carries 6 bits a character, hex 4; anything else is not counted as random.
+    pub fn check_codes_unguessable(&self) -> anyhow::Result<()> {
+        ensure!(self.grants.len() >= 2, "obtain several codes first");
+        let distinct: std::collections::HashSet<&str> =
+            self.grants.iter().map(|g| g.code.as_str()).collect();
+        ensure!(
+            distinct.len() == self.grants.len(),
+            "{} of {} codes repeat",
+            self.grants.len() - distinct.len(),
+            self.grants.len()
+        );
+        for code in self.grants.iter().map(|g| g.code.as_str()) {
+            let bits_per_char = if code.bytes().all(|b| b.is_ascii_hexdigit()) {
+                4
+            } else if code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                6
+            } else {
+                0
+            };
+            ensure!(
+                code.len() * bits_per_char >= 128,
+                "the code {code:?} carries fewer than 128 bits"
+            );
+        }
+        Ok(())
+    }
+
+    /// `client` revokes `token` (as its registered self, or as `auth` says) with an optional type hint.
+    pub async fn revoke(
+        &mut self,
+        client: &str,
+        auth: ClientAuth,
+        token: &str,
+        hint: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let creds = self.provider.client(client)?;
+        self.revocation = Some(self.provider.revoke(&creds, &auth, token, hint).await?);
+        Ok(())
+    }
+
+    /// The last revocation answer.
+    pub fn last_revocation(&self) -> anyhow::Result<&HttpResponse> {
+        self.revocation
+            .as_ref()
+            .ok_or_else(|| anyhow!("nothing was revoked yet"))
     }
 
     /// How many app users are bound to provider user `username`.

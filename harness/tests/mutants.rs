@@ -3,7 +3,8 @@
 //! same weakened router with every weakness switched off (so the failure is the weakness's doing).
 //!
 //! Scenarios declare which weakness they catch with a tag: `@mutant-no-state-check`, `@mutant-code-reuse`,
-//! `@mutant-admit-unknown`.
+//! `@mutant-admit-unknown`, `@mutant-exchange-first`. The last is caught only by the token-request count:
+//! that backend still refuses every bad callback with the right error and issues nothing.
 
 use std::sync::Arc;
 
@@ -74,4 +75,13 @@ async fn unknown_user_scenarios_fail_when_unknown_users_are_let_in() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-admit-unknown", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_callback_scenarios_fail_when_the_code_is_exchanged_before_the_checks() {
+    let weak = Weaknesses {
+        exchange_before_checks: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-exchange-first", weak, 7).await;
 }

@@ -53,6 +53,18 @@ async fn unknown_user_policy(w: &mut World, policy: Policy) -> anyhow::Result<()
     w.set_policy(policy)
 }
 
+/// Gives the app this client secret at the provider instead of a random one; must come before the app is used.
+#[given(expr = "the app's client secret is {string}")]
+async fn app_client_secret(w: &mut World, secret: String) -> anyhow::Result<()> {
+    w.set_app_client_secret(&secret)
+}
+
+/// Starts another app only to see whether it starts, with an app-JWT key of this many ASCII bytes.
+#[when(expr = "the app is started with a {int}-byte JWT signing key")]
+async fn start_with_key(w: &mut World, bytes: usize) -> anyhow::Result<()> {
+    w.try_start_with_jwt_key(bytes).await
+}
+
 /// Moves the app's clock forward; nothing sleeps.
 #[when(expr = "the app's clock moves forward {int} minutes")]
 async fn app_clock(w: &mut World, minutes: u64) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ use crate::{
     browser::{HttpResponse, query_param},
     jwt,
     parameters::{AppError, OAuthError, Role},
+    target::Startup,
     world::World,
 };
 
@@ -205,6 +206,55 @@ async fn no_token(w: &mut World) -> anyhow::Result<()> {
     w.check_no_token().await
 }
 
+/// The backend made no token request while handling the last callback: what the conformance suite counts
+/// as a rejection.
+#[then(expr = "the provider's token endpoint was not called for that callback")]
+async fn token_endpoint_not_called(w: &mut World) -> anyhow::Result<()> {
+    w.check_token_requests(0, true)
+}
+
+/// Token requests the backend made while handling the last callback (a failed exchange is not retried).
+#[then(expr = "the provider's token endpoint was called {int} time(s) for that callback")]
+async fn token_endpoint_called_for_callback(w: &mut World, n: u64) -> anyhow::Result<()> {
+    w.check_token_requests(n, true)
+}
+
+/// Token requests the provider received since it started, from anyone.
+#[then(expr = "the provider's token endpoint was called {int} time(s) in total")]
+async fn token_endpoint_called_in_total(w: &mut World, n: u64) -> anyhow::Result<()> {
+    w.check_token_requests(n, false)
+}
+
+/// The successful login's answer sends the frontend on to this path (`/` when none was kept).
+#[then(expr = "the backend sends the frontend on to {string}")]
+async fn backend_return_to(w: &mut World, expected: String) -> anyhow::Result<()> {
+    w.check_return_to(&expected).await
+}
+
+/// The start-only attempt was refused, with a message naming this setting.
+#[then(expr = "the app refuses to start, naming {string}")]
+async fn refuses_to_start(w: &mut World, setting: String) -> anyhow::Result<()> {
+    match &w.startup {
+        Some(Startup::Refused(message)) => {
+            ensure!(
+                message.contains(&setting),
+                "the refusal does not name {setting}: {message}"
+            );
+            Ok(())
+        }
+        other => Err(anyhow!("expected a refusal to start, got {other:?}")),
+    }
+}
+
+/// The start-only attempt started.
+#[then(expr = "the app starts")]
+async fn starts(w: &mut World) -> anyhow::Result<()> {
+    match &w.startup {
+        Some(Startup::Started) => Ok(()),
+        other => Err(anyhow!("expected the app to start, got {other:?}")),
+    }
+}
+
 /// The backend answered with a binding ticket instead of a token.
 #[then(expr = "the backend asks for a binding")]
 async fn asks_for_binding(w: &mut World) -> anyhow::Result<()> {
@@ -316,6 +366,57 @@ async fn exactly_n_succeed(w: &mut World, n: usize, error: OAuthError) -> anyhow
             r.body
         );
     }
+    Ok(())
+}
+
+/// Every code obtained is distinct and carries at least 128 bits (RFC 6749 §10.10).
+#[then(expr = "the codes are all different and each carries at least 128 bits")]
+async fn codes_unguessable(w: &mut World) -> anyhow::Result<()> {
+    w.check_codes_unguessable()
+}
+
+// ----- the revocation endpoint -----
+
+/// 200 from the revocation endpoint (RFC 7009 §2.2), also for a token it does not know.
+#[then(expr = "the revocation succeeds")]
+async fn revocation_succeeds(w: &mut World) -> anyhow::Result<()> {
+    let r = w.last_revocation()?;
+    ensure!(
+        r.status == 200,
+        "the revocation answered {} {}",
+        r.status,
+        r.body
+    );
+    Ok(())
+}
+
+/// The last revocation answer has this status and error code (RFC 7009 §2.2.1).
+#[then(expr = "the revocation is refused with {int} \"{oauth_error}\"")]
+async fn revocation_refused_with(
+    w: &mut World,
+    status: u16,
+    error: OAuthError,
+) -> anyhow::Result<()> {
+    let r = w.last_revocation()?;
+    ensure!(
+        r.status == status && r.json()["error"] == error.to_string(),
+        "expected {status} {error}, got {} {}",
+        r.status,
+        r.body
+    );
+    Ok(())
+}
+
+/// The last revocation answer is a 4xx with a JSON error, whatever the code.
+#[then(expr = "the revocation is refused")]
+async fn revocation_refused(w: &mut World) -> anyhow::Result<()> {
+    let r = w.last_revocation()?;
+    ensure!(
+        (400..500).contains(&r.status) && r.json()["error"].is_string(),
+        "expected a refusal, got {} {}",
+        r.status,
+        r.body
+    );
     Ok(())
 }
 

@@ -17,6 +17,12 @@ async fn open_login(w: &mut World) -> anyhow::Result<()> {
     w.open_login(MAIN).await.map(drop)
 }
 
+/// Step 1 with a place to land afterwards; the backend must keep only a relative one (RFC 9700 §4.11.1).
+#[when(expr = "the browser opens the app's login with return_to {string}")]
+async fn open_login_returning_to(w: &mut World, return_to: String) -> anyhow::Result<()> {
+    w.open_login_returning_to(MAIN, &return_to).await.map(drop)
+}
+
 /// Step 2: the user types the provider user's name and password into the provider's login page.
 #[when(expr = "the user signs in at the provider as {string}")]
 async fn sign_in(w: &mut World, username: String) -> anyhow::Result<()> {

@@ -1,12 +1,12 @@
-//! Straight at the provider: authorization requests by a client, and code redemptions at the token endpoint
-//! with one thing changed at a time.
+//! Straight at the provider: authorization requests by a client, code redemptions at the token endpoint
+//! with one thing changed at a time, and revocations.
 
 use anyhow::ensure;
 use cucumber::{given, when};
 use mock_idp::AuthMethod;
 
 use crate::{
-    provider::{ClientAuth, ClientCreds, Pkce, Provider, TokenRequest},
+    provider::{ClientAuth, ClientCreds, Pkce, Provider, TokenRequest, Transport},
     world::World,
 };
 
@@ -62,6 +62,70 @@ async fn has_redeemed(w: &mut World, client: String) -> anyhow::Result<()> {
         response.status,
         response.body
     );
+    Ok(())
+}
+
+/// The provider user signs in to the client this many times (headless); every code is kept.
+#[when(expr = "{string} signs in to client {string} {int} times")]
+async fn signs_in_repeatedly(
+    w: &mut World,
+    username: String,
+    client: String,
+    n: usize,
+) -> anyhow::Result<()> {
+    w.obtain_codes(&username, &client, n).await
+}
+
+/// Redeems with one form field (`grant_type`, `code`, …) set to this value.
+#[when(expr = "client {string} redeems the code with form field {word} set to {string}")]
+async fn redeem_with_field(
+    w: &mut World,
+    client: String,
+    name: String,
+    value: String,
+) -> anyhow::Result<()> {
+    let mut request = redemption(w, &client)?;
+    request.set(&name, Some(&value));
+    w.send_token_request(&request).await
+}
+
+/// Redeems without one form field (`grant_type`, `code`, …).
+#[when(expr = "client {string} redeems the code without form field {word}")]
+async fn redeem_without_field(w: &mut World, client: String, name: String) -> anyhow::Result<()> {
+    let mut request = redemption(w, &client)?;
+    request.set(&name, None);
+    w.send_token_request(&request).await
+}
+
+/// The faithful redemption, sent as `GET` with the fields in the query instead of a form `POST`.
+#[when(expr = "client {string} sends the redemption with GET")]
+async fn redeem_with_get(w: &mut World, client: String) -> anyhow::Result<()> {
+    let mut request = redemption(w, &client)?;
+    request.transport = Transport::Get;
+    w.send_token_request(&request).await
+}
+
+/// The faithful redemption, `POST`ed as a JSON body instead of a form.
+#[when(expr = "client {string} sends the redemption as JSON")]
+async fn redeem_as_json(w: &mut World, client: String) -> anyhow::Result<()> {
+    let mut request = redemption(w, &client)?;
+    request.transport = Transport::Json;
+    w.send_token_request(&request).await
+}
+
+/// Redeems with the registered method but another secret, this many times in a row.
+#[when(expr = "client {string} redeems the code with secret {string} {int} times")]
+async fn redeem_with_secret_repeatedly(
+    w: &mut World,
+    client: String,
+    secret: String,
+    n: usize,
+) -> anyhow::Result<()> {
+    let mut request = redemption(w, &client)?;
+    request.auth = ClientAuth::Secret(secret);
+    for _ in 0..n {
+        w.send_token_request(&request).await?;
+    }
     Ok(())
 }
 
@@ -153,6 +217,41 @@ async fn redeem_concurrently(w: &mut World, client: String, n: usize) -> anyhow:
         w.token_responses.push(answer?);
     }
     Ok(())
+}
+
+/// Revokes the first redemption's access token as `client`, authenticated as registered.
+#[when(expr = "client {string} revokes the first access token")]
+async fn revoke_first(w: &mut World, client: String) -> anyhow::Result<()> {
+    let token = w.first_token("access_token")?;
+    w.revoke(&client, ClientAuth::Registered, &token, None)
+        .await
+}
+
+/// As above, with this `token_type_hint`.
+#[when(expr = "client {string} revokes the first access token with token_type_hint {string}")]
+async fn revoke_first_with_hint(w: &mut World, client: String, hint: String) -> anyhow::Result<()> {
+    let token = w.first_token("access_token")?;
+    w.revoke(&client, ClientAuth::Registered, &token, Some(&hint))
+        .await
+}
+
+/// As above, authenticated with the registered method but another secret.
+#[when(expr = "client {string} revokes the first access token with secret {string}")]
+async fn revoke_first_with_secret(
+    w: &mut World,
+    client: String,
+    secret: String,
+) -> anyhow::Result<()> {
+    let token = w.first_token("access_token")?;
+    w.revoke(&client, ClientAuth::Secret(secret), &token, None)
+        .await
+}
+
+/// Revokes this literal token as `client`.
+#[when(expr = "client {string} revokes the token {string}")]
+async fn revoke_literal(w: &mut World, client: String, token: String) -> anyhow::Result<()> {
+    w.revoke(&client, ClientAuth::Registered, &token, None)
+        .await
 }
 
 /// Sends the client's usual authorization request (code flow, openid, state, nonce; S256 for public
