@@ -183,9 +183,9 @@ impl SigningKey {
     /// Verifies a compact JWS made by [`SigningKey::sign`] or [`SigningKey::sign_access_token`] with this key
     /// and returns its header `typ` and its claims. Used for this server's own tokens only.
     pub fn verify(&self, jws: &str) -> Option<(Option<String>, Value)> {
-        let mut parts = jws.split('.');
-        let (header, payload, sig) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
+        let (signed, sig) = jws.rsplit_once('.')?;
+        let (header, payload) = signed.split_once('.')?;
+        if payload.contains('.') {
             return None;
         }
         let header: Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
@@ -195,7 +195,6 @@ impl SigningKey {
             return None;
         }
         let sig = B64.decode(sig).ok()?;
-        let signed = &jws[..jws.len() - jws.rsplit('.').next()?.len() - 1];
         let public = self.public_key_bytes();
         let ok = match self.private {
             Private::Rsa(_) => {

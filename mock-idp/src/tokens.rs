@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    config::UserConfig,
+    config::{ClientConfig, UserConfig},
     error::OAuthError,
     keys::half_hash,
     state::{AppState, random_token},
@@ -59,8 +59,8 @@ pub fn user_claims(user: &UserConfig, scope: &[String]) -> Map<String, Value> {
 pub struct Issue<'a> {
     /// The grant the tokens belong to (revoked together); `None` for client credentials.
     pub grant_id: Option<&'a str>,
-    /// The client.
-    pub client_id: &'a str,
+    /// The client the tokens are issued to.
+    pub client: &'a ClientConfig,
     /// The subject: a user's `sub`, or the client id for client credentials.
     pub sub: &'a str,
     /// Granted scopes.
@@ -80,18 +80,19 @@ pub struct Issue<'a> {
 /// Signs and records the tokens of a successful grant and returns the RFC 6749 §5.1 response body.
 pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
     let now = state.clock.now();
-    let client_ttl = state
-        .client(what.client_id)
-        .and_then(|c| c.config.access_token_ttl);
-    let ttl = client_ttl.unwrap_or(state.config.access_token_ttl);
+    let ttl = what
+        .client
+        .access_token_ttl
+        .unwrap_or(state.config.access_token_ttl);
+    let client_id = what.client.client_id.as_str();
     let jti = random_token(16);
     let access = state
         .key
         .sign_access_token(&AccessClaims {
             iss: &state.issuer,
             sub: what.sub,
-            aud: what.client_id,
-            client_id: what.client_id,
+            aud: client_id,
+            client_id,
             scope: what.scope.join(" "),
             iat: now,
             exp: now + ttl,
@@ -102,7 +103,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
         &jti,
         AccessRecord {
             grant_id: what.grant_id.map(str::to_owned),
-            client_id: what.client_id.to_owned(),
+            client_id: client_id.to_owned(),
             expires_at: now + ttl,
         },
         now,
@@ -117,7 +118,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(state.issuer));
         claims.insert("sub".into(), json!(what.sub));
-        claims.insert("aud".into(), json!(what.client_id));
+        claims.insert("aud".into(), json!(client_id));
         claims.insert("exp".into(), json!(now + state.config.id_token_ttl));
         claims.insert("iat".into(), json!(now));
         claims.insert("auth_time".into(), json!(what.auth_time));
@@ -138,7 +139,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
             &token,
             RefreshGrant {
                 grant_id: grant_id.to_owned(),
-                client_id: what.client_id.to_owned(),
+                client_id: client_id.to_owned(),
                 sub: what.sub.to_owned(),
                 scope: what.scope.to_vec(),
                 auth_time: what.auth_time,
@@ -188,7 +189,7 @@ pub fn mint_for_user(
         state,
         Issue {
             grant_id: None,
-            client_id: &client.config.client_id,
+            client: &client.config,
             sub: &user.sub,
             scope,
             user: Some(&user),

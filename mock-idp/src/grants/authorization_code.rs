@@ -95,7 +95,7 @@ pub fn exchange(
         state,
         Issue {
             grant_id: Some(&grant.grant_id),
-            client_id: &client.config.client_id,
+            client: &client.config,
             sub: &grant.sub,
             scope: &grant.scope,
             user: Some(&user),

@@ -35,7 +35,7 @@ pub fn exchange(
         state,
         Issue {
             grant_id: None,
-            client_id: &client.config.client_id,
+            client: &client.config,
             sub: &client.config.client_id,
             scope: &scope,
             user: None,

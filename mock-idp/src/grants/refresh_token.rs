@@ -56,7 +56,7 @@ pub fn exchange(
         state,
         Issue {
             grant_id: Some(&grant.grant_id),
-            client_id: &client.config.client_id,
+            client: &client.config,
             sub: &grant.sub,
             scope: &scope,
             user: Some(&user),
