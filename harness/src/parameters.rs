@@ -101,6 +101,23 @@ pub enum OAuthError {
     UnsupportedTokenType,
 }
 
+/// The value whose name is `s` in a (value, name) table.
+fn by_name<T: Copy>(table: &[(T, &str)], s: &str, what: &str) -> anyhow::Result<T> {
+    table
+        .iter()
+        .find(|(_, name)| *name == s)
+        .map(|(v, _)| *v)
+        .ok_or_else(|| anyhow!("unknown {what} {s}"))
+}
+
+/// The name of `value` in a (value, name) table.
+fn name_of<T: PartialEq>(table: &[(T, &'static str)], value: &T) -> &'static str {
+    table
+        .iter()
+        .find(|(v, _)| v == value)
+        .map_or("?", |(_, n)| *n)
+}
+
 const OAUTH_ERRORS: &[(OAuthError, &str)] = &[
     (OAuthError::InvalidRequest, "invalid_request"),
     (OAuthError::InvalidClient, "invalid_client"),
@@ -119,21 +136,13 @@ const OAUTH_ERRORS: &[(OAuthError, &str)] = &[
 impl FromStr for OAuthError {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> anyhow::Result<Self> {
-        OAUTH_ERRORS
-            .iter()
-            .find(|(_, name)| *name == s)
-            .map(|(e, _)| *e)
-            .ok_or_else(|| anyhow!("unknown OAuth error {s}"))
+        by_name(OAUTH_ERRORS, s, "OAuth error")
     }
 }
 
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = OAUTH_ERRORS
-            .iter()
-            .find(|(e, _)| e == self)
-            .map_or("?", |(_, n)| *n);
-        f.write_str(name)
+        f.write_str(name_of(OAUTH_ERRORS, self))
     }
 }
 
@@ -185,21 +194,13 @@ const APP_ERRORS: &[(AppError, &str)] = &[
 impl FromStr for AppError {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> anyhow::Result<Self> {
-        APP_ERRORS
-            .iter()
-            .find(|(_, name)| *name == s)
-            .map(|(e, _)| *e)
-            .ok_or_else(|| anyhow!("unknown app error {s}"))
+        by_name(APP_ERRORS, s, "app error")
     }
 }
 
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = APP_ERRORS
-            .iter()
-            .find(|(e, _)| e == self)
-            .map_or("?", |(_, n)| *n);
-        f.write_str(name)
+        f.write_str(name_of(APP_ERRORS, self))
     }
 }
 

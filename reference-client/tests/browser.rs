@@ -88,15 +88,16 @@ fn getrandom(buf: &mut [u8]) {
     rand::thread_rng().fill_bytes(buf);
 }
 
-/// Waits (bounded) until `css` matches an element whose text is not empty, and returns the text.
-async fn text_of(browser: &Client, css: &str) -> String {
+/// Polls `probe` every 50 ms until it yields a value, for at most 15 s; then fails naming `what` and the page.
+async fn eventually<T>(
+    browser: &Client,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if let Ok(el) = browser.find(Locator::Css(css)).await
-            && let Ok(text) = el.text().await
-            && !text.trim().is_empty()
-        {
-            return text;
+        if let Some(value) = probe().await {
+            return value;
         }
         if Instant::now() > deadline {
             let url = browser
@@ -105,30 +106,34 @@ async fn text_of(browser: &Client, css: &str) -> String {
                 .map(|u| u.to_string())
                 .unwrap_or_default();
             let source = browser.source().await.unwrap_or_default();
-            panic!("no text in {css} at {url}:\n{source}");
+            panic!("{what} never happened at {url}:\n{source}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
+/// The non-empty text of the element `css` matches, once there is one.
+async fn text_of(browser: &Client, css: &str) -> String {
+    eventually(browser, &format!("text in {css}"), async || {
+        let text = browser
+            .find(Locator::Css(css))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (!text.trim().is_empty()).then_some(text)
+    })
+    .await
+}
+
+/// The element `css` matches, once it is displayed.
 async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Ok(el) = browser.find(Locator::Css(css)).await
-            && el.is_displayed().await.unwrap_or(false)
-        {
-            return el;
-        }
-        if Instant::now() > deadline {
-            let url = browser
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            panic!("{css} never appeared at {url}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(browser, &format!("{css} displayed"), async || {
+        let el = browser.find(Locator::Css(css)).await.ok()?;
+        el.is_displayed().await.unwrap_or(false).then_some(el)
+    })
+    .await
 }
 
 struct Stack {
