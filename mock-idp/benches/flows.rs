@@ -8,7 +8,8 @@
 //! - flows: full authorization-code flows (GET /authorize → login page → POST login → POST /token, a fresh
 //!   code each time, RS256 id_token and access token) against the CLI server in its own process, at
 //!   concurrency 1, 8 and 32, with p50/p99 latency per flow;
-//! - RSS of that CLI server idle and at the end of the load (from /proc).
+//! - RSS of that CLI server idle and at the end of the load, and its CPU time (user + system) per flow,
+//!   from /proc: the load generator shares the machine, so CPU per flow is the figure to compare.
 //!
 //! Every request goes to 127.0.0.1; each level runs for a bounded time (`BENCH_SECONDS`, default 5).
 
@@ -103,6 +104,24 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU time the process has used so far, in clock ticks converted to seconds
+/// (fields 14 and 15 of `/proc/PID/stat`; the command name in field 2 may hold spaces, so split after `)`).
+fn cpu_secs(pid: u32) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // After the `)`, field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0);
+    // USER_HZ is 100 on every Linux this runs on.
+    ticks as f64 / 100.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -115,7 +134,8 @@ async fn run_level(
     concurrency: usize,
     seconds: u64,
     pid: u32,
-) -> (f64, Duration, Duration, u64) {
+) -> (f64, Duration, Duration, u64, f64) {
+    let cpu_before = cpu_secs(pid);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut peak = 0;
@@ -151,12 +171,14 @@ async fn run_level(
     }
     let elapsed = started.elapsed().as_secs_f64();
     peak = peak.max(rss_kib(pid));
+    let cpu_per_flow_us = (cpu_secs(pid) - cpu_before) * 1e6 / all.len().max(1) as f64;
     all.sort();
     (
         all.len() as f64 / elapsed,
         percentile(&all, 0.50),
         percentile(&all, 0.99),
         peak,
+        cpu_per_flow_us,
     )
 }
 
@@ -207,11 +229,13 @@ async fn main() {
     );
 
     println!("flows (authorize → login page → login → token, RS256), {seconds} s per level:");
-    println!("  concurrency   flows/s     p50 ms     p99 ms   peak RSS MiB");
+    println!(
+        "  concurrency   flows/s     p50 ms     p99 ms   peak RSS MiB   server CPU µs/flow"
+    );
     for concurrency in [1, 8, 32] {
-        let (rate, p50, p99, peak) = run_level(&issuer, concurrency, seconds, pid).await;
+        let (rate, p50, p99, peak, cpu) = run_level(&issuer, concurrency, seconds, pid).await;
         println!(
-            "  {concurrency:>11} {rate:>9.0} {:>10.2} {:>10.2} {:>14.1}",
+            "  {concurrency:>11} {rate:>9.0} {:>10.2} {:>10.2} {:>14.1} {cpu:>20.0}",
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3,
             peak as f64 / 1024.0
