@@ -360,6 +360,53 @@ pub struct Config {
     /// Users who can log in.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// Faults armed at start (`[[faults]]`); see [`crate::faults`].
+    #[serde(default)]
+    pub faults: Vec<FaultConfig>,
+    /// How many requests the request log keeps (the oldest go first); 0 keeps none.
+    #[serde(default = "default_request_log_capacity")]
+    pub request_log_capacity: usize,
+}
+
+fn default_request_log_capacity() -> usize {
+    crate::requests::DEFAULT_CAPACITY
+}
+
+/// A `[[faults]]` table: a fault armed when the server starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// The fault's name, e.g. `id_token.wrong_aud` (`mock-idp --help` lists them).
+    pub name: String,
+    /// Its value, for faults that take one (`token.status` → `"503"`).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// How many responses it spoils; absent: every one until the server stops.
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Only responses to this client.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Only the flows of this user.
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+impl FaultConfig {
+    /// The fault this table arms, or an error naming `field` and the bad name or value.
+    pub fn spec(&self, field: &str) -> Result<crate::faults::FaultSpec, ConfigError> {
+        let fault = crate::faults::Fault::parse(&self.name, self.value.as_deref())
+            .map_err(|e| invalid(format!("{field}.name"), e.to_string()))?;
+        let spec = crate::faults::FaultSpec {
+            fault,
+            times: self.times,
+            client_id: self.client_id.clone(),
+            username: self.username.clone(),
+        };
+        spec.check()
+            .map_err(|e| invalid(field.to_owned(), e.to_string()))?;
+        Ok(spec)
+    }
 }
 
 fn default_address() -> SocketAddr {
@@ -394,6 +441,8 @@ impl Default for Config {
             max_auth_failures_per_minute: default_auth_failures(),
             clients: Vec::new(),
             users: Vec::new(),
+            faults: Vec::new(),
+            request_log_capacity: default_request_log_capacity(),
         }
     }
 }
@@ -475,6 +524,15 @@ impl Config {
             if !subs.insert(u.sub.as_str()) {
                 return Err(invalid(format!("users[{i}].sub"), "duplicate sub"));
             }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            f.spec(&format!("faults[{i}]"))?;
+        }
+        if self.request_log_capacity > 1_000_000 {
+            return Err(invalid(
+                "request_log_capacity",
+                "must be at most 1000000 records",
+            ));
         }
         Ok(())
     }

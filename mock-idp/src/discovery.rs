@@ -1,9 +1,12 @@
 //! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWKS (RFC 7517 §5).
 
-use axum::{Json, extract::State};
+use axum::{extract::State, response::Response};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::{
+    faults::{Context, Point, spoil},
+    state::AppState,
+};
 
 /// The metadata document; every endpoint here is served by this server.
 pub fn metadata(state: &AppState) -> Value {
@@ -19,7 +22,7 @@ pub fn metadata(state: &AppState) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [state.key.alg().as_str()],
+        "id_token_signing_alg_values_supported": [state.keys.alg().as_str()],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -38,11 +41,13 @@ pub fn metadata(state: &AppState) -> Value {
 }
 
 /// `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
-pub async fn discovery(State(state): State<AppState>) -> Json<Value> {
-    Json(metadata(&state))
+pub async fn discovery(State(state): State<AppState>) -> Response {
+    let faults = state.faults.take(Point::Discovery, Context::default());
+    spoil::discovery(&faults, metadata(&state))
 }
 
-/// `GET /jwks`.
-pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"keys": [state.key.public_jwk()]}))
+/// `GET /jwks`: every published key, the signing one first.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let faults = state.faults.take(Point::Jwks, Context::default());
+    spoil::jwks(&faults, state.keys.jwks())
 }

@@ -5,8 +5,12 @@
 //! that parse is most of the ≈1.0–1.5 ms per RS256 signature, and the token endpoint signs twice per flow.
 //! The JWS format itself (RFC 7515 §7.1) is three base64url parts joined by dots.
 
+use std::sync::{Arc, RwLock};
+
 use aws_lc_rs::{
+    encoding::{AsDer, PublicKeyX509Der},
     rand::SystemRandom,
+    rsa::KeySize,
     signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
@@ -54,6 +58,13 @@ impl std::fmt::Debug for SigningKey {
 #[error("signing key: {0}")]
 pub struct KeyError(String);
 
+impl KeyError {
+    /// A key error with this reason.
+    pub(crate) fn new(reason: String) -> KeyError {
+        KeyError(reason)
+    }
+}
+
 fn pem_der(pem_text: &str) -> Result<(String, Vec<u8>), KeyError> {
     let pem = pem::parse(pem_text).map_err(|e| KeyError(format!("not PEM: {e}")))?;
     Ok((pem.tag().to_owned(), pem.into_contents()))
@@ -71,13 +82,40 @@ impl SigningKey {
     /// Parses a PEM private key: PKCS#1 or PKCS#8 RSA for RS256, PKCS#8 P-256 for ES256.
     pub fn from_pem(alg: SigningAlg, pem_text: &str, kid: &str) -> Result<Self, KeyError> {
         let (tag, der) = pem_der(pem_text)?;
-        let (private, public_jwk) = match alg {
-            SigningAlg::RS256 => {
-                let pair = match tag.as_str() {
+        let private = match alg {
+            SigningAlg::RS256 => Private::Rsa(
+                match tag.as_str() {
                     "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
                     _ => RsaKeyPair::from_pkcs8(&der),
                 }
-                .map_err(|e| KeyError(format!("not an RSA private key: {e}")))?;
+                .map_err(|e| KeyError(format!("not an RSA private key: {e}")))?,
+            ),
+            SigningAlg::ES256 => Private::Ec(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                    .map_err(|e| KeyError(format!("not a PKCS#8 P-256 private key: {e}")))?,
+            ),
+        };
+        SigningKey::from_private(private, kid)
+    }
+
+    /// A fresh key pair for `alg` (key rotation): RSA 2048 or P-256 from the OS CSPRNG.
+    pub fn generate(alg: SigningAlg, kid: &str) -> Result<Self, KeyError> {
+        let private = match alg {
+            SigningAlg::RS256 => Private::Rsa(
+                RsaKeyPair::generate(KeySize::Rsa2048)
+                    .map_err(|_| KeyError("RSA key generation failed".into()))?,
+            ),
+            SigningAlg::ES256 => Private::Ec(
+                EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(|_| KeyError("P-256 key generation failed".into()))?,
+            ),
+        };
+        SigningKey::from_private(private, kid)
+    }
+
+    fn from_private(private: Private, kid: &str) -> Result<Self, KeyError> {
+        let (alg, public_jwk) = match &private {
+            Private::Rsa(pair) => {
                 let public = pair.public_key();
                 let jwk = json!({
                     "kty": "RSA",
@@ -87,12 +125,9 @@ impl SigningKey {
                     "n": B64.encode(public.modulus().big_endian_without_leading_zero()),
                     "e": B64.encode(public.exponent().big_endian_without_leading_zero()),
                 });
-                (Private::Rsa(pair), jwk)
+                (SigningAlg::RS256, jwk)
             }
-            SigningAlg::ES256 => {
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-                        .map_err(|e| KeyError(format!("not a PKCS#8 P-256 private key: {e}")))?;
+            Private::Ec(pair) => {
                 // Uncompressed point: 0x04 || x (32 bytes) || y (32 bytes).
                 let point = pair.public_key().as_ref();
                 if point.len() != 65 {
@@ -107,7 +142,7 @@ impl SigningKey {
                     "x": B64.encode(&point[1..33]),
                     "y": B64.encode(&point[33..65]),
                 });
-                (Private::Ec(pair), jwk)
+                (SigningAlg::ES256, jwk)
             }
         };
         let header = json!({"alg": alg.as_str(), "kid": kid, "typ": "JWT"});
@@ -118,6 +153,20 @@ impl SigningKey {
             public_jwk,
             rng: SystemRandom::new(),
         })
+    }
+
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo): what an attacker finds
+    /// published and feeds to HS256 in the algorithm-confusion attack (RFC 8725 §2.1).
+    pub fn public_pem(&self) -> Result<String, KeyError> {
+        let der: Result<PublicKeyX509Der<'static>, _> = match &self.private {
+            Private::Rsa(pair) => pair.public_key().as_der(),
+            Private::Ec(pair) => pair.public_key().as_der(),
+        };
+        let der = der.map_err(|_| KeyError("cannot encode the public key".into()))?;
+        Ok(pem::encode(&pem::Pem::new(
+            "PUBLIC KEY",
+            der.as_ref().to_vec(),
+        )))
     }
 
     /// The key id.
@@ -138,7 +187,8 @@ impl SigningKey {
         &self.public_jwk
     }
 
-    fn sign_bytes(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+    /// The raw signature of `input` (RFC 7515 §5.1 step 5).
+    pub fn sign_bytes(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
         match &self.private {
             Private::Rsa(pair) => {
                 let mut sig = vec![0; pair.public_modulus_len()];
@@ -164,7 +214,8 @@ impl SigningKey {
         self.sign_with_header(&B64.encode(header.to_string()), claims)
     }
 
-    fn sign_with_header<C: Serialize>(
+    /// Signs `claims` under an arbitrary header (base64url of its JSON), for the faults that spoil headers.
+    pub fn sign_with_header<C: Serialize>(
         &self,
         header_b64: &str,
         claims: &C,
@@ -217,6 +268,113 @@ impl SigningKey {
             Private::Rsa(pair) => pair.public_key().as_ref(),
             Private::Ec(pair) => pair.public_key().as_ref(),
         }
+    }
+}
+
+/// The most keys published at once; rotating past it retires the oldest (a store with a bound).
+pub const MAX_PUBLISHED_KEYS: usize = 8;
+
+/// The provider's signing keys: the active one signs, every published one is in the JWKS and verifies.
+/// Rotation swaps the active key under a short write lock; signing takes a cheap `Arc` clone.
+#[derive(Debug)]
+pub struct KeySet {
+    /// The signing key and the older keys still published.
+    keys: RwLock<Keys>,
+    /// How many keys were generated by rotation, for their kids.
+    rotations: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug)]
+struct Keys {
+    /// Signs every new token.
+    active: Arc<SigningKey>,
+    /// Older keys still in the JWKS, newest first.
+    older: Vec<Arc<SigningKey>>,
+}
+
+impl KeySet {
+    /// A key set holding one key.
+    pub fn new(key: SigningKey) -> KeySet {
+        KeySet {
+            keys: RwLock::new(Keys {
+                active: Arc::new(key),
+                older: Vec::new(),
+            }),
+            rotations: Default::default(),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key that signs now.
+    pub fn active(&self) -> Arc<SigningKey> {
+        self.read().active.clone()
+    }
+
+    /// The algorithm every key of the set signs with.
+    pub fn alg(&self) -> SigningAlg {
+        self.read().active.alg()
+    }
+
+    /// The kids of the published keys, active first.
+    pub fn kids(&self) -> Vec<String> {
+        let keys = self.read();
+        std::iter::once(&keys.active)
+            .chain(&keys.older)
+            .map(|k| k.kid.clone())
+            .collect()
+    }
+
+    /// How many keys are published (at least one).
+    pub fn published(&self) -> usize {
+        1 + self.read().older.len()
+    }
+
+    /// The JWKS document (RFC 7517 §5): every published key, active first.
+    pub fn jwks(&self) -> Value {
+        let keys = self.read();
+        let keys: Vec<Value> = std::iter::once(&keys.active)
+            .chain(&keys.older)
+            .map(|k| k.public_jwk.clone())
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// Publishes a fresh key and signs with it from now on; `retire_old` removes every older key from the
+    /// JWKS (tokens they signed stop verifying here too). Returns the new kid.
+    pub fn rotate(&self, retire_old: bool) -> Result<String, KeyError> {
+        let n = self
+            .rotations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let kid = format!("rotated-{n}-{}", crate::state::random_token(6));
+        let key = Arc::new(SigningKey::generate(self.alg(), &kid)?);
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let old = std::mem::replace(&mut keys.active, key);
+        if retire_old {
+            keys.older.clear();
+        } else {
+            keys.older.insert(0, old);
+            keys.older.truncate(MAX_PUBLISHED_KEYS - 1);
+        }
+        Ok(kid)
+    }
+
+    /// Verifies one of this server's own tokens against the published key its `kid` names.
+    pub fn verify(&self, jws: &str) -> Option<(Option<String>, Value)> {
+        let header = jws.split_once('.')?.0;
+        let header: Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
+        let kid = header.get("kid")?.as_str()?;
+        let key = {
+            let keys = self.read();
+            std::iter::once(&keys.active)
+                .chain(&keys.older)
+                .find(|k| k.kid == kid)
+                .cloned()?
+        };
+        key.verify(jws)
     }
 }
 

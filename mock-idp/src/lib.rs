@@ -20,7 +20,10 @@
 //! - [`store`]: codes, access tokens, refresh tokens; one trait each, invariants in their docs.
 //! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
 //! - [`error`]: the RFC 6749 error table and its HTTP mapping.
-//! - [`clock`]: the time every expiry reads; tests advance it.
+//! - [`clock`]: the time every expiry reads; tests advance or freeze it.
+//! - [`faults`]: named faults, their registry, and [`faults::spoil`], which spoils one response each.
+//! - [`requests`]: the masked, bounded request log; [`verdict`]: what it says about the client.
+//! - [`conn`]: the listener whose connections a fault can abort.
 //!
 //! # Invariants
 //! - A code is redeemed at most once; a replay revokes every token issued from it.
@@ -30,19 +33,26 @@
 pub mod authorize;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod discovery;
 pub mod error;
+pub mod faults;
 pub mod grants;
 pub mod keys;
+pub mod requests;
 pub mod resource;
 pub mod server;
 pub mod state;
 pub mod store;
 pub mod tokens;
+pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
-    AuthMethod, ClientConfig, Config, ConfigError, GrantType, PkcePolicy, Secret, SigningAlg,
-    UserConfig,
+    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, PkcePolicy, Secret,
+    SigningAlg, UserConfig,
 };
+pub use faults::{Fault, FaultSpec};
+pub use requests::RequestRecord;
 pub use server::{MockIdp, Server, StartError, router};
+pub use verdict::{Verdict, VerdictItem};

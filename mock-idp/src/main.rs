@@ -3,14 +3,14 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use mock_idp::{Clock, Config, Server, keys::SigningKey, state::AppState};
+use mock_idp::{Clock, Config, Fault, FaultConfig, Server, keys::SigningKey, state::AppState};
 
 /// A strict OAuth 2.0 / OpenID Connect identity provider for tests and local development.
 ///
 /// With no subcommand it serves. Without --config it serves the built-in defaults (fixtures/mock-idp.toml):
 /// http://127.0.0.1:9000, client `web` / `web-secret`, users alice and bob.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = faults_help())]
 struct Cli {
     /// A TOML configuration file (see fixtures/mock-idp.toml for every field).
     #[arg(long, global = true, env = "MOCK_IDP_CONFIG")]
@@ -21,8 +21,31 @@ struct Cli {
     /// Issuer identifier (overrides the file), e.g. http://localhost:9000.
     #[arg(long, global = true, env = "MOCK_IDP_ISSUER")]
     issuer: Option<String>,
+    /// Spoil every matching response with a named fault until the server stops, e.g.
+    /// `--fault id_token.bad_signature`, `--fault token.status=503`, `--fault token.delay=2000`
+    /// (repeatable; the list is below).
+    #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
+    faults: Vec<Fault>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// Parses `--fault` with the library's parser, so a bad name is refused with the library's message.
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    s.parse::<Fault>().map_err(|e| e.to_string())
+}
+
+/// The fault table of `--help`, from the library's catalogue.
+fn faults_help() -> String {
+    let mut out = String::from("Faults (--fault NAME or NAME=VALUE; docs in README.md):\n");
+    for f in mock_idp::faults::CATALOGUE {
+        let name = match f.value {
+            Some(v) => format!("{}={v}", f.name),
+            None => f.name.to_owned(),
+        };
+        out.push_str(&format!("  {name:<38} {}\n", f.summary));
+    }
+    out
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +86,16 @@ fn load(cli: &Cli) -> Result<Config, String> {
     }
     if let Some(issuer) = &cli.issuer {
         config.issuer = Some(issuer.clone());
+    }
+    // Armed through the config, so the CLI, the file and the handle share one path into the registry.
+    for fault in &cli.faults {
+        config.faults.push(FaultConfig {
+            name: fault.name().to_owned(),
+            value: fault.value(),
+            times: None,
+            client_id: None,
+            username: None,
+        });
     }
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)
@@ -165,6 +198,13 @@ async fn serve(config: Config) -> Result<(), String> {
             u.sub,
             u.name.unwrap_or_default()
         );
+    }
+    let armed = state.faults.list();
+    if !armed.is_empty() {
+        println!("  faults:");
+        for f in armed {
+            println!("    {}", f.spec.fault);
+        }
     }
     server
         .run_until(async {

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::{
     error::{BearerError, OAuthError},
+    faults::{Context as FaultContext, Point, spoil},
     grants::{Params, authenticate, no_store_json},
+    requests::Note,
     state::AppState,
     tokens::{user_claims, verify_access_token},
 };
@@ -54,7 +56,22 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
     let mut body = user_claims(&user, &scope);
     body.insert("sub".into(), json!(user.sub));
-    no_store_json(Value::Object(body))
+    let client_id = claims.get("client_id").and_then(Value::as_str);
+    let faults = state.faults.take(
+        Point::Userinfo,
+        FaultContext {
+            client_id,
+            username: Some(&user.username),
+        },
+    );
+    let mut response = spoil::userinfo(&faults, body).await;
+    Note {
+        username: Some(user.username.clone()),
+        client_id: client_id.map(str::to_owned),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
 }
 
 /// `POST /revoke` (RFC 7009 §2.1): revoking a refresh token revokes its grant; an unknown token is a
@@ -78,7 +95,7 @@ pub async fn revoke(
             state.tokens.revoke_grant(&grant.grant_id);
             return Ok(());
         }
-        if let Some((_, claims)) = state.key.verify(token) {
+        if let Some((_, claims)) = state.keys.verify(token) {
             let owner = claims.get("client_id").and_then(Value::as_str);
             if owner != Some(id.as_str()) {
                 return Err(OAuthError::UnauthorizedClient);

@@ -16,10 +16,15 @@ use crate::{
     authorize,
     clock::Clock,
     config::{ClientConfig, Config, ConfigError, UserConfig, validate_issuer},
-    discovery, grants,
+    conn::{AbortableListener, Conn},
+    discovery,
+    faults::{ArmedFault, Fault, FaultError, FaultSpec},
+    grants,
     keys::SigningKey,
+    requests::{self, RequestRecord},
     resource,
     state::{AppState, RegisteredClient, write},
+    verdict::Verdict,
 };
 
 /// Builds the router for a state; tests may drive it with `tower::ServiceExt::oneshot` without a socket.
@@ -34,6 +39,10 @@ pub fn router(state: AppState) -> Router {
         .route("/userinfo", get(resource::userinfo).post(resource::userinfo))
         .route("/revoke", post(resource::revoke))
         .route("/introspect", post(resource::introspect))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            requests::record,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
@@ -133,7 +142,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state))
+        let app = router(self.state).into_make_service_with_connect_info::<Conn>();
+        axum::serve(AbortableListener(self.listener), app)
             .with_graceful_shutdown(shutdown)
             .await
     }
@@ -254,6 +264,59 @@ impl MockIdp {
             .push_back(username.to_owned());
     }
 
+    /// Arms `fault` for every matching response until cleared; the returned handle narrows it
+    /// (`.times(1).for_client("app")`) or clears it. Each narrowing applies at once; to arm an already
+    /// narrowed fault atomically (providers shared by concurrent tests), use [`MockIdp::arm`].
+    pub fn fault(&self, fault: Fault) -> FaultHandle<'_> {
+        // An unscoped spec always passes `check`, and the registry has room unless 1,024 are armed.
+        let id = self.state.faults.arm(FaultSpec::new(fault)).ok();
+        FaultHandle {
+            registry: &self.state.faults,
+            id,
+        }
+    }
+
+    /// Arms a fault as described (what every surface calls); returns its id.
+    pub fn arm(&self, spec: FaultSpec) -> Result<u64, FaultError> {
+        self.state.faults.arm(spec)
+    }
+
+    /// The armed faults, oldest first.
+    pub fn faults(&self) -> Vec<ArmedFault> {
+        self.state.faults.list()
+    }
+
+    /// Disarms one fault by id.
+    pub fn clear_fault(&self, id: u64) -> Result<(), FaultError> {
+        self.state.faults.clear(id)
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear_all();
+    }
+
+    /// Publishes a fresh signing key and signs with it from now on; `retire_old` drops the older keys
+    /// from the JWKS. Returns the new `kid`.
+    pub fn rotate_keys(&self, retire_old: bool) -> Result<String, crate::keys::KeyError> {
+        self.state.keys.rotate(retire_old)
+    }
+
+    /// The kids in the JWKS, the signing one first.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.state.keys.kids()
+    }
+
+    /// Every request the log still holds, oldest first, secrets masked.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state.requests.all()
+    }
+
+    /// The provider's verdict on its clients' behaviour, from the request log.
+    pub fn verdict(&self) -> Verdict {
+        self.state.verdict()
+    }
+
     /// How many POST requests reached the token endpoint, whatever their outcome, since start.
     pub fn token_requests(&self) -> u64 {
         self.state
@@ -286,6 +349,58 @@ impl Drop for MockIdp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+/// A fault armed through [`MockIdp::fault`]; its methods narrow it in place.
+#[derive(Debug)]
+pub struct FaultHandle<'a> {
+    /// The registry it is armed in.
+    registry: &'a crate::faults::FaultRegistry,
+    /// Its id; `None` if the registry was full.
+    id: Option<u64>,
+}
+
+impl FaultHandle<'_> {
+    /// Its id, for [`MockIdp::clear_fault`]; `None` if it could not be armed (1,024 faults armed already).
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    fn update(self, change: impl FnOnce(&mut FaultSpec)) -> Self {
+        if let Some(id) = self.id
+            && let Err(e) = self.registry.update(id, change)
+        {
+            tracing::error!("fault {id}: {e}");
+        }
+        self
+    }
+
+    /// Spoils only the next `n` matching responses.
+    pub fn times(self, n: u32) -> Self {
+        self.update(|s| s.times = Some(n))
+    }
+
+    /// Spoils only the next matching response.
+    pub fn once(self) -> Self {
+        self.times(1)
+    }
+
+    /// Spoils only responses to `client_id`.
+    pub fn for_client(self, client_id: &str) -> Self {
+        self.update(|s| s.client_id = Some(client_id.to_owned()))
+    }
+
+    /// Spoils only the flows of `username`.
+    pub fn for_user(self, username: &str) -> Self {
+        self.update(|s| s.username = Some(username.to_owned()))
+    }
+
+    /// Disarms it.
+    pub fn clear(self) {
+        if let Some(id) = self.id {
+            let _ = self.registry.clear(id);
         }
     }
 }

@@ -15,7 +15,9 @@ use crate::{
     authorize::PendingStore,
     clock::Clock,
     config::{ClientConfig, Config, UserConfig},
-    keys::SigningKey,
+    faults::FaultRegistry,
+    keys::{KeySet, SigningKey},
+    requests::RequestLog,
     store::{
         CodeStore, MemoryCodeStore, MemoryRefreshStore, MemoryTokenStore, RefreshStore, TokenStore,
     },
@@ -70,8 +72,12 @@ pub struct Inner {
     pub clients: RwLock<HashMap<String, RegisteredClient>>,
     /// Users by username.
     pub users: RwLock<HashMap<String, UserConfig>>,
-    /// The key that signs id_tokens and access tokens.
-    pub key: SigningKey,
+    /// The keys that sign id_tokens and access tokens: one active, older ones published until retired.
+    pub keys: KeySet,
+    /// Faults armed on this provider; every endpoint asks it once per response.
+    pub faults: FaultRegistry,
+    /// Every request received, masked and bounded.
+    pub requests: RequestLog,
     /// Authorization codes.
     pub codes: Box<dyn CodeStore>,
     /// Issued access tokens and revocations.
@@ -127,11 +133,22 @@ impl AppState {
             .cloned()
             .map(|u| (u.username.clone(), u))
             .collect();
+        let faults = FaultRegistry::default();
+        for (i, f) in config.faults.iter().enumerate() {
+            // Validated with the rest of the configuration; a failure here is logged, not fatal.
+            match f.spec(&format!("faults[{i}]")).map(|spec| faults.arm(spec)) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!("faults[{i}]: {e}"),
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
         AppState(Arc::new(Inner {
             issuer,
             clients: RwLock::new(clients),
             users: RwLock::new(users),
-            key,
+            keys: KeySet::new(key),
+            faults,
+            requests: RequestLog::new(config.request_log_capacity),
             codes: Box::new(MemoryCodeStore::default()),
             tokens: Box::new(MemoryTokenStore::default()),
             refresh: Box::new(MemoryRefreshStore::default()),

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::{
     config::{ClientConfig, UserConfig},
     error::OAuthError,
+    faults::{Context as FaultContext, Point, spoil},
     keys::half_hash,
     state::{AppState, random_token},
     store::{AccessRecord, RefreshGrant},
@@ -77,17 +78,33 @@ pub struct Issue<'a> {
     pub id_token: bool,
 }
 
+/// A successful grant's answer and what the request log notes about it.
+#[derive(Debug)]
+pub struct Issued {
+    /// The RFC 6749 §5.1 response body.
+    pub body: Value,
+    /// The client the tokens were issued to.
+    pub client_id: String,
+    /// The user (username) they were issued for, if any.
+    pub username: Option<String>,
+    /// The kid the id_token's header names (`Some("")` for an id_token without one).
+    pub id_token_kid: Option<String>,
+    /// The id_token faults applied.
+    pub faults: Vec<String>,
+}
+
 /// Signs and records the tokens of a successful grant and returns the RFC 6749 §5.1 response body.
-pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
+/// Armed `id_token.*` faults for this client and user spoil the id_token here (and only here).
+pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
     let now = state.clock.now();
+    let key = state.keys.active();
     let ttl = what
         .client
         .access_token_ttl
         .unwrap_or(state.config.access_token_ttl);
     let client_id = what.client.client_id.as_str();
     let jti = random_token(16);
-    let access = state
-        .key
+    let access = key
         .sign_access_token(&AccessClaims {
             iss: &state.issuer,
             sub: what.sub,
@@ -114,6 +131,9 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
         "expires_in": ttl,
         "scope": what.scope.join(" "),
     });
+    let username = what.user.map(|u| u.username.clone());
+    let mut id_token_kid = None;
+    let mut applied = Vec::new();
     if what.id_token {
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(state.issuer));
@@ -131,7 +151,31 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
                 claims.entry(k).or_insert(v);
             }
         }
-        body["id_token"] = json!(state.key.sign(&claims).map_err(internal)?);
+        let faults = state.faults.take(
+            Point::IdToken,
+            FaultContext {
+                client_id: Some(client_id),
+                username: username.as_deref(),
+            },
+        );
+        let (token, kid) = if faults.is_empty() {
+            (
+                key.sign(&claims).map_err(internal)?,
+                Some(key.kid().to_owned()),
+            )
+        } else {
+            applied = faults.iter().map(|f| f.name().to_owned()).collect();
+            spoil::id_token(
+                &key,
+                &state.issuer,
+                state.config.id_token_ttl,
+                claims,
+                &faults,
+            )
+            .map_err(internal)?
+        };
+        id_token_kid = Some(kid.unwrap_or_default());
+        body["id_token"] = json!(token);
     }
     if let (true, Some(grant_id)) = (what.refresh, what.grant_id) {
         let token = random_token(32);
@@ -149,7 +193,13 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Value, OAuthError> {
         );
         body["refresh_token"] = json!(token);
     }
-    Ok(body)
+    Ok(Issued {
+        body,
+        client_id: client_id.to_owned(),
+        username,
+        id_token_kid,
+        faults: applied,
+    })
 }
 
 fn internal(e: impl std::fmt::Display) -> OAuthError {
@@ -160,7 +210,7 @@ fn internal(e: impl std::fmt::Display) -> OAuthError {
 /// The claims of a live access token this server issued, or `None` if it is forged, expired, revoked or
 /// not an access token (an id_token is not accepted in its place).
 pub fn verify_access_token(state: &AppState, token: &str) -> Option<Value> {
-    let (typ, claims) = state.key.verify(token)?;
+    let (typ, claims) = state.keys.verify(token)?;
     if typ.as_deref() != Some("at+jwt") {
         return None;
     }
@@ -199,5 +249,6 @@ pub fn mint_for_user(
             id_token: scope.iter().any(|s| s == "openid"),
         },
     )
+    .map(|issued| issued.body)
     .map_err(|e| e.to_string())
 }

@@ -186,5 +186,5 @@ pub async fn login_submit(
             "This login page was already used.",
         );
     }
-    issue_code(&state, request, &user.sub)
+    issue_code(&state, request, &user)
 }

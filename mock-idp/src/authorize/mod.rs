@@ -15,7 +15,10 @@ use axum::{
 };
 
 use crate::{
+    config::UserConfig,
     error::OAuthError,
+    faults::{Context as FaultContext, Point, spoil},
+    requests::{Note, fingerprint},
     state::{AppState, random_token},
     store::AuthorizationCode,
 };
@@ -106,7 +109,7 @@ pub async fn authorize(
     });
     if let Some(username) = headless {
         return match state.user(&username) {
-            Some(user) => issue_code(&state, &request, &user.sub),
+            Some(user) => issue_code(&state, &request, &user),
             None => error_page(
                 &state,
                 StatusCode::BAD_REQUEST,
@@ -163,8 +166,10 @@ pub fn redirect_error(
     redirect_to(redirect_uri, &params)
 }
 
-/// Mints a code for `sub` and redirects with `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
-pub fn issue_code(state: &AppState, request: &AuthRequest, sub: &str) -> Response {
+/// Mints a code for `user` and redirects with `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
+/// Armed `authorize.*` faults for this client and user spoil the redirect here (and only here).
+pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) -> Response {
+    let sub = user.sub.as_str();
     // 256 bits from the OS CSPRNG: well above the 128 bits of RFC 6749 §10.10.
     let code = random_token(32);
     let now = state.clock.now();
@@ -187,10 +192,30 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, sub: &str) -> Respons
             .access_token_ttl
             .max(state.config.refresh_token_ttl);
     state.codes.insert(&code, grant, retain_until, now);
-    let mut params = vec![("code", code.as_str())];
+    let mut params = vec![("code", code.clone())];
     if let Some(s) = &request.state {
-        params.push(("state", s));
+        params.push(("state", s.clone()));
     }
-    params.push(("iss", &state.issuer));
-    redirect_to(&request.redirect_uri, &params)
+    params.push(("iss", state.issuer.clone()));
+    let faults = state.faults.take(
+        Point::Authorize,
+        FaultContext {
+            client_id: Some(&request.client_id),
+            username: Some(&user.username),
+        },
+    );
+    spoil::authorize(&faults, &mut params);
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut response = redirect_to(&request.redirect_uri, &params);
+    let issued = params.iter().any(|(k, _)| *k == "code");
+    Note {
+        username: Some(user.username.clone()),
+        client_id: Some(request.client_id.clone()),
+        faults: faults.iter().map(|f| f.name().to_owned()).collect(),
+        issued_code: issued.then(|| fingerprint(&code)),
+        redirect_uri: request.redirect_uri_param.clone(),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
 }

@@ -9,7 +9,7 @@ use crate::{
     error::OAuthError,
     state::{AppState, RegisteredClient},
     store::Redemption,
-    tokens::{Issue, issue},
+    tokens::{Issue, Issued, issue},
 };
 
 /// A verifier is 43–128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
@@ -24,7 +24,7 @@ pub fn exchange(
     state: &AppState,
     client: &RegisteredClient,
     params: &Params,
-) -> Result<serde_json::Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let code = params.require("code", "code is missing")?;
     let grant = match state.codes.redeem(code, &client.config.client_id) {
         Redemption::Fresh(grant) => grant,

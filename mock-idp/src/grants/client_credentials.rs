@@ -6,7 +6,7 @@ use crate::{
     authorize::SCOPES,
     error::OAuthError,
     state::{AppState, RegisteredClient},
-    tokens::{Issue, issue},
+    tokens::{Issue, Issued, issue},
 };
 
 /// Issues a token to an authenticated confidential client.
@@ -14,7 +14,7 @@ pub fn exchange(
     state: &AppState,
     client: &RegisteredClient,
     params: &Params,
-) -> Result<serde_json::Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     if !client.is_confidential() {
         return Err(OAuthError::UnauthorizedClient);
     }

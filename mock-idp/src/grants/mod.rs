@@ -18,7 +18,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{error::OAuthError, state::AppState};
+use crate::{
+    error::OAuthError,
+    faults::{Context as FaultContext, Point, spoil},
+    requests::Note,
+    state::AppState,
+    tokens::Issued,
+};
 
 /// Form parameters of a request, each present at most once (RFC 6749 §3.1, §3.2: "parameters MUST NOT be
 /// included more than once").
@@ -100,8 +106,36 @@ pub async fn token(
         .token_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match token_response(&state, &headers, query.as_deref(), &body) {
-        Ok(body) => no_store_json(body),
-        Err(e) => e.into_response(),
+        Ok(issued) => {
+            // The one point where token-endpoint faults apply: to an otherwise successful answer.
+            let faults = state.faults.take(
+                Point::Token,
+                FaultContext {
+                    client_id: Some(&issued.client_id),
+                    username: issued.username.as_deref(),
+                },
+            );
+            let mut response = spoil::token(&faults, issued.body).await;
+            Note {
+                username: issued.username,
+                client_id: Some(issued.client_id),
+                id_token_kid: issued.id_token_kid,
+                faults: issued.faults,
+                ..Note::default()
+            }
+            .attach(&mut response);
+            response
+        }
+        Err(e) => {
+            let code = e.code();
+            let mut response = e.into_response();
+            Note {
+                error: Some(code.to_owned()),
+                ..Note::default()
+            }
+            .attach(&mut response);
+            response
+        }
     }
 }
 
@@ -110,7 +144,7 @@ fn token_response(
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
-) -> Result<serde_json::Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let params = Params::parse(headers, query, body)?;
     // Authenticate before looking at the grant, so a foreign client can neither spend nor revoke a code
     // (RFC 6749 §4.1.3).

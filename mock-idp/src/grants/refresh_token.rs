@@ -6,7 +6,7 @@ use crate::{
     error::OAuthError,
     state::{AppState, RegisteredClient},
     store::RefreshRedemption,
-    tokens::{Issue, issue},
+    tokens::{Issue, Issued, issue},
 };
 
 /// Rotates a refresh token and issues new tokens.
@@ -14,7 +14,7 @@ pub fn exchange(
     state: &AppState,
     client: &RegisteredClient,
     params: &Params,
-) -> Result<serde_json::Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let token = params.require("refresh_token", "refresh_token is missing")?;
     let grant = match state.refresh.redeem(token, &client.config.client_id) {
         RefreshRedemption::Fresh(grant) => grant,

@@ -124,3 +124,89 @@ fn serving_prints_the_issuer_clients_and_users() {
         "no secrets printed"
     );
 }
+
+#[test]
+fn help_lists_every_fault() {
+    let out = Command::new(BIN).arg("--help").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for f in mock_idp::faults::CATALOGUE {
+        assert!(text.contains(f.name), "{} missing from --help", f.name);
+    }
+}
+
+#[test]
+fn an_unknown_fault_is_refused_by_name() {
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--fault", "id_token.wrong_audience"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("id_token.wrong_audience"), "{err}");
+}
+
+/// `--fault token.status=503` spoils every token answer of the CLI server until it stops.
+#[tokio::test]
+async fn a_cli_fault_spoils_every_matching_response() {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--fault", "token.status=503"])
+        .arg("--fault")
+        .arg("id_token.wrong_aud")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let first = lines.next().unwrap_or_default();
+    let issuer = first.rsplit(' ').next().unwrap_or_default().to_owned();
+    let banner: Vec<String> = lines
+        .take(20)
+        .take_while(|l| !l.contains("wrong_aud"))
+        .collect();
+    assert!(
+        banner.iter().any(|l| l.contains("token.status=503")),
+        "{banner:?}"
+    );
+    let http = crate::helpers::browser();
+    for _ in 0..2 {
+        let url = format!(
+            "{issuer}/authorize?client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Fcallback\
+             &response_type=code&scope=openid&state=s&login_hint=alice"
+        );
+        let page = crate::helpers::read(http.get(url).send().await.expect("authorize")).await;
+        let request_id = crate::helpers::hidden(&page.body, "request_id");
+        let csrf = crate::helpers::hidden(&page.body, "csrf");
+        let login = crate::helpers::read(
+            http.post(format!("{issuer}/authorize/login"))
+                .form(&[
+                    ("request_id", request_id.as_str()),
+                    ("csrf", &csrf),
+                    ("username", "alice"),
+                    ("password", "alice-password"),
+                    ("action", "login"),
+                ])
+                .send()
+                .await
+                .expect("login"),
+        )
+        .await;
+        let code = crate::helpers::param(&login.location(), "code").expect("code");
+        let token = crate::helpers::read(
+            http.post(format!("{issuer}/token"))
+                .header("authorization", crate::helpers::basic("web", "web-secret"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", "http://127.0.0.1:3000/callback"),
+                ])
+                .send()
+                .await
+                .expect("token"),
+        )
+        .await;
+        assert_eq!(token.status.as_u16(), 503);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -8,6 +8,7 @@ mod cli;
 mod client_auth;
 mod codes;
 mod discovery;
+mod faults;
 mod login;
 mod pkce;
 mod refresh;

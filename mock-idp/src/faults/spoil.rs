@@ -1,0 +1,353 @@
+//! Turns a correct response or claim set into the spoiled one. Each endpoint calls one function here, at
+//! one point, with the faults [`super::FaultRegistry::take`] gave it; with no faults, each returns the
+//! correct response unchanged.
+
+use std::time::Duration;
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use serde_json::{Map, Value, json};
+
+use super::{ErrorStatus, Fault};
+use crate::{
+    error::OAuthError,
+    keys::{KeyError, SigningKey},
+    requests::Note,
+    state::random_token,
+};
+
+/// The audience an `id_token.wrong_aud` token names, and the untrusted one of `id_token.extra_aud`.
+pub const FOREIGN_AUDIENCE: &str = "another-client";
+/// How far `id_token.expired` and `id_token.iat_future` move time: ten minutes, past any sane skew.
+const SHIFT_SECS: u64 = 600;
+
+fn names(faults: &[Fault]) -> Vec<String> {
+    faults.iter().map(|f| f.name().to_owned()).collect()
+}
+
+/// Applies the claim faults to an id_token's claims, then signs it, applying the header and signature
+/// faults. Returns the token and the kid its header names (`None` when it names none).
+pub fn id_token(
+    key: &SigningKey,
+    issuer: &str,
+    ttl: u64,
+    mut claims: Map<String, Value>,
+    faults: &[Fault],
+) -> Result<(String, Option<String>), KeyError> {
+    let now = claims
+        .get("iat")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
+    for fault in faults {
+        match fault {
+            Fault::IdTokenWrongIss => {
+                // One trailing slash is enough to be another issuer (Core §3.1.3.7 #2: exact match).
+                claims.insert("iss".into(), json!(format!("{issuer}/")));
+            }
+            Fault::IdTokenMissingIss => {
+                claims.remove("iss");
+            }
+            Fault::IdTokenWrongAud => {
+                claims.insert("aud".into(), json!(FOREIGN_AUDIENCE));
+            }
+            Fault::IdTokenExtraAud => {
+                let aud = claims.get("aud").cloned().unwrap_or(Value::Null);
+                claims.insert("aud".into(), json!([aud, FOREIGN_AUDIENCE]));
+            }
+            Fault::IdTokenMissingAud => {
+                claims.remove("aud");
+            }
+            Fault::IdTokenWrongNonce => {
+                claims.insert("nonce".into(), json!(format!("wrong-{}", random_token(16))));
+            }
+            Fault::IdTokenMissingNonce => {
+                claims.remove("nonce");
+            }
+            Fault::IdTokenExpired => {
+                let exp = now.saturating_sub(SHIFT_SECS);
+                claims.insert("exp".into(), json!(exp));
+                claims.insert("iat".into(), json!(exp.saturating_sub(ttl)));
+            }
+            Fault::IdTokenMissingExp => {
+                claims.remove("exp");
+            }
+            Fault::IdTokenIatFuture => {
+                claims.insert("iat".into(), json!(now + SHIFT_SECS));
+                claims.insert("exp".into(), json!(now + SHIFT_SECS + ttl));
+            }
+            Fault::IdTokenMissingIat => {
+                claims.remove("iat");
+            }
+            Fault::IdTokenMissingSub => {
+                claims.remove("sub");
+            }
+            _ => {}
+        }
+    }
+    let alg = key.alg().as_str();
+    let mut header = json!({"alg": alg, "kid": key.kid(), "typ": "JWT"});
+    for fault in faults {
+        match fault {
+            Fault::IdTokenNoKid => {
+                if let Some(h) = header.as_object_mut() {
+                    h.remove("kid");
+                }
+            }
+            Fault::IdTokenUnknownKid => {
+                header["kid"] = json!(format!("unknown-{}", random_token(6)));
+            }
+            _ => {}
+        }
+    }
+    let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
+    let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::new(e.to_string()))?;
+    let signing_input = |header: &Value| {
+        format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(&payload)
+        )
+    };
+    if faults.contains(&Fault::IdTokenAlgNone) {
+        // RFC 7519 §6.1: an unsecured JWT has an empty signature.
+        let header = json!({"alg": "none", "typ": "JWT"});
+        return Ok((format!("{}.", signing_input(&header)), None));
+    }
+    if faults.contains(&Fault::IdTokenHs256PublicKey) {
+        // The algorithm-confusion attack (RFC 8725 §2.1): HMAC keyed with the published public key.
+        if let Some(h) = header.as_object_mut() {
+            h.insert("alg".into(), json!("HS256"));
+        }
+        let input = signing_input(&header);
+        let mac_key =
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.public_pem()?.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&mac_key, input.as_bytes());
+        return Ok((format!("{input}.{}", B64.encode(tag.as_ref())), kid));
+    }
+    let input = signing_input(&header);
+    let mut signature = key.sign_bytes(input.as_bytes())?;
+    if faults.contains(&Fault::IdTokenBadSignature)
+        && let Some(first) = signature.first_mut()
+    {
+        *first ^= 0x01;
+    }
+    Ok((format!("{input}.{}", B64.encode(signature)), kid))
+}
+
+/// The authorization response's parameters (`code` or `error`, `state`, `iss`) after the faults.
+pub fn authorize(faults: &[Fault], params: &mut Vec<(&'static str, String)>) {
+    for fault in faults {
+        match fault {
+            Fault::AuthorizeWrongIss => {
+                for (k, v) in params.iter_mut() {
+                    if *k == "iss" {
+                        *v = "https://attacker.example".to_owned();
+                    }
+                }
+            }
+            Fault::AuthorizeMissingIss => params.retain(|(k, _)| *k != "iss"),
+            Fault::AuthorizeWrongState => {
+                params.retain(|(k, _)| *k != "state");
+                params.push(("state", format!("not-your-state-{}", random_token(16))));
+            }
+            Fault::AuthorizeError(code) => {
+                params.retain(|(k, _)| matches!(*k, "state" | "iss"));
+                params.insert(0, ("error", code.as_str().to_owned()));
+                params.insert(
+                    1,
+                    (
+                        "error_description",
+                        "the provider answered this error on purpose".to_owned(),
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn error_response(status: ErrorStatus, fault: &str) -> Response {
+    let code = StatusCode::from_u16(status.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = if status.html {
+        let reason = code.canonical_reason().unwrap_or("Error");
+        (
+            code,
+            Html(format!(
+                "<!DOCTYPE html><html><head><title>{} {reason}</title></head>\
+                 <body><h1>{} {reason}</h1><p>nginx</p></body></html>",
+                status.status, status.status
+            )),
+        )
+            .into_response()
+    } else {
+        let error = match status.status {
+            503 => "temporarily_unavailable",
+            500..=599 => "server_error",
+            _ => "invalid_request",
+        };
+        (
+            code,
+            Json(json!({"error": error, "error_description": format!("fault {fault}")})),
+        )
+            .into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn delay_of(faults: &[Fault]) -> Option<Duration> {
+    faults.iter().find_map(|f| match f {
+        Fault::TokenDelay(d) | Fault::UserinfoDelay(d) => Some(*d),
+        _ => None,
+    })
+}
+
+/// The token endpoint's successful answer `body` after the faults: delayed, replaced by an error,
+/// malformed, missing a member, or (for `token.close_connection`) marked so the connection is aborted.
+pub async fn token(faults: &[Fault], mut body: Value) -> Response {
+    if let Some(delay) = delay_of(faults) {
+        tokio::time::sleep(delay).await;
+    }
+    let note = Note {
+        faults: names(faults),
+        ..Note::default()
+    };
+    let mut replaced: Option<Response> = None;
+    for fault in faults {
+        match fault {
+            Fault::TokenStatus(status) => {
+                replaced = Some(error_response(*status, fault.name()));
+            }
+            Fault::TokenRateLimited => {
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"error": "temporarily_unavailable", "error_description": "rate limited"})),
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+                replaced = Some(r);
+            }
+            Fault::TokenInvalidGrant => {
+                replaced = Some(
+                    OAuthError::InvalidGrant("the code was refused on purpose (fault)")
+                        .into_response(),
+                );
+            }
+            Fault::TokenMalformedJson => {
+                let text = body.to_string();
+                let cut: String = text.chars().take(text.len() / 2).collect();
+                let mut r = (StatusCode::OK, cut).into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                replaced = Some(r);
+            }
+            Fault::TokenMissingAccessToken => {
+                if let Some(b) = body.as_object_mut() {
+                    b.remove("access_token");
+                }
+            }
+            Fault::TokenMissingIdToken => {
+                if let Some(b) = body.as_object_mut() {
+                    b.remove("id_token");
+                }
+            }
+            Fault::TokenTokenType(t) => body["token_type"] = json!(t),
+            Fault::TokenBearerLowercase => body["token_type"] = json!("bearer"),
+            _ => {}
+        }
+    }
+    let mut response = replaced.unwrap_or_else(|| crate::grants::no_store_json(body));
+    let abort = faults.contains(&Fault::TokenCloseConnection);
+    Note { abort, ..note }.attach(&mut response);
+    response
+}
+
+/// The userinfo answer `body` after the faults.
+pub async fn userinfo(faults: &[Fault], mut body: Map<String, Value>) -> Response {
+    if let Some(delay) = delay_of(faults) {
+        tokio::time::sleep(delay).await;
+    }
+    let mut replaced = None;
+    for fault in faults {
+        match fault {
+            Fault::UserinfoWrongSub => {
+                let sub = body.get("sub").and_then(Value::as_str).unwrap_or_default();
+                body.insert("sub".into(), json!(format!("{sub}-someone-else")));
+            }
+            Fault::UserinfoStatus(status) => replaced = Some(error_response(*status, fault.name())),
+            _ => {}
+        }
+    }
+    let mut response =
+        replaced.unwrap_or_else(|| crate::grants::no_store_json(Value::Object(body)));
+    Note {
+        faults: names(faults),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
+}
+
+/// The discovery document after the faults.
+pub fn discovery(faults: &[Fault], mut doc: Value) -> Response {
+    let mut replaced = None;
+    for fault in faults {
+        match fault {
+            Fault::DiscoveryUnavailable => {
+                replaced = Some(error_response(ErrorStatus::json(503), fault.name()));
+            }
+            Fault::DiscoveryWrongIssuer => {
+                let issuer = doc["issuer"].as_str().unwrap_or_default().to_owned();
+                doc["issuer"] = json!(format!("{issuer}/other"));
+            }
+            _ => {}
+        }
+    }
+    let mut response = replaced.unwrap_or_else(|| Json(doc).into_response());
+    Note {
+        faults: names(faults),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
+}
+
+/// The JWKS after the faults; the note lists the kids it published.
+pub fn jwks(faults: &[Fault], mut doc: Value) -> Response {
+    let mut replaced = None;
+    for fault in faults {
+        match fault {
+            Fault::JwksUnavailable => {
+                replaced = Some(error_response(ErrorStatus::json(503), fault.name()));
+            }
+            Fault::JwksEmpty => doc = json!({"keys": []}),
+            _ => {}
+        }
+    }
+    let kids = doc["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.get("kid").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let published = replaced.is_none();
+    let mut response = replaced.unwrap_or_else(|| Json(doc).into_response());
+    Note {
+        faults: names(faults),
+        jwks_kids: published.then_some(kids),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
+}

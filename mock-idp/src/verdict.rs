@@ -1,0 +1,393 @@
+//! The provider's verdict on a client, derived from the request log alone: what a certification suite
+//! checks on the wire, each item pass / fail / not seen, with the catalogue ID (docs/CONFORMANCE.md).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::requests::RequestRecord;
+
+/// One item's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The log shows the client doing it right.
+    Pass,
+    /// The log shows the client doing it wrong.
+    Fail,
+    /// The log holds nothing to judge by.
+    NotSeen,
+}
+
+/// One judged behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerdictItem {
+    /// A stable name, e.g. `pkce_s256`.
+    pub name: &'static str,
+    /// The catalogue ID it checks.
+    pub catalogue_id: &'static str,
+    /// What a correct client does.
+    pub rule: &'static str,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, for a failure: the first offending request.
+    pub detail: String,
+}
+
+/// Every item, in a fixed order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The items.
+    pub items: Vec<VerdictItem>,
+}
+
+/// The names of the verdict's items, in order.
+pub const ITEMS: &[&str] = &[
+    "pkce_s256",
+    "state",
+    "nonce",
+    "code_redeemed_once",
+    "redirect_uri_repeated",
+    "client_auth_method",
+    "jwks_refetched_after_unknown_kid",
+    "jwks_cached",
+    "userinfo_bearer_header",
+];
+
+/// Estimated bits of a random-looking value: its length times the bits of the smallest usual alphabet
+/// its characters fit (hex, base64url, printable ASCII). A value shorter than 128 bits of that estimate
+/// cannot hold 128 bits of randomness (RFC 6749 §10.10).
+pub fn estimated_bits(value: &str) -> f64 {
+    let per_char = if value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        4.0
+    } else if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        6.0
+    } else {
+        6.5
+    };
+    value.chars().count() as f64 * per_char
+}
+
+fn is(record: &RequestRecord, method: &str, endpoint: &str) -> bool {
+    record.method == method && record.path.rsplit('/').next() == Some(endpoint)
+}
+
+fn item(
+    name: &'static str,
+    catalogue_id: &'static str,
+    rule: &'static str,
+    failure: Option<String>,
+    seen: bool,
+) -> VerdictItem {
+    let (outcome, detail) = match (failure, seen) {
+        (Some(why), _) => (Outcome::Fail, why),
+        (None, true) => (Outcome::Pass, String::new()),
+        (None, false) => (Outcome::NotSeen, String::new()),
+    };
+    VerdictItem {
+        name,
+        catalogue_id,
+        rule,
+        outcome,
+        detail,
+    }
+}
+
+/// Checks a fresh random value on every authorization request: present, ≥128 bits, never repeated.
+fn fresh_values<'a>(
+    authorizations: impl Iterator<Item = &'a RequestRecord>,
+    param: &str,
+) -> (Option<String>, bool) {
+    let mut seen_values = HashSet::new();
+    let mut seen = false;
+    for r in authorizations {
+        seen = true;
+        match r.param(param) {
+            None => return (Some(format!("request {} sent no {param}", r.seq)), true),
+            Some(v) if estimated_bits(v) < 128.0 => {
+                return (
+                    Some(format!(
+                        "request {} sent a {param} of about {:.0} bits",
+                        r.seq,
+                        estimated_bits(v)
+                    )),
+                    true,
+                );
+            }
+            Some(v) => {
+                if !seen_values.insert(v.to_owned()) {
+                    return (Some(format!("request {} reused a {param}", r.seq)), true);
+                }
+            }
+        }
+    }
+    (None, seen)
+}
+
+impl Verdict {
+    /// Judges the client(s) of `log` (oldest first). `registered_auth` gives a client's registered
+    /// token-endpoint authentication method (`client_secret_basic`, …), if the client is known.
+    pub fn judge(
+        log: &[RequestRecord],
+        registered_auth: impl Fn(&str) -> Option<String>,
+    ) -> Verdict {
+        let authorizations: Vec<&RequestRecord> =
+            log.iter().filter(|r| is(r, "GET", "authorize")).collect();
+        let tokens: Vec<&RequestRecord> = log.iter().filter(|r| is(r, "POST", "token")).collect();
+        let code_exchanges: Vec<&RequestRecord> = tokens
+            .iter()
+            .copied()
+            .filter(|r| r.param("grant_type") == Some("authorization_code"))
+            .collect();
+        let mut items = Vec::new();
+
+        // PKCE with S256 (RFC 9700 §2.1.1).
+        let pkce = authorizations.iter().find_map(|r| {
+            (r.param("code_challenge").is_none()
+                || r.param("code_challenge_method") != Some("S256"))
+            .then(|| format!("request {} has no S256 code_challenge", r.seq))
+        });
+        items.push(item(
+            "pkce_s256",
+            "PK-VALID",
+            "every authorization request carries an S256 code_challenge",
+            pkce,
+            !authorizations.is_empty(),
+        ));
+
+        let (failure, seen) = fresh_values(authorizations.iter().copied(), "state");
+        items.push(item(
+            "state",
+            "ST-FRESH-EXPIRY",
+            "state is present, carries at least 128 bits and is never reused",
+            failure,
+            seen,
+        ));
+        let oidc = authorizations.iter().copied().filter(|r| {
+            r.param("scope")
+                .is_some_and(|s| s.split(' ').any(|x| x == "openid"))
+        });
+        let (failure, seen) = fresh_values(oidc, "nonce");
+        items.push(item(
+            "nonce",
+            "ID-NONCE",
+            "nonce is present, carries at least 128 bits and is never reused",
+            failure,
+            seen,
+        ));
+
+        // A code is sent to the token endpoint at most once, even after an error (RFC 6749 §4.1.2).
+        let mut by_code: HashMap<&str, Vec<&RequestRecord>> = HashMap::new();
+        for r in &code_exchanges {
+            if let Some(code) = r.param("code") {
+                by_code.entry(code).or_default().push(r);
+            }
+        }
+        let mut replayed: Vec<&Vec<&RequestRecord>> =
+            by_code.values().filter(|v| v.len() > 1).collect();
+        replayed.sort_by_key(|v| v[0].seq);
+        let replay = replayed.first().map(|v| {
+            let after_error = if v[0].status >= 400 || v[0].status == 0 {
+                " after an error"
+            } else {
+                ""
+            };
+            format!(
+                "the code of request {} was sent again{after_error} in request {}",
+                v[0].seq, v[1].seq
+            )
+        });
+        items.push(item(
+            "code_redeemed_once",
+            "CODE-REPLAY",
+            "a code is redeemed at most once and never retried after an error",
+            replay,
+            !code_exchanges.is_empty(),
+        ));
+
+        // redirect_uri repeated exactly (RFC 6749 §4.1.3).
+        let issued: HashMap<&str, Option<&str>> = log
+            .iter()
+            .filter_map(|r| {
+                r.note
+                    .issued_code
+                    .as_deref()
+                    .map(|c| (c, r.note.redirect_uri.as_deref()))
+            })
+            .collect();
+        let mut judged = false;
+        let mismatch = code_exchanges.iter().find_map(|r| {
+            let sent = issued.get(r.param("code")?)?;
+            judged = true;
+            (r.param("redirect_uri") != *sent).then(|| {
+                format!(
+                    "request {} did not repeat the authorization's redirect_uri",
+                    r.seq
+                )
+            })
+        });
+        items.push(item(
+            "redirect_uri_repeated",
+            "ST-REQUEST-SHAPE",
+            "the token request repeats the authorization request's redirect_uri exactly",
+            mismatch,
+            judged,
+        ));
+
+        // The registered client authentication method (RFC 7591 §2 token_endpoint_auth_method).
+        let mut judged = false;
+        let wrong = tokens.iter().find_map(|r| {
+            let registered = registered_auth(r.client_id.as_deref()?)?;
+            let used = r.client_auth?;
+            judged = true;
+            (used != registered).then(|| {
+                format!(
+                    "request {} authenticated with {used}, the client is registered for {registered}",
+                    r.seq
+                )
+            })
+        });
+        items.push(item(
+            "client_auth_method",
+            "CA-MISUSE",
+            "the token request uses the client's registered authentication method",
+            wrong,
+            judged,
+        ));
+
+        // JWKS: re-fetched after an unknown kid (key rotation), not fetched on every login (Core §10.1.1).
+        let mut known: Option<HashSet<&str>> = None;
+        let mut awaiting: Option<&RequestRecord> = None;
+        let mut refetch_failure = None;
+        let mut refetch_seen = false;
+        let mut jwks_fetches = 0usize;
+        let mut logins = 0usize;
+        for r in log {
+            if is(r, "GET", "jwks") {
+                if let Some(kids) = &r.note.jwks_kids {
+                    jwks_fetches += 1;
+                    known = Some(kids.iter().map(String::as_str).collect());
+                    if awaiting.take().is_some() {
+                        refetch_seen = true;
+                    }
+                }
+            } else if is(r, "POST", "token") && r.status == 200 {
+                if let Some(kid) = r.note.id_token_kid.as_deref() {
+                    logins += 1;
+                    if let Some(prev) = awaiting.take() {
+                        refetch_failure.get_or_insert(format!(
+                            "after the id_token of request {} named an unknown kid, the JWKS was not \
+                             fetched again before the next login",
+                            prev.seq
+                        ));
+                    }
+                    if known
+                        .as_ref()
+                        .is_some_and(|k| !kid.is_empty() && !k.contains(kid))
+                    {
+                        awaiting = Some(r);
+                    }
+                }
+            }
+        }
+        if let Some(prev) = awaiting {
+            refetch_failure.get_or_insert(format!(
+                "after the id_token of request {} named an unknown kid, the JWKS was never fetched again",
+                prev.seq
+            ));
+        }
+        items.push(item(
+            "jwks_refetched_after_unknown_kid",
+            "ID-KID",
+            "an id_token with a kid the cached JWKS lacks makes the client fetch the JWKS again",
+            refetch_failure,
+            refetch_seen,
+        ));
+        let every_login = (logins >= 2 && jwks_fetches >= logins)
+            .then(|| format!("the JWKS was fetched {jwks_fetches} times for {logins} logins"));
+        items.push(item(
+            "jwks_cached",
+            "ID-KID",
+            "the JWKS is cached, not fetched on every login",
+            every_login,
+            logins >= 2,
+        ));
+
+        // Bearer in the header, never the query (RFC 6750 §2.1, §2.3; BCP §4.3.2).
+        let userinfo: Vec<&RequestRecord> = log
+            .iter()
+            .filter(|r| r.path.rsplit('/').next() == Some("userinfo"))
+            .collect();
+        let in_query = userinfo.iter().find_map(|r| {
+            let bearer = r
+                .header("authorization")
+                .is_some_and(|h| h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer "));
+            (r.param("access_token").is_some() || !bearer).then(|| {
+                format!(
+                    "request {} did not send the token as a Bearer header",
+                    r.seq
+                )
+            })
+        });
+        items.push(item(
+            "userinfo_bearer_header",
+            "RS-BEARER",
+            "userinfo is called with an Authorization: Bearer header, not a query parameter",
+            in_query,
+            !userinfo.is_empty(),
+        ));
+        Verdict { items }
+    }
+
+    /// Judges with no knowledge of registered clients (the client-auth item is then not seen).
+    pub fn of(log: &[RequestRecord]) -> Verdict {
+        Verdict::judge(log, |_| None)
+    }
+
+    /// An item by name.
+    pub fn item(&self, name: &str) -> Option<&VerdictItem> {
+        self.items.iter().find(|i| i.name == name)
+    }
+
+    /// Whether no item failed (not-seen items are not failures).
+    pub fn is_clean(&self) -> bool {
+        self.items.iter().all(|i| i.outcome != Outcome::Fail)
+    }
+
+    /// The failed items.
+    pub fn failures(&self) -> Vec<&VerdictItem> {
+        self.items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Fail)
+            .collect()
+    }
+}
+
+impl crate::state::AppState {
+    /// The verdict on this provider's clients from its request log, with their registered methods.
+    pub fn verdict(&self) -> Verdict {
+        let log = self.requests.all();
+        let clients = crate::state::read(&self.clients);
+        Verdict::judge(&log, |id| {
+            clients
+                .get(id)
+                .map(|c| c.config.token_endpoint_auth_method.as_str().to_owned())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_is_estimated_from_the_alphabet() {
+        assert!(estimated_bits("abc") < 128.0);
+        assert!(estimated_bits(&"a1".repeat(16)) >= 128.0); // 32 hex chars
+        assert!(estimated_bits("0123456789abcdef0123456789abcde") < 128.0); // 31 hex chars
+        assert!(estimated_bits("R2d2C3poR2d2C3poR2d2C3") >= 128.0); // 22 base64url chars
+    }
+}
