@@ -233,6 +233,28 @@ impl Provider {
         Ok(())
     }
 
+    /// Arms a named fault (`id_token.wrong_aud`, `token.status=503`, …) for `times` responses, or until
+    /// cleared: the same operation as the handle's `fault`, the config's `[[faults]]` and the CLI's `--fault`.
+    pub fn inject(&self, fault: &str, times: Option<u32>) -> anyhow::Result<u64> {
+        let fault: mock_idp::Fault = fault.parse().map_err(|e| anyhow!("{e}"))?;
+        let spec = mock_idp::FaultSpec {
+            times,
+            ..mock_idp::FaultSpec::new(fault)
+        };
+        self.idp.arm(spec).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// How many requests to a path ending in `/{endpoint}` the provider received after log position `seq`.
+    pub fn requests_since(&self, seq: u64, endpoint: &str) -> usize {
+        self.idp
+            .state()
+            .requests
+            .since(seq)
+            .iter()
+            .filter(|r| r.path.rsplit('/').next() == Some(endpoint))
+            .count()
+    }
+
     /// A known client.
     pub fn client(&self, id: &str) -> anyhow::Result<ClientCreds> {
         self.clients

@@ -101,7 +101,8 @@ impl TargetFactory for ReferenceFactory {
             settings.jwt_key = Secret::new(jwt_key.clone());
             settings.uses_dev_jwt_key = false;
             settings.seed_demo_users = false;
-            settings.http_timeout = Duration::from_secs(5);
+            // Short, so the UM-IDP-FAILURE delay scenario (token.delay=3000) outlasts it without slowing the suite.
+            settings.http_timeout = Duration::from_secs(2);
             settings.unknown_user_policy = match options.unknown_user_policy {
                 Policy::Reject => UnknownUserPolicy::Reject,
                 Policy::AutoCreate => UnknownUserPolicy::AutoCreate,

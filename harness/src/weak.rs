@@ -19,6 +19,12 @@ use axum::{
     routing::{get, post},
 };
 use axum_extra::extract::cookie::CookieJar;
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+use serde_json::Value;
 use reference_client::{
     AppState, NewUser, UnknownUserPolicy,
     error::ApiError,
@@ -47,6 +53,16 @@ pub struct Weaknesses {
     /// error and gets no token, but the backend has called the token endpoint first, which the conformance
     /// suite does not count as a rejection. Only the token-request count can tell.
     pub exchange_before_checks: bool,
+    /// The id_token's signature is not checked (nor its `alg`, nor which key): ID-SIG.
+    pub skip_signature_check: bool,
+    /// The id_token's `iss` is not checked: ID-ISS.
+    pub skip_iss_check: bool,
+    /// The id_token's `aud` is not checked: ID-AUD.
+    pub skip_aud_check: bool,
+    /// The id_token's `exp` is not checked: ID-EXP.
+    pub skip_exp_check: bool,
+    /// The id_token's `nonce` is not checked: ID-NONCE.
+    pub skip_nonce_check: bool,
 }
 
 impl fmt::Display for Weaknesses {
@@ -63,6 +79,17 @@ impl fmt::Display for Weaknesses {
         }
         if self.exchange_before_checks {
             names.push("code exchanged before the checks");
+        }
+        for (on, name) in [
+            (self.skip_signature_check, "id_token signature unchecked"),
+            (self.skip_iss_check, "id_token iss unchecked"),
+            (self.skip_aud_check, "id_token aud unchecked"),
+            (self.skip_exp_check, "id_token exp unchecked"),
+            (self.skip_nonce_check, "id_token nonce unchecked"),
+        ] {
+            if on {
+                names.push(name);
+            }
         }
         if names.is_empty() {
             names.push("no weakness");
@@ -86,6 +113,8 @@ struct Weak {
     codes: Arc<Mutex<HashMap<String, VerifiedLogin>>>,
     /// state → (PKCE verifier, nonce) of every login started, for `exchange_before_checks`.
     secrets: Arc<Mutex<HashMap<String, (String, String)>>>,
+    /// The weakened backend's own HTTP client for the token and JWKS requests (redirects off).
+    http: reqwest::Client,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -101,6 +130,11 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         completed: Arc::default(),
         codes: Arc::default(),
         secrets: Arc::default(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(app.settings.http_timeout)
+            .build()
+            .unwrap_or_default(),
     };
     Router::new()
         .route("/auth/login", get(login))
@@ -220,11 +254,7 @@ async fn callback(
                     .cloned()
             };
             let (verifier, nonce) = secrets.unwrap_or_default();
-            Some(
-                app.provider
-                    .exchange_and_verify(code, &verifier, &nonce)
-                    .await,
-            )
+            Some(exchange_and_verify(&w, code, &verifier, &nonce).await)
         }
         _ => None,
     };
@@ -254,10 +284,7 @@ async fn callback(
         (Some(early), _) => early?,
         (None, Some(login)) => login,
         (None, None) => {
-            let login = app
-                .provider
-                .exchange_and_verify(&code, &tx.pkce_verifier, &tx.nonce)
-                .await?;
+            let login = exchange_and_verify(&w, &code, &tx.pkce_verifier, &tx.nonce).await?;
             lock(&w.codes).insert(code, login.clone());
             login
         }
@@ -307,4 +334,165 @@ async fn callback(
         },
     };
     complete_login(app, jar, &user, tx.return_to)
+}
+
+/// A copy of the reference client's code exchange and id_token checks (`reference_client::oidc`), each
+/// id_token check behind its switch. With every switch off it refuses what the real one refuses.
+async fn exchange_and_verify(
+    w: &Weak,
+    code: &str,
+    verifier: &str,
+    nonce: &str,
+) -> Result<VerifiedLogin, ApiError> {
+    let app = &w.app;
+    let settings = &app.settings;
+    let discovery = app.provider.discovery().await?;
+    let provider = |m: String| ApiError::Provider(m);
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            encode(&settings.client_id),
+            encode(settings.client_secret.expose())
+        ))
+    );
+    let response = w
+        .http
+        .post(&discovery.token_endpoint)
+        .header(header::AUTHORIZATION, basic)
+        .header(header::ACCEPT, "application/json")
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", settings.redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .map_err(|e| provider(format!("token request failed: {e}")))?;
+    if !response.status().is_success() {
+        return Err(provider(format!(
+            "token endpoint answered {}",
+            response.status()
+        )));
+    }
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|e| provider(format!("token response is not JSON: {e}")))?;
+    let bearer = body["token_type"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("bearer"));
+    if body["access_token"].as_str().is_none() || !bearer {
+        return Err(provider("not a Bearer token response".into()));
+    }
+    let id_token = body["id_token"]
+        .as_str()
+        .ok_or_else(|| provider("no id_token".into()))?;
+    verify_id_token(w, &discovery.jwks_uri, id_token, nonce).await
+}
+
+fn reject(why: &str) -> ApiError {
+    ApiError::InvalidIdToken(why.to_owned())
+}
+
+/// The id_token checks of OIDC Core §3.1.3.7, minus the switched-off ones.
+async fn verify_id_token(
+    w: &Weak,
+    jwks_uri: &str,
+    token: &str,
+    nonce: &str,
+) -> Result<VerifiedLogin, ApiError> {
+    let app = &w.app;
+    let settings = &app.settings;
+    let client_id = settings.client_id.as_str();
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| reject("not a JWS"))?;
+    let claims: Value = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| reject("payload is not JSON"))?;
+    if !w.weak.skip_signature_check {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| reject("bad header"))?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+            return Err(reject("algorithm not allowed"));
+        }
+        let jwks: Value = w
+            .http
+            .get(jwks_uri)
+            .send()
+            .await
+            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
+            .json()
+            .await
+            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?;
+        let keys: Vec<Jwk> = jwks["keys"]
+            .as_array()
+            .map(|k| {
+                k.iter()
+                    .filter_map(|k| serde_json::from_value(k.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let jwk = match header.kid.as_deref() {
+            Some(kid) => keys.iter().find(|k| k.common.key_id.as_deref() == Some(kid)),
+            None if keys.len() == 1 => keys.first(),
+            None => None,
+        }
+        .ok_or_else(|| reject("no usable key"))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| reject("unusable key"))?;
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|_| reject("signature"))?;
+    }
+    let now = app.now();
+    let skew = settings.clock_skew.as_secs();
+    if !w.weak.skip_iss_check && claims["iss"].as_str() != Some(app.provider.issuer()) {
+        return Err(reject("wrong or missing iss"));
+    }
+    let aud_ok = match &claims["aud"] {
+        Value::String(a) => a == client_id,
+        Value::Array(list) => !list.is_empty() && list.iter().all(|a| a == client_id),
+        _ => false,
+    };
+    if !w.weak.skip_aud_check && !aud_ok {
+        return Err(reject("wrong or missing aud"));
+    }
+    if claims["azp"].as_str().is_some_and(|azp| azp != client_id) {
+        return Err(reject("azp"));
+    }
+    let exp_ok = claims["exp"]
+        .as_u64()
+        .is_some_and(|exp| exp.saturating_add(skew) > now);
+    if !w.weak.skip_exp_check && !exp_ok {
+        return Err(reject("expired or missing exp"));
+    }
+    if !claims["iat"]
+        .as_u64()
+        .is_some_and(|iat| iat <= now.saturating_add(skew))
+    {
+        return Err(reject("missing or future iat"));
+    }
+    let subject = claims["sub"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| reject("missing sub"))?
+        .to_owned();
+    if !w.weak.skip_nonce_check && claims["nonce"].as_str() != Some(nonce) {
+        return Err(reject("wrong or missing nonce"));
+    }
+    Ok(VerifiedLogin {
+        issuer: app.provider.issuer().to_owned(),
+        subject,
+        name: claims["name"].as_str().map(str::to_owned),
+        picture: claims["picture"].as_str().map(str::to_owned),
+    })
 }

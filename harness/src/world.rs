@@ -65,6 +65,8 @@ pub struct World {
     /// The provider's token-request count just before the last callback was handed to the backend, so a
     /// check can tell what that callback made the backend do (CONFORMANCE: "RP rejects" = no further call).
     pub token_requests_before_callback: u64,
+    /// The provider's request-log position just before the last callback, to count what followed it.
+    pub log_seq_before_callback: u64,
     /// The client secret to give the backend instead of a random one; only before it starts.
     app_client_secret: Option<String>,
     /// The last revocation answer.
@@ -95,6 +97,7 @@ impl World {
             discovery: None,
             authorization: None,
             token_requests_before_callback: 0,
+            log_seq_before_callback: 0,
             app_client_secret: None,
             revocation: None,
             startup: None,
@@ -318,6 +321,7 @@ impl World {
         let (url, method) = self.app().await?.callback();
         let b = self.browser(browser)?;
         self.token_requests_before_callback = self.provider.idp.token_requests();
+        self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
         let response = match method {
             CallbackMethod::PostJson => b.post_json(&url, &payload).await?,
             CallbackMethod::GetQuery => {
@@ -433,7 +437,80 @@ impl World {
         self.app().await?.advance_clock(by)
     }
 
+    /// The browser opens the backend's login, which may refuse instead of redirecting to the provider
+    /// (e.g. when the provider's discovery cannot be trusted); the answer is recorded as the backend's.
+    pub async fn try_open_login(&mut self, browser: &str) -> anyhow::Result<()> {
+        let url = self.app().await?.login_url();
+        self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
+        self.token_requests_before_callback = self.provider.idp.token_requests();
+        let response = self.browser(browser)?.get(&url).await?;
+        self.record_backend(response).await
+    }
+
     // ----- checks -----
+
+    /// The last app token is a session of the app user bound to provider user `username`.
+    pub async fn check_logged_in_as(&mut self, username: &str) -> anyhow::Result<()> {
+        self.check_token_issued()?;
+        ensure!(
+            self.users_bound_to(username).await? == 1,
+            "no app user is bound to the provider's {username:?}"
+        );
+        self.fetch_profile(None).await?;
+        let profile = self
+            .profile
+            .as_ref()
+            .ok_or_else(|| anyhow!("no profile answer"))?;
+        ensure!(
+            profile.is_success(),
+            "the app token does not open the profile: {} {}",
+            profile.status,
+            profile.body
+        );
+        Ok(())
+    }
+
+    /// The provider received no request to `/{endpoint}` since the last callback was handed over.
+    pub fn check_not_called_since_callback(&self, endpoint: &str) -> anyhow::Result<()> {
+        let n = self
+            .provider
+            .requests_since(self.log_seq_before_callback, endpoint);
+        ensure!(
+            n == 0,
+            "the provider's {endpoint} endpoint was called {n} time(s) for the last callback"
+        );
+        Ok(())
+    }
+
+    /// The provider's verdict on the client has no failed item.
+    pub fn check_verdict_clean(&self) -> anyhow::Result<()> {
+        let verdict = self.provider.idp.verdict();
+        let failures: Vec<String> = verdict
+            .failures()
+            .iter()
+            .map(|i| format!("{} ({}): {}", i.name, i.catalogue_id, i.detail))
+            .collect();
+        ensure!(
+            failures.is_empty(),
+            "the provider's verdict on the client: {failures:?}"
+        );
+        Ok(())
+    }
+
+    /// One verdict item has this outcome (`pass`, `fail`, `not_seen`).
+    pub fn check_verdict_item(&self, name: &str, outcome: &str) -> anyhow::Result<()> {
+        let verdict = self.provider.idp.verdict();
+        let item = verdict
+            .item(name)
+            .ok_or_else(|| anyhow!("the verdict has no item {name:?}"))?;
+        let found = serde_json::to_value(item.outcome)?;
+        ensure!(
+            found == outcome,
+            "the verdict's {name} is {found} ({}), expected {outcome}",
+            item.detail
+        );
+        Ok(())
+    }
 
     /// The last backend answer issued an app token.
     pub fn check_token_issued(&self) -> anyhow::Result<()> {

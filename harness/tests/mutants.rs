@@ -1,9 +1,11 @@
-//! The features catch what they target: the replay, bad-state and unknown-user scenarios are run against a
+//! The features catch what they target: the replay, bad-state, unknown-user and id_token scenarios are run against a
 //! deliberately weakened reference client (`harness::weak`) and must fail there, while passing against the
 //! same weakened router with every weakness switched off (so the failure is the weakness's doing).
 //!
 //! Scenarios declare which weakness they catch with a tag: `@mutant-no-state-check`, `@mutant-code-reuse`,
-//! `@mutant-admit-unknown`, `@mutant-exchange-first`. The last is caught only by the token-request count:
+//! `@mutant-admit-unknown`, `@mutant-exchange-first`, and for the ★ rows of section G (id_token checks)
+//! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
+//! `@mutant-no-nonce-check`. The last is caught only by the token-request count:
 //! that backend still refuses every bad callback with the right error and issues nothing.
 
 use std::sync::Arc;
@@ -84,4 +86,49 @@ async fn bad_callback_scenarios_fail_when_the_code_is_exchanged_before_the_check
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-exchange-first", weak, 7).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_signature_scenarios_fail_when_the_signature_is_not_checked() {
+    let weak = Weaknesses {
+        skip_signature_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-signature-check", weak, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_issuer_scenarios_fail_when_iss_is_not_checked() {
+    let weak = Weaknesses {
+        skip_iss_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-iss-check", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_audience_scenarios_fail_when_aud_is_not_checked() {
+    let weak = Weaknesses {
+        skip_aud_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-aud-check", weak, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_scenarios_fail_when_exp_is_not_checked() {
+    let weak = Weaknesses {
+        skip_exp_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-exp-check", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_nonce_scenarios_fail_when_the_nonce_is_not_checked() {
+    let weak = Weaknesses {
+        skip_nonce_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-nonce-check", weak, 2).await;
 }

@@ -268,10 +268,13 @@ impl Verdict {
         for r in log {
             if is(r, "GET", "jwks") {
                 if let Some(kids) = &r.note.jwks_kids {
-                    jwks_fetches += 1;
                     known = Some(kids.iter().map(String::as_str).collect());
+                    // A fetch prompted by an unknown kid is what rotation asks for; only the others count
+                    // against caching.
                     if awaiting.take().is_some() {
                         refetch_seen = true;
+                    } else {
+                        jwks_fetches += 1;
                     }
                 }
             } else if is(r, "POST", "token") && r.status == 200 {
@@ -307,7 +310,9 @@ impl Verdict {
             refetch_seen,
         ));
         let every_login = (logins >= 2 && jwks_fetches >= logins)
-            .then(|| format!("the JWKS was fetched {jwks_fetches} times for {logins} logins"));
+            .then(|| {
+                format!("the JWKS was fetched {jwks_fetches} times, unprompted, for {logins} logins")
+            });
         items.push(item(
             "jwks_cached",
             "ID-KID",

@@ -200,6 +200,22 @@ async fn backend_refuses(w: &mut World, code: AppError) -> anyhow::Result<()> {
     w.check_refused(code).await
 }
 
+/// Either outcome a rule allows (ID-KID: several keys and no kid, "try each key or reject"): a refusal
+/// with this code and no app token, or an app token for the user the provider logged in.
+#[then(expr = "the backend refuses with \"{app_error}\" or logs in {string}")]
+async fn backend_refuses_or_logs_in(
+    w: &mut World,
+    code: AppError,
+    username: String,
+) -> anyhow::Result<()> {
+    if w.app_token.is_some() {
+        w.check_logged_in_as(&username).await
+    } else {
+        w.check_refused(code).await?;
+        w.check_no_token().await
+    }
+}
+
 /// The last answer carries no token and the browser is not logged in (CONFORMANCE JWT-LAST).
 #[then(expr = "no app token was issued")]
 async fn no_token(w: &mut World) -> anyhow::Result<()> {

@@ -151,3 +151,9 @@ async fn profile_with_provider_token(w: &mut World, field: String) -> anyhow::Re
     let token = w.first_token(&field)?;
     w.fetch_profile(Some(token)).await
 }
+
+/// The browser opens the backend's login, which may refuse instead of sending it to the provider.
+#[when(expr = "the browser tries to open the app's login")]
+async fn try_open_login(w: &mut World) -> anyhow::Result<()> {
+    w.try_open_login(MAIN).await
+}

@@ -77,3 +77,89 @@ async fn discovery_advertises(w: &mut World) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Arms a named fault for the next response it applies to, e.g. `"id_token.wrong_aud"`,
+/// `"token.status=503"`, `"authorize.error=access_denied"` (README: the fault table).
+#[given(expr = "the provider injects {string} once")]
+async fn inject_once(w: &mut World, fault: String) -> anyhow::Result<()> {
+    w.provider.inject(&fault, Some(1)).map(drop)
+}
+
+/// Arms a named fault for the next `n` responses it applies to.
+#[given(expr = "the provider injects {string} {int} times")]
+async fn inject_times(w: &mut World, fault: String, n: u32) -> anyhow::Result<()> {
+    w.provider.inject(&fault, Some(n)).map(drop)
+}
+
+/// Arms a named fault for every response it applies to, for the rest of the scenario.
+#[given(expr = "the provider injects {string} until cleared")]
+async fn inject_always(w: &mut World, fault: String) -> anyhow::Result<()> {
+    w.provider.inject(&fault, None).map(drop)
+}
+
+/// The next id_token's signature does not verify (`id_token.bad_signature`).
+#[given(expr = "the provider signs the next id_token with a bad signature")]
+async fn bad_signature(w: &mut World) -> anyhow::Result<()> {
+    w.provider.inject("id_token.bad_signature", Some(1)).map(drop)
+}
+
+/// The token endpoint's next successful answer is replaced by this status (`token.status=N`).
+#[given(expr = "the provider's token endpoint answers {int} once")]
+async fn token_status_once(w: &mut World, status: u16) -> anyhow::Result<()> {
+    w.provider
+        .inject(&format!("token.status={status}"), Some(1))
+        .map(drop)
+}
+
+/// The provider publishes a fresh key and signs with it; the old key stays in the JWKS.
+#[given(expr = "the provider rotates its signing key, keeping the old one")]
+async fn rotate_keep(w: &mut World) -> anyhow::Result<()> {
+    w.provider.idp.rotate_keys(false).map(drop).map_err(Into::into)
+}
+
+/// The provider publishes a fresh key and signs with it; the old key leaves the JWKS.
+#[given(expr = "the provider rotates its signing key, retiring the old one")]
+async fn rotate_retire(w: &mut World) -> anyhow::Result<()> {
+    w.provider.idp.rotate_keys(true).map(drop).map_err(Into::into)
+}
+
+/// Stops the provider's clock; it then moves only when a step moves it.
+#[given(expr = "the provider's clock is frozen")]
+async fn freeze_clock(w: &mut World) {
+    w.provider.idp.clock().freeze();
+}
+
+/// No item of the provider's verdict on the client failed (PKCE, state, nonce, code use, redirect_uri,
+/// client authentication, JWKS caching, Bearer header).
+#[then(expr = "the provider's verdict on the client is clean")]
+async fn verdict_clean(w: &mut World) -> anyhow::Result<()> {
+    w.check_verdict_clean()
+}
+
+/// Every code reached the token endpoint at most once, never retried after an error.
+#[then(expr = "the provider saw the code redeemed once")]
+async fn code_redeemed_once(w: &mut World) -> anyhow::Result<()> {
+    w.check_verdict_item("code_redeemed_once", "pass")
+}
+
+/// One verdict item (`mock_idp::verdict::ITEMS`) has this outcome: `pass`, `fail` or `not_seen`.
+#[then(expr = "the provider's verdict item {string} is {string}")]
+async fn verdict_item(w: &mut World, item: String, outcome: String) -> anyhow::Result<()> {
+    w.check_verdict_item(&item, &outcome)
+}
+
+/// The backend did not call userinfo after the last callback (e.g. after refusing its id_token).
+#[then(expr = "the provider's userinfo endpoint was not called for that callback")]
+async fn userinfo_not_called(w: &mut World) -> anyhow::Result<()> {
+    w.check_not_called_since_callback("userinfo")
+}
+
+/// The backend fetched the JWKS after the last callback was handed over (key rotation, unknown kid).
+#[then(expr = "the provider's JWKS was fetched again for that callback")]
+async fn jwks_refetched(w: &mut World) -> anyhow::Result<()> {
+    let n = w
+        .provider
+        .requests_since(w.log_seq_before_callback, "jwks");
+    ensure!(n >= 1, "the JWKS was not fetched for the last callback");
+    Ok(())
+}
