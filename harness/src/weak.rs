@@ -24,7 +24,6 @@ use base64::{
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
-use serde_json::Value;
 use reference_client::{
     AppState, NewUser, UnknownUserPolicy,
     error::ApiError,
@@ -37,6 +36,7 @@ use reference_client::{
     },
     store::{LoginTransaction, PendingBinding, TakeError},
 };
+use serde_json::Value;
 
 /// Which protections are switched off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -407,10 +407,7 @@ async fn verify_id_token(
     let app = &w.app;
     let settings = &app.settings;
     let client_id = settings.client_id.as_str();
-    let payload = token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| reject("not a JWS"))?;
+    let payload = token.split('.').nth(1).ok_or_else(|| reject("not a JWS"))?;
     let claims: Value = URL_SAFE_NO_PAD
         .decode(payload)
         .ok()
@@ -439,7 +436,9 @@ async fn verify_id_token(
             })
             .unwrap_or_default();
         let jwk = match header.kid.as_deref() {
-            Some(kid) => keys.iter().find(|k| k.common.key_id.as_deref() == Some(kid)),
+            Some(kid) => keys
+                .iter()
+                .find(|k| k.common.key_id.as_deref() == Some(kid)),
             None if keys.len() == 1 => keys.first(),
             None => None,
         }
@@ -450,8 +449,7 @@ async fn verify_id_token(
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        jsonwebtoken::decode::<Value>(token, &key, &validation)
-            .map_err(|_| reject("signature"))?;
+        jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|_| reject("signature"))?;
     }
     let now = app.now();
     let skew = settings.clock_skew.as_secs();
@@ -475,9 +473,9 @@ async fn verify_id_token(
     if !w.weak.skip_exp_check && !exp_ok {
         return Err(reject("expired or missing exp"));
     }
-    if !claims["iat"]
+    if claims["iat"]
         .as_u64()
-        .is_some_and(|iat| iat <= now.saturating_add(skew))
+        .is_none_or(|iat| iat > now.saturating_add(skew))
     {
         return Err(reject("missing or future iat"));
     }

@@ -366,6 +366,12 @@ pub struct Config {
     /// How many requests the request log keeps (the oldest go first); 0 keeps none.
     #[serde(default = "default_request_log_capacity")]
     pub request_log_capacity: usize,
+    /// Seconds the provider's clock runs ahead of the system clock from the start.
+    #[serde(default)]
+    pub clock_advance_secs: u64,
+    /// Whether the provider's clock starts frozen (it then moves only when advanced).
+    #[serde(default)]
+    pub clock_frozen: bool,
 }
 
 fn default_request_log_capacity() -> usize {
@@ -443,6 +449,8 @@ impl Default for Config {
             users: Vec::new(),
             faults: Vec::new(),
             request_log_capacity: default_request_log_capacity(),
+            clock_advance_secs: 0,
+            clock_frozen: false,
         }
     }
 }

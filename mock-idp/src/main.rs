@@ -26,6 +26,12 @@ struct Cli {
     /// (repeatable; the list is below).
     #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
     faults: Vec<Fault>,
+    /// Start the provider's clock this many seconds ahead of the system clock (overrides the file).
+    #[arg(long, value_name = "SECS")]
+    clock_advance: Option<u64>,
+    /// Start the provider's clock frozen: codes and tokens then never expire by themselves.
+    #[arg(long)]
+    freeze_clock: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -87,6 +93,10 @@ fn load(cli: &Cli) -> Result<Config, String> {
     if let Some(issuer) = &cli.issuer {
         config.issuer = Some(issuer.clone());
     }
+    if let Some(secs) = cli.clock_advance {
+        config.clock_advance_secs = secs;
+    }
+    config.clock_frozen |= cli.freeze_clock;
     // Armed through the config, so the CLI, the file and the handle share one path into the registry.
     for fault in &cli.faults {
         config.faults.push(FaultConfig {

@@ -133,6 +133,11 @@ impl AppState {
             .cloned()
             .map(|u| (u.username.clone(), u))
             .collect();
+        // The configured start of the provider's clock: the same operations as the handle's.
+        clock.advance(std::time::Duration::from_secs(config.clock_advance_secs));
+        if config.clock_frozen {
+            clock.freeze();
+        }
         let faults = FaultRegistry::default();
         for (i, f) in config.faults.iter().enumerate() {
             // Validated with the rest of the configuration; a failure here is logged, not fatal.

@@ -277,22 +277,23 @@ impl Verdict {
                         jwks_fetches += 1;
                     }
                 }
-            } else if is(r, "POST", "token") && r.status == 200 {
-                if let Some(kid) = r.note.id_token_kid.as_deref() {
-                    logins += 1;
-                    if let Some(prev) = awaiting.take() {
-                        refetch_failure.get_or_insert(format!(
-                            "after the id_token of request {} named an unknown kid, the JWKS was not \
+            } else if is(r, "POST", "token")
+                && r.status == 200
+                && let Some(kid) = r.note.id_token_kid.as_deref()
+            {
+                logins += 1;
+                if let Some(prev) = awaiting.take() {
+                    refetch_failure.get_or_insert(format!(
+                        "after the id_token of request {} named an unknown kid, the JWKS was not \
                              fetched again before the next login",
-                            prev.seq
-                        ));
-                    }
-                    if known
-                        .as_ref()
-                        .is_some_and(|k| !kid.is_empty() && !k.contains(kid))
-                    {
-                        awaiting = Some(r);
-                    }
+                        prev.seq
+                    ));
+                }
+                if known
+                    .as_ref()
+                    .is_some_and(|k| !kid.is_empty() && !k.contains(kid))
+                {
+                    awaiting = Some(r);
                 }
             }
         }
@@ -309,10 +310,9 @@ impl Verdict {
             refetch_failure,
             refetch_seen,
         ));
-        let every_login = (logins >= 2 && jwks_fetches >= logins)
-            .then(|| {
-                format!("the JWKS was fetched {jwks_fetches} times, unprompted, for {logins} logins")
-            });
+        let every_login = (logins >= 2 && jwks_fetches >= logins).then(|| {
+            format!("the JWKS was fetched {jwks_fetches} times, unprompted, for {logins} logins")
+        });
         items.push(item(
             "jwks_cached",
             "ID-KID",

@@ -100,7 +100,9 @@ async fn inject_always(w: &mut World, fault: String) -> anyhow::Result<()> {
 /// The next id_token's signature does not verify (`id_token.bad_signature`).
 #[given(expr = "the provider signs the next id_token with a bad signature")]
 async fn bad_signature(w: &mut World) -> anyhow::Result<()> {
-    w.provider.inject("id_token.bad_signature", Some(1)).map(drop)
+    w.provider
+        .inject("id_token.bad_signature", Some(1))
+        .map(drop)
 }
 
 /// The token endpoint's next successful answer is replaced by this status (`token.status=N`).
@@ -114,13 +116,21 @@ async fn token_status_once(w: &mut World, status: u16) -> anyhow::Result<()> {
 /// The provider publishes a fresh key and signs with it; the old key stays in the JWKS.
 #[given(expr = "the provider rotates its signing key, keeping the old one")]
 async fn rotate_keep(w: &mut World) -> anyhow::Result<()> {
-    w.provider.idp.rotate_keys(false).map(drop).map_err(Into::into)
+    w.provider
+        .idp
+        .rotate_keys(false)
+        .map(drop)
+        .map_err(Into::into)
 }
 
 /// The provider publishes a fresh key and signs with it; the old key leaves the JWKS.
 #[given(expr = "the provider rotates its signing key, retiring the old one")]
 async fn rotate_retire(w: &mut World) -> anyhow::Result<()> {
-    w.provider.idp.rotate_keys(true).map(drop).map_err(Into::into)
+    w.provider
+        .idp
+        .rotate_keys(true)
+        .map(drop)
+        .map_err(Into::into)
 }
 
 /// Stops the provider's clock; it then moves only when a step moves it.
@@ -157,9 +167,7 @@ async fn userinfo_not_called(w: &mut World) -> anyhow::Result<()> {
 /// The backend fetched the JWKS after the last callback was handed over (key rotation, unknown kid).
 #[then(expr = "the provider's JWKS was fetched again for that callback")]
 async fn jwks_refetched(w: &mut World) -> anyhow::Result<()> {
-    let n = w
-        .provider
-        .requests_since(w.log_seq_before_callback, "jwks");
+    let n = w.provider.requests_since(w.log_seq_before_callback, "jwks");
     ensure!(n >= 1, "the JWKS was not fetched for the last callback");
     Ok(())
 }

@@ -784,7 +784,7 @@ mod tests {
 
     #[test]
     fn bad_names_and_values_are_named_in_the_error() {
-        let e = Fault::parse("id_token.wrong_audience", None).unwrap_err();
+        let e = Fault::parse("id_token.wrong_audience", None).expect_err("unknown");
         assert!(e.to_string().contains("id_token.wrong_audience"), "{e}");
         assert!(matches!(
             Fault::parse("token.status", None),

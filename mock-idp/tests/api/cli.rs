@@ -210,3 +210,28 @@ async fn a_cli_fault_spoils_every_matching_response() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn the_clock_can_start_ahead_from_the_command_line() {
+    let out = Command::new(BIN)
+        .args(["--clock-advance", "7200", "--freeze-clock", "token"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let iat = crate::helpers::claims(body["id_token"].as_str().expect("id_token"))["iat"]
+        .as_u64()
+        .expect("iat");
+    let system = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    assert!(
+        (system + 7190..=system + 7210).contains(&iat),
+        "{iat} vs {system}"
+    );
+}

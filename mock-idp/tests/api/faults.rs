@@ -572,3 +572,39 @@ async fn the_verdict_wants_the_jwks_fetched_again_after_an_unknown_kid() {
         Outcome::Pass
     );
 }
+
+#[test]
+fn the_readme_documents_every_fault_and_verdict_item() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md");
+    for f in mock_idp::faults::CATALOGUE {
+        assert!(
+            readme.contains(&format!("| `{}", f.name)),
+            "README.md has no row for fault {}",
+            f.name
+        );
+    }
+    for item in mock_idp::verdict::ITEMS {
+        assert!(
+            readme.contains(&format!("| `{item}` |")),
+            "README.md has no row for verdict item {item}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_config_file_can_start_the_clock_ahead_and_frozen() {
+    let config =
+        Config::from_toml("clock_advance_secs = 3600\nclock_frozen = true\n").expect("config");
+    let t = spawn_idp_with(config).await;
+    let system = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let now = t.idp.clock().now();
+    assert!(t.idp.clock().is_frozen());
+    assert!(
+        (system + 3595..=system + 3605).contains(&now),
+        "{now} vs {system}"
+    );
+}
