@@ -39,7 +39,7 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 }
 
 /// The signing algorithm of id_tokens and access tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub enum SigningAlg {
     /// RSASSA-PKCS1-v1_5 with SHA-256 (the OIDC default, Core §15.1).
     #[default]
@@ -59,7 +59,7 @@ impl SigningAlg {
 }
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2 names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1).
@@ -83,7 +83,7 @@ impl AuthMethod {
 }
 
 /// Whether a client must send a PKCE challenge. Only S256 is ever accepted (RFC 9700 §2.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PkcePolicy {
     /// A challenge is checked when sent; a verifier without a challenge is still refused (downgrade).
@@ -94,7 +94,7 @@ pub enum PkcePolicy {
 }
 
 /// A grant type a client may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     /// RFC 6749 §4.1.
@@ -117,8 +117,9 @@ impl GrantType {
 }
 
 /// A secret that `Debug` does not print.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String)]
 pub struct Secret(String);
 
 impl Secret {
@@ -145,7 +146,7 @@ impl From<&str> for Secret {
 }
 
 /// A registered client.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     /// The `client_id`.
@@ -259,7 +260,7 @@ impl ClientConfig {
 }
 
 /// A user who can log in.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// The login name typed into the form.
@@ -291,6 +292,7 @@ pub struct UserConfig {
     pub phone_number: Option<String>,
     /// Any further claims, added to the id_token and userinfo whatever the scope.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub extra_claims: BTreeMap<String, serde_json::Value>,
 }
 
@@ -372,6 +374,43 @@ pub struct Config {
     /// Whether the provider's clock starts frozen (it then moves only when advanced).
     #[serde(default)]
     pub clock_frozen: bool,
+    /// Whether the admin API is served under `/admin`.
+    #[serde(default)]
+    pub admin: bool,
+    /// The bearer token every admin request needs; with none, requests need none on a loopback address.
+    #[serde(default)]
+    pub admin_token: Option<Secret>,
+    /// Tenants created at start (`[[tenants]]`: a `name` and the same fields as this file).
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// A `[[tenants]]` table: a name and a configuration of the root's shape (without `issuer` and
+/// `address`, which follow from the server's).
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantConfig {
+    /// The tenant's name: it is served under `/t/NAME`.
+    pub name: String,
+    /// Its configuration.
+    #[serde(flatten)]
+    pub config: Config,
+}
+
+/// serde cannot combine `flatten` with `deny_unknown_fields`, so the table is read whole, its `name` taken
+/// out, and the rest read as a [`Config`], which keeps refusing unknown fields.
+impl<'de> Deserialize<'de> for TenantConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let name = match table.remove("name") {
+            Some(serde_json::Value::String(n)) => n,
+            Some(_) => return Err(D::Error::custom("tenant `name` must be a string")),
+            None => return Err(D::Error::missing_field("name")),
+        };
+        let config = serde_json::from_value(serde_json::Value::Object(table))
+            .map_err(|e| D::Error::custom(format!("tenant {name:?}: {e}")))?;
+        Ok(TenantConfig { name, config })
+    }
 }
 
 fn default_request_log_capacity() -> usize {
@@ -451,6 +490,9 @@ impl Default for Config {
             request_log_capacity: default_request_log_capacity(),
             clock_advance_secs: 0,
             clock_frozen: false,
+            admin: false,
+            admin_token: None,
+            tenants: Vec::new(),
         }
     }
 }
@@ -535,6 +577,24 @@ impl Config {
         }
         for (i, f) in self.faults.iter().enumerate() {
             f.spec(&format!("faults[{i}]"))?;
+        }
+        let mut tenant_names = std::collections::HashSet::new();
+        for (i, t) in self.tenants.iter().enumerate() {
+            if !tenant_names.insert(t.name.as_str()) {
+                return Err(invalid(
+                    format!("tenants[{i}].name"),
+                    "duplicate tenant name",
+                ));
+            }
+            if t.config.issuer.is_some() {
+                return Err(invalid(
+                    format!("tenants[{i}].issuer"),
+                    "a tenant's issuer follows from the server's; leave it out",
+                ));
+            }
+            t.config
+                .validate()
+                .map_err(|e| invalid(format!("tenants[{i}]"), e.to_string()))?;
         }
         if self.request_log_capacity > 1_000_000 {
             return Err(invalid(

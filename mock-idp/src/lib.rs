@@ -30,6 +30,7 @@
 //! - An unregistered `redirect_uri` or unknown `client_id` never gets a redirect.
 //! - Client secrets are compared as hashes in constant time; unknown client and wrong secret look alike.
 
+pub mod admin;
 pub mod authorize;
 pub mod clock;
 pub mod config;
@@ -44,15 +45,17 @@ pub mod resource;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tenants;
 pub mod tokens;
 pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
     AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, PkcePolicy, Secret,
-    SigningAlg, UserConfig,
+    SigningAlg, TenantConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;
-pub use server::{MockIdp, Server, StartError, router};
+pub use server::{FaultHandle, Handle, MockIdp, Server, StartError, app, router};
+pub use tenants::{Hub, TenantError};
 pub use verdict::{Verdict, VerdictItem};

@@ -2,6 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
+mod admin_client;
+
 use clap::{Parser, Subcommand};
 use mock_idp::{Clock, Config, Fault, FaultConfig, Server, keys::SigningKey, state::AppState};
 
@@ -32,6 +34,12 @@ struct Cli {
     /// Start the provider's clock frozen: codes and tokens then never expire by themselves.
     #[arg(long)]
     freeze_clock: bool,
+    /// Serve the admin API under /admin (tenants, users, clients, clock, faults, keys, requests, verdict).
+    #[arg(long)]
+    admin: bool,
+    /// The bearer token admin requests need (required off loopback; one is generated if not given).
+    #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -76,6 +84,18 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Drive a running server's admin API, e.g. `admin --url http://127.0.0.1:9000 fault add root
+    /// id_token.wrong_aud --times 1`.
+    Admin {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        url: String,
+        /// The admin token (or MOCK_IDP_ADMIN_TOKEN).
+        #[arg(long, env = "MOCK_IDP_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[command(subcommand)]
+        action: admin_client::Action,
+    },
 }
 
 fn load(cli: &Cli) -> Result<Config, String> {
@@ -97,6 +117,10 @@ fn load(cli: &Cli) -> Result<Config, String> {
         config.clock_advance_secs = secs;
     }
     config.clock_frozen |= cli.freeze_clock;
+    config.admin |= cli.admin;
+    if let Some(token) = &cli.admin_token {
+        config.admin_token = Some(mock_idp::Secret::new(token.clone()));
+    }
     // Armed through the config, so the CLI, the file and the handle share one path into the registry.
     for fault in &cli.faults {
         config.faults.push(FaultConfig {
@@ -123,7 +147,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(mut cli: Cli) -> Result<(), String> {
+    if let Some(Command::Admin { .. }) = &cli.command
+        && let Some(Command::Admin { url, token, action }) = cli.command.take()
+    {
+        return admin_client::run(&url, token.as_deref(), action).await;
+    }
     match &cli.command {
         Some(Command::CheckConfig { file }) => {
             Config::load(file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -163,6 +192,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         None | Some(Command::Serve) => serve(load(&cli)?).await,
+        Some(Command::Admin { .. }) => Ok(()),
     }
 }
 
@@ -208,6 +238,21 @@ async fn serve(config: Config) -> Result<(), String> {
             u.sub,
             u.name.unwrap_or_default()
         );
+    }
+    if let Some(admin) = server.admin() {
+        let token = match (admin.generated_token(), admin.token_required()) {
+            (Some(t), _) => format!("Bearer token (generated): {t}"),
+            (None, true) => "Bearer token required".to_owned(),
+            (None, false) => "no token (loopback)".to_owned(),
+        };
+        println!("  admin: {}/admin ({token})", state.issuer);
+    }
+    let tenants = server.hub().list();
+    if !tenants.is_empty() {
+        println!("  tenants:");
+        for (name, issuer) in tenants {
+            println!("    {name:<10} {issuer}");
+        }
     }
     let armed = state.faults.list();
     if !armed.is_empty() {

@@ -7,7 +7,7 @@ use axum::{
     Router,
     extract::Request,
     http::{HeaderValue, header},
-    routing::{get, post},
+    routing::{any, get, post},
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
@@ -23,7 +23,8 @@ use crate::{
     keys::SigningKey,
     requests::{self, RequestRecord},
     resource,
-    state::{AppState, RegisteredClient, write},
+    state::{AppState, write},
+    tenants::{self, Hub, TenantError},
     verdict::Verdict,
 };
 
@@ -82,13 +83,28 @@ pub enum StartError {
     },
 }
 
+/// Every route of a server: the root provider, its tenants under `/t/NAME`, and (when on) the admin API.
+pub fn app(hub: Hub, admin: Option<crate::admin::AdminAuth>) -> Router {
+    let tenants = Router::new()
+        .route("/t/{tenant}", any(tenants::dispatch))
+        .route("/t/{tenant}/{*rest}", any(tenants::dispatch))
+        .with_state(hub.clone());
+    let mut app = router(hub.root().clone()).merge(tenants);
+    if let Some(auth) = admin {
+        app = app.merge(crate::admin::routes(hub, auth));
+    }
+    app
+}
+
 /// A server bound to its listener but not yet serving.
 #[derive(Debug)]
 pub struct Server {
     /// The bound listener.
     listener: TcpListener,
-    /// The shared state.
-    state: AppState,
+    /// The root provider and its tenants.
+    hub: Hub,
+    /// The admin API's access rule, when it is on.
+    admin: Option<crate::admin::AdminAuth>,
 }
 
 impl Server {
@@ -121,8 +137,22 @@ impl Server {
             None => format!("http://{local}"),
         };
         validate_issuer(&issuer)?;
+        let admin = crate::admin::AdminAuth::from_config(&config, local.ip());
+        let tenant_configs = config.tenants.clone();
         let state = AppState::new(issuer, config, key, Clock::new());
-        Ok(Server { listener, state })
+        let hub = Hub::new(state);
+        for (i, t) in tenant_configs.into_iter().enumerate() {
+            hub.create(Some(&t.name), Some(t.config))
+                .map_err(|e| ConfigError::Invalid {
+                    field: format!("tenants[{i}]"),
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(Server {
+            listener,
+            hub,
+            admin,
+        })
     }
 
     /// The bound address.
@@ -132,9 +162,19 @@ impl Server {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// The shared state (issuer, registry, clock).
+    /// The root provider's state (issuer, registry, clock).
     pub fn state(&self) -> &AppState {
-        &self.state
+        self.hub.root()
+    }
+
+    /// The root provider and its tenants.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The admin API's access rule, when it is on (the CLI prints whether a token is needed).
+    pub fn admin(&self) -> Option<&crate::admin::AdminAuth> {
+        self.admin.as_ref()
     }
 
     /// Serves until `shutdown` resolves.
@@ -142,18 +182,21 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = router(self.state).into_make_service_with_connect_info::<Conn>();
+        let app = app(self.hub, self.admin).into_make_service_with_connect_info::<Conn>();
         axum::serve(AbortableListener(self.listener), app)
             .with_graceful_shutdown(shutdown)
             .await
     }
 }
 
-/// A running in-process mock IdP. Dropping it stops the server.
+/// A running in-process mock IdP. Dropping it stops the server. It dereferences to the root provider's
+/// [`Handle`]; [`MockIdp::tenant`] gives a tenant's, with the same methods.
 #[derive(Debug)]
 pub struct MockIdp {
-    /// Shared with the server's handlers: the registry, clock and stores the test controls act on.
-    state: AppState,
+    /// The root provider's controls.
+    root: Handle,
+    /// The root provider and its tenants.
+    hub: Hub,
     /// Where it listens.
     addr: SocketAddr,
     /// Tells the serve loop to stop.
@@ -166,14 +209,17 @@ impl MockIdp {
     /// Binds `config.address` (default `127.0.0.1:0`) and serves on a background task of the current runtime.
     pub async fn start(config: Config) -> Result<MockIdp, StartError> {
         let server = Server::bind(config).await?;
-        let state = server.state.clone();
+        let hub = server.hub.clone();
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until(async move {
             let _ = stopped.await;
         }));
         Ok(MockIdp {
-            state,
+            root: Handle {
+                state: hub.root().clone(),
+            },
+            hub,
             addr,
             stop: Some(stop),
             task: Some(task),
@@ -185,14 +231,76 @@ impl MockIdp {
         MockIdp::start(Config::builtin()).await
     }
 
-    /// The issuer identifier, e.g. `http://127.0.0.1:41234`.
-    pub fn issuer(&self) -> &str {
-        &self.state.issuer
-    }
-
     /// The socket address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A tenant's controls, if it exists.
+    pub fn tenant(&self, name: &str) -> Option<Handle> {
+        self.hub.get(name).map(|state| Handle { state })
+    }
+
+    /// Creates a tenant (see [`Hub::create`]): a copy of the root's clients and users with keys of its
+    /// own, or one configured by `config`.
+    pub fn create_tenant(
+        &self,
+        name: Option<&str>,
+        config: Option<Config>,
+    ) -> Result<Handle, TenantError> {
+        self.hub.create(name, config).map(|state| Handle { state })
+    }
+
+    /// Deletes a tenant; whether it existed.
+    pub fn delete_tenant(&self, name: &str) -> bool {
+        self.hub.delete(name)
+    }
+
+    /// Every tenant as (name, issuer).
+    pub fn tenants(&self) -> Vec<(String, String)> {
+        self.hub.list()
+    }
+
+    /// The root provider and its tenants.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Stops serving and waits for the serve loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl std::ops::Deref for MockIdp {
+    type Target = Handle;
+    fn deref(&self) -> &Handle {
+        &self.root
+    }
+}
+
+/// The controls of one provider (the root or a tenant): its issuer and URLs, users, clients, the next
+/// login, its clock, faults, keys, request log and verdict. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    /// The provider's state, shared with its handlers.
+    state: AppState,
+}
+
+impl Handle {
+    /// The controls of a provider state.
+    pub fn of(state: AppState) -> Handle {
+        Handle { state }
+    }
+
+    /// The issuer identifier, e.g. `http://127.0.0.1:41234`.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
     }
 
     /// An absolute URL for `path` on this server, e.g. `url("/token")`.
@@ -237,31 +345,28 @@ impl MockIdp {
 
     /// Adds or replaces a user.
     pub fn add_user(&self, user: UserConfig) -> Result<(), ConfigError> {
-        user.validate("user")?;
-        write(&self.state.users).insert(user.username.clone(), user);
-        Ok(())
+        self.state.add_user(user)
     }
 
-    /// Removes a user; their tokens stop working at userinfo.
-    pub fn remove_user(&self, username: &str) {
-        write(&self.state.users).remove(username);
+    /// Removes a user; their tokens stop working at userinfo. Whether it existed.
+    pub fn remove_user(&self, username: &str) -> bool {
+        write(&self.state.users).remove(username).is_some()
     }
 
     /// Adds or replaces a client.
     pub fn add_client(&self, client: ClientConfig) -> Result<(), ConfigError> {
-        client.validate("client")?;
-        write(&self.state.clients).insert(client.client_id.clone(), RegisteredClient::new(client));
-        Ok(())
+        self.state.add_client(client)
+    }
+
+    /// Removes a client; whether it existed.
+    pub fn remove_client(&self, client_id: &str) -> bool {
+        write(&self.state.clients).remove(client_id).is_some()
     }
 
     /// Makes the next authorization request that passes its checks complete as `username` without the
     /// login page (a 303 straight to the redirect URI). Calls queue up, one login each.
     pub fn next_login(&self, username: &str) {
-        self.state
-            .next_logins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(username.to_owned());
+        self.state.queue_next_login(username);
     }
 
     /// Arms `fault` for every matching response until cleared; the returned handle narrows it
@@ -312,6 +417,11 @@ impl MockIdp {
         self.state.requests.all()
     }
 
+    /// The requests logged after sequence number `seq` (a cursor: each record has its `seq`).
+    pub fn requests_since(&self, seq: u64) -> Vec<RequestRecord> {
+        self.state.requests.since(seq)
+    }
+
     /// The provider's verdict on its clients' behaviour, from the request log.
     pub fn verdict(&self) -> Verdict {
         self.state.verdict()
@@ -332,16 +442,6 @@ impl MockIdp {
     /// The shared state, for advanced tests.
     pub fn state(&self) -> &AppState {
         &self.state
-    }
-
-    /// Stops serving and waits for the serve loop to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
     }
 }
 

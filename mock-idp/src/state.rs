@@ -66,6 +66,9 @@ impl RegisteredClient {
 pub struct Inner {
     /// The issuer identifier (no trailing slash).
     pub issuer: String,
+    /// The issuer's path (`""` at the root, `/t/NAME` for a tenant): the prefix of every path this
+    /// provider serves, for the login form's action and the browser cookie's path.
+    pub base_path: String,
     /// Lifetimes and switches from the configuration (clients and users live in the registries below).
     pub config: Config,
     /// Clients by id; a `RwLock` because tests add clients while the server runs.
@@ -121,6 +124,11 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Builds the state for `issuer` from a validated configuration.
     pub fn new(issuer: String, config: Config, key: SigningKey, clock: Clock) -> AppState {
+        AppState::with_keys(issuer, config, KeySet::new(key), clock)
+    }
+
+    /// As [`AppState::new`], with a key set (e.g. one generated on first use, for a tenant).
+    pub fn with_keys(issuer: String, config: Config, keys: KeySet, clock: Clock) -> AppState {
         let clients = config
             .clients
             .iter()
@@ -147,11 +155,15 @@ impl AppState {
                 Err(e) => tracing::error!("{e}"),
             }
         }
+        let base_path = url::Url::parse(&issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         AppState(Arc::new(Inner {
+            base_path,
             issuer,
             clients: RwLock::new(clients),
             users: RwLock::new(users),
-            keys: KeySet::new(key),
+            keys,
             faults,
             requests: RequestLog::new(config.request_log_capacity),
             codes: Box::new(MemoryCodeStore::default()),
@@ -165,6 +177,28 @@ impl AppState {
             token_requests: AtomicU64::new(0),
             config,
         }))
+    }
+
+    /// Adds or replaces a user (the handle, the admin API).
+    pub fn add_user(&self, user: UserConfig) -> Result<(), crate::config::ConfigError> {
+        user.validate("user")?;
+        write(&self.users).insert(user.username.clone(), user);
+        Ok(())
+    }
+
+    /// Adds or replaces a client, hashing its secret.
+    pub fn add_client(&self, client: ClientConfig) -> Result<(), crate::config::ConfigError> {
+        client.validate("client")?;
+        write(&self.clients).insert(client.client_id.clone(), RegisteredClient::new(client));
+        Ok(())
+    }
+
+    /// Makes the next authorization request complete as `username`, without the page.
+    pub fn queue_next_login(&self, username: &str) {
+        self.next_logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(username.to_owned());
     }
 
     /// An absolute URL on this server.

@@ -97,7 +97,7 @@ pub struct Issued {
 /// Armed `id_token.*` faults for this client and user spoil the id_token here (and only here).
 pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
     let now = state.clock.now();
-    let key = state.keys.active();
+    let key = state.keys.active().map_err(internal)?;
     let ttl = what
         .client
         .access_token_ttl

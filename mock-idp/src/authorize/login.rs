@@ -50,7 +50,7 @@ pub fn show(state: &AppState, request: AuthRequest, headers: &HeaderMap) -> Resp
         let cookie = Cookie::build((BROWSER_COOKIE, browser))
             .http_only(true)
             .same_site(SameSite::Lax)
-            .path("/authorize")
+            .path(format!("{}/authorize", state.base_path))
             .build();
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -75,7 +75,7 @@ fn render(
     let r = &pending.request;
     let body = state.templates.get_template("login.html").and_then(|t| {
         t.render(minijinja::context! {
-            action => LOGIN_PATH,
+            action => format!("{}{LOGIN_PATH}", state.base_path),
             request_id => id,
             csrf => &pending.csrf,
             client_id => &r.client_id,

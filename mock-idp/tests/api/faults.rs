@@ -92,7 +92,14 @@ async fn id_token_signature_faults_break_only_the_signature() {
         .expect("id_token")
         .to_owned();
     assert_eq!(header(&token)["alg"], "HS256");
-    let pem = t.idp.state().keys.active().public_pem().expect("pem");
+    let pem = t
+        .idp
+        .state()
+        .keys
+        .active()
+        .expect("key")
+        .public_pem()
+        .expect("pem");
     let key = jsonwebtoken::DecodingKey::from_secret(pem.as_bytes());
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     v.required_spec_claims.clear();

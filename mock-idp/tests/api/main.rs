@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod authorize;
 mod cli;
 mod client_auth;
@@ -13,4 +14,5 @@ mod login;
 mod pkce;
 mod refresh;
 mod resource;
+mod tenants;
 mod token;
