@@ -8,7 +8,9 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
-use mock_idp::{AuthMethod, MockIdp};
+use std::sync::Arc;
+
+use mock_idp::{AuthMethod, Handle, MockIdp};
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -179,11 +181,15 @@ fn authenticate(
     (builder, fields)
 }
 
-/// The scenario's provider.
+/// The scenario's provider: a mock IdP of its own, or a tenant of a server shared by the run.
 #[derive(Debug)]
 pub struct Provider {
-    /// The running mock IdP.
-    pub idp: MockIdp,
+    /// The provider's controls (the root of its own server, or its tenant of the shared one).
+    pub idp: Handle,
+    /// The server it runs on, kept alive as long as the scenario.
+    server: Arc<MockIdp>,
+    /// The tenant's name when the server is shared; deleted with the scenario.
+    tenant: Option<String>,
     /// Clients by id, with their secrets (the IdP keeps only hashes).
     pub clients: HashMap<String, ClientCreds>,
     /// A client with no cookies that does not follow redirects, for direct requests.
@@ -193,9 +199,37 @@ pub struct Provider {
 impl Provider {
     /// Starts a mock IdP with the built-in clients and users on a random port.
     pub async fn start() -> anyhow::Result<Provider> {
-        let idp = MockIdp::start(mock_idp::Config::builtin())
-            .await
-            .context("starting the mock IdP")?;
+        let server = Arc::new(
+            MockIdp::start(mock_idp::Config::builtin())
+                .await
+                .context("starting the mock IdP")?,
+        );
+        Provider::on(server.clone(), Handle::clone(&server), None)
+    }
+
+    /// A fresh tenant of a server shared by many scenarios: the built-in clients and users, keys, clock,
+    /// faults and log of its own. It is deleted when the scenario ends.
+    pub fn tenant_of(server: Arc<MockIdp>) -> anyhow::Result<Provider> {
+        let handle = server
+            .create_tenant(None, None)
+            .map_err(|e| anyhow!("creating a tenant: {e}"))?;
+        // Make its key now rather than inside the first login, where a backend's timeout runs.
+        handle
+            .state()
+            .keys
+            .snapshot()
+            .map_err(|e| anyhow!("the tenant's key: {e}"))?;
+        let name = handle
+            .state()
+            .base_path
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Provider::on(server, handle, Some(name))
+    }
+
+    fn on(server: Arc<MockIdp>, idp: Handle, tenant: Option<String>) -> anyhow::Result<Provider> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -215,7 +249,13 @@ impl Provider {
                 },
             );
         }
-        Ok(Provider { idp, clients, http })
+        Ok(Provider {
+            idp,
+            server,
+            tenant,
+            clients,
+            http,
+        })
     }
 
     /// Registers a client at the provider and remembers its credentials.
@@ -425,5 +465,13 @@ impl Provider {
             .await
             .context("fetching discovery")?;
         HttpResponse::read(response).await
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        if let Some(name) = &self.tenant {
+            self.server.delete_tenant(name);
+        }
     }
 }

@@ -14,7 +14,9 @@ use std::{
 use cucumber::{Event, World as _, WriterExt as _, event, parser, writer};
 use futures::FutureExt as _;
 
-use crate::{reference::ReferenceFactory, target::SharedFactory, world::World};
+use mock_idp::MockIdp;
+
+use crate::{provider::Provider, reference::ReferenceFactory, target::SharedFactory, world::World};
 
 /// The one test the binary reports to libtest-style listers (nextest calls it back by this name).
 pub const TEST_NAME: &str = "conformance";
@@ -62,6 +64,9 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Print only failures and the summary.
     pub quiet: bool,
+    /// Run every scenario against its own tenant of one shared mock IdP instead of a server of its own
+    /// (`HARNESS_SHARED_PROVIDER=1` or `--shared-provider`).
+    pub shared_provider: bool,
 }
 
 impl Default for RunOptions {
@@ -77,6 +82,7 @@ impl Default for RunOptions {
             cucumber_json: std::env::var_os("HARNESS_CUCUMBER_JSON").map(report_path),
             concurrency: 16,
             quiet: false,
+            shared_provider: std::env::var_os("HARNESS_SHARED_PROVIDER").is_some_and(|v| v == "1"),
         }
     }
 }
@@ -132,6 +138,7 @@ impl Invocation {
                 "--list" => list = true,
                 "--ignored" => options.ignored_only = true,
                 "-q" | "--quiet" => options.quiet = true,
+                "--shared-provider" => options.shared_provider = true,
                 "--skip" => options.skip.extend(value),
                 "--test-threads" => {
                     if let Some(n) = value.and_then(|v| v.parse::<usize>().ok()) {
@@ -331,6 +338,14 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .collect();
     let skip: Vec<String> = options.skip.iter().map(|f| f.to_lowercase()).collect();
     let tags = options.tags.clone();
+    let shared = if options.shared_provider {
+        let server = MockIdp::start(mock_idp::Config::builtin())
+            .await
+            .map_err(|e| io::Error::other(format!("starting the shared mock IdP: {e}")))?;
+        Some(Arc::new(server))
+    } else {
+        None
+    };
 
     let writer = World::cucumber()
         .with_writer(
@@ -346,6 +361,13 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .max_concurrent_scenarios(options.concurrency)
         .before(move |_, _, _, world| {
             world.factory = factory.clone();
+            if let Some(server) = &shared {
+                match Provider::tenant_of(server.clone()) {
+                    Ok(provider) => world.provider = provider,
+                    // The scenario then runs on its own server; say so rather than fail every step.
+                    Err(e) => eprintln!("shared provider: {e:#}"),
+                }
+            }
             async {}.boxed_local()
         })
         .filter_run(options.features.clone(), move |feature, _, scenario| {

@@ -475,18 +475,29 @@ async fn tenant_cycle(http: &reqwest::Client, url: &str, name: &str) {
     assert_eq!(queued.status(), StatusCode::NO_CONTENT);
     let back = http
         .get(format!("{issuer}/authorize"))
-        .query(&[("client_id", WEB), ("redirect_uri", WEB_REDIRECT), ("response_type", "code"),
-                 ("scope", "openid"), ("state", "s")])
+        .query(&[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
         .send()
         .await
         .expect("authorize");
-    let location = back.headers()["location"].to_str().expect("location").to_owned();
+    let location = back.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let code = param(&url::Url::parse(&location).expect("url"), "code").expect("code");
     let token = http
         .post(format!("{issuer}/token"))
         .header("authorization", basic(WEB, WEB_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()),
-                ("redirect_uri", WEB_REDIRECT)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", WEB_REDIRECT),
+        ])
         .send()
         .await
         .expect("token");
@@ -521,7 +532,12 @@ async fn a_hundred_tenants_come_and_go_without_the_memory_staying() {
     let mut first = String::new();
     stdout.read_line(&mut first).expect("banner");
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let url = first.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+    let url = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let http = browser();
     // Warm the allocator and the connection pool first.
     for i in 0..20 {
