@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authorize;
+#[cfg(feature = "cli")] // it runs the binary
 mod cli;
 mod client_auth;
 mod codes;
