@@ -21,7 +21,7 @@
 //!
 //! # Layout
 //! - [`target`]: the interface a backend implements to be tested ([`target::TargetFactory`],
-//!   [`target::Target`]); [`reference`] is the first implementation, the workspace's reference client.
+//!   [`target::Target`]); [`reference`](mod@reference) is the first implementation, the workspace's reference client.
 //! - [`weak`]: a deliberately weakened reference client; the mutation test shows the features catch it.
 //! - [`world`]: the per-scenario [`world::World`] (fresh provider, backend, browsers) with the actions
 //!   and checks the steps call.
