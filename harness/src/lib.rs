@@ -1,9 +1,27 @@
 //! The conformance harness: Gherkin scenarios (the workspace's `features/`) that drive the mock provider
 //! and a client backend as a browser and a frontend would, run by `cargo test`.
 //!
+//! Run the scenarios tagged `@CODE-REPLAY` against the reference client (another backend plugs in through
+//! [`RunOptions::factory`]):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let report = harness::run(harness::RunOptions {
+//!     tags: vec!["CODE-REPLAY".into()],
+//!     quiet: true,
+//!     junit: None, // not the HARNESS_JUNIT file of the whole run
+//!     cucumber_json: None,
+//!     ..harness::RunOptions::default()
+//! })
+//! .await?;
+//! assert!(report.success() && report.passed() >= 3, "{}", report.summary());
+//! # Ok(()) }
+//! ```
+//!
 //! # Layout
 //! - [`target`]: the interface a backend implements to be tested ([`target::TargetFactory`],
-//!   [`target::Target`]); [`reference`] is the first implementation, the workspace's reference client.
+//!   [`target::Target`]); [`reference`](mod@reference) is the first implementation, the workspace's reference client.
 //! - [`weak`]: a deliberately weakened reference client; the mutation test shows the features catch it.
 //! - [`world`]: the per-scenario [`world::World`] (fresh provider, backend, browsers) with the actions
 //!   and checks the steps call.

@@ -19,8 +19,9 @@ use axum::{
     routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use serde_json::{Value, json};
+use serde_json::Value;
 use subtle::ConstantTimeEq;
+#[cfg(feature = "openapi")]
 use utoipa::{OpenApi, ToSchema};
 
 use crate::{
@@ -94,7 +95,8 @@ impl AdminAuth {
 }
 
 /// An admin error: `{"error", "error_description"}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ErrorBody {
     /// `invalid_request`, `not_found`, `conflict`, `unauthorized` or `unavailable`.
     pub error: String,
@@ -192,7 +194,8 @@ fn provider(hub: &Hub, tenant: &str) -> Result<Handle, AdminError> {
 }
 
 /// `POST /admin/tenants`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// 1–64 characters of `[A-Za-z0-9_-]`; generated when absent.
@@ -201,12 +204,13 @@ pub struct CreateTenant {
     /// A configuration of the config file's shape (without `issuer` and `address`); without it the tenant
     /// copies the root's clients, users and lifetimes.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub config: Option<Value>,
 }
 
 /// A tenant.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TenantInfo {
     /// Its name.
     pub name: String,
@@ -214,8 +218,8 @@ pub struct TenantInfo {
     pub issuer: String,
 }
 
-#[utoipa::path(post, path = "/admin/tenants", request_body = CreateTenant,
-    responses((status = 201, body = TenantInfo), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants", request_body = CreateTenant,
+    responses((status = 201, body = TenantInfo), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody))))]
 async fn create_tenant(State(hub): State<Hub>, bytes: Bytes) -> Result<Response, AdminError> {
     let request: CreateTenant = body(&bytes)?;
     let config = match request.config {
@@ -239,7 +243,7 @@ async fn create_tenant(State(hub): State<Hub>, bytes: Bytes) -> Result<Response,
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
-#[utoipa::path(get, path = "/admin/tenants", responses((status = 200, body = Vec<TenantInfo>)))]
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/admin/tenants", responses((status = 200, body = Vec<TenantInfo>))))]
 async fn list_tenants(State(hub): State<Hub>) -> Json<Vec<TenantInfo>> {
     Json(
         hub.list()
@@ -249,8 +253,8 @@ async fn list_tenants(State(hub): State<Hub>) -> Json<Vec<TenantInfo>> {
     )
 }
 
-#[utoipa::path(delete, path = "/admin/tenants/{name}", params(("name" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{name}", params(("name" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody))))]
 async fn delete_tenant(
     State(hub): State<Hub>,
     Path(name): Path<String>,
@@ -263,15 +267,16 @@ async fn delete_tenant(
 }
 
 /// What was added.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Added {
     /// The username or client id.
     pub id: String,
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/users", request_body = UserConfig,
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/users", request_body = UserConfig,
     params(("tenant" = String, Path, description = "a tenant name, or `root`")),
-    responses((status = 201, body = Added), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = Added), (status = 400, body = ErrorBody))))]
 async fn add_user(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -285,9 +290,9 @@ async fn add_user(
     Ok((StatusCode::CREATED, Json(Added { id })).into_response())
 }
 
-#[utoipa::path(delete, path = "/admin/tenants/{tenant}/users/{username}",
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{tenant}/users/{username}",
     params(("tenant" = String, Path), ("username" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody))))]
 async fn delete_user(
     State(hub): State<Hub>,
     Path((tenant, username)): Path<(String, String)>,
@@ -301,9 +306,9 @@ async fn delete_user(
     }
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/clients", request_body = ClientConfig,
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/clients", request_body = ClientConfig,
     params(("tenant" = String, Path)),
-    responses((status = 201, body = Added), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = Added), (status = 400, body = ErrorBody))))]
 async fn add_client(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -317,9 +322,9 @@ async fn add_client(
     Ok((StatusCode::CREATED, Json(Added { id })).into_response())
 }
 
-#[utoipa::path(delete, path = "/admin/tenants/{tenant}/clients/{client_id}",
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{tenant}/clients/{client_id}",
     params(("tenant" = String, Path), ("client_id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody))))]
 async fn delete_client(
     State(hub): State<Hub>,
     Path((tenant, client_id)): Path<(String, String)>,
@@ -334,16 +339,17 @@ async fn delete_client(
 }
 
 /// `POST /admin/tenants/{tenant}/next-login`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NextLogin {
     /// The user the next authorization request completes as, without the login page.
     pub username: String,
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/next-login", request_body = NextLogin,
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/next-login", request_body = NextLogin,
     params(("tenant" = String, Path)),
-    responses((status = 204), (status = 400, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody))))]
 async fn next_login(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -362,7 +368,8 @@ async fn next_login(
 }
 
 /// `POST /admin/tenants/{tenant}/clock`: one of the two.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClockChange {
     /// Seconds to move the clock forward.
@@ -374,7 +381,8 @@ pub struct ClockChange {
 }
 
 /// The provider's time.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ClockInfo {
     /// Seconds since the epoch.
     pub now: u64,
@@ -392,8 +400,8 @@ fn clock_info(p: &Handle) -> ClockInfo {
     }
 }
 
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/clock", params(("tenant" = String, Path)),
-    responses((status = 200, body = ClockInfo)))]
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/admin/tenants/{tenant}/clock", params(("tenant" = String, Path)),
+    responses((status = 200, body = ClockInfo))))]
 async fn get_clock(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -401,9 +409,9 @@ async fn get_clock(
     Ok(Json(clock_info(&provider(&hub, &tenant)?)))
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/clock", request_body = ClockChange,
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/clock", request_body = ClockChange,
     params(("tenant" = String, Path)),
-    responses((status = 200, body = ClockInfo), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = ClockInfo), (status = 400, body = ErrorBody))))]
 async fn change_clock(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -424,7 +432,8 @@ async fn change_clock(
 }
 
 /// `POST /admin/tenants/{tenant}/faults`: the same fields as the config file's `[[faults]]`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddFault {
     /// The fault's name, e.g. `id_token.wrong_aud`.
@@ -444,7 +453,8 @@ pub struct AddFault {
 }
 
 /// An armed fault.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct FaultInfo {
     /// Its id.
     pub id: u64,
@@ -462,9 +472,9 @@ pub struct FaultInfo {
     pub username: Option<String>,
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/faults", request_body = AddFault,
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/faults", request_body = AddFault,
     params(("tenant" = String, Path)),
-    responses((status = 201, body = FaultInfo), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = FaultInfo), (status = 400, body = ErrorBody))))]
 async fn add_fault(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -491,8 +501,8 @@ async fn add_fault(
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/faults", params(("tenant" = String, Path)),
-    responses((status = 200, body = Vec<FaultInfo>)))]
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/admin/tenants/{tenant}/faults", params(("tenant" = String, Path)),
+    responses((status = 200, body = Vec<FaultInfo>))))]
 async fn list_faults(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -514,8 +524,8 @@ async fn list_faults(
     ))
 }
 
-#[utoipa::path(delete, path = "/admin/tenants/{tenant}/faults", params(("tenant" = String, Path)),
-    responses((status = 204)))]
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{tenant}/faults", params(("tenant" = String, Path)),
+    responses((status = 204))))]
 async fn clear_faults(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -524,9 +534,9 @@ async fn clear_faults(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/admin/tenants/{tenant}/faults/{id}",
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{tenant}/faults/{id}",
     params(("tenant" = String, Path), ("id" = u64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody))))]
 async fn clear_fault(
     State(hub): State<Hub>,
     Path((tenant, id)): Path<(String, String)>,
@@ -540,7 +550,8 @@ async fn clear_fault(
 }
 
 /// `POST /admin/tenants/{tenant}/keys/rotate`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rotate {
     /// Drop the older keys from the JWKS (tokens they signed stop verifying).
@@ -549,7 +560,8 @@ pub struct Rotate {
 }
 
 /// The keys after a rotation.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Keys {
     /// The kid that signs from now on.
     pub kid: String,
@@ -557,9 +569,9 @@ pub struct Keys {
     pub kids: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/admin/tenants/{tenant}/keys/rotate", request_body = Rotate,
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/keys/rotate", request_body = Rotate,
     params(("tenant" = String, Path)),
-    responses((status = 200, body = Keys)))]
+    responses((status = 200, body = Keys))))]
 async fn rotate_keys(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -581,7 +593,8 @@ async fn rotate_keys(
 }
 
 /// `?since=` cursor.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct Since {
     /// Only records with a larger `seq`.
     #[serde(default)]
@@ -589,18 +602,19 @@ pub struct Since {
 }
 
 /// A page of the request log.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RequestPage {
     /// The records, oldest first, secrets masked.
-    #[schema(value_type = Vec<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub records: Vec<RequestRecord>,
     /// The `seq` of the newest record: pass it as `since` next time.
     pub last_seq: u64,
 }
 
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/requests",
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/admin/tenants/{tenant}/requests",
     params(("tenant" = String, Path), Since),
-    responses((status = 200, body = RequestPage)))]
+    responses((status = 200, body = RequestPage))))]
 async fn requests(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -613,8 +627,8 @@ async fn requests(
     }))
 }
 
-#[utoipa::path(get, path = "/admin/tenants/{tenant}/verdict", params(("tenant" = String, Path)),
-    responses((status = 200, body = Object, description = "the verdict's items, each pass / fail / not_seen")))]
+#[cfg_attr(feature = "openapi", utoipa::path(get, path = "/admin/tenants/{tenant}/verdict", params(("tenant" = String, Path)),
+    responses((status = 200, body = Object, description = "the verdict's items, each pass / fail / not_seen"))))]
 async fn verdict(
     State(hub): State<Hub>,
     Path(tenant): Path<String>,
@@ -623,6 +637,7 @@ async fn verdict(
 }
 
 /// The OpenAPI document, generated from the handlers above.
+#[cfg(feature = "openapi")]
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -667,9 +682,11 @@ async fn verdict(
 )]
 pub struct ApiDoc;
 
+#[cfg(feature = "openapi")]
 async fn openapi() -> Json<Value> {
     Json(
-        serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|e| json!({"error": e.to_string()})),
+        serde_json::to_value(ApiDoc::openapi())
+            .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()})),
     )
 }
 
@@ -696,8 +713,10 @@ async fn unknown() -> AdminError {
 /// The admin routes, behind the token check.
 pub fn routes(hub: Hub, auth: AdminAuth) -> Router {
     let t = "/admin/tenants/{tenant}";
-    Router::new()
-        .route("/admin/openapi.json", get(openapi))
+    let router = Router::new();
+    #[cfg(feature = "openapi")]
+    let router = router.route("/admin/openapi.json", get(openapi));
+    router
         .route("/admin/tenants", post(create_tenant).get(list_tenants))
         .route("/admin/tenants/{tenant}", delete(delete_tenant))
         .route(&format!("{t}/users"), post(add_user))

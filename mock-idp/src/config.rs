@@ -1,11 +1,10 @@
 //! Typed configuration: the TOML file format, the built-in defaults and their validation.
 
-use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path};
+#[cfg(feature = "toml")]
+use std::path::Path;
+use std::{collections::BTreeMap, fmt, net::SocketAddr};
 
 use serde::{Deserialize, Serialize};
-
-/// The built-in defaults, compiled in so that `mock-idp` runs with no argument.
-const BUILTIN: &str = include_str!("../../fixtures/mock-idp.toml");
 
 /// A configuration that could not be used; the message names the offending field.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +18,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML did not parse or did not match the schema (toml's message names the key and line).
+    #[cfg(feature = "toml")]
     #[error("{0}")]
     Parse(#[from] toml::de::Error),
     /// A value parsed but is not acceptable.
@@ -39,7 +39,8 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 }
 
 /// The signing algorithm of id_tokens and access tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SigningAlg {
     /// RSASSA-PKCS1-v1_5 with SHA-256 (the OIDC default, Core §15.1).
     #[default]
@@ -59,7 +60,8 @@ impl SigningAlg {
 }
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2 names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1).
@@ -83,7 +85,8 @@ impl AuthMethod {
 }
 
 /// Whether a client must send a PKCE challenge. Only S256 is ever accepted (RFC 9700 §2.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PkcePolicy {
     /// A challenge is checked when sent; a verifier without a challenge is still refused (downgrade).
@@ -94,7 +97,8 @@ pub enum PkcePolicy {
 }
 
 /// A grant type a client may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     /// RFC 6749 §4.1.
@@ -117,9 +121,10 @@ impl GrantType {
 }
 
 /// A secret that `Debug` does not print.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
-#[schema(value_type = String)]
+#[cfg_attr(feature = "openapi", schema(value_type = String))]
 pub struct Secret(String);
 
 impl Secret {
@@ -146,7 +151,8 @@ impl From<&str> for Secret {
 }
 
 /// A registered client.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     /// The `client_id`.
@@ -260,7 +266,8 @@ impl ClientConfig {
 }
 
 /// A user who can log in.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// The login name typed into the form.
@@ -292,7 +299,7 @@ pub struct UserConfig {
     pub phone_number: Option<String>,
     /// Any further claims, added to the id_token and userinfo whatever the scope.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extra_claims: BTreeMap<String, serde_json::Value>,
 }
 
@@ -498,11 +505,80 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The built-in defaults (`fixtures/mock-idp.toml`): port 9000 and issuer `http://127.0.0.1:9000`.
+    /// The built-in defaults: port 9000 and issuer `http://127.0.0.1:9000`, the clients `web`, `web-post`,
+    /// `spa` and `service`, the users alice and bob. `fixtures/mock-idp.toml` is the same configuration as a
+    /// file (a test keeps the two equal); it is built here in code so that the embeddable library needs no
+    /// TOML parser.
     pub fn builtin_served() -> Config {
-        // The file is part of the binary and checked by a test, so failing here is a build defect.
-        #[allow(clippy::expect_used)]
-        Config::from_toml(BUILTIN).expect("fixtures/mock-idp.toml is valid")
+        use GrantType::{AuthorizationCode, ClientCredentials, RefreshToken};
+        const WEB_CALLBACK: &str = "http://127.0.0.1:3000/callback";
+        let client = |id: &str, secret: Option<&str>, auth, uris: &[&str], grants: &[GrantType]| {
+            ClientConfig {
+                client_id: id.to_owned(),
+                client_secret: secret.map(Secret::from),
+                redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+                grant_types: grants.to_vec(),
+                token_endpoint_auth_method: auth,
+                pkce: PkcePolicy::Optional,
+                access_token_ttl: None,
+            }
+        };
+        let user = |username: &str, sub: &str, given: &str, family: &str, phone: &str| UserConfig {
+            username: username.to_owned(),
+            password: Secret::new(format!("{username}-password")),
+            sub: sub.to_owned(),
+            name: Some(format!("{given} {family}")),
+            given_name: Some(given.to_owned()),
+            family_name: Some(family.to_owned()),
+            picture: Some(format!("https://example.com/avatars/{username}.png")),
+            email: Some(format!("{username}@example.com")),
+            email_verified: Some(true),
+            phone_number: Some(phone.to_owned()),
+            extra_claims: BTreeMap::new(),
+        };
+        let address = SocketAddr::from(([127, 0, 0, 1], 9000));
+        Config {
+            issuer: Some(format!("http://{address}")),
+            address,
+            clients: vec![
+                client(
+                    "web",
+                    Some("web-secret"),
+                    AuthMethod::ClientSecretBasic,
+                    &[WEB_CALLBACK],
+                    &[AuthorizationCode, RefreshToken],
+                ),
+                client(
+                    "web-post",
+                    Some("web-post-secret"),
+                    AuthMethod::ClientSecretPost,
+                    &[WEB_CALLBACK],
+                    &[AuthorizationCode, RefreshToken],
+                ),
+                ClientConfig {
+                    pkce: PkcePolicy::Required,
+                    ..client(
+                        "spa",
+                        None,
+                        AuthMethod::None,
+                        &["http://127.0.0.1:5173/callback", WEB_CALLBACK],
+                        &[AuthorizationCode, RefreshToken],
+                    )
+                },
+                client(
+                    "service",
+                    Some("service-secret"),
+                    AuthMethod::ClientSecretBasic,
+                    &[],
+                    &[ClientCredentials],
+                ),
+            ],
+            users: vec![
+                user("alice", "248289761001", "Alice", "Adams", "+15555550101"),
+                user("bob", "248289761002", "Bob", "Brown", "+15555550102"),
+            ],
+            ..Config::default()
+        }
     }
 
     /// The built-in clients and users on a random loopback port with the issuer taken from that port:
@@ -515,14 +591,16 @@ impl Config {
         }
     }
 
-    /// Parses and validates a TOML document.
+    /// Parses and validates a TOML document (feature `toml`, on by default).
+    #[cfg(feature = "toml")]
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text)?;
         config.validate()?;
         Ok(config)
     }
 
-    /// Reads, parses and validates a TOML file.
+    /// Reads, parses and validates a TOML file (feature `toml`, on by default).
+    #[cfg(feature = "toml")]
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -665,6 +743,22 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_defaults_pass_validation() {
+        Config::builtin_served().validate().expect("valid");
+        Config::builtin().validate().expect("valid");
+    }
+
+    /// The file is the documented form of the built-in defaults; the code is what runs.
+    #[cfg(feature = "toml")]
+    #[test]
+    fn the_fixture_file_is_exactly_the_builtin_defaults() {
+        let file = Config::from_toml(include_str!("../fixtures/mock-idp.toml")).expect("valid");
+        let as_json = |c: &Config| serde_json::to_value(c).expect("serializes");
+        assert_eq!(as_json(&file), as_json(&Config::builtin_served()));
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
     fn an_unknown_field_is_refused_by_name() {
         let err = Config::from_toml("code_tl = 5")
             .expect_err("must fail")
@@ -672,6 +766,7 @@ mod tests {
         assert!(err.contains("code_tl"), "{err}");
     }
 
+    #[cfg(feature = "toml")]
     #[test]
     fn a_bad_redirect_uri_is_refused_with_its_path() {
         let err = Config::from_toml(
@@ -682,6 +777,7 @@ mod tests {
         assert!(err.contains("clients[0].redirect_uris[0]"), "{err}");
     }
 
+    #[cfg(feature = "toml")]
     #[test]
     fn a_public_client_without_required_pkce_is_refused() {
         let err = Config::from_toml(
@@ -692,6 +788,7 @@ mod tests {
         assert!(err.contains("clients[0].pkce"), "{err}");
     }
 
+    #[cfg(feature = "toml")]
     #[test]
     fn a_code_lifetime_over_ten_minutes_is_refused() {
         let err = Config::from_toml("code_ttl = 601")

@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use crate::config::SigningAlg;
 
 /// The test-only RSA key in `fixtures/keys`; public, so never for production.
-const TEST_RSA_PEM: &str = include_str!("../../fixtures/keys/test-only-rsa.pem");
+const TEST_RSA_PEM: &str = include_str!("../fixtures/keys/test-only-rsa.pem");
 /// The test-only P-256 key in `fixtures/keys`; public, so never for production.
-const TEST_EC_PEM: &str = include_str!("../../fixtures/keys/test-only-ec.pem");
+const TEST_EC_PEM: &str = include_str!("../fixtures/keys/test-only-ec.pem");
 
 /// The private half of the key pair.
 enum Private {
@@ -413,10 +413,17 @@ impl KeySet {
     }
 }
 
+/// SHA-256 of `bytes`, from the crypto library that signs, so the embeddable build carries one.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 /// The left half of SHA-256 of `token`, base64url: `at_hash` / `c_hash` (Core §3.1.3.6).
 pub fn half_hash(token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    B64.encode(&digest.as_ref()[..16])
+    B64.encode(&sha256(token.as_bytes())[..16])
 }
 
 #[cfg(test)]
@@ -449,6 +456,15 @@ mod tests {
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
         v.required_spec_claims.clear();
         jsonwebtoken::decode::<Value>(&token, &dk, &v).expect("verifies");
+    }
+
+    #[test]
+    fn sha256_is_the_fips_180_test_vector() {
+        let hex: String = sha256(b"abc").iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

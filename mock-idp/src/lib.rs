@@ -1,17 +1,56 @@
 //! A strict, embeddable OAuth 2.0 / OpenID Connect identity provider for tests and local development.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), mock_idp::StartError> {
-//! let idp = mock_idp::MockIdp::start(mock_idp::Config::builtin()).await?; // 127.0.0.1:0
-//! idp.next_login("alice"); // the next authorization request completes as alice, no page
-//! println!("{}", idp.discovery_url());
-//! idp.clock().advance(std::time::Duration::from_secs(61)); // codes now expired
+//! Start it inside a test, register your app, and log in without a browser:
+//!
+//! ```
+//! use mock_idp::{ClientConfig, Config, MockIdp};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let idp = MockIdp::start(Config::builtin()).await?; // 127.0.0.1:0, its own clock, users alice and bob
+//! let callback = "http://127.0.0.1:8080/callback";
+//! idp.add_client(ClientConfig::confidential("app", "app-secret", callback))?;
+//! idp.next_login("alice"); // the next authorization request completes as alice, no login page
+//!
+//! // What a browser does: follow the app's redirect to the provider, which redirects back with a code.
+//! let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+//! let answer = browser
+//!     .get(idp.authorization_endpoint())
+//!     .query(&[("response_type", "code"), ("client_id", "app"), ("redirect_uri", callback),
+//!              ("scope", "openid profile"), ("state", "s1"), ("nonce", "n1")])
+//!     .send()
+//!     .await?;
+//! assert_eq!(answer.status(), 303);
+//! let location = url::Url::parse(answer.headers()["location"].to_str()?)?;
+//! let code = location.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
+//!
+//! // What the app's backend does: redeem the code.
+//! let tokens: serde_json::Value = reqwest::Client::new()
+//!     .post(idp.token_endpoint())
+//!     .basic_auth("app", Some("app-secret"))
+//!     .form(&[("grant_type", "authorization_code"), ("code", code.as_deref().unwrap_or_default()),
+//!             ("redirect_uri", callback)])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert!(tokens["id_token"].is_string());
+//!
+//! idp.clock().advance(std::time::Duration::from_secs(61)); // codes issued before now are expired
 //! idp.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
+//! In a project's `Cargo.toml`, `mock-idp = { version = "0.1", default-features = false }` under
+//! `[dev-dependencies]` gives this in-process provider without the command line's dependencies.
+//!
+//! # Features
+//! - `cli` (default): the `mock-idp` binary (argument parsing, log output); implies `toml`.
+//! - `toml` (default through `cli`): `Config::from_toml` and `Config::load` read configuration files.
+//!   Without it, configure in code: [`Config::builtin`], [`ClientConfig::confidential`],
+//!   [`UserConfig::new`], [`MockIdp::add_client`].
+//!
 //! # Layout
-//! - [`config`]: the TOML format, built-in defaults (`fixtures/mock-idp.toml`), validation naming fields.
+//! - [`config`]: the TOML format, built-in defaults (also in `fixtures/mock-idp.toml`), validation naming fields.
 //! - [`server`]: `router(state)`, [`Server::bind`] and the [`MockIdp`] handle.
 //! - [`state`]: `AppState`, the registry of clients (secrets hashed) and users.
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.

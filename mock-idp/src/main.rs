@@ -9,12 +9,12 @@ use mock_idp::{Clock, Config, Fault, FaultConfig, Server, keys::SigningKey, stat
 
 /// A strict OAuth 2.0 / OpenID Connect identity provider for tests and local development.
 ///
-/// With no subcommand it serves. Without --config it serves the built-in defaults (fixtures/mock-idp.toml):
-/// http://127.0.0.1:9000, client `web` / `web-secret`, users alice and bob.
+/// With no subcommand it serves. Without --config it serves the built-in defaults (the crate's
+/// fixtures/mock-idp.toml): http://127.0.0.1:9000, client `web` / `web-secret`, users alice and bob.
 #[derive(Debug, Parser)]
 #[command(version, about, after_help = faults_help())]
 struct Cli {
-    /// A TOML configuration file (see fixtures/mock-idp.toml for every field).
+    /// A TOML configuration file (see the crate's fixtures/mock-idp.toml for every field).
     #[arg(long, global = true, env = "MOCK_IDP_CONFIG")]
     config: Option<PathBuf>,
     /// Port to listen on (overrides the file); the issuer follows unless --issuer is given.

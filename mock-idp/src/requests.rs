@@ -23,7 +23,6 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::{conn::Conn, state::AppState};
 
@@ -48,7 +47,7 @@ pub const DEFAULT_CAPACITY: usize = 5_000;
 /// `***:` and the first 8 hex digits of SHA-256: enough to see that two requests carried the same code,
 /// far too little to recover a 256-bit code.
 pub fn fingerprint(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
+    let digest = crate::keys::sha256(value.as_bytes());
     format!(
         "***:{:02x}{:02x}{:02x}{:02x}",
         digest[0], digest[1], digest[2], digest[3]

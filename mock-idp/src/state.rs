@@ -8,7 +8,6 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
@@ -35,7 +34,7 @@ pub struct RegisteredClient {
 /// SHA-256 of a secret. A fast hash is enough here: client secrets in this mock are high-entropy test values,
 /// and hashing exists so that a memory dump or `Debug` output never shows them.
 pub fn secret_hash(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
+    crate::keys::sha256(secret.as_bytes())
 }
 
 impl RegisteredClient {

@@ -1,5 +1,5 @@
 //! The authorization endpoint (RFC 6749 §3.1, §4.1.1–4.1.2; OIDC Core §3.1.2): the request is checked by an
-//! ordered list of small checks ([`checks`]), then the user logs in on a page ([`login`]) or headlessly.
+//! ordered list of small checks (`checks.rs`), then the user logs in on a page (`login.rs`) or headlessly.
 
 mod checks;
 mod login;

@@ -1,7 +1,6 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6, OIDC Core §3.1.3).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::Params;
@@ -68,7 +67,7 @@ pub fn exchange(
             if !verifier_well_formed(verifier) {
                 return Err(OAuthError::InvalidGrant("code_verifier is malformed"));
             }
-            let computed = B64.encode(Sha256::digest(verifier.as_bytes()));
+            let computed = B64.encode(crate::keys::sha256(verifier.as_bytes()));
             if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
                 return Err(OAuthError::InvalidGrant(
                     "code_verifier does not match the challenge",

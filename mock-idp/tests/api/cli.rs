@@ -28,7 +28,7 @@ fn check_config_names_the_bad_field_and_fails() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("clients[0].redirect_uris[0]"), "{err}");
 
-    let good = temp_file("good.toml", include_str!("../../../fixtures/mock-idp.toml"));
+    let good = temp_file("good.toml", include_str!("../../fixtures/mock-idp.toml"));
     let out = Command::new(BIN)
         .args(["check-config"])
         .arg(&good)

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod authorize;
+#[cfg(feature = "cli")] // it runs the binary
 mod cli;
 mod client_auth;
 mod codes;

@@ -332,7 +332,7 @@ pub const FAKE_KID: &str = "test-rsa-1";
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/keys")
+        .join("../mock-idp/fixtures/keys")
         .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
