@@ -374,6 +374,26 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         }
     });
     let method = parts.method.as_str().to_owned();
+    // Written even if the client goes away and the handler is dropped mid-answer (a delayed response).
+    let mut pending = Unanswered {
+        log: &state.requests,
+        record: Some(RequestRecord {
+            seq: 0,
+            time_ms,
+            method,
+            path,
+            params,
+            headers,
+            remote: conn.as_ref().map(|c| c.remote),
+            client_id,
+            client_auth,
+            status: 0,
+            note: Note {
+                error: Some("the client closed the connection before the answer".into()),
+                ..Note::default()
+            },
+        }),
+    };
     let mut response = next.run(Request::from_parts(parts, body)).await;
     let note = response
         .extensions_mut()
@@ -386,20 +406,29 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         }
         status = 0;
     }
-    state.requests.push(RequestRecord {
-        seq: 0,
-        time_ms,
-        method,
-        path,
-        params,
-        headers,
-        remote: conn.map(|c| c.remote),
-        client_id: note.client_id.clone().or(client_id),
-        client_auth,
-        status,
-        note,
-    });
+    if let Some(mut record) = pending.record.take() {
+        record.client_id = note.client_id.clone().or(record.client_id);
+        record.status = status;
+        record.note = note;
+        state.requests.push(record);
+    }
     response
+}
+
+/// A record not yet answered; dropping it (the handler was dropped) logs it as unanswered.
+struct Unanswered<'a> {
+    /// Where it goes.
+    log: &'a RequestLog,
+    /// `None` once answered and logged.
+    record: Option<RequestRecord>,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            self.log.push(record);
+        }
+    }
 }
 
 #[cfg(test)]

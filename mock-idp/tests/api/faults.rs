@@ -615,3 +615,37 @@ async fn the_config_file_can_start_the_clock_ahead_and_frozen() {
         "{now} vs {system}"
     );
 }
+
+#[tokio::test]
+async fn a_request_whose_client_gives_up_during_a_delay_is_still_logged() {
+    let t = spawn_idp().await;
+    t.idp
+        .fault(Fault::TokenDelay(Duration::from_millis(1500)))
+        .once();
+    let code = t.code_for("alice", &[]).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let sent = impatient
+        .post(t.idp.token_endpoint())
+        .header("authorization", basic(WEB, WEB_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", WEB_REDIRECT),
+        ])
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()));
+    // Bounded wait: the record is written when the handler finishes or is dropped.
+    let mut logged = false;
+    for _ in 0..40 {
+        if t.idp.requests().iter().any(|r| r.path == "/token") {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(logged, "the token request never reached the log");
+}
