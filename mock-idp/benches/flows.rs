@@ -229,9 +229,7 @@ async fn main() {
     );
 
     println!("flows (authorize → login page → login → token, RS256), {seconds} s per level:");
-    println!(
-        "  concurrency   flows/s     p50 ms     p99 ms   peak RSS MiB   server CPU µs/flow"
-    );
+    println!("  concurrency   flows/s     p50 ms     p99 ms   peak RSS MiB   server CPU µs/flow");
     for concurrency in [1, 8, 32] {
         let (rate, p50, p99, peak, cpu) = run_level(&issuer, concurrency, seconds, pid).await;
         println!(

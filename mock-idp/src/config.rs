@@ -320,6 +320,38 @@ impl UserConfig {
     }
 }
 
+/// Upper bounds of the in-memory stores, so that memory follows what is live and never what was ever
+/// issued. A store at its bound (after dropping its expired records) refuses new records with
+/// `temporarily_unavailable` instead of growing. Sizes are rough, measured on x86-64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Authorization codes, unspent (until they expire) or spent (until the tokens they produced expire);
+    /// about 0.5 KiB each.
+    pub codes: usize,
+    /// Issued access tokens (until they expire); revoked-token and revoked-grant records are each capped at
+    /// this number too. About 0.2 KiB each.
+    pub access_tokens: usize,
+    /// Refresh tokens, live or spent (until they expire); about 0.4 KiB each.
+    pub refresh_tokens: usize,
+    /// Requests waiting at the login page (10 minutes each); about 1 KiB each.
+    pub pending_logins: usize,
+    /// Failed-client-authentication counters, one per (client, remote address) per minute.
+    pub auth_failure_counters: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            codes: 100_000,
+            access_tokens: 100_000,
+            refresh_tokens: 100_000,
+            pending_logins: 10_000,
+            auth_failure_counters: 10_000,
+        }
+    }
+}
+
 /// The whole configuration of one mock IdP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,6 +386,9 @@ pub struct Config {
     /// Failed client authentications allowed per client per minute before 429.
     #[serde(default = "default_auth_failures")]
     pub max_auth_failures_per_minute: u32,
+    /// Upper bounds of the stores (`[limits]`).
+    #[serde(default)]
+    pub limits: Limits,
     /// Registered clients.
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
@@ -392,6 +427,7 @@ impl Default for Config {
             signing_key: None,
             login_hint_auto_login: false,
             max_auth_failures_per_minute: default_auth_failures(),
+            limits: Limits::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -450,6 +486,20 @@ impl Config {
         ] {
             if v == 0 {
                 return Err(invalid(name, "must be at least 1 second"));
+            }
+        }
+        for (name, v) in [
+            ("limits.codes", self.limits.codes),
+            ("limits.access_tokens", self.limits.access_tokens),
+            ("limits.refresh_tokens", self.limits.refresh_tokens),
+            ("limits.pending_logins", self.limits.pending_logins),
+            (
+                "limits.auth_failure_counters",
+                self.limits.auth_failure_counters,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(name, "must be at least 1"));
             }
         }
         let mut seen = std::collections::HashSet::new();

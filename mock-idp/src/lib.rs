@@ -17,7 +17,8 @@
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
 //! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
 //! - [`resource`]: userinfo, revocation, introspection.
-//! - [`store`]: codes, access tokens, refresh tokens; one trait each, invariants in their docs.
+//! - [`store`]: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
+//!   their docs; [`Stores`] picks them when the state is built (in-memory by default).
 //! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
 //! - [`error`]: the RFC 6749 error table and its HTTP mapping.
 //! - [`clock`]: the time every expiry reads; tests advance it.
@@ -42,7 +43,8 @@ pub mod tokens;
 
 pub use clock::Clock;
 pub use config::{
-    AuthMethod, ClientConfig, Config, ConfigError, GrantType, PkcePolicy, Secret, SigningAlg,
-    UserConfig,
+    AuthMethod, ClientConfig, Config, ConfigError, GrantType, Limits, PkcePolicy, Secret,
+    SigningAlg, UserConfig,
 };
 pub use server::{MockIdp, Server, StartError, router};
+pub use store::Stores;

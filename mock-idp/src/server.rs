@@ -20,6 +20,7 @@ use crate::{
     keys::SigningKey,
     resource,
     state::{AppState, RegisteredClient, write},
+    store::Stores,
 };
 
 /// Builds the router for a state; tests may drive it with `tower::ServiceExt::oneshot` without a socket.
@@ -85,6 +86,12 @@ pub struct Server {
 impl Server {
     /// Validates `config`, loads the key and binds `config.address` (port 0 picks a free port).
     pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let stores = Stores::in_memory(&config.limits);
+        Server::bind_with_stores(config, stores).await
+    }
+
+    /// [`Server::bind`] with the given stores instead of the in-memory ones.
+    pub async fn bind_with_stores(config: Config, stores: Stores) -> Result<Server, StartError> {
         config.validate()?;
         let key = match &config.signing_key {
             Some(path) => {
@@ -112,7 +119,7 @@ impl Server {
             None => format!("http://{local}"),
         };
         validate_issuer(&issuer)?;
-        let state = AppState::new(issuer, config, key, Clock::new());
+        let state = AppState::with_stores(issuer, config, key, Clock::new(), stores);
         Ok(Server { listener, state })
     }
 
@@ -133,7 +140,9 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state))
+        // The peer address keys the client-authentication throttle.
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
     }
@@ -155,7 +164,13 @@ pub struct MockIdp {
 impl MockIdp {
     /// Binds `config.address` (default `127.0.0.1:0`) and serves on a background task of the current runtime.
     pub async fn start(config: Config) -> Result<MockIdp, StartError> {
-        let server = Server::bind(config).await?;
+        let stores = Stores::in_memory(&config.limits);
+        MockIdp::start_with_stores(config, stores).await
+    }
+
+    /// [`MockIdp::start`] with the given stores instead of the in-memory ones.
+    pub async fn start_with_stores(config: Config, stores: Stores) -> Result<MockIdp, StartError> {
+        let server = Server::bind_with_stores(config, stores).await?;
         let state = server.state.clone();
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
