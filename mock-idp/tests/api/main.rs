@@ -12,4 +12,5 @@ mod login;
 mod pkce;
 mod refresh;
 mod resource;
+mod stores;
 mod token;
