@@ -6,6 +6,7 @@ mod helpers;
 
 mod app_tokens;
 mod callback;
+mod hardening;
 mod login;
 mod provider_faults;
 mod users;
