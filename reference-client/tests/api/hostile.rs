@@ -501,8 +501,10 @@ fn generate(rng: &mut Rng, issuer: &str) -> Request {
     let mut bytes;
     match rng.below(40) {
         0 => {
-            // Not HTTP at all.
+            // Not HTTP at all, but complete: ended by an empty line, as a request head would be (an incomplete
+            // head only makes the server wait for the rest, which is the client stalling, not the server).
             bytes = rng.bytes_around(1, 2_000);
+            bytes.extend_from_slice(b"\r\n\r\n");
             must_answer = false;
         }
         1 => {
@@ -555,17 +557,30 @@ async fn send(from: IpAddr, to: SocketAddr, bytes: &[u8]) -> Outcome {
     let attempt = async {
         let socket = tokio::net::TcpSocket::new_v4().ok()?;
         socket.bind(SocketAddr::new(from, 0)).ok()?;
-        let mut stream = socket.connect(to).await.ok()?;
-        // The server may answer (413, 431, 400) and close before reading everything: keep going to the read.
-        let _ = stream.write_all(bytes).await;
-        let mut response = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !response.windows(2).any(|w| w == b"\r\n") && response.len() < 8192 {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => response.extend_from_slice(&buf[..n]),
+        let stream = socket.connect(to).await.ok()?;
+        let (mut reader, mut writer) = stream.into_split();
+        // Write and read at once: a server may answer (413, 431, 400, or 200 without reading a body it does
+        // not need) before it has read everything, and a client writing first would then wait on a full
+        // socket buffer.
+        let write = async {
+            let _ = writer.write_all(bytes).await;
+            std::future::pending::<()>().await;
+        };
+        let read = async {
+            let mut response = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !response.windows(2).any(|w| w == b"\r\n") && response.len() < 8192 {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => response.extend_from_slice(&buf[..n]),
+                }
             }
-        }
+            response
+        };
+        let response = tokio::select! {
+            response = read => response,
+            () = write => unreachable!("the write future never completes"),
+        };
         let line = String::from_utf8_lossy(&response).into_owned();
         Some(
             line.strip_prefix("HTTP/1.1 ")
@@ -606,7 +621,7 @@ async fn hostile_input_gets_no_5xx_no_hang_and_a_correct_login_still_succeeds() 
     let mut rng = Rng(seed);
     let requests: Vec<Request> = (0..count).map(|_| generate(&mut rng, &issuer)).collect();
     let started = Instant::now();
-    let outcomes: Vec<(Server, &'static str, bool, Outcome)> =
+    let outcomes: Vec<(usize, Server, &'static str, bool, Outcome)> =
         futures::stream::iter(requests.iter().enumerate())
             .map(|(i, r)| {
                 let to = match r.server {
@@ -616,6 +631,7 @@ async fn hostile_input_gets_no_5xx_no_hang_and_a_correct_login_still_succeeds() 
                 let from = strangers[i % strangers.len()];
                 async move {
                     (
+                        i,
                         r.server,
                         r.path,
                         r.must_answer,
@@ -630,7 +646,7 @@ async fn hostile_input_gets_no_5xx_no_hang_and_a_correct_login_still_succeeds() 
 
     let mut tally: BTreeMap<(Server, Outcome), u64> = BTreeMap::new();
     let mut failures = Vec::new();
-    for (server, path, must_answer, outcome) in &outcomes {
+    for (i, server, path, must_answer, outcome) in &outcomes {
         *tally.entry((*server, *outcome)).or_default() += 1;
         let bad = match outcome {
             Outcome::Status(s) => *s >= 500,
@@ -638,7 +654,10 @@ async fn hostile_input_gets_no_5xx_no_hang_and_a_correct_login_still_succeeds() 
             Outcome::Closed => *must_answer,
         };
         if bad && failures.len() < 20 {
-            failures.push(format!("{server:?} {path}: {outcome:?}"));
+            let head =
+                String::from_utf8_lossy(&requests[*i].bytes[..requests[*i].bytes.len().min(300)])
+                    .into_owned();
+            failures.push(format!("#{i} {server:?} {path}: {outcome:?}: {head:?}"));
         }
     }
     println!(
