@@ -322,19 +322,20 @@ impl UserConfig {
 
 /// Upper bounds of the in-memory stores, so that memory follows what is live and never what was ever
 /// issued. A store at its bound (after dropping its expired records) refuses new records with
-/// `temporarily_unavailable` instead of growing. Sizes are rough, measured on x86-64.
+/// `temporarily_unavailable` instead of growing. For scale: the soak bench measures 2–4 KiB of resident
+/// memory per login still live (a spent code, two access-token records, two spent refresh tokens and a
+/// revoked grant), allocator and hash-table slack included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// Authorization codes, unspent (until they expire) or spent (until the tokens they produced expire);
-    /// about 0.5 KiB each.
+    /// Authorization codes, unspent (until they expire) or spent (until the tokens they produced expire).
     pub codes: usize,
     /// Issued access tokens (until they expire); revoked-token and revoked-grant records are each capped at
-    /// this number too. About 0.2 KiB each.
+    /// this number too.
     pub access_tokens: usize,
-    /// Refresh tokens, live or spent (until they expire); about 0.4 KiB each.
+    /// Refresh tokens, live or spent (until they expire).
     pub refresh_tokens: usize,
-    /// Requests waiting at the login page (10 minutes each); about 1 KiB each.
+    /// Requests waiting at the login page (10 minutes each).
     pub pending_logins: usize,
     /// Failed-client-authentication counters, one per (client, remote address) per minute.
     pub auth_failure_counters: usize,

@@ -33,14 +33,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The upper bounds of the in-memory stores. Sizes are rough, measured on x86-64.
+/// The upper bounds of the in-memory stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreLimits {
-    /// Login transactions in progress (`transaction_ttl` each, 10 minutes by default); about 0.4 KiB each.
+    /// Login transactions in progress (`transaction_ttl` each, 10 minutes by default).
     pub transactions: usize,
-    /// Binding tickets waiting for a phone number; about 0.3 KiB each.
+    /// Binding tickets waiting for a phone number (`binding_ticket_ttl` each).
     pub binding_tickets: usize,
-    /// Cookie-mode sessions (`jwt_ttl` each); about 0.1 KiB each.
+    /// Cookie-mode sessions (`jwt_ttl` each).
     pub sessions: usize,
 }
 
