@@ -179,7 +179,8 @@ async fn login(
         {
             let secrets = (tx.pkce_verifier.clone(), tx.nonce.clone());
             lock(&w.secrets).insert(state.clone(), secrets);
-            app.transactions
+            let _ = app
+                .transactions
                 .insert(tx, app.now(), app.settings.transaction_ttl.as_secs());
         }
         lock(&w.started).push((state, cookie));
@@ -323,7 +324,7 @@ async fn callback(
                     },
                     app.now(),
                     ttl,
-                );
+                )?;
                 return Ok(Json(BindingRequired {
                     status: "binding_required",
                     binding_ticket: ticket,

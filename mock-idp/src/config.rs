@@ -329,6 +329,39 @@ impl UserConfig {
     }
 }
 
+/// Upper bounds of the in-memory stores, so that memory follows what is live and never what was ever
+/// issued. A store at its bound (after dropping its expired records) refuses new records with
+/// `temporarily_unavailable` instead of growing. For scale: the soak bench measures 2–4 KiB of resident
+/// memory per login still live (a spent code, two access-token records, two spent refresh tokens and a
+/// revoked grant), allocator and hash-table slack included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Authorization codes, unspent (until they expire) or spent (until the tokens they produced expire).
+    pub codes: usize,
+    /// Issued access tokens (until they expire); revoked-token and revoked-grant records are each capped at
+    /// this number too.
+    pub access_tokens: usize,
+    /// Refresh tokens, live or spent (until they expire).
+    pub refresh_tokens: usize,
+    /// Requests waiting at the login page (10 minutes each).
+    pub pending_logins: usize,
+    /// Failed-client-authentication counters, one per (client, remote address) per minute.
+    pub auth_failure_counters: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            codes: 100_000,
+            access_tokens: 100_000,
+            refresh_tokens: 100_000,
+            pending_logins: 10_000,
+            auth_failure_counters: 10_000,
+        }
+    }
+}
+
 /// The whole configuration of one mock IdP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -363,6 +396,9 @@ pub struct Config {
     /// Failed client authentications allowed per client per minute before 429.
     #[serde(default = "default_auth_failures")]
     pub max_auth_failures_per_minute: u32,
+    /// Upper bounds of the stores (`[limits]`).
+    #[serde(default)]
+    pub limits: Limits,
     /// Registered clients.
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
@@ -491,6 +527,7 @@ impl Default for Config {
             signing_key: None,
             login_hint_auto_login: false,
             max_auth_failures_per_minute: default_auth_failures(),
+            limits: Limits::default(),
             clients: Vec::new(),
             users: Vec::new(),
             faults: Vec::new(),
@@ -627,6 +664,20 @@ impl Config {
         ] {
             if v == 0 {
                 return Err(invalid(name, "must be at least 1 second"));
+            }
+        }
+        for (name, v) in [
+            ("limits.codes", self.limits.codes),
+            ("limits.access_tokens", self.limits.access_tokens),
+            ("limits.refresh_tokens", self.limits.refresh_tokens),
+            ("limits.pending_logins", self.limits.pending_logins),
+            (
+                "limits.auth_failure_counters",
+                self.limits.auth_failure_counters,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(name, "must be at least 1"));
             }
         }
         let mut seen = std::collections::HashSet::new();

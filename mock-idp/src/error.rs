@@ -46,9 +46,24 @@ pub enum OAuthError {
     /// Too many failed client authentications; answered 429 (RFC 6819 §5.1.4.1.3 asks for throttling).
     #[error("too many failed attempts")]
     TooManyAttempts,
+    /// RFC 6749 §4.1.2.1: a store is at its bound; answered 503 with `Retry-After` (a redirect carrying the
+    /// code at the authorization endpoint, where a status cannot reach the client).
+    #[error("temporarily_unavailable")]
+    TemporarilyUnavailable,
     /// Something broke inside; logged, never described to the client.
     #[error("server_error")]
     ServerError,
+}
+
+/// Seconds a client is asked to wait when a store is full: records expire continuously, so room comes back
+/// quickly.
+pub const FULL_RETRY_AFTER: &str = "10";
+
+impl From<crate::store::StoreFull> for OAuthError {
+    fn from(_: crate::store::StoreFull) -> Self {
+        tracing::warn!("a store is at its bound; answering temporarily_unavailable");
+        OAuthError::TemporarilyUnavailable
+    }
 }
 
 impl OAuthError {
@@ -64,6 +79,7 @@ impl OAuthError {
             OAuthError::AccessDenied => "access_denied",
             OAuthError::UnsupportedResponseType => "unsupported_response_type",
             OAuthError::UnsupportedTokenType => "unsupported_token_type",
+            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::ServerError => "server_error",
         }
     }
@@ -81,6 +97,7 @@ impl OAuthError {
             OAuthError::UnsupportedResponseType => "only response_type=code is supported",
             OAuthError::UnsupportedTokenType => "token_type_hint names an unsupported type",
             OAuthError::TooManyAttempts => "too many failed client authentications, retry later",
+            OAuthError::TemporarilyUnavailable => "the server is at its capacity, retry later",
             OAuthError::ServerError => "internal error",
         }
     }
@@ -90,6 +107,7 @@ impl OAuthError {
         match self {
             OAuthError::InvalidClient { basic: true } => StatusCode::UNAUTHORIZED,
             OAuthError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -114,6 +132,12 @@ impl IntoResponse for OAuthError {
             OAuthError::TooManyAttempts => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
             }
+            OAuthError::TemporarilyUnavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(FULL_RETRY_AFTER),
+                );
+            }
             _ => {}
         }
         response
@@ -136,6 +160,32 @@ impl IntoResponse for BearerError {
                 "Bearer realm=\"mock-idp\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"",
             ),
         );
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// RFC 6750 §3.1: a valid token whose scope does not cover the request, answered 403 with the challenge
+/// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` naming the scope needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsufficientScope(pub &'static str);
+
+impl IntoResponse for InsufficientScope {
+    fn into_response(self) -> Response {
+        let description = "the access token does not carry the scope this resource needs";
+        let body = json!({"error": "insufficient_scope", "error_description": description, "scope": self.0});
+        let mut response = (StatusCode::FORBIDDEN, Json(body)).into_response();
+        let challenge = format!(
+            "Bearer realm=\"mock-idp\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
+            self.0
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -56,7 +56,8 @@
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
 //! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
 //! - [`resource`]: userinfo, revocation, introspection.
-//! - [`store`]: codes, access tokens, refresh tokens; one trait each, invariants in their docs.
+//! - [`store`]: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
+//!   their docs; [`Stores`] picks them when the state is built (in-memory by default).
 //! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
 //! - [`error`]: the RFC 6749 error table and its HTTP mapping.
 //! - [`clock`]: the time every expiry reads; tests advance or freeze it.
@@ -90,11 +91,12 @@ pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
-    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, PkcePolicy, Secret,
-    SigningAlg, TenantConfig, UserConfig,
+    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, Limits, PkcePolicy,
+    Secret, SigningAlg, TenantConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;
 pub use server::{FaultHandle, Handle, MockIdp, Server, StartError, app, router};
+pub use store::Stores;
 pub use tenants::{Hub, TenantError};
 pub use verdict::{Verdict, VerdictItem};

@@ -2,20 +2,20 @@
 //! introspection (RFC 7662).
 
 use axum::{
-    Json,
     body::Bytes,
     extract::{RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
 use crate::{
-    error::{BearerError, OAuthError},
+    error::{BearerError, InsufficientScope, OAuthError},
     faults::{Context as FaultContext, Point, spoil},
-    grants::{Params, authenticate, no_store_json},
+    grants::{Params, PeerAddr, authenticate, no_store_json},
     requests::Note,
     state::AppState,
+    store::{RefreshGrant, RefreshRedemption},
     tokens::{user_claims, verify_access_token},
 };
 
@@ -48,11 +48,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         .map(str::to_owned)
         .collect();
     if !scope.iter().any(|s| s == "openid") {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({"error": "insufficient_scope"})),
-        )
-            .into_response();
+        return InsufficientScope("openid").into_response();
     }
     let mut body = user_claims(&user, &scope);
     body.insert("sub".into(), json!(user.sub));
@@ -75,33 +71,42 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 /// `POST /revoke` (RFC 7009 §2.1): revoking a refresh token revokes its grant; an unknown token is a
-/// success (§2.2); another client's token is refused.
+/// success (§2.2); another client's token, refresh or access, is refused with `unauthorized_client`.
 pub async fn revoke(
     State(state): State<AppState>,
+    peer: PeerAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     let result = (|| {
         let params = Params::parse(&headers, query.as_deref(), &body)?;
-        let client = authenticate(&state, &headers, &params)?;
+        let client = authenticate(&state, &headers, &params, peer)?;
         let token = params.require("token", "token is missing")?;
         let hint = params.get("token_type_hint");
         if !matches!(hint, None | Some("access_token") | Some("refresh_token")) {
             return Err(OAuthError::UnsupportedTokenType);
         }
         let id = &client.config.client_id;
-        if let Some(grant) = state.refresh.revoke(token, id) {
-            state.tokens.revoke_grant(&grant.grant_id);
-            return Ok(());
+        let now = state.clock.now();
+        match state.refresh.revoke(token, id) {
+            RefreshRedemption::Fresh(RefreshGrant { grant_id, .. })
+            | RefreshRedemption::Replayed { grant_id } => {
+                let until = state.tokens_dead_by(&client.config);
+                state.tokens.revoke_grant(&grant_id, until, now)?;
+                return Ok(());
+            }
+            RefreshRedemption::WrongClient => return Err(OAuthError::UnauthorizedClient),
+            RefreshRedemption::Unknown => {}
         }
         if let Some((_, claims)) = state.keys.verify(token) {
             let owner = claims.get("client_id").and_then(Value::as_str);
             if owner != Some(id.as_str()) {
                 return Err(OAuthError::UnauthorizedClient);
             }
+            let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
             if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
-                state.tokens.revoke_jti(jti);
+                state.tokens.revoke_jti(jti, exp, now)?;
             }
         }
         Ok(())
@@ -116,13 +121,14 @@ pub async fn revoke(
 /// only `{"active": false}` (§2.2).
 pub async fn introspect(
     State(state): State<AppState>,
+    peer: PeerAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     let result = (|| {
         let params = Params::parse(&headers, query.as_deref(), &body)?;
-        let client = authenticate(&state, &headers, &params)?;
+        let client = authenticate(&state, &headers, &params, peer)?;
         if !client.is_confidential() {
             return Err(OAuthError::InvalidClient { basic: false });
         }

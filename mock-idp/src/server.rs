@@ -24,6 +24,7 @@ use crate::{
     requests::{self, RequestRecord},
     resource,
     state::{AppState, write},
+    store::Stores,
     tenants::{self, Hub, TenantError},
     verdict::Verdict,
 };
@@ -110,6 +111,12 @@ pub struct Server {
 impl Server {
     /// Validates `config`, loads the key and binds `config.address` (port 0 picks a free port).
     pub async fn bind(config: Config) -> Result<Server, StartError> {
+        let stores = Stores::in_memory(&config.limits);
+        Server::bind_with_stores(config, stores).await
+    }
+
+    /// [`Server::bind`] with the given stores instead of the in-memory ones.
+    pub async fn bind_with_stores(config: Config, stores: Stores) -> Result<Server, StartError> {
         config.validate()?;
         let key = match &config.signing_key {
             Some(path) => {
@@ -139,7 +146,7 @@ impl Server {
         validate_issuer(&issuer)?;
         let admin = crate::admin::AdminAuth::from_config(&config, local.ip());
         let tenant_configs = config.tenants.clone();
-        let state = AppState::new(issuer, config, key, Clock::new());
+        let state = AppState::with_stores(issuer, config, key, Clock::new(), stores);
         let hub = Hub::new(state);
         for (i, t) in tenant_configs.into_iter().enumerate() {
             hub.create(Some(&t.name), Some(t.config))
@@ -182,6 +189,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // The peer address keys the client-authentication throttle and the request log; the listener lets
+        // a fault abort a connection.
         let app = app(self.hub, self.admin).into_make_service_with_connect_info::<Conn>();
         axum::serve(AbortableListener(self.listener), app)
             .with_graceful_shutdown(shutdown)
@@ -208,7 +217,13 @@ pub struct MockIdp {
 impl MockIdp {
     /// Binds `config.address` (default `127.0.0.1:0`) and serves on a background task of the current runtime.
     pub async fn start(config: Config) -> Result<MockIdp, StartError> {
-        let server = Server::bind(config).await?;
+        let stores = Stores::in_memory(&config.limits);
+        MockIdp::start_with_stores(config, stores).await
+    }
+
+    /// [`MockIdp::start`] with the given stores instead of the in-memory ones.
+    pub async fn start_with_stores(config: Config, stores: Stores) -> Result<MockIdp, StartError> {
+        let server = Server::bind_with_stores(config, stores).await?;
         let hub = server.hub.clone();
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -350,7 +365,10 @@ impl Handle {
 
     /// Removes a user; their tokens stop working at userinfo. Whether it existed.
     pub fn remove_user(&self, username: &str) -> bool {
-        write(&self.state.users).remove(username).is_some()
+        let mut users = write(&self.state.users);
+        let existed = users.get(username).is_some();
+        users.remove(username);
+        existed
     }
 
     /// Adds or replaces a client.

@@ -3,7 +3,7 @@
 //! one process and tests can reach into theirs through the handle.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex, RwLock, atomic::AtomicU64},
 };
 
@@ -11,15 +11,12 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    authorize::PendingStore,
     clock::Clock,
-    config::{ClientConfig, Config, UserConfig},
+    config::{ClientConfig, Config, GrantType, UserConfig},
     faults::FaultRegistry,
     keys::{KeySet, SigningKey},
     requests::RequestLog,
-    store::{
-        CodeStore, MemoryCodeStore, MemoryRefreshStore, MemoryTokenStore, RefreshStore, TokenStore,
-    },
+    store::{AuthFailures, CodeStore, PendingStore, RefreshStore, Stores, TokenStore},
 };
 
 /// A registered client with its secret kept only as a hash (CA-HARDENING).
@@ -72,8 +69,8 @@ pub struct Inner {
     pub config: Config,
     /// Clients by id; a `RwLock` because tests add clients while the server runs.
     pub clients: RwLock<HashMap<String, RegisteredClient>>,
-    /// Users by username.
-    pub users: RwLock<HashMap<String, UserConfig>>,
+    /// Users by username, with an index by subject.
+    pub users: RwLock<Users>,
     /// The keys that sign id_tokens and access tokens: one active, older ones published until retired.
     pub keys: KeySet,
     /// Faults armed on this provider; every endpoint asks it once per response.
@@ -87,15 +84,15 @@ pub struct Inner {
     /// Refresh tokens.
     pub refresh: Box<dyn RefreshStore>,
     /// Authorization requests waiting for the user at the login page.
-    pub pending: PendingStore,
+    pub pending: Box<dyn PendingStore>,
     /// Usernames that the next authorization requests complete as, without the page (tests, scripts).
     pub next_logins: Mutex<std::collections::VecDeque<String>>,
     /// The time source of every expiry decision.
     pub clock: Clock,
     /// HTML templates; minijinja escapes every value in `.html` templates.
     pub templates: minijinja::Environment<'static>,
-    /// Failed client authentications per client id: (minute window start, count).
-    pub auth_failures: Mutex<HashMap<String, (u64, u32)>>,
+    /// Failed client authentications per (client id, remote address), so a stranger cannot lock a client out.
+    pub auth_failures: AuthFailures,
     /// Requests that reached the token endpoint, so a harness can prove a client made no token request
     /// after a bad callback (what the conformance suite counts as a rejection).
     pub token_requests: AtomicU64,
@@ -121,13 +118,35 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Builds the state for `issuer` from a validated configuration.
+    /// Builds the state for `issuer` from a validated configuration, with the in-memory stores.
     pub fn new(issuer: String, config: Config, key: SigningKey, clock: Clock) -> AppState {
         AppState::with_keys(issuer, config, KeySet::new(key), clock)
     }
 
+    /// Builds the state with the given stores (another backend than the in-memory default).
+    pub fn with_stores(
+        issuer: String,
+        config: Config,
+        key: SigningKey,
+        clock: Clock,
+        stores: Stores,
+    ) -> AppState {
+        AppState::build(issuer, config, KeySet::new(key), clock, stores)
+    }
+
     /// As [`AppState::new`], with a key set (e.g. one generated on first use, for a tenant).
     pub fn with_keys(issuer: String, config: Config, keys: KeySet, clock: Clock) -> AppState {
+        let stores = Stores::in_memory(&config.limits);
+        AppState::build(issuer, config, keys, clock, stores)
+    }
+
+    fn build(
+        issuer: String,
+        config: Config,
+        keys: KeySet,
+        clock: Clock,
+        stores: Stores,
+    ) -> AppState {
         let clients = config
             .clients
             .iter()
@@ -138,8 +157,10 @@ impl AppState {
             .users
             .iter()
             .cloned()
-            .map(|u| (u.username.clone(), u))
-            .collect();
+            .fold(Users::default(), |mut users, u| {
+                users.insert(u.username.clone(), u);
+                users
+            });
         // The configured start of the provider's clock: the same operations as the handle's.
         clock.advance(std::time::Duration::from_secs(config.clock_advance_secs));
         if config.clock_frozen {
@@ -165,14 +186,14 @@ impl AppState {
             keys,
             faults,
             requests: RequestLog::new(config.request_log_capacity),
-            codes: Box::new(MemoryCodeStore::default()),
-            tokens: Box::new(MemoryTokenStore::default()),
-            refresh: Box::new(MemoryRefreshStore::default()),
-            pending: PendingStore::default(),
+            codes: stores.codes,
+            tokens: stores.tokens,
+            refresh: stores.refresh,
+            pending: stores.pending,
             next_logins: Mutex::new(Default::default()),
             clock,
             templates: crate::authorize::templates(),
-            auth_failures: Mutex::new(HashMap::new()),
+            auth_failures: AuthFailures::new(config.limits.auth_failure_counters),
             token_requests: AtomicU64::new(0),
             config,
         }))
@@ -217,14 +238,79 @@ impl AppState {
 
     /// A user by subject.
     pub fn user_by_sub(&self, sub: &str) -> Option<UserConfig> {
-        read(&self.users).values().find(|u| u.sub == sub).cloned()
+        let users = read(&self.users);
+        users
+            .by_sub
+            .get(sub)
+            .and_then(|name| users.by_name.get(name))
+            .cloned()
     }
 
-    /// All users, sorted by username (for the login page).
+    /// All users, sorted by username.
     pub fn usernames(&self) -> Vec<UserConfig> {
-        let mut users: Vec<_> = read(&self.users).values().cloned().collect();
-        users.sort_by(|a, b| a.username.cmp(&b.username));
-        users
+        read(&self.users).by_name.values().cloned().collect()
+    }
+
+    /// When every token a grant of `client` could have produced until now is dead: the bound kept by
+    /// revocation and replay records (RFC 6749 §4.1.2, RFC 7009 §2.1).
+    pub fn tokens_dead_by(&self, client: &ClientConfig) -> u64 {
+        let access = client
+            .access_token_ttl
+            .unwrap_or(self.config.access_token_ttl);
+        let refresh = if client.grant_types.contains(&GrantType::RefreshToken) {
+            self.config.refresh_token_ttl
+        } else {
+            0
+        };
+        self.clock.now().saturating_add(access.max(refresh))
+    }
+}
+
+/// The users, sorted by username (the login page lists them in order without sorting) and indexed by `sub`
+/// (every token request looks a user up by subject).
+#[derive(Debug, Default, Clone)]
+pub struct Users {
+    /// Username → user.
+    by_name: BTreeMap<String, UserConfig>,
+    /// `sub` → username.
+    by_sub: HashMap<String, String>,
+}
+
+impl Users {
+    /// Adds or replaces the user `username`.
+    pub fn insert(&mut self, username: String, user: UserConfig) {
+        if let Some(old) = self.by_name.remove(&username) {
+            self.by_sub.remove(&old.sub);
+        }
+        self.by_sub.insert(user.sub.clone(), username.clone());
+        self.by_name.insert(username, user);
+    }
+
+    /// Removes a user.
+    pub fn remove(&mut self, username: &str) {
+        if let Some(old) = self.by_name.remove(username) {
+            self.by_sub.remove(&old.sub);
+        }
+    }
+
+    /// A user by username.
+    pub fn get(&self, username: &str) -> Option<&UserConfig> {
+        self.by_name.get(username)
+    }
+
+    /// Users in username order.
+    pub fn iter(&self) -> impl Iterator<Item = &UserConfig> {
+        self.by_name.values()
+    }
+
+    /// How many users there are.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
     }
 }
 

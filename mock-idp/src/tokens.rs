@@ -124,7 +124,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             expires_at: now + ttl,
         },
         now,
-    );
+    )?;
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -190,7 +190,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
                 expires_at: now + state.config.refresh_token_ttl,
             },
             now,
-        );
+        )?;
         body["refresh_token"] = json!(token);
     }
     Ok(Issued {

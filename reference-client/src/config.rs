@@ -143,6 +143,8 @@ pub struct Settings {
     pub seed_demo_users: bool,
     /// True when `jwt_key` is the public development key.
     pub uses_dev_jwt_key: bool,
+    /// Upper bounds of the in-memory stores (set from Rust; the defaults suit one instance).
+    pub limits: crate::store::StoreLimits,
 }
 
 /// The raw, all-optional shape of the TOML file. Unknown keys are refused so typos surface.
@@ -373,6 +375,7 @@ impl Settings {
                 raw.binding_ticket_ttl_secs.unwrap_or(300),
             )?,
             seed_demo_users,
+            limits: crate::store::StoreLimits::default(),
         })
     }
 }

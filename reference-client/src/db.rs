@@ -5,11 +5,16 @@
 //! - `identities` is unique on (issuer, subject), so [`Database::find_or_create_user`] creates at most one user
 //!   per identity even when first logins race (UM-UNKNOWN-USER, auto-create).
 //!
-//! The connection sits behind a `std::sync::Mutex` on purpose: every call is a short synchronous query and no
-//! `.await` happens while the lock is held, so an async mutex would only add cost.
+//! rusqlite is blocking, so request handlers never call it on an async worker: they go through
+//! [`Database::call`], which runs the closure on tokio's blocking pool. There a few connections (WAL: many
+//! readers beside one writer) are shared through a small pool guarded by a `std::sync::Mutex` and a `Condvar`
+//! — blocking is what those threads are for. A slow write (another process holding the lock, within the
+//! 5 s busy timeout) therefore delays only the requests that need the database, never unrelated ones.
+//! The synchronous methods remain for the CLI and tests.
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -88,11 +93,58 @@ pub struct Identity {
     pub user_id: i64,
 }
 
+/// Connections a file database opens: enough for readers to proceed beside a writer on two to four cores.
+const POOL_SIZE: usize = 4;
+
 /// The SQLite handle shared by all requests.
 #[derive(Debug)]
 pub struct Database {
-    /// One connection; see the module docs for why a blocking mutex.
-    conn: Mutex<Connection>,
+    /// Idle connections; see the module docs for why a blocking mutex.
+    idle: Mutex<Vec<Connection>>,
+    /// Signalled when a connection is returned.
+    returned: Condvar,
+}
+
+/// A connection borrowed from the pool, returned on drop.
+struct Pooled<'a> {
+    /// Always `Some` until dropped.
+    conn: Option<Connection>,
+    /// Where it goes back.
+    db: &'a Database,
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Invariant: `conn` is only taken in `drop`.
+        #[allow(clippy::expect_used)]
+        self.conn
+            .as_ref()
+            .expect("pooled connection present until drop")
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        #[allow(clippy::expect_used)]
+        self.conn
+            .as_mut()
+            .expect("pooled connection present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            relock(&self.db.idle).push(conn);
+            self.db.returned.notify_one();
+        }
+    }
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means another request panicked mid-call; SQLite itself stays consistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 const MIGRATIONS: &[&str] = &["
@@ -132,34 +184,74 @@ const USER_COLUMNS: &str = "id, display_name, role, avatar_url, phone, disabled,
 impl Database {
     /// Opens (creating if needed) the database file, sets WAL and a busy timeout, and runs migrations.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the database {}", path.display()))?;
-        Self::init(conn)
+        let open = || {
+            Connection::open(path)
+                .with_context(|| format!("opening the database {}", path.display()))
+        };
+        let first = Self::configure(open()?)?;
+        let db = Self::with_connections(vec![first]);
+        db.migrate()?;
+        for _ in 1..POOL_SIZE {
+            let conn = Self::configure(open()?)?;
+            relock(&db.idle).push(conn);
+        }
+        Ok(db)
     }
 
-    /// An in-memory database, for unit tests.
+    /// An in-memory database (one connection: each would be a database of its own), for unit tests.
     pub fn open_in_memory() -> anyhow::Result<Self> {
-        Self::init(Connection::open_in_memory().context("opening an in-memory database")?)
+        let conn = Self::configure(
+            Connection::open_in_memory().context("opening an in-memory database")?,
+        )?;
+        let db = Self::with_connections(vec![conn]);
+        db.migrate()?;
+        Ok(db)
     }
 
-    fn init(conn: Connection) -> anyhow::Result<Self> {
-        // WAL lets the CLI read while the server writes; the busy timeout makes a second writer wait.
+    fn with_connections(conns: Vec<Connection>) -> Self {
+        Self {
+            idle: Mutex::new(conns),
+            returned: Condvar::new(),
+        }
+    }
+
+    fn configure(conn: Connection) -> anyhow::Result<Connection> {
+        // WAL lets readers (other requests, the CLI) proceed while one connection writes; the busy timeout
+        // makes a second writer wait instead of failing.
         conn.pragma_update(None, "journal_mode", "WAL")
             .context("enabling WAL")?;
         conn.busy_timeout(Duration::from_secs(5))
             .context("setting busy_timeout")?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .context("enabling foreign keys")?;
-        let db = Self {
-            conn: Mutex::new(conn),
-        };
-        db.migrate()?;
-        Ok(db)
+        Ok(conn)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A poisoned lock only means another request panicked mid-call; SQLite itself stays consistent.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Borrows a connection, waiting for one to be returned if all are busy. Blocking: call it from the
+    /// CLI, tests, or through [`Database::call`].
+    fn lock(&self) -> Pooled<'_> {
+        let mut idle = relock(&self.idle);
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Pooled {
+                    conn: Some(conn),
+                    db: self,
+                };
+            }
+            idle = self.returned.wait(idle).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Runs blocking database work on tokio's blocking pool, so no async worker waits on SQLite.
+    pub async fn call<T, F>(self: &Arc<Self>, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> anyhow::Result<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .context("the database task failed")?
     }
 
     fn migrate(&self) -> anyhow::Result<()> {
@@ -291,7 +383,8 @@ impl Database {
         now: i64,
     ) -> anyhow::Result<(User, bool)> {
         let mut conn = self.lock();
-        // IMMEDIATE takes the write lock up front, so two processes cannot both see "no identity".
+        // IMMEDIATE takes the write lock up front, so two connections (or processes) cannot both read "no
+        // identity" and then race to write: a deferred transaction would fail with SQLITE_BUSY instead.
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .context("starting find-or-create")?;
@@ -320,11 +413,19 @@ impl Database {
                         |r| r.get(0),
                     )
                     .context("inserting a user")?;
-                tx.execute(
-                    "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![issuer, subject, id, now],
-                )
-                .context("inserting an identity")?;
+                // The UNIQUE (issuer, subject) constraint has the last word, named here so the statement
+                // refuses to run against a schema without it. Under the immediate transaction it cannot
+                // conflict; if it ever does, nothing is created twice.
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (issuer, subject) DO NOTHING",
+                        params![issuer, subject, id, now],
+                    )
+                    .context("inserting an identity")?;
+                if inserted != 1 {
+                    anyhow::bail!("identity ({issuer}, {subject}) appeared during find-or-create");
+                }
                 (id, true)
             }
         };

@@ -47,9 +47,19 @@ pub enum ApiError {
     /// Authenticated, but not allowed (an ordinary user on an admin endpoint).
     #[error("forbidden")]
     Forbidden,
+    /// A bounded store (login transactions, binding tickets, sessions) is full of live entries; answered 503
+    /// with `Retry-After` rather than growing without bound.
+    #[error("temporarily_unavailable")]
+    Unavailable,
     /// Anything else; logged with its cause chain, answered with an opaque 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::store::StoreFull> for ApiError {
+    fn from(_: crate::store::StoreFull) -> Self {
+        Self::Unavailable
+    }
 }
 
 #[derive(Serialize)]
@@ -73,6 +83,7 @@ impl ApiError {
             Self::InvalidTicket => "invalid_ticket",
             Self::InvalidToken(_) => "invalid_token",
             Self::Forbidden => "forbidden",
+            Self::Unavailable => "temporarily_unavailable",
             Self::Unexpected(_) => "server_error",
         }
     }
@@ -89,6 +100,7 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             Self::Provider(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -116,6 +128,7 @@ impl ApiError {
             }
             Self::InvalidToken(_) => "missing or invalid credentials".into(),
             Self::Forbidden => "you are not allowed to do this".into(),
+            Self::Unavailable => "too many logins in progress; please retry shortly".into(),
             Self::Unexpected(_) => "internal error".into(),
         }
     }
@@ -127,6 +140,7 @@ impl IntoResponse for ApiError {
             Self::Unexpected(e) => tracing::error!(error = ?e, "request failed"),
             Self::Provider(detail) => tracing::warn!(%detail, "provider failure"),
             Self::InvalidIdToken(detail) => tracing::warn!(%detail, "id_token rejected"),
+            Self::Unavailable => tracing::warn!("a bounded store is full; answering 503"),
             other => tracing::info!(error = %other, "request refused"),
         }
         let status = self.status();
@@ -140,6 +154,10 @@ impl IntoResponse for ApiError {
             .into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self, Self::Unavailable) {
+            // Entries expire continuously, so room comes back soon.
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        }
         if status == StatusCode::UNAUTHORIZED && matches!(self, Self::InvalidToken(_)) {
             // RFC 6750 §3.
             headers.insert(

@@ -61,13 +61,14 @@ impl AppState {
             settings.jwt_ttl.as_secs(),
             clock.clone(),
         );
+        let limits = settings.limits;
         Ok(Self {
             settings: Arc::new(settings),
             db: Arc::new(db),
             provider: Arc::new(provider),
-            transactions: Arc::default(),
-            binding_tickets: Arc::default(),
-            sessions: Arc::default(),
+            transactions: Arc::new(TransactionStore::new(limits.transactions)),
+            binding_tickets: Arc::new(BindingTickets::new(limits.binding_tickets)),
+            sessions: Arc::new(SessionStore::new(limits.sessions)),
             jwt,
             clock,
         })
@@ -111,7 +112,13 @@ pub fn router(state: AppState) -> Router {
                 "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
             ),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // Method and path only, at every level: the query of /callback carries the code and state, which
+            // must not end up in logs (RFC 9700 §4.2.4 treats logs as a leak path).
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
         .with_state(state)
 }
 

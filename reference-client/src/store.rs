@@ -3,8 +3,13 @@
 //! All three are in memory: they live minutes, and losing them on restart only means logging in again.
 //! Each store's `take` removes what it returns, under one lock, so a value is handed out at most once.
 //! The mutexes are `std::sync::Mutex` on purpose: no `.await` happens while one is held.
+//!
+//! Each store is bounded ([`StoreLimits`]) and swept: dead entries are dropped whenever the map has doubled
+//! since the last sweep (amortised O(1) per insert, never a scan per insert), and before a full store refuses.
+//! A full store answers [`StoreFull`], which the API turns into 503 with `Retry-After`.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
 
 use base64::Engine;
@@ -26,6 +31,80 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The upper bounds of the in-memory stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Login transactions in progress (`transaction_ttl` each, 10 minutes by default).
+    pub transactions: usize,
+    /// Binding tickets waiting for a phone number (`binding_ticket_ttl` each).
+    pub binding_tickets: usize,
+    /// Cookie-mode sessions (`jwt_ttl` each).
+    pub sessions: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            transactions: 10_000,
+            binding_tickets: 10_000,
+            sessions: 100_000,
+        }
+    }
+}
+
+/// A store is at its bound even after dropping every expired entry; nothing is evicted to make room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the store is full")]
+pub struct StoreFull;
+
+/// A map with a cap and an amortised sweep.
+#[derive(Debug)]
+struct Bounded<K, V> {
+    map: HashMap<K, V>,
+    /// Size after the last sweep (at least 1024, so small maps are not swept on every insert).
+    watermark: usize,
+    /// Clock second of the last sweep forced by a full map (at most one per second).
+    last_full_sweep: Option<u64>,
+    /// The most entries held.
+    cap: usize,
+}
+
+impl<K: Eq + Hash, V> Bounded<K, V> {
+    fn new(cap: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            watermark: 1024,
+            last_full_sweep: None,
+            cap,
+        }
+    }
+
+    /// Inserts after sweeping as needed; refuses when the map is still full.
+    fn insert(
+        &mut self,
+        key: K,
+        value: V,
+        now: u64,
+        alive: impl Fn(&V) -> bool,
+    ) -> Result<(), StoreFull> {
+        let full = self.map.len() >= self.cap;
+        if self.map.len() >= self.watermark.saturating_mul(2)
+            || (full && self.last_full_sweep != Some(now))
+        {
+            self.map.retain(|_, v| alive(v));
+            self.watermark = self.map.len().max(1024);
+            if full {
+                self.last_full_sweep = Some(now);
+            }
+        }
+        if self.map.len() >= self.cap {
+            return Err(StoreFull);
+        }
+        self.map.insert(key, value);
+        Ok(())
+    }
 }
 
 /// One login in progress (step 1 to step 4 of the flow).
@@ -60,18 +139,32 @@ pub enum TakeError {
 ///
 /// Invariant: [`TransactionStore::take`] returns a transaction at most once; after a successful take, or an
 /// expired one, every later take of the same state returns [`TakeError::Unknown`].
-#[derive(Debug, Default)]
+/// At most [`StoreLimits::transactions`] are held; one is forgotten once older than the ttl.
+#[derive(Debug)]
 pub struct TransactionStore {
     /// state → transaction.
-    inner: Mutex<HashMap<String, LoginTransaction>>,
+    inner: Mutex<Bounded<String, LoginTransaction>>,
+}
+
+impl Default for TransactionStore {
+    fn default() -> Self {
+        Self::new(StoreLimits::default().transactions)
+    }
 }
 
 impl TransactionStore {
-    /// Stores a new transaction; also drops transactions older than `ttl_secs`.
-    pub fn insert(&self, tx: LoginTransaction, now: u64, ttl_secs: u64) {
-        let mut map = lock(&self.inner);
-        map.retain(|_, t| now.saturating_sub(t.created_at) <= ttl_secs);
-        map.insert(tx.state.clone(), tx);
+    /// An empty store holding at most `cap` transactions.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            inner: Mutex::new(Bounded::new(cap)),
+        }
+    }
+
+    /// Stores a new transaction, unless the store is full of transactions younger than `ttl_secs`.
+    pub fn insert(&self, tx: LoginTransaction, now: u64, ttl_secs: u64) -> Result<(), StoreFull> {
+        lock(&self.inner).insert(tx.state.clone(), tx, now, |t| {
+            now.saturating_sub(t.created_at) <= ttl_secs
+        })
     }
 
     /// Removes and returns the transaction for `state` if `browser_binding` matches its cookie and it is not
@@ -83,7 +176,8 @@ impl TransactionStore {
         now: u64,
         ttl_secs: u64,
     ) -> Result<LoginTransaction, TakeError> {
-        let mut map = lock(&self.inner);
+        let mut guard = lock(&self.inner);
+        let map = &mut guard.map;
         let tx = map.get(state).ok_or(TakeError::Unknown)?;
         match browser_binding {
             Some(b) if ct_eq(b, &tx.browser_binding) => {}
@@ -98,7 +192,7 @@ impl TransactionStore {
 
     /// Number of pending transactions (for tests and metrics).
     pub fn len(&self) -> usize {
-        lock(&self.inner).len()
+        lock(&self.inner).map.len()
     }
 
     /// True when no transaction is pending.
@@ -126,21 +220,40 @@ pub struct PendingBinding {
 
 /// Binding tickets (require-binding policy), keyed by ticket.
 ///
-/// Invariant: a ticket is redeemed at most once and only before it expires.
-#[derive(Debug, Default)]
+/// Invariant: a ticket is redeemed at most once and only before it expires. At most
+/// [`StoreLimits::binding_tickets`] are held; one is forgotten once expired.
+#[derive(Debug)]
 pub struct BindingTickets {
     /// ticket → pending binding.
-    inner: Mutex<HashMap<String, PendingBinding>>,
+    inner: Mutex<Bounded<String, PendingBinding>>,
+}
+
+impl Default for BindingTickets {
+    fn default() -> Self {
+        Self::new(StoreLimits::default().binding_tickets)
+    }
 }
 
 impl BindingTickets {
+    /// An empty store holding at most `cap` tickets.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            inner: Mutex::new(Bounded::new(cap)),
+        }
+    }
+
     /// Stores a pending binding under a fresh ticket and returns the ticket.
-    pub fn issue(&self, pending: PendingBinding, now: u64, ttl_secs: u64) -> String {
+    pub fn issue(
+        &self,
+        pending: PendingBinding,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Result<String, StoreFull> {
         let ticket = random_token(32);
-        let mut map = lock(&self.inner);
-        map.retain(|_, p| now.saturating_sub(p.created_at) <= ttl_secs);
-        map.insert(ticket.clone(), pending);
-        ticket
+        lock(&self.inner).insert(ticket.clone(), pending, now, |p| {
+            now.saturating_sub(p.created_at) <= ttl_secs
+        })?;
+        Ok(ticket)
     }
 
     /// Removes and returns the pending binding if the browser matches and it has not expired.
@@ -151,7 +264,8 @@ impl BindingTickets {
         now: u64,
         ttl_secs: u64,
     ) -> Option<PendingBinding> {
-        let mut map = lock(&self.inner);
+        let mut guard = lock(&self.inner);
+        let map = &mut guard.map;
         let pending = map.get(ticket)?;
         if !browser_binding.is_some_and(|b| ct_eq(b, &pending.browser_binding)) {
             return None;
@@ -170,30 +284,52 @@ pub struct Session {
     pub expires_at: u64,
 }
 
-/// Server-side sessions for `session_mode = "cookie"`, keyed by the cookie's random id.
-#[derive(Debug, Default)]
+/// Server-side sessions for `session_mode = "cookie"`, keyed by the cookie's random id. At most
+/// [`StoreLimits::sessions`] are held; one is forgotten once expired.
+#[derive(Debug)]
 pub struct SessionStore {
     /// session id → session.
-    inner: Mutex<HashMap<String, Session>>,
+    inner: Mutex<Bounded<String, Session>>,
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        Self::new(StoreLimits::default().sessions)
+    }
 }
 
 impl SessionStore {
+    /// An empty store holding at most `cap` sessions.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            inner: Mutex::new(Bounded::new(cap)),
+        }
+    }
+
     /// Creates a session and returns its id (the cookie value).
-    pub fn create(&self, user_id: i64, expires_at: u64) -> String {
+    pub fn create(&self, user_id: i64, now: u64, expires_at: u64) -> Result<String, StoreFull> {
         let id = random_token(32);
-        lock(&self.inner).insert(
-            id.clone(),
-            Session {
-                user_id,
-                expires_at,
-            },
-        );
-        id
+        let session = Session {
+            user_id,
+            expires_at,
+        };
+        lock(&self.inner).insert(id.clone(), session, now, |s| s.expires_at > now)?;
+        Ok(id)
+    }
+
+    /// Number of sessions held (for tests and metrics).
+    pub fn len(&self) -> usize {
+        lock(&self.inner).map.len()
+    }
+
+    /// True when no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The live session with this id.
     pub fn get(&self, id: &str, now: u64) -> Option<Session> {
-        let mut map = lock(&self.inner);
+        let map = &mut lock(&self.inner).map;
         match map.get(id) {
             Some(s) if s.expires_at > now => Some(s.clone()),
             Some(_) => {
@@ -206,7 +342,7 @@ impl SessionStore {
 
     /// Ends a session.
     pub fn remove(&self, id: &str) {
-        lock(&self.inner).remove(id);
+        lock(&self.inner).map.remove(id);
     }
 }
 
@@ -229,7 +365,7 @@ mod tests {
     #[test]
     fn a_transaction_is_taken_once() {
         let store = TransactionStore::default();
-        store.insert(tx("s", 100), 100, 600);
+        store.insert(tx("s", 100), 100, 600).expect("room");
         assert!(store.take("s", Some("browser-a"), 101, 600).is_ok());
         assert_eq!(
             store.take("s", Some("browser-a"), 101, 600).err(),
@@ -241,7 +377,7 @@ mod tests {
     #[test]
     fn another_browser_cannot_take_or_burn_a_transaction() {
         let store = TransactionStore::default();
-        store.insert(tx("s", 100), 100, 600);
+        store.insert(tx("s", 100), 100, 600).expect("room");
         assert_eq!(
             store.take("s", Some("browser-b"), 101, 600).err(),
             Some(TakeError::OtherBrowser)
@@ -257,12 +393,46 @@ mod tests {
     #[test]
     fn an_old_transaction_is_expired_and_removed() {
         let store = TransactionStore::default();
-        store.insert(tx("s", 100), 100, 600);
+        store.insert(tx("s", 100), 100, 600).expect("room");
         assert_eq!(
             store.take("s", Some("browser-a"), 701, 600).err(),
             Some(TakeError::Expired)
         );
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_full_transaction_store_refuses_until_old_transactions_expire() {
+        let store = TransactionStore::new(2);
+        store.insert(tx("a", 100), 100, 600).expect("room");
+        store.insert(tx("b", 100), 100, 600).expect("room");
+        assert_eq!(store.insert(tx("c", 200), 200, 600), Err(StoreFull));
+        assert_eq!(store.len(), 2);
+        store
+            .insert(tx("c", 701), 701, 600)
+            .expect("a and b expired");
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn inserting_many_transactions_keeps_only_the_live_ones() {
+        let store = TransactionStore::new(usize::MAX);
+        for i in 0..50_000u64 {
+            // One per second, each living 10 seconds.
+            store.insert(tx(&i.to_string(), i), i, 10).expect("no cap");
+        }
+        assert!(store.len() <= 2048, "{}", store.len());
+    }
+
+    #[test]
+    fn sessions_are_swept_and_bounded() {
+        let store = SessionStore::new(2);
+        let a = store.create(1, 100, 200).expect("room");
+        store.create(2, 100, 200).expect("room");
+        assert_eq!(store.create(3, 150, 300), Err(StoreFull));
+        assert!(store.get(&a, 150).is_some());
+        store.create(3, 200, 300).expect("both expired");
+        assert_eq!(store.len(), 1);
     }
 
     #[test]

@@ -17,13 +17,15 @@ use super::{
 };
 use crate::{
     error::OAuthError,
-    state::{AppState, random_token},
+    state::{AppState, random_token, read},
 };
 
 /// The cookie naming this browser to the login form.
 const BROWSER_COOKIE: &str = "mockidp_browser";
 /// Where the form posts.
 pub const LOGIN_PATH: &str = "/authorize/login";
+/// The most users the login page offers as one-click buttons.
+pub const LOGIN_PAGE_USERS: usize = 50;
 
 fn ct_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -44,7 +46,10 @@ pub fn show(state: &AppState, request: AuthRequest, headers: &HeaderMap) -> Resp
         csrf: random_token(24),
         expires_at: now + PENDING_TTL,
     };
-    state.pending.insert(id.clone(), pending.clone(), now);
+    if let Err(full) = state.pending.insert(id.clone(), pending.clone(), now) {
+        let r = &pending.request;
+        return redirect_error(state, &r.redirect_uri, r.state.as_deref(), &full.into());
+    }
     let mut response = render(state, &id, &pending, "", None, StatusCode::OK);
     if new_cookie {
         let cookie = Cookie::build((BROWSER_COOKIE, browser))
@@ -67,11 +72,18 @@ fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let users: Vec<_> = state
-        .usernames()
-        .into_iter()
-        .map(|u| minijinja::context! { username => u.username, name => u.name })
-        .collect();
+    // The one-click list is for a handful of test users: with thousands configured the page shows the first
+    // ones in username order, without copying the rest, and the form still takes any username.
+    let (users, more) = {
+        let all = read(&state.users);
+        let shown: Vec<_> = all
+            .iter()
+            .take(LOGIN_PAGE_USERS)
+            .map(|u| minijinja::context! { username => &u.username, name => &u.name })
+            .collect();
+        let more = all.len().saturating_sub(shown.len());
+        (shown, more)
+    };
     let r = &pending.request;
     let body = state.templates.get_template("login.html").and_then(|t| {
         t.render(minijinja::context! {
@@ -84,6 +96,7 @@ fn render(
             username,
             error,
             users,
+            more,
         })
     });
     match body {

@@ -6,7 +6,7 @@ mod login;
 mod pending;
 
 pub use checks::{AuthRequest, SCOPES};
-pub use pending::{Pending, PendingStore};
+pub use pending::{MemoryPendingStore, Pending, PendingStore};
 
 use axum::{
     extract::{RawQuery, State},
@@ -185,13 +185,16 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
         code_challenge: request.code_challenge.clone(),
         expires_at,
     };
-    // Spent codes are kept as long as the tokens they produced live, so a late replay still revokes them.
-    let retain_until = expires_at
-        + state
-            .config
-            .access_token_ttl
-            .max(state.config.refresh_token_ttl);
-    state.codes.insert(&code, grant, retain_until, now);
+    // Until it expires; once redeemed, the token endpoint keeps a small spent record for replays.
+    if let Err(full) = state.codes.insert(&code, grant, now) {
+        let error = OAuthError::from(full);
+        return redirect_error(
+            state,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+        );
+    }
     let mut params = vec![("code", code.clone())];
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));

@@ -25,11 +25,26 @@ pub fn exchange(
     params: &Params,
 ) -> Result<Issued, OAuthError> {
     let code = params.require("code", "code is missing")?;
-    let grant = match state.codes.redeem(code, &client.config.client_id) {
+    // The spent code is remembered as long as the tokens of this redemption can live, so that a late replay
+    // still revokes them; then it is forgotten.
+    let spent_until = state.tokens_dead_by(&client.config);
+    let grant = match state
+        .codes
+        .redeem(code, &client.config.client_id, spent_until)
+    {
         Redemption::Fresh(grant) => grant,
         Redemption::Replayed { grant_id } => {
             // RFC 6749 §4.1.2: a code used twice revokes the tokens it produced.
-            state.tokens.revoke_grant(&grant_id);
+            let now = state.clock.now();
+            if state
+                .tokens
+                .revoke_grant(&grant_id, spent_until, now)
+                .is_err()
+            {
+                tracing::error!(
+                    "the revoked-grant store is full: a replayed code's tokens stay valid"
+                );
+            }
             tracing::warn!(client_id = %client.config.client_id, "authorization code replayed; its tokens are revoked");
             return Err(OAuthError::InvalidGrant("the code was already used"));
         }

@@ -1,6 +1,11 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3, §3.2.1).
 
-use axum::http::{HeaderMap, header};
+use std::net::IpAddr;
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::{HeaderMap, header, request::Parts},
+};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::Params;
@@ -17,12 +22,33 @@ enum Presented {
     IdOnly { id: String },
 }
 
-/// Decodes one half of a Basic credential: RFC 6749 §2.3.1 form-urlencodes id and secret before base64.
-fn form_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+/// Decodes one half of a Basic credential as one whole `application/x-www-form-urlencoded` value
+/// (RFC 6749 §2.3.1, Appendix B): `+` is a space, `%XX` a byte, and nothing else is special, so `&`, `=`,
+/// `:` and `%` in a secret round-trip and no suffix is ever dropped. Written by hand because the form parsers
+/// at hand split on `&` and `=`, and the percent decoders pass a malformed `%` through instead of refusing it.
+fn form_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let (hi, lo) = (hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?);
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
@@ -48,8 +74,11 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
         .decode(encoded.trim())
         .map_err(|_| malformed.clone())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed.clone())?;
-    let (id, secret) = decoded.split_once(':').ok_or(malformed)?;
-    let (id, secret) = (form_decode(id), form_decode(secret));
+    // The encoded id cannot hold a raw `:`, so the first one separates id and secret (RFC 7617 §2).
+    let (id, secret) = decoded.split_once(':').ok_or(malformed.clone())?;
+    let (Some(id), Some(secret)) = (form_decode(id), form_decode(secret)) else {
+        return Err(malformed);
+    };
     // RFC 6749 §2.3: one method per request.
     if body_secret.is_some() {
         return Err(OAuthError::InvalidRequest(
@@ -64,29 +93,55 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
     Ok(Presented::Basic { id, secret })
 }
 
+/// The address a request came from, when the server was started with connection info (every real server
+/// is; `router(state)` driven by `oneshot` has none). Only the socket peer counts: forwarded headers are
+/// ignored, since anyone can send them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<crate::conn::Conn>>()
+                .map(|c| c.0.remote.ip()),
+        ))
+    }
+}
+
 /// Authenticates the client of a request, or says why not.
 ///
 /// Unknown clients and wrong secrets fail identically (same status, headers and body), and a secret is
-/// hashed even for an unknown client so timing does not tell them apart. Failures are counted per client id
-/// and throttled with 429 past `max_auth_failures_per_minute`.
+/// hashed even for an unknown client so timing does not tell them apart. Failures are counted per
+/// (client id, remote address), so wrong secrets from one address never throttle the client elsewhere, and
+/// throttled with 429 past `max_auth_failures_per_minute`.
 pub fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
+    peer: PeerAddr,
 ) -> Result<RegisteredClient, OAuthError> {
     let presented = presented(headers, params)?;
     let (id, basic) = match &presented {
         Presented::Basic { id, .. } => (id.as_str(), true),
         Presented::Post { id, .. } | Presented::IdOnly { id } => (id.as_str(), false),
     };
-    if throttled(state, id) {
+    let client = state.client(id);
+    // Unknown ids share one counter per address, so random ids cannot fill the table from one address.
+    let counter = if client.is_some() { id } else { "" };
+    let now = state.clock.now();
+    let max = state.config.max_auth_failures_per_minute;
+    if state.auth_failures.throttled(counter, peer.0, max, now) {
         return Err(OAuthError::TooManyAttempts);
     }
     let fail = || {
-        record_failure(state, id);
+        state.auth_failures.record(counter, peer.0, now);
         OAuthError::InvalidClient { basic }
     };
-    let Some(client) = state.client(id) else {
+    let Some(client) = client else {
         if let Presented::Basic { secret, .. } | Presented::Post { secret, .. } = &presented {
             let _ = secret_hash(secret);
         }
@@ -105,29 +160,23 @@ pub fn authenticate(
     if ok { Ok(client) } else { Err(fail()) }
 }
 
-fn throttled(state: &AppState, id: &str) -> bool {
-    let now = state.clock.now();
-    let map = state
-        .auth_failures
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    map.get(id).is_some_and(|&(start, n)| {
-        now < start + 60 && n >= state.config.max_auth_failures_per_minute
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
 
-fn record_failure(state: &AppState, id: &str) {
-    let now = state.clock.now();
-    let mut map = state
-        .auth_failures
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if map.len() > 10_000 {
-        map.retain(|_, (start, _)| now < *start + 60);
+    #[test]
+    fn a_credential_half_is_decoded_as_one_whole_form_value() {
+        assert_eq!(
+            form_decode("a%26b%3Dc%3Ad%25e%2Bf+g").as_deref(),
+            Some("a&b=c:d%e+f g")
+        );
+        // Nothing is split off: `&` and `=` are ordinary characters of the value.
+        assert_eq!(
+            form_decode("web-secret&anything").as_deref(),
+            Some("web-secret&anything")
+        );
+        for malformed in ["%", "%2", "%zz", "%+1", "%C3%28"] {
+            assert_eq!(form_decode(malformed), None, "{malformed}");
+        }
     }
-    let entry = map.entry(id.to_owned()).or_insert((now, 0));
-    if now >= entry.0 + 60 {
-        *entry = (now, 0);
-    }
-    entry.1 += 1;
 }

@@ -6,7 +6,7 @@ mod client_auth;
 mod client_credentials;
 mod refresh_token;
 
-pub use client_auth::authenticate;
+pub use client_auth::{PeerAddr, authenticate};
 
 use std::collections::HashMap;
 
@@ -98,6 +98,7 @@ pub fn no_store_json(body: serde_json::Value) -> Response {
 /// `POST /token`.
 pub async fn token(
     State(state): State<AppState>,
+    peer: PeerAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -105,7 +106,7 @@ pub async fn token(
     state
         .token_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    match token_response(&state, &headers, query.as_deref(), &body) {
+    match token_response(&state, &headers, query.as_deref(), &body, peer) {
         Ok(issued) => {
             // The one point where token-endpoint faults apply: to an otherwise successful answer.
             let faults = state.faults.take(
@@ -144,11 +145,12 @@ fn token_response(
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
+    peer: PeerAddr,
 ) -> Result<Issued, OAuthError> {
     let params = Params::parse(headers, query, body)?;
     // Authenticate before looking at the grant, so a foreign client can neither spend nor revoke a code
     // (RFC 6749 §4.1.3).
-    let client = authenticate(state, headers, &params)?;
+    let client = authenticate(state, headers, &params, peer)?;
     let grant_type = params.require("grant_type", "grant_type is missing")?;
     let allowed = |g: crate::config::GrantType| client.config.grant_types.contains(&g);
     use crate::config::GrantType as G;

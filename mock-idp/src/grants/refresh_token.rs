@@ -16,10 +16,27 @@ pub fn exchange(
     params: &Params,
 ) -> Result<Issued, OAuthError> {
     let token = params.require("refresh_token", "refresh_token is missing")?;
+    let asked: Option<Vec<String>> = params.get("scope").map(|s| {
+        s.split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    });
+    // RFC 6749 §6: a narrower scope may be asked for, never a wider one. Checked before the token is spent,
+    // so a refused request leaves it usable and the client's retry is not taken for a replay.
+    if let (Some(asked), Some(live)) = (&asked, state.refresh.get_unspent(token))
+        && live.client_id == client.config.client_id
+        && asked.iter().any(|a| !live.scope.contains(a))
+    {
+        return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
+    }
     let grant = match state.refresh.redeem(token, &client.config.client_id) {
         RefreshRedemption::Fresh(grant) => grant,
         RefreshRedemption::Replayed { grant_id } => {
-            state.tokens.revoke_grant(&grant_id);
+            let (until, now) = (state.tokens_dead_by(&client.config), state.clock.now());
+            if state.tokens.revoke_grant(&grant_id, until, now).is_err() {
+                tracing::error!("the revoked-grant store is full: a replayed family stays valid");
+            }
             tracing::warn!(client_id = %client.config.client_id, "refresh token replayed; its family is revoked");
             return Err(OAuthError::InvalidGrant(
                 "the refresh token was already used",
@@ -34,20 +51,13 @@ pub fn exchange(
             "the refresh token has expired or was revoked",
         ));
     }
-    // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
-    let scope: Vec<String> = match params.get("scope") {
+    let scope: Vec<String> = match asked {
         None => grant.scope.clone(),
-        Some(s) => {
-            let asked: Vec<String> = s
-                .split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if asked.iter().any(|a| !grant.scope.contains(a)) {
-                return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
-            }
-            asked
+        // Checked again on the grant actually spent (the check above only spares a usable token).
+        Some(asked) if asked.iter().any(|a| !grant.scope.contains(a)) => {
+            return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
         }
+        Some(asked) => asked,
     };
     let user = state
         .user_by_sub(&grant.sub)

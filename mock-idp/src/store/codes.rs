@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
-use super::{Sweeper, lock};
+use super::{StoreFull, Sweeper, lock};
 
 /// What an authorization code stands for: everything the token endpoint must check it against.
 #[derive(Debug, Clone)]
@@ -48,27 +48,71 @@ pub enum Redemption {
 /// Stores authorization codes.
 ///
 /// Invariant: for any code, across any number of concurrent calls, `redeem` by its own client returns
-/// `Fresh` at most once; every later call by that client returns `Replayed`. A call by another client
-/// returns `WrongClient` and changes nothing. Spent codes are kept (at least until `retain_until`) so replays
-/// are recognised after the code has expired.
+/// `Fresh` at most once; every later call by that client returns `Replayed` for as long as the spent record is
+/// kept (`spent_until`: when the tokens of that redemption expire, so a late replay can still revoke them). A
+/// call by another client returns `WrongClient` and changes nothing. An unspent code is forgotten once it has
+/// expired; a spent one is reduced to its grant id and client, then forgotten at `spent_until`.
 pub trait CodeStore: Send + Sync + 'static {
-    /// Stores a fresh code. `retain_until` is when the record may be forgotten; `now` drives the sweep.
-    fn insert(&self, code: &str, grant: AuthorizationCode, retain_until: u64, now: u64);
-    /// Atomically checks the binding to `client_id` and spends the code.
-    fn redeem(&self, code: &str, client_id: &str) -> Redemption;
+    /// Stores a fresh code, kept until `grant.expires_at` unless redeemed. `now` drives the sweep.
+    fn insert(&self, code: &str, grant: AuthorizationCode, now: u64) -> Result<(), StoreFull>;
+    /// Atomically checks the binding to `client_id` and spends the code; its spent record is kept until
+    /// `spent_until`.
+    fn redeem(&self, code: &str, client_id: &str, spent_until: u64) -> Redemption;
 }
 
-struct Entry {
-    grant: AuthorizationCode,
-    spent: bool,
-    retain_until: u64,
+enum Entry {
+    /// Not yet redeemed: everything the token request is checked against.
+    Fresh(AuthorizationCode),
+    /// Redeemed: only what a replay needs (about 100 bytes instead of the whole request).
+    Spent {
+        grant_id: String,
+        client_id: String,
+        until: u64,
+    },
 }
 
-/// The default, in-memory [`CodeStore`].
-#[derive(Default)]
+impl Entry {
+    fn alive(&self, now: u64) -> bool {
+        match self {
+            Entry::Fresh(grant) => grant.expires_at > now,
+            Entry::Spent { until, .. } => *until > now,
+        }
+    }
+
+    fn client_id(&self) -> &str {
+        match self {
+            Entry::Fresh(grant) => &grant.client_id,
+            Entry::Spent { client_id, .. } => client_id,
+        }
+    }
+}
+
+/// The default, in-memory [`CodeStore`], holding at most `cap` codes (fresh and spent).
 pub struct MemoryCodeStore {
     /// Code → record, with the sweep bookkeeping; one lock makes "check and spend" atomic.
-    inner: Mutex<(HashMap<String, Entry>, Option<Sweeper>)>,
+    inner: Mutex<(HashMap<String, Entry>, Sweeper)>,
+    /// The most records held at once.
+    cap: usize,
+}
+
+impl MemoryCodeStore {
+    /// An empty store holding at most `cap` records.
+    pub fn new(cap: usize) -> Self {
+        MemoryCodeStore {
+            inner: Mutex::new(Default::default()),
+            cap,
+        }
+    }
+
+    /// Records held now, live or not yet swept (tests, metrics).
+    pub fn len(&self) -> usize {
+        lock(&self.inner).0.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl std::fmt::Debug for MemoryCodeStore {
@@ -78,36 +122,89 @@ impl std::fmt::Debug for MemoryCodeStore {
 }
 
 impl CodeStore for MemoryCodeStore {
-    fn insert(&self, code: &str, grant: AuthorizationCode, retain_until: u64, now: u64) {
+    fn insert(&self, code: &str, grant: AuthorizationCode, now: u64) -> Result<(), StoreFull> {
         let mut guard = lock(&self.inner);
         let (map, sweeper) = &mut *guard;
-        sweeper
-            .get_or_insert_with(Sweeper::new)
-            .maybe_sweep(map, |e| e.retain_until > now);
-        map.insert(
-            code.to_owned(),
-            Entry {
-                grant,
-                spent: false,
-                retain_until,
-            },
-        );
+        if !sweeper.make_room(map, self.cap, now, |e| e.alive(now)) {
+            return Err(StoreFull);
+        }
+        map.insert(code.to_owned(), Entry::Fresh(grant));
+        Ok(())
     }
 
-    fn redeem(&self, code: &str, client_id: &str) -> Redemption {
+    fn redeem(&self, code: &str, client_id: &str, spent_until: u64) -> Redemption {
         let mut guard = lock(&self.inner);
         let Some(entry) = guard.0.get_mut(code) else {
             return Redemption::Unknown;
         };
-        if entry.grant.client_id != client_id {
+        if entry.client_id() != client_id {
             return Redemption::WrongClient;
         }
-        if entry.spent {
-            return Redemption::Replayed {
-                grant_id: entry.grant.grant_id.clone(),
-            };
+        match entry {
+            Entry::Spent { grant_id, .. } => Redemption::Replayed {
+                grant_id: grant_id.clone(),
+            },
+            Entry::Fresh(grant) => {
+                let spent = Entry::Spent {
+                    grant_id: grant.grant_id.clone(),
+                    client_id: grant.client_id.clone(),
+                    until: spent_until,
+                };
+                match std::mem::replace(entry, spent) {
+                    Entry::Fresh(grant) => Redemption::Fresh(grant),
+                    Entry::Spent { .. } => Redemption::Unknown,
+                }
+            }
         }
-        entry.spent = true;
-        Redemption::Fresh(entry.grant.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(expires_at: u64) -> AuthorizationCode {
+        AuthorizationCode {
+            grant_id: "g".into(),
+            client_id: "web".into(),
+            redirect_uri: None,
+            scope: vec!["openid".into()],
+            nonce: None,
+            sub: "s".into(),
+            auth_time: 0,
+            code_challenge: None,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_spent_code_is_remembered_until_its_tokens_expire_then_forgotten() {
+        let store = MemoryCodeStore::new(1);
+        store.insert("c", code(160), 100).expect("room");
+        assert!(matches!(
+            store.redeem("c", "web", 3700),
+            Redemption::Fresh(_)
+        ));
+        // Past the code's own expiry, a replay is still recognised...
+        assert!(
+            store.insert("d", code(4000), 3000).is_err(),
+            "full: c is still needed"
+        );
+        assert!(matches!(
+            store.redeem("c", "web", 0),
+            Redemption::Replayed { .. }
+        ));
+        // ...and once its tokens are dead the record goes, making room.
+        store.insert("d", code(4000), 3700).expect("c swept");
+        assert!(matches!(store.redeem("c", "web", 0), Redemption::Unknown));
+    }
+
+    #[test]
+    fn an_unspent_code_goes_when_it_expires() {
+        let store = MemoryCodeStore::new(1);
+        store.insert("c", code(160), 100).expect("room");
+        assert_eq!(store.insert("d", code(300), 159), Err(StoreFull));
+        store.insert("d", code(300), 160).expect("c expired");
+        assert_eq!(store.len(), 1);
     }
 }

@@ -1,40 +1,145 @@
 //! Storage, one narrow trait per artifact. Each trait states its invariant; the in-memory implementations
-//! are the defaults. All take `now` from the caller's clock so tests can move time.
+//! are the defaults, bundled in [`Stores`] and chosen when the state is built. All take `now` from the
+//! caller's clock so tests can move time.
+//!
+//! Every store is bounded (the caps are [`Limits`](crate::config::Limits)) and swept: a record lives only as
+//! long as it can still matter (its own expiry, or the expiry of the tokens it could revoke), and a full store
+//! refuses new records with [`StoreFull`] rather than growing.
 //!
 //! The memory stores use `std::sync::Mutex` on purpose: no `.await` happens while a lock is held, and a
 //! plain mutex is both cheaper and enough to make "check and mark" steps atomic.
 
 mod codes;
 mod refresh;
+mod throttle;
 mod tokens;
 
+pub use crate::authorize::{MemoryPendingStore, Pending, PendingStore};
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
+pub use throttle::AuthFailures;
 pub use tokens::{AccessRecord, MemoryTokenStore, TokenStore};
 
-use std::{collections::HashMap, sync::MutexGuard};
+use std::{collections::HashMap, hash::Hash, sync::MutexGuard};
+
+use crate::config::Limits;
+
+/// A store is at its cap even after dropping every expired record. Answered as `temporarily_unavailable`
+/// (503 with `Retry-After` at the token endpoint; a redirect at the authorization endpoint, RFC 6749
+/// §4.1.2.1); nothing already stored is evicted to make room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the store is full")]
+pub struct StoreFull;
+
+/// The stores a server runs with. [`Stores::in_memory`] is the default; another backend replaces any of
+/// them without touching the handlers, which only see the traits.
+pub struct Stores {
+    /// Authorization codes.
+    pub codes: Box<dyn CodeStore>,
+    /// Issued access tokens and revocations.
+    pub tokens: Box<dyn TokenStore>,
+    /// Refresh tokens.
+    pub refresh: Box<dyn RefreshStore>,
+    /// Authorization requests waiting at the login page.
+    pub pending: Box<dyn PendingStore>,
+}
+
+impl Stores {
+    /// The in-memory stores, each capped by `limits`.
+    pub fn in_memory(limits: &Limits) -> Stores {
+        Stores {
+            codes: Box::new(MemoryCodeStore::new(limits.codes)),
+            tokens: Box::new(MemoryTokenStore::new(limits.access_tokens)),
+            refresh: Box::new(MemoryRefreshStore::new(limits.refresh_tokens)),
+            pending: Box::new(MemoryPendingStore::new(limits.pending_logins)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
 
 /// Locks a mutex, recovering from poisoning: every critical section here leaves the map consistent.
-fn lock<T>(m: &std::sync::Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Drops expired entries once the map has doubled since the last sweep, so memory stays bounded by the
-/// live set under steady load without a background task.
-struct Sweeper {
-    /// Map size after the last sweep.
+/// Drops dead entries once the map has doubled since the last sweep, so memory follows the live set under
+/// steady load without a background task (amortised O(1) per insert); and, when the map is at its cap,
+/// sweeps before refusing, at most once per clock second so a full store stays cheap to refuse from.
+#[derive(Debug)]
+pub(crate) struct Sweeper {
+    /// Map size after the last sweep (at least 1024, so small maps are not swept on every insert).
     watermark: usize,
+    /// Clock second of the last sweep forced by a full map.
+    last_full_sweep: Option<u64>,
+}
+
+impl Default for Sweeper {
+    fn default() -> Self {
+        Sweeper {
+            watermark: 1024,
+            last_full_sweep: None,
+        }
+    }
 }
 
 impl Sweeper {
-    fn new() -> Self {
-        Sweeper { watermark: 1024 }
-    }
-
-    fn maybe_sweep<V>(&mut self, map: &mut HashMap<String, V>, alive: impl Fn(&V) -> bool) {
-        if map.len() >= self.watermark * 2 {
+    /// Sweeps as needed; returns whether the map has room for one more entry under `cap`.
+    pub(crate) fn make_room<K: Eq + Hash, V>(
+        &mut self,
+        map: &mut HashMap<K, V>,
+        cap: usize,
+        now: u64,
+        alive: impl Fn(&V) -> bool,
+    ) -> bool {
+        let full = map.len() >= cap;
+        let doubled = map.len() >= self.watermark.saturating_mul(2);
+        if doubled || (full && self.last_full_sweep != Some(now)) {
             map.retain(|_, v| alive(v));
             self.watermark = map.len().max(1024);
+            if full {
+                self.last_full_sweep = Some(now);
+            }
         }
+        map.len() < cap
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_map_is_swept_before_it_refuses() {
+        let mut sweeper = Sweeper::default();
+        let mut map: HashMap<u32, u64> = (0..10).map(|i| (i, 100)).collect();
+        assert!(
+            !sweeper.make_room(&mut map, 10, 50, |&exp| exp > 50),
+            "all alive"
+        );
+        assert!(
+            sweeper.make_room(&mut map, 10, 101, |&exp| exp > 101),
+            "all dead"
+        );
+        assert!(map.is_empty());
+    }
+
+    #[test]
+    fn a_growing_map_is_swept_when_it_doubles() {
+        let mut sweeper = Sweeper::default();
+        let mut map: HashMap<u32, u64> = HashMap::new();
+        for i in 0..10_000u32 {
+            // Each entry is dead one second after it is added.
+            assert!(
+                sweeper.make_room(&mut map, usize::MAX, u64::from(i), |&exp| exp
+                    > u64::from(i))
+            );
+            map.insert(i, u64::from(i) + 1);
+        }
+        assert!(map.len() <= 2048, "{}", map.len());
     }
 }

@@ -191,3 +191,101 @@ async fn client_secrets_are_held_only_as_hashes() {
     let dump = format!("{:?}", t.idp.state().client("web"));
     assert!(!dump.contains(WEB_SECRET), "{dump}");
 }
+
+// CA-ENCODING: `&` and `=` are ordinary characters of a form-encoded secret (RFC 6749 Appendix B).
+#[tokio::test]
+async fn a_basic_secret_with_ampersand_and_equals_round_trips() {
+    let t = spawn_idp().await;
+    let secret = "a&b=c:d%e+f g&=";
+    t.idp
+        .add_client(mock_idp::ClientConfig::confidential(
+            "amp",
+            secret,
+            WEB_REDIRECT,
+        ))
+        .expect("client");
+    t.idp.next_login("alice");
+    let r = t
+        .authorize(&[
+            ("client_id", "amp"),
+            ("redirect_uri", WEB_REDIRECT),
+            ("response_type", "code"),
+        ])
+        .await;
+    let code = param(&r.location(), "code").expect("code");
+    // Only the first part of the secret, as a form parser splitting on `&` would keep it, is refused...
+    for partial in ["a", "a&b", "a&b=c:d%e+f g"] {
+        let r = t.token(&form(&code), Some(&basic("amp", partial))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{partial}");
+    }
+    // ...and the whole secret, form-encoded, authenticates.
+    let ok = t.token(&form(&code), Some(&basic("amp", secret))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
+}
+
+// CA-ENCODING: nothing but the exact secret authenticates.
+#[tokio::test]
+async fn a_basic_secret_with_trailing_garbage_or_a_bad_escape_is_refused() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let raw = |credentials: &str| {
+        format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, credentials)
+        )
+    };
+    for credentials in [
+        "web:web-secret&anything",
+        "web:web-secret&",
+        "web:web-secret=",
+        "web:web-secret%26x",
+        "web:web-secret%",
+        "web:web-secre%74%",
+        "web&x:web-secret",
+        "web:web-secret ",
+    ] {
+        let r = t.token(&form(&code), Some(&raw(credentials))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{credentials}");
+        assert_eq!(r.error(), "invalid_client", "{credentials}");
+    }
+    // A needless but valid escape is still the same secret, and the code survived the attempts.
+    let ok = t
+        .token(&form(&code), Some(&raw("w%65b:web-secre%74")))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
+}
+
+// CA-HARDENING: throttling is per (client, address), so a stranger cannot lock a client out.
+#[tokio::test]
+async fn a_thousand_wrong_secrets_from_one_address_do_not_lock_the_client_out_elsewhere() {
+    let t = spawn_idp().await;
+    let stranger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client bound to 127.0.0.2");
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..1000 {
+        let r = stranger
+            .post(t.idp.token_endpoint())
+            .header("authorization", basic(WEB, &format!("guess-{i}")))
+            .form(&form("no-such-code"))
+            .send()
+            .await
+            .expect("post from 127.0.0.2");
+        *statuses.entry(r.status().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get(&429), Some(&980), "{statuses:?}");
+    // The stranger is throttled even with the right secret...
+    let code = t.code_for("alice", &[]).await;
+    let r = stranger
+        .post(t.idp.token_endpoint())
+        .header("authorization", basic(WEB, WEB_SECRET))
+        .form(&form(&code))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ...while web, at its own address (127.0.0.1), logs in as usual.
+    let r = t.exchange(&code).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+}

@@ -144,3 +144,36 @@ async fn a_login_post_from_another_browser_or_with_a_wrong_token_is_refused() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+// With thousands of users the page stays small: the first ones in username order, and the form takes any.
+#[tokio::test]
+async fn with_thousands_of_users_the_page_offers_fifty_and_any_can_still_sign_in() {
+    let t = spawn_idp().await;
+    for i in 0..2000 {
+        t.idp
+            .add_user(mock_idp::UserConfig::new(
+                &format!("user{i:04}"),
+                "pw",
+                &format!("sub-{i}"),
+            ))
+            .expect("user");
+    }
+    let (page, request_id, csrf) = t.login_page("s").await;
+    let buttons: Vec<&str> = page
+        .body
+        .split("<button type=\"submit\" name=\"username\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(buttons.len(), 50);
+    assert_eq!(&buttons[..3], ["alice", "bob", "user0000"]);
+    assert!(page.body.contains("and 1952 more"), "{}", page.body);
+    let r = t.sign_in(&request_id, &csrf, "user1999", "pw").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{r:?}");
+    let code = param(&r.location(), "code").expect("code");
+    let body = t.exchange(&code).await.json();
+    assert_eq!(
+        claims(body["id_token"].as_str().expect("id"))["sub"],
+        "sub-1999"
+    );
+}

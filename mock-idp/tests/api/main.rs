@@ -15,5 +15,6 @@ mod login;
 mod pkce;
 mod refresh;
 mod resource;
+mod stores;
 mod tenants;
 mod token;

@@ -37,6 +37,47 @@ async fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
         .as_str()
         .expect("r")
         .to_owned();
+    let with_scope = |token: String, scope: &'static str| {
+        let t = &t;
+        async move {
+            t.token(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("scope", scope),
+                ],
+                Some(&basic(WEB, WEB_SECRET)),
+            )
+            .await
+        }
+    };
+    let wide = with_scope(r.clone(), "openid email phone").await;
+    assert_eq!(wide.error(), "invalid_scope");
+
+    // Narrowing works, and the new tokens carry only the narrower scope.
+    let narrow = with_scope(r, "openid").await;
+    assert_eq!(narrow.status, StatusCode::OK, "{narrow:?}");
+    let narrow = narrow.json();
+    assert_eq!(narrow["scope"], "openid");
+    let id = claims(narrow["id_token"].as_str().expect("id_token"));
+    assert!(
+        id.get("email").is_none(),
+        "email not granted any more: {id}"
+    );
+    let access = narrow["access_token"].as_str().expect("access");
+    assert_eq!(claims(access)["scope"], "openid");
+    let info = t.userinfo(access).await.json();
+    assert!(info.get("email").is_none(), "{info}");
+}
+
+// A refused wider scope must not spend the token: the client's retry is not a replay.
+#[tokio::test]
+async fn a_refused_wider_scope_leaves_the_refresh_token_usable() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[("scope", "openid email")]).await;
+    let first = t.exchange(&code).await.json();
+    let r = first["refresh_token"].as_str().expect("r").to_owned();
+    let access = first["access_token"].as_str().expect("a").to_owned();
     let wide = t
         .token(
             &[
@@ -48,6 +89,13 @@ async fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
         )
         .await;
     assert_eq!(wide.error(), "invalid_scope");
+    let retry = refresh(&t, &r).await;
+    assert_eq!(retry.status, StatusCode::OK, "{retry:?}");
+    assert_eq!(
+        t.userinfo(&access).await.status,
+        StatusCode::OK,
+        "the family was not revoked"
+    );
 }
 
 #[tokio::test]

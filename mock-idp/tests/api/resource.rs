@@ -164,3 +164,53 @@ async fn a_token_minted_by_the_cli_path_is_accepted_by_userinfo() {
     assert_eq!(info.status, StatusCode::OK);
     assert_eq!(info.json()["preferred_username"], "bob");
 }
+
+// RS-BEARER: RFC 6750 §3.1, a token without the scope a resource needs gets the insufficient_scope challenge.
+#[tokio::test]
+async fn userinfo_without_openid_answers_403_with_an_insufficient_scope_challenge() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[("scope", "profile")]).await;
+    let access = t.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
+    let r = t.userinfo(&access).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error(), "insufficient_scope");
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"openid\""), "{challenge}");
+}
+
+// RV-REVOKE: RFC 7009 §2.1, another client's refresh token is refused like its access token, and survives.
+#[tokio::test]
+async fn revoking_another_clients_refresh_token_is_refused_and_changes_nothing() {
+    let t = spawn_idp().await;
+    t.idp
+        .add_client(mock_idp::ClientConfig::confidential(
+            "other",
+            "other-secret",
+            WEB_REDIRECT,
+        ))
+        .expect("client");
+    let body = t.exchange(&t.code_for("alice", &[]).await).await.json();
+    let access = body["access_token"].as_str().expect("a").to_owned();
+    let refresh = body["refresh_token"].as_str().expect("r").to_owned();
+    for token in [&refresh, &access] {
+        let foreign = t.revoke(&[("token", token)], "other", "other-secret").await;
+        assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{foreign:?}");
+        assert_eq!(foreign.error(), "unauthorized_client");
+    }
+    assert_eq!(t.userinfo(&access).await.status, StatusCode::OK);
+    let rotated = t
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            Some(&basic(WEB, WEB_SECRET)),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
+}

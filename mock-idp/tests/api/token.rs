@@ -31,8 +31,15 @@ async fn a_valid_code_exchange_returns_bearer_tokens_with_no_store() {
     assert_eq!(id["name"], "Alice Adams");
     assert_eq!(id["email"], "alice@example.com");
     assert_eq!(id["picture"], "https://example.com/avatars/alice.png");
-    // at_hash is the left half of SHA-256 of the access token (Core §3.1.3.6).
-    assert_eq!(id["at_hash"], mock_idp::keys::half_hash(access));
+    // at_hash is the base64url of the left half of SHA-256 of the access token's ASCII (Core §3.1.3.6),
+    // recomputed here without the server's own function.
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(access.as_bytes());
+    let expected = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &digest[..16],
+    );
+    assert_eq!(id["at_hash"], expected);
+    assert_eq!(expected.len(), 22, "128 bits");
 }
 
 #[tokio::test]

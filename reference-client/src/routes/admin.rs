@@ -37,7 +37,8 @@ pub async fn list_users(
     }
     let users = state
         .db
-        .list_users()?
+        .call(|db| db.list_users())
+        .await?
         .iter()
         .map(|u| AdminUserView {
             user: u.into(),

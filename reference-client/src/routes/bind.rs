@@ -58,9 +58,11 @@ pub async fn bind(
         phone: Some(req.phone),
     };
     let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
+    let (issuer, subject) = (pending.issuer, pending.subject);
     let (user, _) = state
         .db
-        .find_or_create_user(&pending.issuer, &pending.subject, &new, now)?;
+        .call(move |db| db.find_or_create_user(&issuer, &subject, &new, now))
+        .await?;
     complete_login(&state, jar, &user, None)
 }
 

@@ -112,7 +112,12 @@ pub async fn callback(
         .await?;
 
     // Step 5: the user is found by (issuer, subject) only (UM-KEY).
-    let user = match state.db.find_by_identity(&login.issuer, &login.subject)? {
+    let (issuer, subject) = (login.issuer.clone(), login.subject.clone());
+    let found = state
+        .db
+        .call(move |db| db.find_by_identity(&issuer, &subject))
+        .await?;
+    let user = match found {
         Some(user) => user,
         None => match state.settings.unknown_user_policy {
             UnknownUserPolicy::Reject => return Err(ApiError::UnknownUser),
@@ -124,10 +129,11 @@ pub async fn callback(
                     phone: None,
                 };
                 let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
-                let (user, created) =
-                    state
-                        .db
-                        .find_or_create_user(&login.issuer, &login.subject, &new, now)?;
+                let (issuer, subject) = (login.issuer.clone(), login.subject.clone());
+                let (user, created) = state
+                    .db
+                    .call(move |db| db.find_or_create_user(&issuer, &subject, &new, now))
+                    .await?;
                 if created {
                     tracing::info!(user_id = user.id, "auto-created user on first login");
                 }
@@ -146,7 +152,7 @@ pub async fn callback(
                     },
                     state.now(),
                     ttl,
-                );
+                )?;
                 return Ok(Json(BindingRequired {
                     status: "binding_required",
                     binding_ticket: ticket,

@@ -75,7 +75,7 @@ async fn start(
         },
         now,
         ttl,
-    );
+    )?;
     let jar = jar.add(cookie(
         state,
         TX_COOKIE,

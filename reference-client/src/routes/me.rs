@@ -57,7 +57,8 @@ impl FromRequestParts<AppState> for AuthUser {
         };
         let user = state
             .db
-            .get_user(user_id)?
+            .call(move |db| db.get_user(user_id))
+            .await?
             .ok_or(ApiError::InvalidToken("unknown user"))?;
         if user.disabled {
             return Err(ApiError::UserDisabled);

@@ -94,7 +94,8 @@ pub fn complete_login(
             .into_response())
         }
         crate::config::SessionMode::Cookie => {
-            let id = state.sessions.create(user.id, state.now() + ttl);
+            let now = state.now();
+            let id = state.sessions.create(user.id, now, now + ttl)?;
             let jar = jar.add(cookie(
                 state,
                 SESSION_COOKIE,

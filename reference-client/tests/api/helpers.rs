@@ -347,6 +347,14 @@ pub fn unknown_rsa_key() -> EncodingKey {
     EncodingKey::from_rsa_pem(&fixture("test-only-rsa-2.pem")).expect("test-only-rsa-2.pem parses")
 }
 
+/// The public JWK of `key` as a provider publishes it, with `kid`.
+pub fn published_jwk(key: &EncodingKey, kid: Option<&str>) -> jsonwebtoken::jwk::Jwk {
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(key, Algorithm::RS256).expect("jwk from key");
+    jwk.common.key_id = kid.map(str::to_owned);
+    jwk
+}
+
 /// A wiremock server speaking just enough OIDC: discovery and JWKS; the test mounts the token endpoint.
 pub struct FakeProvider {
     /// The wiremock server.
@@ -356,15 +364,17 @@ pub struct FakeProvider {
 impl FakeProvider {
     /// Starts with a discovery document (issuer = its own URI) and a JWKS with one RSA key.
     pub async fn start() -> Self {
+        Self::start_with_keys(vec![published_jwk(&rsa_key(), Some(FAKE_KID))]).await
+    }
+
+    /// Starts with a discovery document and a JWKS publishing `keys`.
+    pub async fn start_with_keys(keys: Vec<jsonwebtoken::jwk::Jwk>) -> Self {
         let server = MockServer::start().await;
         let issuer = server.uri();
         Self::mount_discovery(&server, &issuer).await;
-        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa_key(), Algorithm::RS256)
-            .expect("jwk from key");
-        jwk.common.key_id = Some(FAKE_KID.into());
         Mock::given(method("GET"))
             .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [jwk] })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": keys })))
             .named("jwks")
             .mount(&server)
             .await;

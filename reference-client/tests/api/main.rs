@@ -6,6 +6,8 @@ mod helpers;
 
 mod app_tokens;
 mod callback;
+mod hardening;
+mod hostile;
 mod login;
 mod provider_faults;
 mod users;

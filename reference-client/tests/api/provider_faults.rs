@@ -252,25 +252,124 @@ async fn an_unsigned_alg_none_id_token_is_rejected() {
     .await;
 }
 
-// ID-SIG (alg confusion: HS256 keyed with public material)
+// ID-SIG (alg confusion): HS256 keyed with the provider's published key, in every form a confused
+// verifier might use as the HMAC secret (RFC 8725 §2.1): the SPKI PEM and DER built from the JWKS's
+// n and e, and the JWK as published.
 #[tokio::test]
-async fn an_hs256_id_token_is_rejected() {
+async fn an_hs256_id_token_keyed_with_the_published_key_is_rejected() {
+    use aws_lc_rs::encoding::AsDer;
+    let jwk = crate::helpers::published_jwk(&rsa_key(), Some(FAKE_KID));
+    let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        panic!("an RSA JWK");
+    };
+    let n = URL_SAFE_NO_PAD.decode(&rsa.n).expect("n");
+    let e = URL_SAFE_NO_PAD.decode(&rsa.e).expect("e");
+    let spki = aws_lc_rs::rsa::PublicKeyComponents { n, e }
+        .as_der()
+        .expect("SPKI DER")
+        .as_ref()
+        .to_vec();
+    let pem = pem::encode(&pem::Pem::new("PUBLIC KEY", spki.clone())).into_bytes();
+    let published = serde_json::to_vec(&jwk).expect("jwk json");
+    for secret in [pem, spki, published] {
+        callback_fails_with(
+            |fake, nonce| {
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+                header.kid = Some(FAKE_KID.into());
+                let token = jsonwebtoken::encode(
+                    &header,
+                    &fake.claims(nonce),
+                    &jsonwebtoken::EncodingKey::from_secret(&secret),
+                )
+                .expect("sign");
+                token_response(&token, "Bearer")
+            },
+            StatusCode::UNAUTHORIZED,
+            "invalid_id_token",
+        )
+        .await;
+    }
+}
+
+// ID-IAT-SUB, ID-EXP, ID-ISS, ID-AUD, ID-NONCE: each required claim, removed in turn, fails the login.
+#[tokio::test]
+async fn an_id_token_missing_any_required_claim_is_rejected() {
+    for claim in ["iat", "exp", "iss", "aud", "nonce", "sub"] {
+        callback_fails_with(
+            |fake, nonce| {
+                token_response(
+                    &id_token_with(fake, nonce, |c| {
+                        c.as_object_mut().expect("object").remove(claim);
+                    }),
+                    "Bearer",
+                )
+            },
+            StatusCode::UNAUTHORIZED,
+            "invalid_id_token",
+        )
+        .await;
+    }
+}
+
+// ID-IAT-SUB: issued in the future beyond the allowed skew (120 s).
+#[tokio::test]
+async fn an_id_token_issued_in_the_future_is_rejected() {
     callback_fails_with(
         |fake, nonce| {
-            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-            header.kid = Some(FAKE_KID.into());
-            let token = jsonwebtoken::encode(
-                &header,
-                &fake.claims(nonce),
-                &jsonwebtoken::EncodingKey::from_secret(crate::helpers::CLIENT_SECRET.as_bytes()),
+            token_response(
+                &id_token_with(fake, nonce, |c| {
+                    let now = c["iat"].as_u64().expect("iat");
+                    c["iat"] = json!(now + 600);
+                    c["exp"] = json!(now + 900);
+                }),
+                "Bearer",
             )
-            .expect("sign");
-            token_response(&token, "Bearer")
         },
         StatusCode::UNAUTHORIZED,
         "invalid_id_token",
     )
     .await;
+}
+
+// ID-AUD: azp, when present, must be our client_id (Core §3.1.3.7 #5).
+#[tokio::test]
+async fn an_id_token_authorized_for_another_party_is_rejected() {
+    callback_fails_with(
+        |fake, nonce| {
+            token_response(
+                &id_token_with(fake, nonce, |c| c["azp"] = json!("someone-else")),
+                "Bearer",
+            )
+        },
+        StatusCode::UNAUTHORIZED,
+        "invalid_id_token",
+    )
+    .await;
+}
+
+// ID-KID: without a kid, a key is chosen only when exactly one is usable; with several it is refused.
+#[tokio::test]
+async fn an_id_token_without_kid_is_rejected_when_several_keys_are_published() {
+    let fake = FakeProvider::start_with_keys(vec![
+        crate::helpers::published_jwk(&rsa_key(), None),
+        crate::helpers::published_jwk(&unknown_rsa_key(), None),
+    ])
+    .await;
+    let (app, b, state, nonce) = start_login_at_fake(&fake, |s| {
+        s.unknown_user_policy = UnknownUserPolicy::AutoCreate
+    })
+    .await;
+    fake.token_endpoint_responds(token_response(
+        &sign(&fake.claims(&nonce), &rsa_key(), None),
+        "Bearer",
+    ))
+    .await;
+
+    let response = app.post_callback(&b, &fake_callback(&fake, &state)).await;
+
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_id_token").await;
+    fake.server.verify().await;
+    assert_eq!(app.user_count(), 2);
 }
 
 // ID-AUD

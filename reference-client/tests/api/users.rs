@@ -47,31 +47,56 @@ async fn an_unknown_user_is_auto_created_as_an_ordinary_user() {
     assert_eq!(app.user_count(), 3);
 }
 
-// UM-UNKNOWN-USER (auto-create, concurrent first logins)
-#[tokio::test]
+// UM-UNKNOWN-USER (auto-create, concurrent first logins): real parallel callbacks on a multi-threaded
+// runtime, reaching SQLite through several pooled connections at once. Fails without the immediate
+// transaction (a deferred one reads, then loses the race to write: SQLITE_BUSY, a 500) and without the
+// UNIQUE (issuer, subject) constraint (the identity insert names it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_first_logins_of_one_identity_create_exactly_one_user() {
-    let app = spawn_app_with(|s| s.unknown_user_policy = UnknownUserPolicy::AutoCreate).await;
-    add_carol(&app);
-    let (b1, b2, b3) = (browser(), browser(), browser());
-    let p1 = app.authorize_as(&b1, "carol").await;
-    let p2 = app.authorize_as(&b2, "carol").await;
-    let p3 = app.authorize_as(&b3, "carol").await;
-
-    let (j1, j2, j3) = (p1.body(), p2.body(), p3.body());
-    let (r1, r2, r3) = futures::join!(
-        app.post_callback(&b1, &j1),
-        app.post_callback(&b2, &j2),
-        app.post_callback(&b3, &j3),
+    const ROUNDS: usize = 3;
+    const PARALLEL: usize = 20;
+    let app = std::sync::Arc::new(
+        spawn_app_with(|s| s.unknown_user_policy = UnknownUserPolicy::AutoCreate).await,
     );
-
-    let mut ids = Vec::new();
-    for r in [r1, r2, r3] {
-        assert_eq!(r.status(), StatusCode::OK);
-        let body: Value = r.json().await.expect("json");
-        ids.push(body["user"]["id"].clone());
+    for round in 0..ROUNDS {
+        let (name, sub) = (format!("racer{round}"), format!("racer-sub-{round}"));
+        app.idp()
+            .add_user(UserConfig::new(&name, "pw", &sub))
+            .expect("add user");
+        let mut ready = Vec::new();
+        for _ in 0..PARALLEL {
+            let b = browser();
+            let params = app.authorize_as(&b, &name).await;
+            ready.push((b, params.body()));
+        }
+        // All callbacks start together, each on its own task.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(PARALLEL));
+        let tasks: Vec<_> = ready
+            .into_iter()
+            .map(|(b, body)| {
+                let (app, start) = (app.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let r = app.post_callback(&b, &body).await;
+                    let status = r.status();
+                    let body: Value = r.json().await.expect("json");
+                    (status, body)
+                })
+            })
+            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        for task in tasks {
+            let (status, body) = task.await.expect("task");
+            assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+            ids.insert(body["user"]["id"].to_string());
+        }
+        assert_eq!(
+            ids.len(),
+            1,
+            "round {round}: one user for one identity: {ids:?}"
+        );
+        assert_eq!(app.user_count(), 2 + round + 1);
     }
-    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
-    assert_eq!(app.user_count(), 3);
 }
 
 // UM-UNKNOWN-USER (require-binding)
