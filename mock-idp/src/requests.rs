@@ -192,7 +192,7 @@ impl RequestLog {
     /// A log keeping at most `capacity` records.
     pub fn new(capacity: usize) -> RequestLog {
         RequestLog {
-            records: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            records: Mutex::new(VecDeque::new()),
             capacity,
             seq: AtomicU64::new(0),
         }

@@ -90,7 +90,7 @@ pub struct Inner {
     /// The time source of every expiry decision.
     pub clock: Clock,
     /// HTML templates; minijinja escapes every value in `.html` templates.
-    pub templates: minijinja::Environment<'static>,
+    pub templates: Arc<minijinja::Environment<'static>>,
     /// Failed client authentications per (client id, remote address), so a stranger cannot lock a client out.
     pub auth_failures: AuthFailures,
     /// Requests that reached the token endpoint, so a harness can prove a client made no token request

@@ -25,8 +25,17 @@ use crate::{
 
 pub use login::{LOGIN_PATH, login_submit};
 
-/// The HTML templates, compiled into the binary.
-pub fn templates() -> minijinja::Environment<'static> {
+/// The HTML templates, compiled into the binary and parsed once per process: they are constants, and every
+/// tenant shares them (creating a tenant does not re-parse them).
+pub fn templates() -> std::sync::Arc<minijinja::Environment<'static>> {
+    static PARSED: std::sync::OnceLock<std::sync::Arc<minijinja::Environment<'static>>> =
+        std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| std::sync::Arc::new(parse_templates()))
+        .clone()
+}
+
+fn parse_templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     // Names end in .html, so minijinja's default auto-escape applies to every value.
     for (name, source) in [
