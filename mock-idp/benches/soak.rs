@@ -14,6 +14,10 @@
 //! `SOAK_SAMPLE_SECS` (10) seconds for `SOAK_SECS` (1800). Pass: after the first two minutes every sample
 //! is within ±10 MiB of the sample at two minutes. Writes `soak.csv` and `soak.svg` into `SOAK_OUT`
 //! (default: the workspace's `docs/`).
+//!
+//! The live set is the flow rate times the lifetimes, so on a machine whose other load changes, the rate,
+//! and with it memory, moves for reasons that are not the server's: `SOAK_RATE` (flows/s across the eight
+//! workers; 0, the default, means as fast as they go) holds the offered load steady.
 
 mod common;
 
@@ -40,6 +44,14 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
+}
+
+fn pacing(rate: u64) -> String {
+    if rate == 0 {
+        "unpaced".to_owned()
+    } else {
+        format!("paced at {rate} flows/s")
+    }
 }
 
 /// Userinfo, refresh, then revoke the rotated refresh token.
@@ -162,6 +174,7 @@ fn svg(samples: &[(u64, f64)], reference: Option<f64>, title: &str) -> String {
 #[tokio::main]
 async fn main() {
     let secs = env_u64("SOAK_SECS", 1800);
+    let rate = env_u64("SOAK_RATE", 0);
     let sample = env_u64("SOAK_SAMPLE_SECS", 10).max(1);
     let out_dir = std::env::var_os("SOAK_OUT")
         .map(PathBuf::from)
@@ -206,7 +219,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle = rss_kib(pid) as f64 / 1024.0;
     println!(
-        "soak: CLI server {issuer} (pid {pid}), lifetimes 60 s, concurrency {CONCURRENCY}, {secs} s, sample every {sample} s; idle RSS {idle:.1} MiB"
+        "soak: CLI server {issuer} (pid {pid}), lifetimes 60 s, concurrency {CONCURRENCY}, {}, {secs} s, sample every {sample} s; idle RSS {idle:.1} MiB",
+        pacing(rate)
     );
 
     let flows = Arc::new(AtomicU64::new(0));
@@ -224,7 +238,17 @@ async fn main() {
                     .build()
                     .expect("client");
                 let mut reported = 0;
+                // Each worker starts at most rate / CONCURRENCY flows per second.
+                let mut pace = (rate > 0).then(|| {
+                    let period = Duration::from_secs_f64(CONCURRENCY as f64 / rate as f64);
+                    let mut interval = tokio::time::interval(period);
+                    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    interval
+                });
                 while Instant::now() < deadline {
+                    if let Some(interval) = pace.as_mut() {
+                        interval.tick().await;
+                    }
                     let result = match flow(&http, &issuer).await {
                         Ok(tokens) => after_login(&http, &issuer, &tokens).await,
                         Err(e) => Err(e),
@@ -288,14 +312,16 @@ async fn main() {
         None => format!("shorter than the {WARM_UP_SECS} s warm-up: no verdict"),
     };
     let line = format!(
-        "soak: {total} flows in {elapsed:.0} s ({:.0} flows/s), {} errors, server CPU {cpu_us:.0} µs/flow; idle {idle:.1} MiB; {summary}",
+        "soak: {total} flows in {elapsed:.0} s ({:.0} flows/s, {}), {} errors, server CPU {cpu_us:.0} µs/flow; idle {idle:.1} MiB; {summary}",
         total as f64 / elapsed,
+        pacing(rate),
         errors.load(Ordering::Relaxed)
     );
     println!("{line}");
     let title = format!(
-        "mock-idp RSS, {} min of login+refresh+revoke at concurrency {CONCURRENCY}, lifetimes 60 s",
-        secs / 60
+        "mock-idp RSS, {} min of login+refresh+revoke at concurrency {CONCURRENCY} ({}), lifetimes 60 s",
+        secs / 60,
+        pacing(rate)
     );
     std::fs::write(out_dir.join("soak.csv"), &csv).expect("write csv");
     std::fs::write(out_dir.join("soak.svg"), svg(&samples, reference, &title)).expect("write svg");

@@ -4,8 +4,8 @@
 //! Each store's `take` removes what it returns, under one lock, so a value is handed out at most once.
 //! The mutexes are `std::sync::Mutex` on purpose: no `.await` happens while one is held.
 //!
-//! Each store is bounded ([`StoreLimits`]) and swept: dead entries are dropped whenever the map has doubled
-//! since the last sweep (amortised O(1) per insert, never a scan per insert), and before a full store refuses.
+//! Each store is bounded ([`StoreLimits`]) and swept on insert: at most once per second (and at once when the
+//! map has doubled), never a scan per insert, and always before a full store refuses.
 //! A full store answers [`StoreFull`], which the API turns into 503 with `Retry-After`.
 
 use std::collections::HashMap;
@@ -59,14 +59,15 @@ impl Default for StoreLimits {
 #[error("the store is full")]
 pub struct StoreFull;
 
-/// A map with a cap and an amortised sweep.
+/// A map with a cap, swept on insert: at most once per clock second (once it holds 1024 entries or is full),
+/// and at once when it has doubled since the last sweep; shrunk when a sweep leaves it mostly empty.
 #[derive(Debug)]
 struct Bounded<K, V> {
     map: HashMap<K, V>,
-    /// Size after the last sweep (at least 1024, so small maps are not swept on every insert).
+    /// Size after the last sweep (at least 1024).
     watermark: usize,
-    /// Clock second of the last sweep forced by a full map (at most one per second).
-    last_full_sweep: Option<u64>,
+    /// Clock second of the last sweep.
+    last_sweep: Option<u64>,
     /// The most entries held.
     cap: usize,
 }
@@ -76,7 +77,7 @@ impl<K: Eq + Hash, V> Bounded<K, V> {
         Self {
             map: HashMap::new(),
             watermark: 1024,
-            last_full_sweep: None,
+            last_sweep: None,
             cap,
         }
     }
@@ -89,14 +90,15 @@ impl<K: Eq + Hash, V> Bounded<K, V> {
         now: u64,
         alive: impl Fn(&V) -> bool,
     ) -> Result<(), StoreFull> {
-        let full = self.map.len() >= self.cap;
-        if self.map.len() >= self.watermark.saturating_mul(2)
-            || (full && self.last_full_sweep != Some(now))
-        {
+        let len = self.map.len();
+        let doubled = len >= self.watermark.saturating_mul(2);
+        let due = self.last_sweep.is_none_or(|last| now > last) && (len >= 1024 || len >= self.cap);
+        if doubled || due {
             self.map.retain(|_, v| alive(v));
             self.watermark = self.map.len().max(1024);
-            if full {
-                self.last_full_sweep = Some(now);
+            self.last_sweep = Some(now);
+            if self.map.capacity() > 4 * self.watermark {
+                self.map.shrink_to(2 * self.map.len());
             }
         }
         if self.map.len() >= self.cap {

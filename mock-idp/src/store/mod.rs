@@ -67,22 +67,24 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Drops dead entries once the map has doubled since the last sweep, so memory follows the live set under
-/// steady load without a background task (amortised O(1) per insert); and, when the map is at its cap,
-/// sweeps before refusing, at most once per clock second so a full store stays cheap to refuse from.
+/// Drops dead entries from a map, on insert, without a background task: at most once per clock second
+/// (once the map holds 1024 entries or is full), and at once if the map has doubled since the last sweep. So a
+/// map holds its live entries plus at most about a second's worth of dead ones, and a full store stays cheap to
+/// refuse from. After a sweep that leaves the table mostly empty, it is shrunk, so memory comes back when
+/// the load falls.
 #[derive(Debug)]
 pub(crate) struct Sweeper {
-    /// Map size after the last sweep (at least 1024, so small maps are not swept on every insert).
+    /// Map size after the last sweep (at least 1024).
     watermark: usize,
-    /// Clock second of the last sweep forced by a full map.
-    last_full_sweep: Option<u64>,
+    /// Clock second of the last sweep.
+    last_sweep: Option<u64>,
 }
 
 impl Default for Sweeper {
     fn default() -> Self {
         Sweeper {
             watermark: 1024,
-            last_full_sweep: None,
+            last_sweep: None,
         }
     }
 }
@@ -96,13 +98,15 @@ impl Sweeper {
         now: u64,
         alive: impl Fn(&V) -> bool,
     ) -> bool {
-        let full = map.len() >= cap;
         let doubled = map.len() >= self.watermark.saturating_mul(2);
-        if doubled || (full && self.last_full_sweep != Some(now)) {
+        let due = self.last_sweep.is_none_or(|last| now > last)
+            && (map.len() >= 1024 || map.len() >= cap);
+        if doubled || due {
             map.retain(|_, v| alive(v));
             self.watermark = map.len().max(1024);
-            if full {
-                self.last_full_sweep = Some(now);
+            self.last_sweep = Some(now);
+            if map.capacity() > 4 * self.watermark {
+                map.shrink_to(2 * map.len());
             }
         }
         map.len() < cap
@@ -126,6 +130,22 @@ mod tests {
             "all dead"
         );
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn a_map_is_swept_once_a_second_and_shrinks_when_the_load_falls() {
+        let mut sweeper = Sweeper::default();
+        let mut map: HashMap<u32, u64> = HashMap::new();
+        // 100,000 entries within one second, each alive for one second.
+        for i in 0..100_000u32 {
+            assert!(sweeper.make_room(&mut map, usize::MAX, 10, |&exp| exp > 10));
+            map.insert(i, 11);
+        }
+        let big = map.capacity();
+        // The next second: all are dead; one insert sweeps them and gives the table back.
+        assert!(sweeper.make_room(&mut map, usize::MAX, 11, |&exp| exp > 11));
+        assert!(map.is_empty());
+        assert!(map.capacity() < big / 8, "{} -> {}", big, map.capacity());
     }
 
     #[test]
