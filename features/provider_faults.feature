@@ -24,7 +24,7 @@ Feature: The backend fails closed when the provider misbehaves
       | token.malformed_json   |
       | token.close_connection |
       | token.invalid_grant    |
-      | token.delay=3000       |
+      | token.delay=6000       |
 
   @UM-IDP-FAILURE
   Scenario: The named step for a token endpoint error, then a fresh login succeeds

@@ -101,8 +101,9 @@ impl TargetFactory for ReferenceFactory {
             settings.jwt_key = Secret::new(jwt_key.clone());
             settings.uses_dev_jwt_key = false;
             settings.seed_demo_users = false;
-            // Short, so the UM-IDP-FAILURE delay scenario (token.delay=3000) outlasts it without slowing the suite.
-            settings.http_timeout = Duration::from_secs(2);
+            // The UM-IDP-FAILURE delay scenario (token.delay=6000) outlasts it; long enough that a loaded CI
+            // machine never times out an ordinary request.
+            settings.http_timeout = Duration::from_secs(5);
             settings.unknown_user_policy = match options.unknown_user_policy {
                 Policy::Reject => UnknownUserPolicy::Reject,
                 Policy::AutoCreate => UnknownUserPolicy::AutoCreate,
