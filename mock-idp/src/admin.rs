@@ -26,10 +26,10 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::{
     config::{ClientConfig, Config, UserConfig},
-    faults::{Fault, FaultError, FaultSpec},
+    faults::{ArmedFault, Fault, FaultError, FaultSpec},
     requests::RequestRecord,
     server::Handle,
-    state::secret_hash,
+    state::{MAX_NEXT_LOGINS, secret_hash},
     tenants::{Hub, TenantError},
     verdict::Verdict,
 };
@@ -363,7 +363,13 @@ async fn next_login(
             request.username
         )));
     }
-    p.next_login(&request.username);
+    if !p.state().queue_next_login(&request.username) {
+        return Err(AdminError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("username: {MAX_NEXT_LOGINS} next logins are queued already"),
+        ));
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -472,6 +478,21 @@ pub struct FaultInfo {
     pub username: Option<String>,
 }
 
+impl FaultInfo {
+    /// What the registry lists about an armed fault, as JSON.
+    fn of(a: ArmedFault) -> FaultInfo {
+        FaultInfo {
+            id: a.id,
+            name: a.spec.fault.name().to_owned(),
+            value: a.spec.fault.value(),
+            times: a.spec.times,
+            applied: a.applied,
+            client_id: a.spec.client_id,
+            username: a.spec.username,
+        }
+    }
+}
+
 #[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/faults", request_body = AddFault,
     params(("tenant" = String, Path)),
     responses((status = 201, body = FaultInfo), (status = 400, body = ErrorBody))))]
@@ -489,15 +510,11 @@ async fn add_fault(
         username: request.username,
     };
     let id = p.arm(spec.clone())?;
-    let info = FaultInfo {
+    let info = FaultInfo::of(ArmedFault {
         id,
-        name: spec.fault.name().to_owned(),
-        value: spec.fault.value(),
-        times: spec.times,
+        spec,
         applied: 0,
-        client_id: spec.client_id,
-        username: spec.username,
-    };
+    });
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
@@ -508,20 +525,7 @@ async fn list_faults(
     Path(tenant): Path<String>,
 ) -> Result<Json<Vec<FaultInfo>>, AdminError> {
     let p = provider(&hub, &tenant)?;
-    Ok(Json(
-        p.faults()
-            .into_iter()
-            .map(|a| FaultInfo {
-                id: a.id,
-                name: a.spec.fault.name().to_owned(),
-                value: a.spec.fault.value(),
-                times: a.spec.times,
-                applied: a.applied,
-                client_id: a.spec.client_id,
-                username: a.spec.username,
-            })
-            .collect(),
-    ))
+    Ok(Json(p.faults().into_iter().map(FaultInfo::of).collect()))
 }
 
 #[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{tenant}/faults", params(("tenant" = String, Path)),

@@ -384,7 +384,12 @@ impl Handle {
     /// Makes the next authorization request that passes its checks complete as `username` without the
     /// login page (a 303 straight to the redirect URI). Calls queue up, one login each.
     pub fn next_login(&self, username: &str) {
-        self.state.queue_next_login(username);
+        if !self.state.queue_next_login(username) {
+            tracing::error!(
+                "{} next logins are queued already; {username} not queued",
+                crate::state::MAX_NEXT_LOGINS
+            );
+        }
     }
 
     /// Arms `fault` for every matching response until cleared; the returned handle narrows it

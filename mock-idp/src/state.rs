@@ -213,12 +213,15 @@ impl AppState {
         Ok(())
     }
 
-    /// Makes the next authorization request complete as `username`, without the page.
-    pub fn queue_next_login(&self, username: &str) {
-        self.next_logins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(username.to_owned());
+    /// Makes the next authorization request complete as `username`, without the page. The queue holds at
+    /// most [`MAX_NEXT_LOGINS`]; false when it is full (the admin API can fill it over the network).
+    pub fn queue_next_login(&self, username: &str) -> bool {
+        let mut queue = self.next_logins.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() >= MAX_NEXT_LOGINS {
+            return false;
+        }
+        queue.push_back(username.to_owned());
+        true
     }
 
     /// An absolute URL on this server.
@@ -313,6 +316,9 @@ impl Users {
         self.by_name.is_empty()
     }
 }
+
+/// The most next logins queued on one provider.
+pub const MAX_NEXT_LOGINS: usize = 1_024;
 
 /// Reads a `RwLock`, recovering from poisoning (writers only insert whole values).
 pub fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

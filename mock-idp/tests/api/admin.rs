@@ -555,3 +555,24 @@ async fn a_hundred_tenants_come_and_go_without_the_memory_staying() {
         "memory did not come back: {before} KiB before, {after} KiB after 100 tenants"
     );
 }
+
+#[tokio::test]
+async fn the_next_login_queue_is_bounded() {
+    let idp = admin_idp(None).await;
+    let admin = Admin::new(&idp, None);
+    for _ in 0..mock_idp::state::MAX_NEXT_LOGINS {
+        idp.next_login("alice");
+    }
+    let full = admin
+        .post(
+            "/admin/tenants/root/next-login",
+            json!({"username": "alice"}),
+        )
+        .await;
+    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        full.json()["error_description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("username"))
+    );
+}
