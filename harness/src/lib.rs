@@ -1,28 +1,30 @@
 //! The conformance harness: Gherkin scenarios (the workspace's `features/`) that drive the mock provider
 //! and a client backend as a browser and a frontend would, run by `cargo test`.
 //!
-//! Run the scenarios tagged `@CODE-REPLAY` against the reference client (another backend plugs in through
-//! [`RunOptions::factory`]):
+//! Run the provider-side scenarios tagged `@CODE-ENTROPY` and `@MD-DOC`, which need no backend; a real run
+//! passes the factory of the backend under test (a [`target::TargetFactory`] of your own, or
+//! `http_target::HttpFactory` for a backend that is already running, as the `conform` binary does):
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
 //! let report = harness::run(harness::RunOptions {
-//!     tags: vec!["CODE-REPLAY".into()],
+//!     tags: vec!["CODE-ENTROPY".into(), "MD-DOC".into()],
 //!     quiet: true,
 //!     junit: None, // not the HARNESS_JUNIT file of the whole run
 //!     cucumber_json: None,
-//!     ..harness::RunOptions::default()
+//!     ..harness::RunOptions::new(std::sync::Arc::new(harness::target::NoTarget))
 //! })
 //! .await?;
-//! assert!(report.success() && report.passed() >= 3, "{}", report.summary());
+//! assert!(report.success() && report.passed() >= 2, "{}", report.summary());
 //! # Ok(()) }
 //! ```
 //!
 //! # Layout
 //! - [`target`]: the interface a backend implements to be tested ([`target::TargetFactory`],
-//!   [`target::Target`]); [`reference`](mod@reference) is the first implementation, the workspace's reference client.
-//! - [`weak`]: a deliberately weakened reference client; the mutation test shows the features catch it.
+//!   [`target::Target`]); `http_target` implements it for a backend that is already running, from a
+//!   target file. The workspace's reference client, linked in-process, and its deliberately weakened
+//!   variant are on the test side (`tests/support/`), so this library carries neither.
 //! - [`world`]: the per-scenario [`world::World`] (fresh provider, backend, browsers) with the actions
 //!   and checks the steps call.
 //! - [`steps`]: the step definitions, one file per concept; [`parameters`]: their typed parameters.
@@ -41,11 +43,9 @@ pub mod browser;
 pub mod jwt;
 pub mod parameters;
 pub mod provider;
-pub mod reference;
 pub mod runner;
 pub mod steps;
 pub mod target;
-pub mod weak;
 pub mod world;
 
 pub use runner::{Invocation, Report, RunOptions, run};

@@ -16,7 +16,7 @@ use futures::FutureExt as _;
 
 use mock_idp::MockIdp;
 
-use crate::{provider::Provider, reference::ReferenceFactory, target::SharedFactory, world::World};
+use crate::{provider::Provider, target::SharedFactory, world::World};
 
 /// The one test the binary reports to libtest-style listers (nextest calls it back by this name).
 pub const TEST_NAME: &str = "conformance";
@@ -69,11 +69,13 @@ pub struct RunOptions {
     pub shared_provider: bool,
 }
 
-impl Default for RunOptions {
-    fn default() -> Self {
+impl RunOptions {
+    /// Every feature against the backends `factory` starts, with the reports the environment asks for
+    /// (`HARNESS_JUNIT`, `HARNESS_CUCUMBER_JSON`, `HARNESS_SHARED_PROVIDER`).
+    pub fn new(factory: SharedFactory) -> Self {
         RunOptions {
             features: default_features_dir(),
-            factory: Arc::new(ReferenceFactory::new()),
+            factory,
             name_filters: Vec::new(),
             skip: Vec::new(),
             tags: Vec::new(),
@@ -114,11 +116,11 @@ const VALUE_FLAGS: &[&str] = &[
 ];
 
 impl Invocation {
-    /// Parses arguments leniently: libtest's and nextest's forms work, unknown flags are ignored, free
-    /// arguments are name filters; the filter `conformance` (the binary's one libtest name) selects everything.
-    /// Our own: `--junit PATH`, `--tags TAG[,TAG]`.
-    pub fn parse(args: &[String]) -> Invocation {
-        let mut options = RunOptions::default();
+    /// Parses arguments leniently onto `options`: libtest's and nextest's forms work, unknown flags are
+    /// ignored, free arguments are name filters; the filter `conformance` (the binary's one libtest name)
+    /// selects everything. Our own: `--junit PATH`, `--tags TAG[,TAG]`.
+    pub fn parse(args: &[String], options: RunOptions) -> Invocation {
+        let mut options = options;
         let mut list = false;
         let mut i = 0;
         while i < args.len() {
@@ -388,7 +390,7 @@ mod tests {
 
     fn parse(args: &[&str]) -> Invocation {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        Invocation::parse(&args)
+        Invocation::parse(&args, RunOptions::new(Arc::new(crate::target::NoTarget)))
     }
 
     fn run_options(args: &[&str]) -> RunOptions {

@@ -222,5 +222,24 @@ pub trait Target: Send + Sync + Debug {
     }
 }
 
+/// The factory of a run that names no backend: every scenario that needs one fails saying so, while the
+/// scenarios that talk only to the provider still run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTarget;
+
+impl TargetFactory for NoTarget {
+    fn name(&self) -> String {
+        "no backend".into()
+    }
+
+    fn start<'a>(
+        &'a self,
+        _provider: &'a ProviderSetup,
+        _options: &'a TargetOptions,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>> {
+        Box::pin(async { Err(anyhow!("no backend under test was given (RunOptions::new(factory))")) })
+    }
+}
+
 /// A shared factory.
 pub type SharedFactory = Arc<dyn TargetFactory>;

@@ -12,7 +12,6 @@ use crate::{
     browser::{Browser, HttpResponse, hidden_input, query_param},
     parameters::{AppError, Policy, Role},
     provider::{ClientAuth, Grant, Provider, TokenRequest},
-    reference::ReferenceFactory,
     target::{
         CallbackMethod, ProviderSetup, SeedUser, SharedFactory, Startup, Target, TargetOptions,
         TokenDelivery,
@@ -76,11 +75,11 @@ pub struct World {
 }
 
 impl World {
-    /// A fresh provider; the backend starts lazily with [`ReferenceFactory`] unless the runner swaps it.
+    /// A fresh provider; the runner sets the factory of the backend under test before the first step.
     pub async fn new() -> anyhow::Result<World> {
         Ok(World {
             provider: Provider::start().await?,
-            factory: Arc::new(ReferenceFactory::new()),
+            factory: Arc::new(crate::target::NoTarget),
             options: TargetOptions::default(),
             app: None,
             browsers: HashMap::new(),

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use harness::{Invocation, runner::TEST_NAME};
 
+mod support;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match Invocation::parse(&args) {
+    let options = match Invocation::parse(&args, support::reference_options()) {
         Invocation::List { ignored } => {
             // nextest (`--list --format terse`) and libtest's `--list`: one test, none of them ignored.
             if !ignored {

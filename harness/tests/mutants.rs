@@ -1,5 +1,5 @@
 //! The features catch what they target: the replay, bad-state, unknown-user and id_token scenarios are run against a
-//! deliberately weakened reference client (`harness::weak`) and must fail there, while passing against the
+//! deliberately weakened reference client (`tests/support/weak.rs`) and must fail there, while passing against the
 //! same weakened router with every weakness switched off (so the failure is the weakness's doing).
 //!
 //! Scenarios declare which weakness they catch with a tag: `@mutant-no-state-check`, `@mutant-code-reuse`,
@@ -10,16 +10,19 @@
 
 use std::sync::Arc;
 
-use harness::{Report, RunOptions, reference::ReferenceFactory, weak::Weaknesses};
+use harness::{Report, RunOptions};
+
+mod support;
+
+use support::{ReferenceFactory, weak::Weaknesses};
 
 async fn run_tagged(tag: &str, weaknesses: Weaknesses) -> Report {
     let options = RunOptions {
-        factory: Arc::new(ReferenceFactory::weakened(weaknesses)),
         tags: vec![tag.to_owned()],
         junit: None,
         cucumber_json: None,
         quiet: true,
-        ..RunOptions::default()
+        ..RunOptions::new(Arc::new(ReferenceFactory::weakened(weaknesses)))
     };
     match harness::run(options).await {
         Ok(report) => report,

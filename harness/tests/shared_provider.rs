@@ -3,6 +3,8 @@
 
 use harness::RunOptions;
 
+mod support;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes_on_tenants_of_one_shared_provider() {
     let options = RunOptions {
@@ -10,7 +12,7 @@ async fn every_scenario_passes_on_tenants_of_one_shared_provider() {
         junit: None,
         cucumber_json: None,
         quiet: true,
-        ..RunOptions::default()
+        ..support::reference_options()
     };
     let report = harness::run(options).await.expect("the features run");
     let failed: Vec<_> = report.scenarios.iter().filter(|s| !s.passed).collect();

@@ -1,5 +1,5 @@
 //! The first target: the workspace's `reference-client`, started in-process on a random port with a fresh
-//! SQLite file and its own clock. With [`Weaknesses`] it is served through [`crate::weak`] instead, the
+//! SQLite file and its own clock. With [`Weaknesses`] it is served through [`super::weak`] instead, the
 //! deliberately broken variant the mutation test runs the features against.
 
 use std::{
@@ -19,13 +19,14 @@ use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 use url::Url;
 
-use crate::{
+use harness::{
     parameters::{Policy, Role},
     target::{
         CallbackMethod, ProviderSetup, SeedUser, Startup, Target, TargetFactory, TargetOptions,
     },
-    weak::{self, Weaknesses},
 };
+
+use super::weak::{self, Weaknesses};
 
 /// Starts reference-client backends, optionally weakened.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,16 @@
+//! The test side's targets: the workspace's reference client, linked in-process, and its deliberately
+//! weakened variant. They live here, not in the `harness` library, so the library other teams depend on
+//! carries no reference client, SQLite or axum; each test binary uses the part it needs.
+#![allow(dead_code)]
+
+pub mod reference;
+pub mod weak;
+
+use std::sync::Arc;
+
+pub use reference::ReferenceFactory;
+
+/// Run options for the reference client, with reports off unless the environment asks for them.
+pub fn reference_options() -> harness::RunOptions {
+    harness::RunOptions::new(Arc::new(ReferenceFactory::new()))
+}
