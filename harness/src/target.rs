@@ -237,7 +237,11 @@ impl TargetFactory for NoTarget {
         _provider: &'a ProviderSetup,
         _options: &'a TargetOptions,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>> {
-        Box::pin(async { Err(anyhow!("no backend under test was given (RunOptions::new(factory))")) })
+        Box::pin(async {
+            Err(anyhow!(
+                "no backend under test was given (RunOptions::new(factory))"
+            ))
+        })
     }
 }
 

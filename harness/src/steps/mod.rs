@@ -2,7 +2,10 @@
 //! helpers; the doc comment's first line is what `docs/STEPS.md` lists.
 
 pub mod app_users;
-pub mod assertions;
+pub mod authorization_answers;
+pub mod backend_answers;
 pub mod browser;
 pub mod provider;
+pub mod resource_answers;
+pub mod token_answers;
 pub mod token_endpoint;

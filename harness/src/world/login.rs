@@ -1,0 +1,311 @@
+//! The browser's and the frontend's actions: open the app's login, sign in at the provider, hand the
+//! authorization response to the backend, bind, fetch the profile.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, ensure};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{MAIN, World};
+use crate::{
+    browser::{Browser, HttpResponse, hidden_input, query_param},
+    target::{CallbackMethod, TokenDelivery},
+};
+
+impl World {
+    /// The browser opens the backend's login: expects a redirect to the provider's authorization endpoint.
+    pub async fn open_login(&mut self, browser: &str) -> anyhow::Result<Url> {
+        let url = self.app().await?.login_url();
+        self.open_login_at(browser, url).await
+    }
+
+    /// As [`World::open_login`], asking the backend to land on `return_to` after the login.
+    pub async fn open_login_returning_to(
+        &mut self,
+        browser: &str,
+        return_to: &str,
+    ) -> anyhow::Result<Url> {
+        let url = self.app().await?.login_url_returning_to(return_to);
+        self.open_login_at(browser, url).await
+    }
+
+    async fn open_login_at(&mut self, browser: &str, url: Url) -> anyhow::Result<Url> {
+        let response = self.browser(browser)?.get(&url).await?;
+        let location = response
+            .location()
+            .context("the app's login did not redirect")?;
+        let endpoint = self.provider.idp.authorization_endpoint();
+        ensure!(
+            location.as_str().starts_with(&format!("{endpoint}?")),
+            "the app's login redirected to {location}, not to the provider's {endpoint}"
+        );
+        self.login_redirect = Some(location.clone());
+        Ok(location)
+    }
+
+    /// At the provider's login page: the user submits the form with `action` (login or deny).
+    pub async fn submit_login_page(
+        &mut self,
+        browser: &str,
+        username: &str,
+        action: &str,
+    ) -> anyhow::Result<Url> {
+        let authorize = self
+            .login_redirect
+            .clone()
+            .ok_or_else(|| anyhow!("no login was started"))?;
+        let b = self.browser(browser)?;
+        let page = b.get(&authorize).await?;
+        ensure!(
+            page.status == 200,
+            "the provider's login page answered {}: {}",
+            page.status,
+            page.body
+        );
+        let password = self
+            .provider
+            .idp
+            .state()
+            .user(username)
+            .map(|u| u.password.expose().to_owned())
+            .unwrap_or_default();
+        let form = [
+            ("request_id", hidden_input(&page.body, "request_id")?),
+            ("csrf", hidden_input(&page.body, "csrf")?),
+            ("username", username.to_owned()),
+            ("password", password),
+            ("action", action.to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let login = Url::parse(&self.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?;
+        let response = b.post_form(&login, &form).await?;
+        ensure!(
+            response.status == 302 || response.status == 303,
+            "the login form answered {} (expected 302 or 303): {}",
+            response.status,
+            response.body
+        );
+        let location = response.location()?;
+        self.auth_response = Some(location.clone());
+        Ok(location)
+    }
+
+    /// The authorization response's parameters as the frontend would post them.
+    pub fn callback_payload(&self) -> anyhow::Result<Value> {
+        let response = self
+            .auth_response
+            .as_ref()
+            .ok_or_else(|| anyhow!("the provider has not redirected back yet"))?;
+        let mut body = serde_json::Map::new();
+        for name in ["code", "state", "iss", "error", "error_description"] {
+            if let Some(v) = query_param(response, name) {
+                body.insert(name.to_owned(), json!(v));
+            }
+        }
+        Ok(Value::Object(body))
+    }
+
+    /// The frontend in `browser` hands `payload` to the backend; the answer and any token are recorded.
+    pub async fn deliver_callback(&mut self, browser: &str, payload: Value) -> anyhow::Result<()> {
+        let (url, method) = self.app().await?.callback();
+        let b = self.browser(browser)?;
+        self.token_requests_before_callback = self.provider.idp.token_requests();
+        self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
+        let response = match method {
+            CallbackMethod::PostJson => b.post_json(&url, &payload).await?,
+            CallbackMethod::GetQuery => {
+                let mut url = url;
+                if let Value::Object(map) = &payload {
+                    let mut q = url.query_pairs_mut();
+                    for (k, v) in map {
+                        q.append_pair(k, v.as_str().unwrap_or_default());
+                    }
+                }
+                b.get(&url).await?
+            }
+        };
+        self.last_callback = Some(payload);
+        self.record_backend(response).await
+    }
+
+    /// Records a backend answer and extracts the app token it carries, if any.
+    pub async fn record_backend(&mut self, response: HttpResponse) -> anyhow::Result<()> {
+        self.app_token = match self.app().await?.token_delivery() {
+            TokenDelivery::JsonBody(pointer) => response
+                .json()
+                .pointer(&pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            TokenDelivery::Cookie(name) => response
+                .cookies_set()
+                .contains(&name)
+                .then(|| format!("cookie:{name}")),
+        }
+        .filter(|_| response.is_success());
+        self.backend = Some(response);
+        Ok(())
+    }
+
+    /// The whole login of provider user `username` in `browser`: login, sign-in form, callback.
+    pub async fn log_in(&mut self, browser: &str, username: &str) -> anyhow::Result<()> {
+        self.open_login(browser).await?;
+        self.submit_login_page(browser, username, "login").await?;
+        let payload = self.callback_payload()?;
+        self.deliver_callback(browser, payload).await
+    }
+
+    /// The whole login, which must succeed; remembers the code for a later replay.
+    pub async fn log_in_successfully(&mut self, username: &str) -> anyhow::Result<()> {
+        self.log_in(MAIN, username).await?;
+        self.check_token_issued()?;
+        self.previous_login = self
+            .last_callback
+            .as_ref()
+            .and_then(|c| c.get("code"))
+            .and_then(Value::as_str)
+            .map(|code| (username.to_owned(), code.to_owned()));
+        Ok(())
+    }
+
+    /// `n` fresh browsers log in as `username` at the same time; fails unless every one got a token.
+    pub async fn log_in_concurrently(&mut self, username: &str, n: usize) -> anyhow::Result<()> {
+        self.app().await?;
+        let mut worlds = Vec::new();
+        for _ in 0..n {
+            worlds.push(ConcurrentLogin::new(self, username)?);
+        }
+        let results = futures::future::join_all(worlds.iter().map(ConcurrentLogin::run)).await;
+        let mut failures = Vec::new();
+        for r in results {
+            if let Err(e) = r {
+                failures.push(format!("{e:#}"));
+            }
+        }
+        ensure!(
+            failures.is_empty(),
+            "concurrent logins failed: {failures:?}"
+        );
+        Ok(())
+    }
+
+    /// The browser completes a require-binding login with a phone number.
+    pub async fn bind(&mut self, phone: &str) -> anyhow::Result<()> {
+        let last = self.backend.clone();
+        let previous = self.last_ticket.clone();
+        let app = self.app().await?;
+        let url = app
+            .bind_url()
+            .ok_or_else(|| crate::target::unsupported("bind_url"))?;
+        let ticket = last
+            .and_then(|r| app.binding_ticket(&r.json()))
+            .or(previous)
+            .ok_or_else(|| anyhow!("the backend has not handed out a binding ticket"))?;
+        self.last_ticket = Some(ticket.clone());
+        let response = self
+            .browser(MAIN)?
+            .post_json(&url, &json!({"ticket": ticket, "phone": phone}))
+            .await?;
+        self.record_backend(response).await
+    }
+
+    /// The browser asks for its profile with the last app token (or `token` if given).
+    pub async fn fetch_profile(&mut self, token: Option<String>) -> anyhow::Result<()> {
+        let url = self.app().await?.profile_url();
+        let b = self.browser(MAIN)?;
+        let token = token.or_else(|| self.app_token.clone());
+        let response = match token {
+            Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,
+            _ => b.get(&url).await?,
+        };
+        self.profile = Some(response);
+        Ok(())
+    }
+
+    /// Moves the backend's clock.
+    pub async fn advance_app_clock(&mut self, by: Duration) -> anyhow::Result<()> {
+        self.app().await?.advance_clock(by)
+    }
+
+    /// The browser opens the backend's login, which may refuse instead of redirecting to the provider
+    /// (e.g. when the provider's discovery cannot be trusted); the answer is recorded as the backend's.
+    pub async fn try_open_login(&mut self, browser: &str) -> anyhow::Result<()> {
+        let url = self.app().await?.login_url();
+        self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
+        self.token_requests_before_callback = self.provider.idp.token_requests();
+        let response = self.browser(browser)?.get(&url).await?;
+        self.record_backend(response).await
+    }
+}
+
+/// One of several logins racing in fresh browsers.
+struct ConcurrentLogin {
+    browser: Browser,
+    login: Url,
+    callback: (Url, CallbackMethod),
+    login_page: Url,
+    username: String,
+    password: String,
+}
+
+impl ConcurrentLogin {
+    fn new(world: &mut World, username: &str) -> anyhow::Result<ConcurrentLogin> {
+        let app = world
+            .app
+            .as_deref()
+            .ok_or_else(|| anyhow!("the app did not start"))?;
+        Ok(ConcurrentLogin {
+            browser: Browser::new()?,
+            login: app.login_url(),
+            callback: app.callback(),
+            login_page: Url::parse(&world.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?,
+            username: username.to_owned(),
+            password: world
+                .provider
+                .idp
+                .state()
+                .user(username)
+                .map(|u| u.password.expose().to_owned())
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn run(&self) -> anyhow::Result<()> {
+        let b = &self.browser;
+        let authorize = b.get(&self.login).await?.location()?;
+        let page = b.get(&authorize).await?;
+        let form = [
+            ("request_id", hidden_input(&page.body, "request_id")?),
+            ("csrf", hidden_input(&page.body, "csrf")?),
+            ("username", self.username.clone()),
+            ("password", self.password.clone()),
+            ("action", "login".to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let back = b.post_form(&self.login_page, &form).await?.location()?;
+        let mut payload = serde_json::Map::new();
+        for name in ["code", "state", "iss"] {
+            if let Some(v) = query_param(&back, name) {
+                payload.insert(name.to_owned(), json!(v));
+            }
+        }
+        let response = match self.callback.1 {
+            CallbackMethod::PostJson => {
+                b.post_json(&self.callback.0, &Value::Object(payload))
+                    .await?
+            }
+            CallbackMethod::GetQuery => {
+                let mut url = self.callback.0.clone();
+                url.set_query(back.query());
+                b.get(&url).await?
+            }
+        };
+        ensure!(
+            response.is_success(),
+            "a concurrent login was refused: {} {}",
+            response.status,
+            response.body
+        );
+        Ok(())
+    }
+}

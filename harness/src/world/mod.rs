@@ -1,0 +1,225 @@
+//! The per-scenario world: a fresh provider, a backend started on first use, browsers, and what the steps
+//! observed. What the steps do and check is split by concept so each step stays one or two lines:
+//! - this file: the world's state and its setup (policy, secrets, users, starting the backend);
+//! - [`login`]: the browser's and the frontend's actions;
+//! - [`backend`]: checks on the backend's answers, app token and database;
+//! - [`provider`]: what the provider saw and answered.
+
+mod backend;
+mod login;
+mod provider;
+
+use std::{collections::HashMap, sync::Arc};
+
+use anyhow::{Context, anyhow, ensure};
+use serde_json::Value;
+use url::Url;
+
+use crate::{
+    browser::{Browser, HttpResponse},
+    parameters::{Policy, Role},
+    provider::{Grant, Provider},
+    target::{ProviderSetup, SeedUser, SharedFactory, Startup, Target, TargetOptions},
+};
+
+/// The name of the scenario's main browser.
+pub const MAIN: &str = "the browser";
+/// The name of a second, unrelated browser (another user, or an attacker).
+pub const OTHER: &str = "another browser";
+
+/// Everything one scenario works with. Built fresh for each scenario, so scenarios run concurrently.
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct World {
+    /// The mock IdP and the clients the scenario knows.
+    pub provider: Provider,
+    /// Starts the backend under test; the runner may swap it before the first step.
+    pub factory: SharedFactory,
+    /// Choices that must be made before the backend starts (its unknown-user policy).
+    pub options: TargetOptions,
+    /// The backend, started on first use so `Given` steps can still set its options.
+    app: Option<Box<dyn Target>>,
+    /// Browsers by name; each has its own cookie jar.
+    browsers: HashMap<String, Browser>,
+    /// The authorization URL the backend last sent a browser to.
+    pub login_redirect: Option<Url>,
+    /// The provider's last redirect back to the app's redirect URI (the authorization response).
+    pub auth_response: Option<Url>,
+    /// The last callback handed to the backend, for replays.
+    pub last_callback: Option<Value>,
+    /// (username, code) of the previous successful login, for replaying its code through the backend.
+    pub previous_login: Option<(String, String)>,
+    /// The backend's last answer to a callback or bind request.
+    pub backend: Option<HttpResponse>,
+    /// The last app token issued, if any.
+    pub app_token: Option<String>,
+    /// The last binding ticket handed out (require-binding policy).
+    pub last_ticket: Option<String>,
+    /// The last profile request's answer.
+    pub profile: Option<HttpResponse>,
+    /// Codes obtained straight from the provider, newest last.
+    pub grants: Vec<Grant>,
+    /// Token-endpoint answers, oldest first.
+    pub token_responses: Vec<HttpResponse>,
+    /// The last discovery document fetched.
+    pub discovery: Option<Value>,
+    /// The last direct authorization request and its answer.
+    pub authorization: Option<(Vec<(String, String)>, HttpResponse)>,
+    /// The provider's token-request count just before the last callback was handed to the backend, so a
+    /// check can tell what that callback made the backend do (CONFORMANCE: "RP rejects" = no further call).
+    pub token_requests_before_callback: u64,
+    /// The provider's request-log position just before the last callback, to count what followed it.
+    pub log_seq_before_callback: u64,
+    /// The client secret to give the backend instead of a random one; only before it starts.
+    app_client_secret: Option<String>,
+    /// The last revocation answer.
+    pub revocation: Option<HttpResponse>,
+    /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
+    pub startup: Option<Startup>,
+}
+
+impl World {
+    /// A fresh provider; the runner sets the factory of the backend under test before the first step.
+    pub async fn new() -> anyhow::Result<World> {
+        Ok(World {
+            provider: Provider::start().await?,
+            factory: Arc::new(crate::target::NoTarget),
+            options: TargetOptions::default(),
+            app: None,
+            browsers: HashMap::new(),
+            login_redirect: None,
+            auth_response: None,
+            last_callback: None,
+            previous_login: None,
+            backend: None,
+            app_token: None,
+            last_ticket: None,
+            profile: None,
+            grants: Vec::new(),
+            token_responses: Vec::new(),
+            discovery: None,
+            authorization: None,
+            token_requests_before_callback: 0,
+            log_seq_before_callback: 0,
+            app_client_secret: None,
+            revocation: None,
+            startup: None,
+        })
+    }
+
+    /// Sets the unknown-user policy; only before the backend has started.
+    pub fn set_policy(&mut self, policy: Policy) -> anyhow::Result<()> {
+        ensure!(
+            self.app.is_none(),
+            "the app is already running: set its unknown-user policy before any step that uses it"
+        );
+        self.options.unknown_user_policy = policy;
+        Ok(())
+    }
+
+    /// Gives the backend this client secret instead of a random one; only before the backend has started.
+    pub fn set_app_client_secret(&mut self, secret: &str) -> anyhow::Result<()> {
+        ensure!(
+            self.app.is_none(),
+            "the app is already running: set its client secret before any step that uses it"
+        );
+        self.app_client_secret = Some(secret.to_owned());
+        Ok(())
+    }
+
+    /// What the harness registers at the provider for the backend.
+    fn provider_setup(&self) -> ProviderSetup {
+        ProviderSetup {
+            issuer: self.provider.idp.issuer().to_owned(),
+            client_id: "conformance-app".into(),
+            client_secret: self
+                .app_client_secret
+                .clone()
+                .unwrap_or_else(|| mock_idp::state::random_token(24)),
+        }
+    }
+
+    /// Starts a second backend only to see whether it starts with a random app-JWT key of `bytes` ASCII
+    /// characters (CONFORMANCE JWT-KEY).
+    pub async fn try_start_with_jwt_key(&mut self, bytes: usize) -> anyhow::Result<()> {
+        let key: String = mock_idp::state::random_token(bytes)
+            .chars()
+            .take(bytes)
+            .collect();
+        let setup = self.provider_setup();
+        let outcome = self.factory.try_start_with_jwt_key(&setup, &key).await?;
+        self.startup = Some(outcome);
+        Ok(())
+    }
+
+    /// The backend, started on first use and registered at the provider with its redirect URI.
+    pub async fn app(&mut self) -> anyhow::Result<&dyn Target> {
+        if self.app.is_none() {
+            let setup = self.provider_setup();
+            let target = self
+                .factory
+                .start(&setup, &self.options)
+                .await
+                .with_context(|| format!("starting {}", self.factory.name()))?;
+            self.provider
+                .register(mock_idp::ClientConfig::confidential(
+                    &setup.client_id,
+                    &setup.client_secret,
+                    &target.redirect_uri(),
+                ))?;
+            self.app = Some(target);
+        }
+        self.app
+            .as_deref()
+            .ok_or_else(|| anyhow!("the app did not start"))
+    }
+
+    /// A browser by name, created on first use.
+    pub fn browser(&mut self, name: &str) -> anyhow::Result<Browser> {
+        if let Some(b) = self.browsers.get(name) {
+            return Ok(b.clone());
+        }
+        let b = Browser::new()?;
+        self.browsers.insert(name.to_owned(), b.clone());
+        Ok(b)
+    }
+
+    /// Adds a provider user `username` with password `{username}-password` and subject `sub-{username}`.
+    pub fn add_provider_user(&mut self, username: &str, email: Option<&str>) -> anyhow::Result<()> {
+        let mut user = mock_idp::UserConfig::new(
+            username,
+            &format!("{username}-password"),
+            &format!("sub-{username}"),
+        );
+        user.name = Some(format!("{username} (provider)"));
+        user.picture = Some(format!("https://idp.example/avatars/{username}.png"));
+        user.email = email.map(str::to_owned);
+        user.email_verified = email.map(|_| true);
+        self.provider
+            .idp
+            .add_user(user)
+            .map_err(|e| anyhow!("adding provider user {username}: {e}"))
+    }
+
+    /// Seeds an app user bound to provider user `username` (at `issuer`, default the provider's).
+    pub async fn seed_app_user(
+        &mut self,
+        username: &str,
+        role: Role,
+        avatar_url: Option<&str>,
+        disabled: bool,
+        issuer: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let subject = self.provider.subject_of(username)?;
+        let issuer = issuer.map_or_else(|| self.provider.idp.issuer().to_owned(), str::to_owned);
+        let user = SeedUser {
+            display_name: username.to_owned(),
+            role,
+            avatar_url: avatar_url.map(str::to_owned),
+            disabled,
+            issuer,
+            subject,
+        };
+        self.app().await?.seed_user(&user).await
+    }
+}

@@ -1,0 +1,182 @@
+//! What the provider saw and answered: token-endpoint calls, the verdict, codes obtained straight from
+//! it, revocations.
+
+use anyhow::{anyhow, ensure};
+use serde_json::Value;
+
+use super::World;
+use crate::{
+    browser::HttpResponse,
+    provider::{ClientAuth, Grant, TokenRequest},
+};
+
+impl World {
+    /// The provider received no request to `/{endpoint}` since the last callback was handed over.
+    pub fn check_not_called_since_callback(&self, endpoint: &str) -> anyhow::Result<()> {
+        let n = self
+            .provider
+            .requests_since(self.log_seq_before_callback, endpoint);
+        ensure!(
+            n == 0,
+            "the provider's {endpoint} endpoint was called {n} time(s) for the last callback"
+        );
+        Ok(())
+    }
+
+    /// The provider's verdict on the client has no failed item.
+    pub fn check_verdict_clean(&self) -> anyhow::Result<()> {
+        let verdict = self.provider.idp.verdict();
+        let failures: Vec<String> = verdict
+            .failures()
+            .iter()
+            .map(|i| format!("{} ({}): {}", i.name, i.catalogue_id, i.detail))
+            .collect();
+        ensure!(
+            failures.is_empty(),
+            "the provider's verdict on the client: {failures:?}"
+        );
+        Ok(())
+    }
+
+    /// One verdict item has this outcome (`pass`, `fail`, `not_seen`).
+    pub fn check_verdict_item(&self, name: &str, outcome: &str) -> anyhow::Result<()> {
+        let verdict = self.provider.idp.verdict();
+        let item = verdict
+            .item(name)
+            .ok_or_else(|| anyhow!("the verdict has no item {name:?}"))?;
+        let found = serde_json::to_value(item.outcome)?;
+        ensure!(
+            found == outcome,
+            "the verdict's {name} is {found} ({}), expected {outcome}",
+            item.detail
+        );
+        Ok(())
+    }
+
+    /// The provider's token endpoint was called `expected` times since the last callback was handed to the
+    /// backend (`since_callback`), or since the provider started.
+    pub fn check_token_requests(&self, expected: u64, since_callback: bool) -> anyhow::Result<()> {
+        ensure!(
+            !since_callback || self.last_callback.is_some(),
+            "no callback was handed to the backend yet"
+        );
+        let total = self.provider.idp.token_requests();
+        let (found, what) = if since_callback {
+            (
+                total.saturating_sub(self.token_requests_before_callback),
+                "for the last callback",
+            )
+        } else {
+            (total, "in total")
+        };
+        ensure!(
+            found == expected,
+            "the provider's token endpoint was called {found} time(s) {what}, expected {expected} \
+             (the backend's answer: {})",
+            self.backend
+                .as_ref()
+                .map_or_else(String::new, |r| format!("{} {}", r.status, r.body))
+        );
+        Ok(())
+    }
+
+    /// `username` signs in to `client` `n` times (headless); every code is kept.
+    pub async fn obtain_codes(
+        &mut self,
+        username: &str,
+        client: &str,
+        n: usize,
+    ) -> anyhow::Result<()> {
+        for _ in 0..n {
+            let grant = self.provider.obtain_code(username, client, None).await?;
+            self.grants.push(grant);
+        }
+        Ok(())
+    }
+
+    /// Every code obtained is distinct and carries at least 128 bits (CONFORMANCE CODE-ENTROPY): base64url
+    /// carries 6 bits a character, hex 4; anything else is not counted as random.
+    pub fn check_codes_unguessable(&self) -> anyhow::Result<()> {
+        ensure!(self.grants.len() >= 2, "obtain several codes first");
+        let distinct: std::collections::HashSet<&str> =
+            self.grants.iter().map(|g| g.code.as_str()).collect();
+        ensure!(
+            distinct.len() == self.grants.len(),
+            "{} of {} codes repeat",
+            self.grants.len() - distinct.len(),
+            self.grants.len()
+        );
+        for code in self.grants.iter().map(|g| g.code.as_str()) {
+            let bits_per_char = if code.bytes().all(|b| b.is_ascii_hexdigit()) {
+                4
+            } else if code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                6
+            } else {
+                0
+            };
+            ensure!(
+                code.len() * bits_per_char >= 128,
+                "the code {code:?} carries fewer than 128 bits"
+            );
+        }
+        Ok(())
+    }
+
+    /// `client` revokes `token` (as its registered self, or as `auth` says) with an optional type hint.
+    pub async fn revoke(
+        &mut self,
+        client: &str,
+        auth: ClientAuth,
+        token: &str,
+        hint: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let creds = self.provider.client(client)?;
+        self.revocation = Some(self.provider.revoke(&creds, &auth, token, hint).await?);
+        Ok(())
+    }
+
+    /// The last revocation answer.
+    pub fn last_revocation(&self) -> anyhow::Result<&HttpResponse> {
+        self.revocation
+            .as_ref()
+            .ok_or_else(|| anyhow!("nothing was revoked yet"))
+    }
+
+    /// The last token-endpoint answer.
+    pub fn last_token_response(&self) -> anyhow::Result<&HttpResponse> {
+        self.token_responses
+            .last()
+            .ok_or_else(|| anyhow!("the token endpoint was not called"))
+    }
+
+    /// The newest code obtained from the provider.
+    pub fn last_grant(&self) -> anyhow::Result<&Grant> {
+        self.grants
+            .last()
+            .ok_or_else(|| anyhow!("no code was obtained from the provider"))
+    }
+
+    /// Sends a token request and records the answer.
+    pub async fn send_token_request(&mut self, request: &TokenRequest) -> anyhow::Result<()> {
+        let response = self.provider.token(request).await?;
+        self.token_responses.push(response);
+        Ok(())
+    }
+
+    /// The first successful token answer's field (e.g. `access_token`).
+    pub fn first_token(&self, field: &str) -> anyhow::Result<String> {
+        self.token_responses
+            .iter()
+            .find(|r| r.is_success())
+            .and_then(|r| {
+                r.json()
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| anyhow!("no successful token response with {field}"))
+    }
+}
