@@ -65,6 +65,21 @@ impl HttpResponse {
         Url::parse(location).with_context(|| format!("Location {location} is not absolute"))
     }
 
+    /// Whether this response sets cookie `name` to a value (not an empty or expired one that removes it).
+    pub fn sets_cookie(&self, name: &str) -> bool {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| cookie::Cookie::parse(v.to_owned()).ok())
+            .any(|c| {
+                c.name() == name
+                    && !c.value().is_empty()
+                    && c.max_age()
+                        .is_none_or(|age| !age.is_zero() && !age.is_negative())
+            })
+    }
+
     /// The names of the cookies this response sets.
     pub fn cookies_set(&self) -> Vec<String> {
         self.headers

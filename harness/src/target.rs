@@ -89,6 +89,8 @@ pub struct Profile {
     pub role: Option<String>,
     /// The avatar URL.
     pub avatar_url: Option<String>,
+    /// The user's internal id (what the app token's `sub` must be), a string or a number in the JSON.
+    pub id: Option<String>,
 }
 
 /// What happened when a backend was started only to see whether it starts (a startup property).
@@ -182,13 +184,28 @@ pub trait Target: Send + Sync + Debug {
             .map(str::to_owned)
     }
 
-    /// Reads the profile JSON; by default its `role` and `avatar_url` fields.
+    /// Reads the profile JSON; by default its `role`, `avatar_url` and `id` fields.
     fn profile(&self, body: &Value) -> Profile {
         let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
         Profile {
             role: field("role"),
             avatar_url: field("avatar_url"),
+            id: match body.get("id") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            },
         }
+    }
+
+    /// The `iss` the backend puts in its app tokens, as configured; `None` if the target does not say.
+    fn app_token_issuer(&self) -> Option<String> {
+        None
+    }
+
+    /// The `aud` the backend puts in its app tokens, as configured; `None` if the target does not say.
+    fn app_token_audience(&self) -> Option<String> {
+        None
     }
 
     /// Hook: puts a user bound to (issuer, subject) in the backend's database.
@@ -196,7 +213,8 @@ pub trait Target: Send + Sync + Debug {
         Box::pin(async { Err(unsupported("seed_user")) })
     }
 
-    /// Hook: how many users are bound to (issuer, subject).
+    /// Hook: how many users are bound to (issuer, subject). Count them, never answer "exists or not": a
+    /// scenario expecting 1 must see a duplicate as 2.
     fn users_bound_to<'a>(
         &'a self,
         _issuer: &'a str,

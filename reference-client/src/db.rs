@@ -352,6 +352,20 @@ impl Database {
         })
     }
 
+    /// How many distinct users are bound to (issuer, subject): 0 or 1 while the uniqueness holds, so a
+    /// test that expects 1 sees a duplicate rather than an existence check.
+    pub fn count_users_bound_to(&self, issuer: &str, subject: &str) -> anyhow::Result<usize> {
+        let conn = self.lock();
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(DISTINCT user_id) FROM identities WHERE issuer = ?1 AND subject = ?2",
+                params![issuer, subject],
+                |row| row.get(0),
+            )
+            .context("counting the users bound to an identity")?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// The user bound to (issuer, subject), if any. The only way a login finds its user.
     pub fn find_by_identity(&self, issuer: &str, subject: &str) -> anyhow::Result<Option<User>> {
         let conn = self.lock();

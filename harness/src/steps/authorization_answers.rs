@@ -40,6 +40,7 @@ async fn error_page(w: &mut World) -> anyhow::Result<()> {
 async fn redirect_with_error(w: &mut World, error: OAuthError) -> anyhow::Result<()> {
     let (params, r) = last_authorization(w)?;
     let back = r.location()?;
+    exactly_to(&back, &params)?;
     ensure!(
         query_param(&back, "error") == Some(error.to_string()),
         "error in {back}"
@@ -71,6 +72,7 @@ async fn redirect_with_error(w: &mut World, error: OAuthError) -> anyhow::Result
 async fn redirect_with_code_exact_state(w: &mut World) -> anyhow::Result<()> {
     let back = headless_redirect(w).await?;
     let (params, _) = last_authorization(w)?;
+    exactly_to(&back, &params)?;
     ensure!(query_param(&back, "code").is_some(), "no code in {back}");
     ensure!(
         query_param(&back, "state") == sent(&params, "state"),
@@ -91,6 +93,20 @@ async fn redirect_with_code_no_state(w: &mut World) -> anyhow::Result<()> {
     ensure!(
         query_param(&back, "state").is_none(),
         "a state came back: {back}"
+    );
+    Ok(())
+}
+
+/// The redirect goes to exactly the `redirect_uri` the request sent, plus a query (RFC 6749 §3.1.2): no
+/// prefix match, no fragment.
+fn exactly_to(back: &url::Url, params: &[(String, String)]) -> anyhow::Result<()> {
+    let expected = sent(params, "redirect_uri").unwrap_or_default();
+    let mut base = back.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    ensure!(
+        url::Url::parse(&expected).is_ok_and(|e| e == base) && back.fragment().is_none(),
+        "redirected to {back}, not exactly to {expected}"
     );
     Ok(())
 }

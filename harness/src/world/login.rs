@@ -131,6 +131,8 @@ impl World {
 
     /// Records a backend answer and extracts the app token it carries, if any.
     pub async fn record_backend(&mut self, response: HttpResponse) -> anyhow::Result<()> {
+        // Whatever the status: a refusal that still carries a session is a session (JWT-LAST), so the
+        // token is looked for in every answer, 4xx included.
         self.app_token = match self.app().await?.token_delivery() {
             TokenDelivery::JsonBody(pointer) => response
                 .json()
@@ -138,11 +140,9 @@ impl World {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             TokenDelivery::Cookie(name) => response
-                .cookies_set()
-                .contains(&name)
+                .sets_cookie(&name)
                 .then(|| format!("cookie:{name}")),
-        }
-        .filter(|_| response.is_success());
+        };
         self.backend = Some(response);
         Ok(())
     }

@@ -251,6 +251,14 @@ impl Target for ReferenceTarget {
         Some(self.url("api/auth/bind"))
     }
 
+    fn app_token_issuer(&self) -> Option<String> {
+        Some(self.jwt_issuer.clone())
+    }
+
+    fn app_token_audience(&self) -> Option<String> {
+        Some(self.jwt_audience.clone())
+    }
+
     fn seed_user<'a>(&'a self, user: &'a SeedUser) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let db = &self.state.db;
@@ -280,12 +288,7 @@ impl Target for ReferenceTarget {
         issuer: &'a str,
         subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<usize>> {
-        // (issuer, subject) is unique in the identities table, so this is 0 or 1.
-        Box::pin(async move {
-            Ok(usize::from(
-                self.state.db.find_by_identity(issuer, subject)?.is_some(),
-            ))
-        })
+        Box::pin(async move { self.state.db.count_users_bound_to(issuer, subject) })
     }
 
     fn user_count(&self) -> BoxFuture<'_, anyhow::Result<usize>> {
