@@ -53,7 +53,7 @@ Feature: Clients authenticate at the token endpoint
     When "alice" logs in through the browser
     Then the backend issues an app token
 
-  @CA-HARDENING
+  @CA-HARDENING @own-provider
   Scenario: After 20 bad secrets even the right one is throttled
     Given "alice" has signed in to client "web"
     When client "web" redeems the code with secret "guess" 20 times

@@ -118,7 +118,7 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
     And the provider's userinfo endpoint was not called for that callback
     And no app token was issued
 
-  @ID-KID
+  @ID-KID @fresh-backend
   Scenario: Rotated signing key is picked up
     Given "alice" has logged in through the browser
     And the provider rotates its signing key, retiring the old one

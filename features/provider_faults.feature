@@ -36,7 +36,7 @@ Feature: The backend fails closed when the provider misbehaves
     Then the backend issues an app token
     And the provider saw the code redeemed once
 
-  @UM-IDP-FAILURE @JWT-LAST
+  @UM-IDP-FAILURE @JWT-LAST @fresh-backend
   Scenario Outline: An unusable JWKS fails the login closed (<fault>)
     Given the browser has signed in at the provider as "alice" after opening the app's login
     And the provider injects "<fault>" until cleared
@@ -50,14 +50,14 @@ Feature: The backend fails closed when the provider misbehaves
       | jwks.unavailable | provider_error   |
       | jwks.empty       | invalid_id_token |
 
-  @ID-DISCOVERY-ISS @JWT-LAST
+  @ID-DISCOVERY-ISS @JWT-LAST @fresh-backend
   Scenario: Discovery issuer mismatch is refused
     Given the provider injects "discovery.wrong_issuer" until cleared
     When the browser tries to open the app's login
     Then the backend refuses with "issuer_mismatch"
     And no app token was issued
 
-  @UM-IDP-FAILURE @JWT-LAST
+  @UM-IDP-FAILURE @JWT-LAST @fresh-backend
   Scenario: An unavailable discovery document stops the login before the provider
     Given the provider injects "discovery.unavailable" until cleared
     When the browser tries to open the app's login

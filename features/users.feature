@@ -11,7 +11,7 @@ Feature: Provider identities map to app users by issuer and subject, under the u
     And no app token was issued
     And the app database has 0 users bound to "carol"
 
-  @UM-UNKNOWN-USER @mutant-admit-unknown
+  @UM-UNKNOWN-USER @mutant-admit-unknown @default-policy
   Scenario: The default policy is "reject"
     When "carol" logs in through the browser
     Then the backend refuses with "unknown_user"
@@ -49,7 +49,7 @@ Feature: Provider identities map to app users by issuer and subject, under the u
     When the browser completes the binding with phone "+15555550199"
     Then the backend refuses with "invalid_ticket"
 
-  @UM-KEY @UM-EMAIL-LINK
+  @UM-KEY @UM-EMAIL-LINK @default-policy
   Scenario: A provider user with a known email but another subject is not linked
     Given the provider has a user "alice-twin" with email "alice@example.com"
     And the app has a user "alice"

@@ -33,13 +33,14 @@ pub fn claims(token: &str) -> anyhow::Result<Value> {
 
 /// `token` with `flaw`. Flaws that need a valid signature over other claims use the target's
 /// `forge_token` hook, so they test the claim check and not the signature check.
-pub fn spoil(token: &str, flaw: TokenFlaw, target: &dyn Target) -> anyhow::Result<String> {
+pub async fn spoil(token: &str, flaw: TokenFlaw, target: &dyn Target) -> anyhow::Result<String> {
     let [h, p, s] = parts(token)?;
-    let mut claims = decode(p)?;
+    let claims = decode(p)?;
     let now = claims.get("iat").and_then(Value::as_u64).unwrap_or(0);
-    let mut resign = |key: &str, value: Value| {
+    let resign = |key: &str, value: Value| {
+        let mut claims = claims.clone();
         claims[key] = value;
-        target.forge_token(&claims)
+        async move { target.forge_token(&claims).await }
     };
     Ok(match flaw {
         TokenFlaw::TamperedPayload => {
@@ -61,9 +62,9 @@ pub fn spoil(token: &str, flaw: TokenFlaw, target: &dyn Target) -> anyhow::Resul
             header["alg"] = json!("none");
             format!("{}.{p}.", encode(&header))
         }
-        TokenFlaw::WrongAudience => resign("aud", json!("someone-else"))?,
-        TokenFlaw::WrongIssuer => resign("iss", json!("https://someone-else.example"))?,
-        TokenFlaw::Expired => resign("exp", json!(now.saturating_sub(3600)))?,
-        TokenFlaw::FutureNbf => resign("nbf", json!(now + 3600))?,
+        TokenFlaw::WrongAudience => resign("aud", json!("someone-else")).await?,
+        TokenFlaw::WrongIssuer => resign("iss", json!("https://someone-else.example")).await?,
+        TokenFlaw::Expired => resign("exp", json!(now.saturating_sub(3600))).await?,
+        TokenFlaw::FutureNbf => resign("nbf", json!(now + 3600)).await?,
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! Run the provider-side scenarios tagged `@CODE-ENTROPY` and `@MD-DOC`, which need no backend; a real run
 //! passes the factory of the backend under test (a [`target::TargetFactory`] of your own, or
-//! `http_target::HttpFactory` for a backend that is already running, as the `conform` binary does):
+//! [`http_target::HttpFactory`] for a backend that is already running, as the `conform` binary does):
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -22,7 +22,7 @@
 //!
 //! # Layout
 //! - [`target`]: the interface a backend implements to be tested ([`target::TargetFactory`],
-//!   [`target::Target`]); `http_target` implements it for a backend that is already running, from a
+//!   [`target::Target`]); [`http_target`] implements it for a backend that is already running, from a
 //!   target file. The workspace's reference client, linked in-process, and its deliberately weakened
 //!   variant are on the test side (`tests/support/`), so this library carries neither.
 //! - [`world`]: the per-scenario [`world::World`] (fresh provider, backend, browsers) with the actions
@@ -40,6 +40,7 @@
 //! - Nothing sleeps: time moves by advancing clocks.
 
 pub mod browser;
+pub mod http_target;
 pub mod jwt;
 pub mod parameters;
 pub mod provider;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, ensure};
 use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
@@ -194,6 +194,17 @@ pub struct Provider {
     pub clients: HashMap<String, ClientCreds>,
     /// A client with no cookies that does not follow redirects, for direct requests.
     http: reqwest::Client,
+    /// Against one running backend, every scenario shares the provider it is configured with; this
+    /// suffix names the scenario's own users there (`alice` is `alice.s17`), so scenarios stay apart.
+    namespace: Option<String>,
+    /// The namespaced users this scenario created, removed when it ends.
+    created: std::sync::Mutex<Vec<String>>,
+    /// Whether the scenario has the provider to itself: its own server or tenant, or a shared one while it
+    /// runs alone. Steps that change or count what every scenario shares need it ([`Provider::global`]).
+    pub exclusive: bool,
+    /// The request-log position and token-request count when the scenario began, so counts and the
+    /// verdict cover this scenario only.
+    start: (u64, u64),
 }
 
 impl Provider {
@@ -249,13 +260,122 @@ impl Provider {
                 },
             );
         }
+        let start = (idp.state().requests.last_seq(), idp.token_requests());
         Ok(Provider {
             idp,
             server,
             tenant,
             clients,
             http,
+            namespace: None,
+            created: std::sync::Mutex::new(Vec::new()),
+            exclusive: true,
+            start,
         })
+    }
+
+    /// The scenario's view of a provider that every scenario of the run shares (the one a running backend
+    /// is configured with): its users are namespaced by `namespace`, and it is `exclusive` only when the
+    /// scenario runs alone.
+    pub fn shared_root(
+        server: Arc<MockIdp>,
+        namespace: String,
+        exclusive: bool,
+    ) -> anyhow::Result<Provider> {
+        let handle = Handle::clone(&server);
+        let mut provider = Provider::on(server, handle, None)?;
+        provider.namespace = Some(namespace);
+        provider.exclusive = exclusive;
+        Ok(provider)
+    }
+
+    /// The provider's controls for a step that changes or counts what every scenario on it shares (faults,
+    /// keys, the clock, the request counts, the verdict); refused on a shared provider unless the scenario
+    /// runs alone, so a misclassified scenario fails saying so instead of disturbing others.
+    pub fn global(&self, what: &str) -> anyhow::Result<&Handle> {
+        ensure!(
+            self.exclusive,
+            "{what} changes or counts what every scenario on this shared provider sees: the runner must \
+             run this scenario alone (add its step to runner::PROVIDER_WIDE_STEPS)"
+        );
+        Ok(&self.idp)
+    }
+
+    /// The provider's username for the scenario's user `name`: `name` itself on a provider of the
+    /// scenario's own; on a shared one, `name.NAMESPACE`, created on first use from the built-in user of
+    /// that name (with a subject of its own) if there is one.
+    pub fn login_name(&self, name: &str) -> anyhow::Result<String> {
+        let Some(ns) = &self.namespace else {
+            return Ok(name.to_owned());
+        };
+        let mapped = format!("{name}.{ns}");
+        if self.idp.state().user(&mapped).is_none()
+            && let Some(mut user) = mock_idp::Config::builtin()
+                .users
+                .into_iter()
+                .find(|u| u.username == name)
+        {
+            user.username = mapped.clone();
+            user.sub = format!("{}-{ns}", user.sub);
+            self.add_user(user)?;
+        }
+        Ok(mapped)
+    }
+
+    /// Adds a provider user (already under its [`Provider::login_name`]); removed with a shared
+    /// provider's scenario.
+    pub fn add_user(&self, user: mock_idp::UserConfig) -> anyhow::Result<()> {
+        let name = user.username.clone();
+        self.idp
+            .add_user(user)
+            .map_err(|e| anyhow!("adding provider user {name}: {e}"))?;
+        if self.namespace.is_some() {
+            self.created
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(name);
+        }
+        Ok(())
+    }
+
+    /// Starts the scenario's counts and verdict afresh (after setup that used the provider).
+    pub fn restart_counts(&mut self) {
+        self.start = (
+            self.idp.state().requests.last_seq(),
+            self.idp.token_requests(),
+        );
+    }
+
+    /// Makes the authorization request `params` complete as `username` without the page: on a provider of
+    /// the scenario's own, the handle's next-login queue; on a shared one, whose queue any scenario's
+    /// request could take, a `login_hint` naming the scenario's user (the shared provider auto-logs-in on
+    /// a hint).
+    pub fn arrange_headless_login(
+        &self,
+        username: &str,
+        params: &mut Vec<(String, String)>,
+    ) -> anyhow::Result<()> {
+        let username = self.login_name(username)?;
+        if self.namespace.is_some() {
+            params.retain(|(k, _)| k != "login_hint");
+            params.push(("login_hint".into(), username));
+        } else {
+            self.idp.next_login(&username);
+        }
+        Ok(())
+    }
+
+    /// Token-endpoint POSTs since the scenario began.
+    pub fn token_requests(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .global("counting token requests")?
+            .token_requests()
+            .saturating_sub(self.start.1))
+    }
+
+    /// The provider's verdict on the client over this scenario's requests.
+    pub fn verdict(&self) -> anyhow::Result<mock_idp::verdict::Verdict> {
+        Ok(self.global("the verdict")?.verdict_since(self.start.0))
     }
 
     /// Registers a client at the provider and remembers its credentials.
@@ -276,23 +396,25 @@ impl Provider {
     /// Arms a named fault (`id_token.wrong_aud`, `token.status=503`, …) for `times` responses, or until
     /// cleared: the same operation as the handle's `fault`, the config's `[[faults]]` and the CLI's `--fault`.
     pub fn inject(&self, fault: &str, times: Option<u32>) -> anyhow::Result<u64> {
+        let idp = self.global("a fault")?;
         let fault: mock_idp::Fault = fault.parse().map_err(|e| anyhow!("{e}"))?;
         let spec = mock_idp::FaultSpec {
             times,
             ..mock_idp::FaultSpec::new(fault)
         };
-        self.idp.arm(spec).map_err(|e| anyhow!("{e}"))
+        idp.arm(spec).map_err(|e| anyhow!("{e}"))
     }
 
     /// How many requests to a path ending in `/{endpoint}` the provider received after log position `seq`.
-    pub fn requests_since(&self, seq: u64, endpoint: &str) -> usize {
-        self.idp
+    pub fn requests_since(&self, seq: u64, endpoint: &str) -> anyhow::Result<usize> {
+        Ok(self
+            .global("counting requests")?
             .state()
             .requests
             .since(seq)
             .iter()
             .filter(|r| r.path.rsplit('/').next() == Some(endpoint))
-            .count()
+            .count())
     }
 
     /// A known client.
@@ -305,9 +427,10 @@ impl Provider {
 
     /// The subject of a provider user.
     pub fn subject_of(&self, username: &str) -> anyhow::Result<String> {
+        let username = self.login_name(username)?;
         self.idp
             .state()
-            .user(username)
+            .user(&username)
             .map(|u| u.sub)
             .ok_or_else(|| anyhow!("the provider has no user {username:?}"))
     }
@@ -362,10 +485,9 @@ impl Provider {
         pkce: Option<Pkce>,
     ) -> anyhow::Result<Grant> {
         let client = self.client(client_id)?;
-        self.idp.next_login(username);
-        let response = self
-            .authorize(&Provider::authorization_params(&client, pkce.as_ref()))
-            .await?;
+        let mut params = Provider::authorization_params(&client, pkce.as_ref());
+        self.arrange_headless_login(username, &mut params)?;
+        let response = self.authorize(&params).await?;
         let location = response.location()?;
         let code = query_param(&location, "code")
             .ok_or_else(|| anyhow!("the provider redirected without a code: {location}"))?;
@@ -472,6 +594,20 @@ impl Drop for Provider {
     fn drop(&mut self) {
         if let Some(name) = &self.tenant {
             self.server.delete_tenant(name);
+        }
+        // A scenario that had a shared provider to itself leaves it as it found it: no faults armed, the
+        // clock back on the system time (the backend's own clock never moved with it).
+        if self.namespace.is_some() && self.exclusive {
+            self.idp.clear_faults();
+            self.idp.clock().reset();
+        }
+        for user in self
+            .created
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+        {
+            self.idp.remove_user(&user);
         }
     }
 }

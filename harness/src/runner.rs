@@ -67,6 +67,14 @@ pub struct RunOptions {
     /// Run every scenario against its own tenant of one shared mock IdP instead of a server of its own
     /// (`HARNESS_SHARED_PROVIDER=1` or `--shared-provider`).
     pub shared_provider: bool,
+    /// Count scenarios that do not apply to the target (a hook it does not give …) as failures
+    /// (`--fail-on-skipped`).
+    pub fail_on_skipped: bool,
+    /// A self-contained HTML report of every scenario, with its sequence diagram (`HARNESS_REPORT` or
+    /// `--report PATH`; relative to the workspace root).
+    pub report: Option<PathBuf>,
+    /// The report's title (default: the target's name).
+    pub title: Option<String>,
 }
 
 impl RunOptions {
@@ -85,6 +93,9 @@ impl RunOptions {
             concurrency: 16,
             quiet: false,
             shared_provider: std::env::var_os("HARNESS_SHARED_PROVIDER").is_some_and(|v| v == "1"),
+            fail_on_skipped: false,
+            report: std::env::var_os("HARNESS_REPORT").map(report_path),
+            title: None,
         }
     }
 }
@@ -111,6 +122,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--report-time",
     "-Z",
     "--junit",
+    "--cucumber-json",
+    "--report",
+    "--features",
     "--tags",
     "--shuffle-seed",
 ];
@@ -141,6 +155,15 @@ impl Invocation {
                 "--ignored" => options.ignored_only = true,
                 "-q" | "--quiet" => options.quiet = true,
                 "--shared-provider" => options.shared_provider = true,
+                "--fail-on-skipped" => options.fail_on_skipped = true,
+                "--serial" => options.concurrency = 1,
+                "--cucumber-json" => options.cucumber_json = value.map(report_path),
+                "--report" => options.report = value.map(report_path),
+                "--features" => {
+                    if let Some(v) = value {
+                        options.features = PathBuf::from(v);
+                    }
+                }
                 "--skip" => options.skip.extend(value),
                 "--test-threads" => {
                     if let Some(n) = value.and_then(|v| v.parse::<usize>().ok()) {
@@ -171,6 +194,28 @@ impl Invocation {
     }
 }
 
+/// One step as it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    /// `Given`, `When`, `Then`, `And` …
+    pub keyword: String,
+    /// The step's text.
+    pub text: String,
+    /// What happened.
+    pub outcome: StepOutcome,
+}
+
+/// What happened to one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// It passed.
+    Passed,
+    /// It failed, with this message.
+    Failed(String),
+    /// The scenario does not apply to the target, for this reason (a hook it does not give …).
+    Skipped(String),
+}
+
 /// One scenario's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioResult {
@@ -178,10 +223,25 @@ pub struct ScenarioResult {
     pub feature: String,
     /// The scenario's name (an outline's examples share it).
     pub scenario: String,
+    /// The feature file, if known.
+    pub file: Option<PathBuf>,
+    /// The scenario's line in it.
+    pub line: usize,
     /// Its tags, without `@`.
     pub tags: Vec<String>,
     /// Whether every step passed.
     pub passed: bool,
+    /// Why the scenario does not apply to the target (then it neither passed nor failed).
+    pub skipped: Option<String>,
+    /// Its steps as they ran, background first.
+    pub steps: Vec<StepResult>,
+}
+
+impl ScenarioResult {
+    /// Whether it failed (neither passed nor skipped).
+    pub fn failed(&self) -> bool {
+        !self.passed && self.skipped.is_none()
+    }
 }
 
 /// The outcome of a run.
@@ -203,30 +263,88 @@ impl Report {
 
     /// Scenarios that failed, plus unparsable files.
     pub fn failed(&self) -> usize {
-        self.scenarios.iter().filter(|s| !s.passed).count() + self.parsing_errors
+        self.scenarios.iter().filter(|s| s.failed()).count() + self.parsing_errors
+    }
+
+    /// Scenarios that do not apply to the target (a hook it does not give, a policy it does not run).
+    pub fn skipped(&self) -> usize {
+        self.scenarios
+            .iter()
+            .filter(|s| s.skipped.is_some())
+            .count()
     }
 
     /// The closing line.
     pub fn summary(&self) -> String {
-        format!("{} passed, {} failed", self.passed(), self.failed())
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed(),
+            self.failed(),
+            self.skipped()
+        )
     }
 
-    /// Whether the run succeeded.
+    /// Whether the run succeeded (skipped scenarios do not fail it unless `--fail-on-skipped` made them
+    /// failures).
     pub fn success(&self) -> bool {
         self.failed() == 0 && !self.execution_failed
     }
 }
+
+/// (feature, scenario, line): a scenario's identity within a run.
+type Key = (String, String, usize);
 
 /// A writer that records each scenario's outcome into a shared [`Report`].
 #[derive(Debug, Clone, Default)]
 struct Recorder {
     /// Shared with the caller, who reads it after the run.
     report: Arc<Mutex<Report>>,
-    /// Scenarios that have had a failed step or hook, by (feature, scenario, line).
-    failing: Arc<Mutex<std::collections::HashSet<(String, String, usize)>>>,
+    /// Scenarios in progress: their steps so far.
+    running: Arc<Mutex<std::collections::HashMap<Key, Vec<StepResult>>>>,
+    /// `--fail-on-skipped`: a scenario that does not apply is a failure.
+    fail_on_skipped: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A failed step's message: a step returning `Err` panics with the error's text.
+fn panic_message(error: &event::StepError) -> String {
+    match error {
+        event::StepError::Panic(info) => info
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "the step panicked".into()),
+        other => other.to_string(),
+    }
 }
 
 impl Recorder {
+    fn step_event(&self, key: &Key, step: &cucumber::gherkin::Step, ev: &event::Step<World>) {
+        let outcome = match ev {
+            event::Step::Started => return,
+            event::Step::Passed(..) => StepOutcome::Passed,
+            event::Step::Skipped => StepOutcome::Failed("no step definition matches".into()),
+            event::Step::Failed(_, _, _, error) => {
+                let message = panic_message(error);
+                match crate::target::not_applicable_reason(&message) {
+                    Some(reason) if !self.fail_on_skipped => StepOutcome::Skipped(reason.to_owned()),
+                    _ => StepOutcome::Failed(message),
+                }
+            }
+        };
+        lock(&self.running)
+            .entry(key.clone())
+            .or_default()
+            .push(StepResult {
+                keyword: step.keyword.trim().to_owned(),
+                text: step.value.clone(),
+                outcome,
+            });
+    }
+
     fn scenario_event(
         &self,
         feature: &cucumber::gherkin::Feature,
@@ -238,31 +356,47 @@ impl Recorder {
             scenario.name.clone(),
             scenario.position.line,
         );
-        let lock = |m: &Mutex<std::collections::HashSet<_>>| {
-            m.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key.clone());
-        };
         match ev {
-            event::Scenario::Step(_, event::Step::Failed(..) | event::Step::Skipped)
-            | event::Scenario::Background(_, event::Step::Failed(..) | event::Step::Skipped)
-            | event::Scenario::Hook(_, event::Hook::Failed(..)) => lock(&self.failing),
-            event::Scenario::Finished => {
-                let failed = self
-                    .failing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .contains(&key);
-                self.report
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .scenarios
-                    .push(ScenarioResult {
-                        feature: feature.name.clone(),
-                        scenario: scenario.name.clone(),
-                        tags: scenario.tags.clone(),
-                        passed: !failed,
+            event::Scenario::Step(step, ev) | event::Scenario::Background(step, ev) => {
+                self.step_event(&key, step, ev)
+            }
+            event::Scenario::Hook(_, event::Hook::Failed(_, info)) => {
+                let message = info
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_else(|| "a hook failed".into());
+                lock(&self.running)
+                    .entry(key.clone())
+                    .or_default()
+                    .push(StepResult {
+                        keyword: "Hook".into(),
+                        text: String::new(),
+                        outcome: StepOutcome::Failed(message),
                     });
+            }
+            event::Scenario::Finished => {
+                let steps = lock(&self.running).remove(&key).unwrap_or_default();
+                let failed = steps
+                    .iter()
+                    .any(|s| matches!(s.outcome, StepOutcome::Failed(_)));
+                let skipped = if failed {
+                    None
+                } else {
+                    steps.iter().find_map(|s| match &s.outcome {
+                        StepOutcome::Skipped(reason) => Some(reason.clone()),
+                        _ => None,
+                    })
+                };
+                lock(&self.report).scenarios.push(ScenarioResult {
+                    feature: feature.name.clone(),
+                    scenario: scenario.name.clone(),
+                    file: feature.path.clone(),
+                    line: scenario.position.line,
+                    tags: scenario.tags.clone(),
+                    passed: !failed && skipped.is_none(),
+                    skipped,
+                    steps,
+                });
             }
             _ => {}
         }
@@ -280,10 +414,7 @@ impl cucumber::Writer<World> for Recorder {
         let event = match event {
             Ok(e) => e.value,
             Err(_) => {
-                self.report
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .parsing_errors += 1;
+                lock(&self.report).parsing_errors += 1;
                 return;
             }
         };
@@ -303,6 +434,134 @@ impl cucumber::Writer<World> for Recorder {
 
 impl writer::NonTransforming for Recorder {}
 
+/// Turns the outcome of a scenario that does not apply to the target (a step failed with
+/// [`crate::target::NOT_APPLICABLE`]) into a skipped step for the console, JUnit and cucumber JSON, unless
+/// `fail_on_skipped`; and a step no definition matches (which cucumber reports as skipped) into a failure,
+/// always: an undefined step is a broken feature, not a scenario that does not apply.
+#[derive(Debug)]
+struct NotApplicable<Wr> {
+    /// The writers that see the mapped events.
+    inner: Wr,
+    /// `--fail-on-skipped`: keep them failures.
+    fail_on_skipped: bool,
+}
+
+impl<Wr> NotApplicable<Wr> {
+    fn map_step(&self, step: event::Step<World>) -> event::Step<World> {
+        match step {
+            event::Step::Skipped => {
+                event::Step::Failed(None, None, None, event::StepError::NotFound)
+            }
+            event::Step::Failed(_, _, _, ref error)
+                if !self.fail_on_skipped
+                    && crate::target::not_applicable_reason(&panic_message(error)).is_some() =>
+            {
+                event::Step::Skipped
+            }
+            other => other,
+        }
+    }
+
+    fn map_scenario(&self, ev: event::Scenario<World>) -> event::Scenario<World> {
+        match ev {
+            event::Scenario::Step(st, ev) => event::Scenario::Step(st, self.map_step(ev)),
+            event::Scenario::Background(st, ev) => {
+                event::Scenario::Background(st, self.map_step(ev))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<Wr: cucumber::Writer<World>> cucumber::Writer<World> for NotApplicable<Wr> {
+    type Cli = Wr::Cli;
+
+    async fn handle_event(
+        &mut self,
+        event: parser::Result<Event<event::Cucumber<World>>>,
+        cli: &Self::Cli,
+    ) {
+        let event = event.map(|outer| {
+            outer.map(|ev| match ev {
+                event::Cucumber::Feature(f, event::Feature::Scenario(sc, retryable)) => {
+                    let event::RetryableScenario { event, retries } = retryable;
+                    event::Cucumber::Feature(
+                        f,
+                        event::Feature::Scenario(
+                            sc,
+                            event::RetryableScenario {
+                                event: self.map_scenario(event),
+                                retries,
+                            },
+                        ),
+                    )
+                }
+                event::Cucumber::Feature(
+                    f,
+                    event::Feature::Rule(r, event::Rule::Scenario(sc, retryable)),
+                ) => {
+                    let event::RetryableScenario { event, retries } = retryable;
+                    event::Cucumber::Feature(
+                        f,
+                        event::Feature::Rule(
+                            r,
+                            event::Rule::Scenario(
+                                sc,
+                                event::RetryableScenario {
+                                    event: self.map_scenario(event),
+                                    retries,
+                                },
+                            ),
+                        ),
+                    )
+                }
+                other => other,
+            })
+        });
+        self.inner.handle_event(event, cli).await;
+    }
+}
+
+impl<Wr: writer::Stats<World>> writer::Stats<World> for NotApplicable<Wr>
+where
+    Self: cucumber::Writer<World>,
+{
+    fn passed_steps(&self) -> usize {
+        self.inner.passed_steps()
+    }
+
+    fn skipped_steps(&self) -> usize {
+        self.inner.skipped_steps()
+    }
+
+    fn failed_steps(&self) -> usize {
+        self.inner.failed_steps()
+    }
+
+    fn retried_steps(&self) -> usize {
+        self.inner.retried_steps()
+    }
+
+    fn parsing_errors(&self) -> usize {
+        self.inner.parsing_errors()
+    }
+
+    fn hook_errors(&self) -> usize {
+        self.inner.hook_errors()
+    }
+}
+
+impl<Wr: writer::Arbitrary<World, Val>, Val> writer::Arbitrary<World, Val> for NotApplicable<Wr>
+where
+    Self: cucumber::Writer<World>,
+{
+    async fn write(&mut self, val: Val) {
+        self.inner.write(val).await;
+    }
+}
+
+impl<Wr> writer::NonTransforming for NotApplicable<Wr> {}
+
 /// Opens a report file, or a sink when none is asked for.
 fn output(path: Option<&PathBuf>) -> io::Result<Box<dyn Write>> {
     match path {
@@ -316,9 +575,81 @@ fn output(path: Option<&PathBuf>) -> io::Result<Box<dyn Write>> {
     }
 }
 
+/// Steps that change or count what every scenario on a provider sees (faults, keys, the clock, request
+/// counts, the verdict) or a running backend's clock. Against one running backend, whose provider all
+/// scenarios share, a scenario with such a step runs alone; [`Provider::global`] refuses these operations
+/// to a scenario that is not running alone, so a step missing here fails loudly instead of disturbing
+/// other scenarios.
+pub const PROVIDER_WIDE_STEPS: &[&str] = &[
+    "the provider injects",
+    "the provider rotates",
+    "the provider signs the next",
+    "the provider's clock",
+    "the provider's token endpoint",
+    "the provider's userinfo endpoint",
+    "the provider's jwks",
+    "the provider's verdict",
+    "the provider saw",
+    "the app's clock",
+];
+
+/// Whether a scenario (with its feature's background) has a step of [`PROVIDER_WIDE_STEPS`].
+pub fn provider_wide(
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+) -> bool {
+    let backgrounds = feature
+        .background
+        .iter()
+        .chain(rule.and_then(|r| r.background.as_ref()));
+    backgrounds
+        .flat_map(|b| b.steps.iter())
+        .chain(scenario.steps.iter())
+        .any(|step| {
+            let text = step.value.to_lowercase();
+            PROVIDER_WIDE_STEPS.iter().any(|p| text.starts_with(p))
+        })
+}
+
+/// Serves the mock provider a running backend is configured with: at its issuer, with the built-in users
+/// and clients and the backend's client registered.
+async fn serve_fixed_provider(fixed: &crate::target::FixedBackend) -> io::Result<MockIdp> {
+    let issuer = url::Url::parse(&fixed.provider.issuer)
+        .map_err(|e| io::Error::other(format!("the issuer {}: {e}", fixed.provider.issuer)))?;
+    let port = issuer.port().ok_or_else(|| {
+        io::Error::other(format!("the issuer {} has no port", fixed.provider.issuer))
+    })?;
+    let mut config = mock_idp::Config::builtin();
+    // Headless logins name their user (Provider::arrange_headless_login): a shared next-login queue
+    // would hand one scenario's login to another's request.
+    config.login_hint_auto_login = true;
+    config.issuer = Some(fixed.provider.issuer.trim_end_matches('/').to_owned());
+    config.address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let server = MockIdp::start(config).await.map_err(|e| {
+        io::Error::other(format!(
+            "serving the provider at {}: {e}",
+            fixed.provider.issuer
+        ))
+    })?;
+    let mut client = mock_idp::ClientConfig::confidential(
+        &fixed.provider.client_id,
+        &fixed.provider.client_secret,
+        &fixed.redirect_uri,
+    );
+    client.token_endpoint_auth_method = fixed.auth_method;
+    server
+        .add_client(client)
+        .map_err(|e| io::Error::other(format!("registering the backend's client: {e}")))?;
+    Ok(server)
+}
+
 /// Runs the features and returns what happened. Never panics on a failing scenario.
 pub async fn run(options: RunOptions) -> io::Result<Report> {
-    let recorder = Recorder::default();
+    let recorder = Recorder {
+        fail_on_skipped: options.fail_on_skipped,
+        ..Recorder::default()
+    };
     let report = recorder.report.clone();
     if options.ignored_only {
         return Ok(Report::default());
@@ -340,7 +671,13 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .collect();
     let skip: Vec<String> = options.skip.iter().map(|f| f.to_lowercase()).collect();
     let tags = options.tags.clone();
-    let shared = if options.shared_provider {
+    // A running backend's provider, shared by every scenario; or, on request, one server whose tenants
+    // the scenarios get; or (the default) a server per scenario.
+    let fixed = match factory.fixed() {
+        Some(fixed) => Some(Arc::new(serve_fixed_provider(fixed).await?)),
+        None => None,
+    };
+    let shared = if options.shared_provider && fixed.is_none() {
         let server = MockIdp::start(mock_idp::Config::builtin())
             .await
             .map_err(|e| io::Error::other(format!("starting the shared mock IdP: {e}")))?;
@@ -348,22 +685,47 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     } else {
         None
     };
+    let serial = options.concurrency <= 1;
+    let is_fixed = fixed.is_some();
+    let next_namespace = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let not_run: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
+    let not_run_after = not_run.clone();
 
     let writer = World::cucumber()
         .with_writer(
-            console
-                .summarized()
-                .tee::<World, _>(junit)
-                .tee::<World, _>(json)
-                .tee::<World, _>(recorder)
+            recorder
+                .tee::<World, _>(NotApplicable {
+                    inner: console
+                        .summarized()
+                        .tee::<World, _>(junit)
+                        .tee::<World, _>(json),
+                    fail_on_skipped: options.fail_on_skipped,
+                })
                 .normalized(),
         )
         .with_default_cli()
-        .fail_on_skipped()
         .max_concurrent_scenarios(options.concurrency)
-        .before(move |_, _, _, world| {
+        .which_scenario(move |feature, rule, scenario| {
+            let alone = scenario.tags.iter().any(|t| t == "serial")
+                || (is_fixed && provider_wide(feature, rule, scenario));
+            if alone {
+                cucumber::runner::ScenarioType::Serial
+            } else {
+                cucumber::runner::ScenarioType::Concurrent
+            }
+        })
+        .before(move |feature, rule, scenario, world| {
             world.factory = factory.clone();
-            if let Some(server) = &shared {
+            world.needs_default_policy = scenario.tags.iter().any(|t| t == "default-policy");
+            world.needs_fresh_backend = scenario.tags.iter().any(|t| t == "fresh-backend");
+            if let Some(server) = &fixed {
+                let n = next_namespace.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let exclusive = serial || provider_wide(feature, rule, scenario);
+                match Provider::shared_root(server.clone(), format!("s{n}"), exclusive) {
+                    Ok(provider) => world.provider = provider,
+                    Err(e) => eprintln!("the running backend's provider: {e:#}"),
+                }
+            } else if let Some(server) = &shared {
                 match Provider::tenant_of(server.clone()) {
                     Ok(provider) => world.provider = provider,
                     // The scenario then runs on its own server; say so rather than fail every step.
@@ -374,12 +736,33 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         })
         .filter_run(options.features.clone(), move |feature, _, scenario| {
             let name = format!("{}: {}", feature.name, scenario.name).to_lowercase();
-            (filters.is_empty() || filters.iter().any(|f| name.contains(f)))
+            let selected = (filters.is_empty() || filters.iter().any(|f| name.contains(f)))
                 && !skip.iter().any(|s| name.contains(s))
-                && (tags.is_empty() || scenario.tags.iter().any(|t| tags.contains(t)))
+                && (tags.is_empty() || scenario.tags.iter().any(|t| tags.contains(t)));
+            // A scenario that changes the provider beyond what a scenario can undo (a client throttled
+            // for a minute) needs a provider of its own, which a running backend's is not.
+            if selected && is_fixed && scenario.tags.iter().any(|t| t == "own-provider") {
+                lock(&not_run).push(ScenarioResult {
+                    feature: feature.name.clone(),
+                    scenario: scenario.name.clone(),
+                    file: feature.path.clone(),
+                    line: scenario.position.line,
+                    tags: scenario.tags.clone(),
+                    passed: false,
+                    skipped: Some(
+                        "leaves the provider changed for every scenario (tag @own-provider): needs \
+                         a provider of its own, which a running backend's is not"
+                            .into(),
+                    ),
+                    steps: Vec::new(),
+                });
+                return false;
+            }
+            selected
         })
         .await;
-    let mut report = report.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut report = lock(&report).clone();
+    report.scenarios.extend(lock(&not_run_after).drain(..));
     report.execution_failed = cucumber::writer::Stats::execution_has_failed(&writer);
     Ok(report)
 }

@@ -102,15 +102,54 @@ pub enum Startup {
     Refused(String),
 }
 
-/// The error of a hook the target does not implement.
+/// How a step says the scenario does not apply to this target (a hook it does not give, a policy it does
+/// not run with): the runner reports such a scenario as skipped, with this message, never as passed, and
+/// `--fail-on-skipped` makes it a failure.
+pub const NOT_APPLICABLE: &str = "not applicable to this target: ";
+
+/// The error of a hook the target does not give.
 pub fn unsupported(hook: &str) -> anyhow::Error {
-    anyhow!("this target does not implement the `{hook}` hook that the scenario needs")
+    not_applicable(&format!(
+        "needs the `{hook}` hook, which the target does not give"
+    ))
+}
+
+/// The error of a scenario that does not apply to this target, for `reason`.
+pub fn not_applicable(reason: &str) -> anyhow::Error {
+    anyhow!("{NOT_APPLICABLE}{reason}")
+}
+
+/// If `message` (a failed step's) says the scenario does not apply, the reason.
+pub fn not_applicable_reason(message: &str) -> Option<&str> {
+    message
+        .find(NOT_APPLICABLE)
+        .map(|at| &message[at + NOT_APPLICABLE.len()..])
+}
+
+/// A backend that is already running: the provider client, redirect URI and policy it is configured with
+/// are fixed for the whole run, and every scenario shares it.
+#[derive(Debug, Clone)]
+pub struct FixedBackend {
+    /// The issuer and client it is configured with; the runner serves the provider there.
+    pub provider: ProviderSetup,
+    /// Its redirect URI, registered for that client.
+    pub redirect_uri: String,
+    /// The unknown-user policy it runs with.
+    pub policy: Policy,
+    /// How it authenticates at the token endpoint.
+    pub auth_method: mock_idp::AuthMethod,
 }
 
 /// Starts fresh backends; one per scenario.
 pub trait TargetFactory: Send + Sync + Debug {
     /// A short name for reports.
     fn name(&self) -> String;
+
+    /// `Some` for a backend that is already running (the same one for every scenario), configured with a
+    /// fixed provider client; `None` (the default) for a factory that starts a backend per scenario.
+    fn fixed(&self) -> Option<&FixedBackend> {
+        None
+    }
 
     /// Starts a backend on a random loopback port with a fresh database and its own clock, pointed at
     /// `provider`. The harness registers the client at the provider once this returns.
@@ -229,14 +268,14 @@ pub trait Target: Send + Sync + Debug {
     }
 
     /// Hook: moves the backend's clock forward (transaction, ticket and session expiry).
-    fn advance_clock(&self, _by: Duration) -> anyhow::Result<()> {
-        Err(unsupported("advance_clock"))
+    fn advance_clock(&self, _by: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async { Err(unsupported("advance_clock")) })
     }
 
     /// Hook: signs `claims` exactly as the backend signs its own sessions (same key, algorithm and header),
     /// so a scenario can present a token that differs from a real one only where it says.
-    fn forge_token(&self, _claims: &Value) -> anyhow::Result<String> {
-        Err(unsupported("forge_token"))
+    fn forge_token<'a>(&'a self, _claims: &'a Value) -> BoxFuture<'a, anyhow::Result<String>> {
+        Box::pin(async { Err(unsupported("forge_token")) })
     }
 }
 

@@ -10,7 +10,8 @@ use std::{
 };
 
 /// Wall-clock time plus an offset, optionally frozen. Cheap to clone; clones share the offset and the
-/// frozen state. It never goes backwards: advancing adds, and unfreezing resumes from the frozen instant.
+/// frozen state. It never goes backwards (advancing adds, and unfreezing resumes from the frozen instant)
+/// unless explicitly [`Clock::reset`].
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     /// Milliseconds added to the system time.
@@ -68,6 +69,14 @@ impl Clock {
         self.offset_ms
             .store(frozen_i.saturating_sub(system_ms()), Ordering::SeqCst);
         self.frozen_at_ms.store(0, Ordering::SeqCst);
+    }
+
+    /// Back to the system time, running: undoes every advance and freeze. The one way the clock goes
+    /// backwards, for a harness that shares one provider between tests and resets it between them (never
+    /// while a flow is in flight).
+    pub fn reset(&self) {
+        self.frozen_at_ms.store(0, Ordering::SeqCst);
+        self.offset_ms.store(0, Ordering::SeqCst);
     }
 
     /// Whether the clock is frozen.

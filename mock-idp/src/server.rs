@@ -450,6 +450,11 @@ impl Handle {
         self.state.verdict()
     }
 
+    /// The verdict over the requests logged after position `seq` (a position from the request log's `last_seq`).
+    pub fn verdict_since(&self, seq: u64) -> Verdict {
+        self.state.verdict_since(seq)
+    }
+
     /// How many POST requests reached the token endpoint, whatever their outcome, since start.
     pub fn token_requests(&self) -> u64 {
         self.state

@@ -374,7 +374,13 @@ impl Verdict {
 impl crate::state::AppState {
     /// The verdict on this provider's clients from its request log, with their registered methods.
     pub fn verdict(&self) -> Verdict {
-        let log = self.requests.all();
+        self.verdict_since(0)
+    }
+
+    /// The verdict over the requests logged after position `seq` only (one test's share of a provider
+    /// that many tests use one after another).
+    pub fn verdict_since(&self, seq: u64) -> Verdict {
+        let log = self.requests.since(seq);
         let clients = crate::state::read(&self.clients);
         Verdict::judge(&log, |id| {
             clients

@@ -113,8 +113,8 @@ fn exactly_to(back: &url::Url, params: &[(String, String)]) -> anyhow::Result<()
 
 /// Re-sends the last authorization request with a headless login of `alice` arranged.
 async fn headless_redirect(w: &mut World) -> anyhow::Result<url::Url> {
-    let (params, _) = last_authorization(w)?;
-    w.provider.idp.next_login("alice");
+    let (mut params, _) = last_authorization(w)?;
+    w.provider.arrange_headless_login("alice", &mut params)?;
     w.provider.authorize(&params).await?.location()
 }
 

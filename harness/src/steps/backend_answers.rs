@@ -29,7 +29,7 @@ async fn login_redirect_shape(w: &mut World) -> anyhow::Result<()> {
     let redirect_uri = w.app().await?.redirect_uri();
     let p = |n: &str| query_param(&url, n).unwrap_or_default();
     ensure!(p("response_type") == "code", "response_type in {url}");
-    ensure!(p("client_id") == "conformance-app", "client_id in {url}");
+    ensure!(p("client_id") == w.app_client_id(), "client_id in {url}");
     ensure!(p("redirect_uri") == redirect_uri, "redirect_uri in {url}");
     ensure!(
         p("scope").split(' ').any(|s| s == "openid"),

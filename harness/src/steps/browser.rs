@@ -141,7 +141,7 @@ async fn profile_spoiled(w: &mut World, flaw: TokenFlaw) -> anyhow::Result<()> {
         .app_token
         .clone()
         .ok_or_else(|| anyhow!("no app token was issued"))?;
-    let spoiled = jwt::spoil(&token, flaw, w.app().await?)?;
+    let spoiled = jwt::spoil(&token, flaw, w.app().await?).await?;
     w.fetch_profile(Some(spoiled)).await
 }
 

@@ -36,8 +36,12 @@ async fn confidential_client(w: &mut World, id: String, secret: String) -> anyho
 
 /// Moves the provider's clock forward; nothing sleeps.
 #[when(expr = "the provider's clock moves forward {int} seconds")]
-async fn provider_clock(w: &mut World, seconds: u64) {
-    w.provider.idp.clock().advance(Duration::from_secs(seconds));
+async fn provider_clock(w: &mut World, seconds: u64) -> anyhow::Result<()> {
+    w.provider
+        .global("the provider's clock")?
+        .clock()
+        .advance(Duration::from_secs(seconds));
+    Ok(())
 }
 
 /// Fetches `/.well-known/openid-configuration`.
@@ -117,7 +121,7 @@ async fn token_status_once(w: &mut World, status: u16) -> anyhow::Result<()> {
 #[given(expr = "the provider rotates its signing key, keeping the old one")]
 async fn rotate_keep(w: &mut World) -> anyhow::Result<()> {
     w.provider
-        .idp
+        .global("the provider's keys")?
         .rotate_keys(false)
         .map(drop)
         .map_err(Into::into)
@@ -127,7 +131,7 @@ async fn rotate_keep(w: &mut World) -> anyhow::Result<()> {
 #[given(expr = "the provider rotates its signing key, retiring the old one")]
 async fn rotate_retire(w: &mut World) -> anyhow::Result<()> {
     w.provider
-        .idp
+        .global("the provider's keys")?
         .rotate_keys(true)
         .map(drop)
         .map_err(Into::into)
@@ -135,8 +139,9 @@ async fn rotate_retire(w: &mut World) -> anyhow::Result<()> {
 
 /// Stops the provider's clock; it then moves only when a step moves it.
 #[given(expr = "the provider's clock is frozen")]
-async fn freeze_clock(w: &mut World) {
-    w.provider.idp.clock().freeze();
+async fn freeze_clock(w: &mut World) -> anyhow::Result<()> {
+    w.provider.global("the provider's clock")?.clock().freeze();
+    Ok(())
 }
 
 /// No item of the provider's verdict on the client failed (PKCE, state, nonce, code use, redirect_uri,
@@ -167,7 +172,9 @@ async fn userinfo_not_called(w: &mut World) -> anyhow::Result<()> {
 /// The backend fetched the JWKS after the last callback was handed over (key rotation, unknown kid).
 #[then(expr = "the provider's JWKS was fetched again for that callback")]
 async fn jwks_refetched(w: &mut World) -> anyhow::Result<()> {
-    let n = w.provider.requests_since(w.log_seq_before_callback, "jwks");
+    let n = w
+        .provider
+        .requests_since(w.log_seq_before_callback, "jwks")?;
     ensure!(n >= 1, "the JWKS was not fetched for the last callback");
     Ok(())
 }

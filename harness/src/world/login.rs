@@ -63,6 +63,7 @@ impl World {
             page.status,
             page.body
         );
+        let username = &self.provider.login_name(username)?;
         let password = self
             .provider
             .idp
@@ -224,7 +225,7 @@ impl World {
 
     /// Moves the backend's clock.
     pub async fn advance_app_clock(&mut self, by: Duration) -> anyhow::Result<()> {
-        self.app().await?.advance_clock(by)
+        self.app().await?.advance_clock(by).await
     }
 
     /// The browser opens the backend's login, which may refuse instead of redirecting to the provider
@@ -259,12 +260,12 @@ impl ConcurrentLogin {
             login: app.login_url(),
             callback: app.callback(),
             login_page: Url::parse(&world.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?,
-            username: username.to_owned(),
+            username: world.provider.login_name(username)?,
             password: world
                 .provider
                 .idp
                 .state()
-                .user(username)
+                .user(&world.provider.login_name(username)?)
                 .map(|u| u.password.expose().to_owned())
                 .unwrap_or_default(),
         })

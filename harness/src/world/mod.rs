@@ -76,6 +76,12 @@ pub struct World {
     pub revocation: Option<HttpResponse>,
     /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
     pub startup: Option<Startup>,
+    /// The scenario checks what the backend does by default (tag `@default-policy`): against a running
+    /// backend, it applies only when that backend runs the default policy.
+    pub needs_default_policy: bool,
+    /// The scenario checks what a backend does on its first fetch of the provider's documents (tag
+    /// `@fresh-backend`): against a running backend, whose caches are warm, it does not apply.
+    pub needs_fresh_backend: bool,
 }
 
 impl World {
@@ -104,11 +110,23 @@ impl World {
             app_client_secret: None,
             revocation: None,
             startup: None,
+            needs_default_policy: false,
+            needs_fresh_backend: false,
         })
     }
 
     /// Sets the unknown-user policy; only before the backend has started.
     pub fn set_policy(&mut self, policy: Policy) -> anyhow::Result<()> {
+        if let Some(fixed) = self.factory.fixed() {
+            ensure!(
+                fixed.policy == policy,
+                crate::target::not_applicable(&format!(
+                    "needs a backend whose unknown-user policy is {}; this one's is {}",
+                    policy.as_str(),
+                    fixed.policy.as_str()
+                ))
+            );
+        }
         ensure!(
             self.app.is_none(),
             "the app is already running: set its unknown-user policy before any step that uses it"
@@ -119,6 +137,11 @@ impl World {
 
     /// Gives the backend this client secret instead of a random one; only before the backend has started.
     pub fn set_app_client_secret(&mut self, secret: &str) -> anyhow::Result<()> {
+        if self.factory.fixed().is_some() {
+            return Err(crate::target::not_applicable(
+                "sets the backend's client secret, which a running backend's configuration fixes",
+            ));
+        }
         ensure!(
             self.app.is_none(),
             "the app is already running: set its client secret before any step that uses it"
@@ -127,8 +150,16 @@ impl World {
         Ok(())
     }
 
+    /// The client id the backend uses at the provider.
+    pub fn app_client_id(&self) -> String {
+        self.provider_setup().client_id
+    }
+
     /// What the harness registers at the provider for the backend.
     fn provider_setup(&self) -> ProviderSetup {
+        if let Some(fixed) = self.factory.fixed() {
+            return fixed.provider.clone();
+        }
         ProviderSetup {
             issuer: self.provider.idp.issuer().to_owned(),
             client_id: "conformance-app".into(),
@@ -155,18 +186,37 @@ impl World {
     /// The backend, started on first use and registered at the provider with its redirect URI.
     pub async fn app(&mut self) -> anyhow::Result<&dyn Target> {
         if self.app.is_none() {
+            if let Some(fixed) = self.factory.fixed()
+                && self.needs_default_policy
+                && fixed.policy != Policy::default()
+            {
+                return Err(crate::target::not_applicable(&format!(
+                    "checks the default unknown-user policy ({}); this backend runs {}",
+                    Policy::default().as_str(),
+                    fixed.policy.as_str()
+                )));
+            }
+            if self.factory.fixed().is_some() && self.needs_fresh_backend {
+                return Err(crate::target::not_applicable(
+                    "checks the backend's first fetch of discovery or the JWKS, which a running \
+                     backend may have cached: needs a backend started for the scenario",
+                ));
+            }
             let setup = self.provider_setup();
             let target = self
                 .factory
                 .start(&setup, &self.options)
                 .await
                 .with_context(|| format!("starting {}", self.factory.name()))?;
-            self.provider
-                .register(mock_idp::ClientConfig::confidential(
-                    &setup.client_id,
-                    &setup.client_secret,
-                    &target.redirect_uri(),
-                ))?;
+            // A running backend's client was registered once, by the runner, for every scenario.
+            if self.factory.fixed().is_none() {
+                self.provider
+                    .register(mock_idp::ClientConfig::confidential(
+                        &setup.client_id,
+                        &setup.client_secret,
+                        &target.redirect_uri(),
+                    ))?;
+            }
             self.app = Some(target);
         }
         self.app
@@ -186,6 +236,7 @@ impl World {
 
     /// Adds a provider user `username` with password `{username}-password` and subject `sub-{username}`.
     pub fn add_provider_user(&mut self, username: &str, email: Option<&str>) -> anyhow::Result<()> {
+        let username = &self.provider.login_name(username)?;
         let mut user = mock_idp::UserConfig::new(
             username,
             &format!("{username}-password"),
@@ -195,10 +246,7 @@ impl World {
         user.picture = Some(format!("https://idp.example/avatars/{username}.png"));
         user.email = email.map(str::to_owned);
         user.email_verified = email.map(|_| true);
-        self.provider
-            .idp
-            .add_user(user)
-            .map_err(|e| anyhow!("adding provider user {username}: {e}"))
+        self.provider.add_user(user)
     }
 
     /// Seeds an app user bound to provider user `username` (at `issuer`, default the provider's).
@@ -211,6 +259,7 @@ impl World {
         issuer: Option<&str>,
     ) -> anyhow::Result<()> {
         let subject = self.provider.subject_of(username)?;
+        let plain = role == Role::User && avatar_url.is_none() && !disabled && issuer.is_none();
         let issuer = issuer.map_or_else(|| self.provider.idp.issuer().to_owned(), str::to_owned);
         let user = SeedUser {
             display_name: username.to_owned(),
@@ -220,6 +269,41 @@ impl World {
             issuer,
             subject,
         };
-        self.app().await?.seed_user(&user).await
+        let seeded = self.app().await?.seed_user(&user).await;
+        let auto_create = self
+            .factory
+            .fixed()
+            .is_some_and(|f| f.policy == Policy::AutoCreate);
+        match seeded {
+            // A running backend without the hook that creates unknown users: an ordinary user is seeded
+            // by logging in once in a browser of its own, which is what creates it there. That login is
+            // setup, so the scenario's provider counts start after it.
+            Err(e)
+                if plain
+                    && auto_create
+                    && crate::target::not_applicable_reason(&e.to_string()).is_some() =>
+            {
+                self.seed_by_logging_in(username).await
+            }
+            other => other,
+        }
+    }
+
+    /// Creates `username`'s ordinary account at an auto-create backend with one login in a fresh browser.
+    async fn seed_by_logging_in(&mut self, username: &str) -> anyhow::Result<()> {
+        let browser = "seeding browser";
+        let outcome = match self.log_in(browser, username).await {
+            Ok(()) => self.check_token_issued(),
+            Err(e) => Err(e),
+        };
+        outcome.map_err(|e| anyhow!("seeding {username} by logging in once: {e:#}"))?;
+        self.browsers.remove(browser);
+        self.backend = None;
+        self.app_token = None;
+        self.login_redirect = None;
+        self.auth_response = None;
+        self.last_callback = None;
+        self.provider.restart_counts();
+        Ok(())
     }
 }

@@ -15,7 +15,7 @@ impl World {
     pub fn check_not_called_since_callback(&self, endpoint: &str) -> anyhow::Result<()> {
         let n = self
             .provider
-            .requests_since(self.log_seq_before_callback, endpoint);
+            .requests_since(self.log_seq_before_callback, endpoint)?;
         ensure!(
             n == 0,
             "the provider's {endpoint} endpoint was called {n} time(s) for the last callback"
@@ -25,7 +25,7 @@ impl World {
 
     /// The provider's verdict on the client has no failed item.
     pub fn check_verdict_clean(&self) -> anyhow::Result<()> {
-        let verdict = self.provider.idp.verdict();
+        let verdict = self.provider.verdict()?;
         let failures: Vec<String> = verdict
             .failures()
             .iter()
@@ -40,7 +40,7 @@ impl World {
 
     /// One verdict item has this outcome (`pass`, `fail`, `not_seen`).
     pub fn check_verdict_item(&self, name: &str, outcome: &str) -> anyhow::Result<()> {
-        let verdict = self.provider.idp.verdict();
+        let verdict = self.provider.verdict()?;
         let item = verdict
             .item(name)
             .ok_or_else(|| anyhow!("the verdict has no item {name:?}"))?;
@@ -60,14 +60,16 @@ impl World {
             !since_callback || self.last_callback.is_some(),
             "no callback was handed to the backend yet"
         );
-        let total = self.provider.idp.token_requests();
         let (found, what) = if since_callback {
             (
-                total.saturating_sub(self.token_requests_before_callback),
+                self.provider
+                    .global("counting token requests")?
+                    .token_requests()
+                    .saturating_sub(self.token_requests_before_callback),
                 "for the last callback",
             )
         } else {
-            (total, "in total")
+            (self.provider.token_requests()?, "in total")
         };
         ensure!(
             found == expected,

@@ -295,20 +295,21 @@ impl Target for ReferenceTarget {
         Box::pin(async move { Ok(self.state.db.list_users()?.len()) })
     }
 
-    fn advance_clock(&self, by: Duration) -> anyhow::Result<()> {
+    fn advance_clock(&self, by: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
         self.clock.advance(by);
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 
-    fn forge_token(&self, claims: &Value) -> anyhow::Result<String> {
+    fn forge_token<'a>(&'a self, claims: &'a Value) -> BoxFuture<'a, anyhow::Result<String>> {
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(APP_JWT_TYP.into());
-        jsonwebtoken::encode(
+        let token = jsonwebtoken::encode(
             &header,
             claims,
             &EncodingKey::from_secret(self.jwt_key.as_bytes()),
         )
-        .context("signing a forged app token")
+        .context("signing a forged app token");
+        Box::pin(async move { token })
     }
 }
 

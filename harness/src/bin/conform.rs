@@ -1,0 +1,99 @@
+//! `conform`: the conformance features against a backend that is already running, in any language.
+//!
+//! ```sh
+//! cargo run -p harness --bin conform -- --target app.toml [--tags CODE-REPLAY] [NAME-FILTER]
+//!     [--junit junit.xml] [--cucumber-json run.json] [--report report.html] [--fail-on-skipped] [--serial]
+//! ```
+//!
+//! The target file (see `harness::http_target`) says where the backend is and what it is configured
+//! with; the runner serves the mock provider at that issuer and registers that client, so the backend
+//! needs no change beyond pointing at it.
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use harness::{Invocation, RunOptions, http_target::HttpFactory};
+
+const HELP: &str = "\
+conform: run the conformance features against a running backend
+
+USAGE: conform --target FILE [OPTIONS] [NAME-FILTER]...
+
+  --target FILE        the target file (or HARNESS_TARGET): the backend's URL and endpoints, the
+                       issuer/client it is configured with, optional hooks
+  --tags T1,T2         only scenarios with one of these tags (catalogue IDs, without @)
+  --skip TEXT          leave out scenarios whose name contains TEXT
+  --junit FILE         JUnit XML (or HARNESS_JUNIT)
+  --cucumber-json FILE cucumber JSON (or HARNESS_CUCUMBER_JSON)
+  --report FILE        a self-contained HTML report (or HARNESS_REPORT)
+  --features PATH      a .feature file or a directory (default: the workspace's features/)
+  --fail-on-skipped    scenarios that need a hook the target does not give fail instead of skipping
+  --serial             one scenario at a time (default: concurrent; provider-wide ones run alone)
+  -q, --quiet          only failures and the closing line
+  NAME-FILTER          only scenarios whose \"feature: scenario\" name contains it
+";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    let target = take_value(&mut args, "--target")
+        .or_else(|| std::env::var("HARNESS_TARGET").ok())
+        .map(PathBuf::from);
+    let Some(target) = target else {
+        eprintln!("conform: --target FILE is required (see --help)");
+        return ExitCode::from(2);
+    };
+    let factory = match HttpFactory::from_file(&target) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("conform: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = harness::target::TargetFactory::name(&factory);
+    let base = RunOptions::new(Arc::new(factory));
+    let mut options = match Invocation::parse(&args, base) {
+        Invocation::Run(options) => options,
+        Invocation::List { .. } => {
+            eprintln!("conform: --list is for cargo's test runners");
+            return ExitCode::from(2);
+        }
+    };
+    options.title = Some(format!("conform: {name}"));
+    let report = match harness::run(options).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("conform: cannot run the features: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for s in report.scenarios.iter().filter(|s| s.failed()) {
+        println!("FAILED: {}: {}", s.feature, s.scenario);
+    }
+    for s in &report.scenarios {
+        if let Some(reason) = &s.skipped {
+            println!("SKIPPED: {}: {} ({reason})", s.feature, s.scenario);
+        }
+    }
+    println!("{}", report.summary());
+    if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Removes `flag VALUE` or `flag=VALUE` from the arguments and returns the value.
+fn take_value(args: &mut Vec<String>, flag: &str) -> Option<String> {
+    let prefix = format!("{flag}=");
+    if let Some(i) = args.iter().position(|a| a.starts_with(&prefix)) {
+        let arg = args.remove(i);
+        return Some(arg[prefix.len()..].to_owned());
+    }
+    let i = args.iter().position(|a| a == flag)?;
+    args.remove(i);
+    (i < args.len()).then(|| args.remove(i))
+}

@@ -1,0 +1,490 @@
+//! A backend that is already running, in any language, described by a target file: the runner serves
+//! the mock provider at the issuer the backend is configured with, registers the backend's client there,
+//! and drives the backend over HTTP only. Setup that HTTP cannot do from outside (seed a user, count
+//! users, move the backend's clock, sign a token with its key) is an optional hook: an HTTP call the
+//! backend's test build may expose. A scenario that needs a hook the file does not give is skipped,
+//! naming the hook.
+//!
+//! ```toml
+//! [provider]                      # what the backend is configured with
+//! issuer = "http://127.0.0.1:9000"
+//! client_id = "web"
+//! client_secret = "web-secret"
+//! redirect_uri = "http://127.0.0.1:3000/callback"
+//!
+//! [backend]
+//! base_url = "http://127.0.0.1:3000"
+//! login = "/auth/login"           # GET: 3xx to the provider
+//! callback = "/api/auth/callback"
+//! callback_method = "post_json"   # or "get_query"
+//! profile = "/api/me"
+//! bind = "/api/auth/bind"         # optional (require-binding policy)
+//! unknown_user_policy = "auto-create"
+//!
+//! [session]
+//! json_pointer = "/token"         # or: cookie = "session"
+//! issuer = "my-app"               # optional: the app token's iss and aud, checked by value
+//! audience = "my-app-frontend"
+//!
+//! [errors]
+//! json_pointer = "/error"         # where the backend names its error
+//! [errors.map]                    # its codes -> the suite's (see parameters::AppError)
+//! bad_state = "invalid_state"
+//!
+//! [hooks]                          # all optional; relative to base_url
+//! seed_user = "/test/users"                     # POST {display_name, role, avatar_url, disabled, issuer, subject}
+//! users_bound_to = "/test/users/bound"          # POST {issuer, subject} -> {"count": n}
+//! user_count = "/test/users/count"              # GET -> {"count": n}
+//! advance_clock = "/test/clock"                 # POST {"seconds": n}
+//! forge_token = "/test/tokens"                  # POST {claims} -> {"token": "..."}
+//! ```
+
+use std::{collections::BTreeMap, path::Path, time::Duration};
+
+use anyhow::{Context, anyhow, bail, ensure};
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::{
+    parameters::{Policy, Role},
+    target::{
+        CallbackMethod, FixedBackend, ProviderSetup, SeedUser, Target, TargetFactory,
+        TargetOptions, TokenDelivery, unsupported,
+    },
+};
+
+/// A target file, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// What the backend is configured with at the provider.
+    pub provider: ProviderSection,
+    /// Where the backend's endpoints are.
+    pub backend: BackendSection,
+    /// How it hands out its session.
+    #[serde(default)]
+    pub session: SessionSection,
+    /// How it names its errors.
+    #[serde(default)]
+    pub errors: ErrorSection,
+    /// Optional setup hooks of its test build.
+    #[serde(default)]
+    pub hooks: HookSection,
+}
+
+/// `[provider]`: the issuer, client and redirect URI the backend is configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSection {
+    /// The issuer; the runner serves the mock provider on its host and port (loopback only).
+    pub issuer: String,
+    /// The backend's client id.
+    pub client_id: String,
+    /// The backend's client secret.
+    pub client_secret: String,
+    /// The redirect URI the backend sends (its frontend's callback page).
+    pub redirect_uri: String,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default = "default_auth_method")]
+    pub token_endpoint_auth_method: mock_idp::AuthMethod,
+}
+
+fn default_auth_method() -> mock_idp::AuthMethod {
+    mock_idp::AuthMethod::ClientSecretBasic
+}
+
+/// `[backend]`: its base URL and endpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSection {
+    /// `http://host:port` of the running backend.
+    pub base_url: Url,
+    /// `GET` starts a login.
+    pub login: String,
+    /// Where the frontend hands over the authorization response.
+    pub callback: String,
+    /// `post_json` (default) or `get_query`.
+    #[serde(default)]
+    pub callback_method: CallbackMethodName,
+    /// `GET` with the session answers the profile.
+    pub profile: String,
+    /// `POST {ticket, phone}` completes a require-binding login.
+    #[serde(default)]
+    pub bind: Option<String>,
+    /// The unknown-user policy it runs with: scenarios that need another are skipped.
+    #[serde(default)]
+    pub unknown_user_policy: PolicyName,
+}
+
+/// The callback method, as written.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackMethodName {
+    /// A JSON POST.
+    #[default]
+    PostJson,
+    /// A GET with the query string.
+    GetQuery,
+}
+
+/// A policy, as written (`reject`, `auto-create`, `require-binding`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyName {
+    /// Unknown users are refused.
+    #[default]
+    Reject,
+    /// Unknown users get an account.
+    AutoCreate,
+    /// Unknown users bind a phone number first.
+    RequireBinding,
+}
+
+impl From<PolicyName> for Policy {
+    fn from(p: PolicyName) -> Policy {
+        match p {
+            PolicyName::Reject => Policy::Reject,
+            PolicyName::AutoCreate => Policy::AutoCreate,
+            PolicyName::RequireBinding => Policy::RequireBinding,
+        }
+    }
+}
+
+/// `[session]`: where the session is, and the app token's configured `iss` and `aud`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSection {
+    /// A bearer token in the JSON body at this pointer (default `/token`).
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+    /// Or a cookie of this name.
+    #[serde(default)]
+    pub cookie: Option<String>,
+    /// The app token's `iss`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The app token's `aud`.
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// `[errors]`: where the error code is and how it maps to the suite's vocabulary.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSection {
+    /// JSON pointer of the error code in a refusal (default `/error`).
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+    /// The backend's code → the suite's ([`crate::parameters::AppError`] names); unmapped codes pass
+    /// through unchanged.
+    #[serde(default)]
+    pub map: BTreeMap<String, String>,
+}
+
+/// `[hooks]`: paths (relative to the base URL) of the test build's setup endpoints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSection {
+    /// `POST` a [`SeedUser`] as JSON.
+    #[serde(default)]
+    pub seed_user: Option<String>,
+    /// `POST {issuer, subject}` → `{"count": n}`.
+    #[serde(default)]
+    pub users_bound_to: Option<String>,
+    /// `GET` → `{"count": n}`.
+    #[serde(default)]
+    pub user_count: Option<String>,
+    /// `POST {"seconds": n}`.
+    #[serde(default)]
+    pub advance_clock: Option<String>,
+    /// `POST {"claims": {...}}` → `{"token": "..."}`.
+    #[serde(default)]
+    pub forge_token: Option<String>,
+}
+
+impl TargetFile {
+    /// Reads and checks a target file; errors name the file and the field.
+    pub fn load(path: &Path) -> anyhow::Result<TargetFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the target file {}", path.display()))?;
+        TargetFile::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses and checks a target file's text.
+    pub fn parse(text: &str) -> anyhow::Result<TargetFile> {
+        let file: TargetFile = toml::from_str(text)?;
+        let issuer = Url::parse(&file.provider.issuer).context("provider.issuer is not a URL")?;
+        ensure!(
+            issuer.scheme() == "http",
+            "provider.issuer: the runner serves plain HTTP on loopback (got {issuer})"
+        );
+        ensure!(
+            matches!(issuer.host_str(), Some("127.0.0.1" | "localhost")),
+            "provider.issuer must be on 127.0.0.1 or localhost, where the runner can serve it (got {issuer})"
+        );
+        ensure!(
+            issuer.port().is_some(),
+            "provider.issuer needs an explicit port (got {issuer})"
+        );
+        Url::parse(&file.provider.redirect_uri).context("provider.redirect_uri is not a URL")?;
+        for (name, path) in [
+            ("backend.login", &file.backend.login),
+            ("backend.callback", &file.backend.callback),
+            ("backend.profile", &file.backend.profile),
+        ] {
+            file.backend
+                .base_url
+                .join(path)
+                .with_context(|| format!("{name} is not a path"))?;
+        }
+        if file.session.json_pointer.is_some() && file.session.cookie.is_some() {
+            bail!("session: give json_pointer or cookie, not both");
+        }
+        Ok(file)
+    }
+
+    /// The address the runner must serve the provider on.
+    pub fn provider_address(&self) -> anyhow::Result<std::net::SocketAddr> {
+        let issuer = Url::parse(&self.provider.issuer).context("provider.issuer")?;
+        let port = issuer
+            .port()
+            .ok_or_else(|| anyhow!("provider.issuer needs a port"))?;
+        Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+}
+
+/// The factory of a running backend: every scenario gets the same one.
+#[derive(Debug, Clone)]
+pub struct HttpFactory {
+    /// The target file.
+    file: TargetFile,
+    /// What the backend is configured with.
+    fixed: FixedBackend,
+    /// For the hooks.
+    http: reqwest::Client,
+}
+
+impl HttpFactory {
+    /// A factory for the backend a target file describes.
+    pub fn new(file: TargetFile) -> anyhow::Result<HttpFactory> {
+        let fixed = FixedBackend {
+            provider: ProviderSetup {
+                issuer: file.provider.issuer.clone(),
+                client_id: file.provider.client_id.clone(),
+                client_secret: file.provider.client_secret.clone(),
+            },
+            redirect_uri: file.provider.redirect_uri.clone(),
+            policy: file.backend.unknown_user_policy.into(),
+            auth_method: file.provider.token_endpoint_auth_method,
+        };
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("building the hook client")?;
+        Ok(HttpFactory { file, fixed, http })
+    }
+
+    /// From a target file on disk.
+    pub fn from_file(path: &Path) -> anyhow::Result<HttpFactory> {
+        HttpFactory::new(TargetFile::load(path)?)
+    }
+}
+
+impl TargetFactory for HttpFactory {
+    fn name(&self) -> String {
+        format!("the backend at {}", self.file.backend.base_url)
+    }
+
+    fn fixed(&self) -> Option<&FixedBackend> {
+        Some(&self.fixed)
+    }
+
+    fn start<'a>(
+        &'a self,
+        _provider: &'a ProviderSetup,
+        _options: &'a TargetOptions,
+    ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>> {
+        Box::pin(async move {
+            Ok(Box::new(HttpTarget {
+                file: self.file.clone(),
+                http: self.http.clone(),
+            }) as Box<dyn Target>)
+        })
+    }
+}
+
+/// The running backend, as one scenario sees it.
+#[derive(Debug)]
+pub struct HttpTarget {
+    /// The target file.
+    file: TargetFile,
+    /// For the hooks.
+    http: reqwest::Client,
+}
+
+impl HttpTarget {
+    fn url(&self, path: &str) -> Url {
+        // Checked when the file was loaded.
+        self.file
+            .backend
+            .base_url
+            .join(path)
+            .unwrap_or_else(|_| self.file.backend.base_url.clone())
+    }
+
+    /// The hook's URL, or the skip naming it.
+    fn hook(&self, name: &str, path: Option<&String>) -> anyhow::Result<Url> {
+        let path = path.ok_or_else(|| unsupported(name))?;
+        self.file
+            .backend
+            .base_url
+            .join(path)
+            .with_context(|| format!("hooks.{name} is not a path"))
+    }
+
+    async fn call(&self, name: &str, url: Url, body: Option<Value>) -> anyhow::Result<Value> {
+        let request = match body {
+            Some(b) => self.http.post(url).json(&b),
+            None => self.http.get(url),
+        };
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("calling the {name} hook"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        ensure!(
+            status.is_success(),
+            "the {name} hook answered {status}: {text}"
+        );
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn count(&self, name: &str, url: Url, body: Option<Value>) -> anyhow::Result<usize> {
+        let answer = self.call(name, url, body).await?;
+        answer
+            .get("count")
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| anyhow!("the {name} hook answered no \"count\": {answer}"))
+    }
+}
+
+impl Target for HttpTarget {
+    fn redirect_uri(&self) -> String {
+        self.file.provider.redirect_uri.clone()
+    }
+
+    fn login_url(&self) -> Url {
+        self.url(&self.file.backend.login)
+    }
+
+    fn callback(&self) -> (Url, CallbackMethod) {
+        let method = match self.file.backend.callback_method {
+            CallbackMethodName::PostJson => CallbackMethod::PostJson,
+            CallbackMethodName::GetQuery => CallbackMethod::GetQuery,
+        };
+        (self.url(&self.file.backend.callback), method)
+    }
+
+    fn profile_url(&self) -> Url {
+        self.url(&self.file.backend.profile)
+    }
+
+    fn bind_url(&self) -> Option<Url> {
+        self.file.backend.bind.as_deref().map(|b| self.url(b))
+    }
+
+    fn token_delivery(&self) -> TokenDelivery {
+        match (&self.file.session.cookie, &self.file.session.json_pointer) {
+            (Some(name), _) => TokenDelivery::Cookie(name.clone()),
+            (None, Some(pointer)) => TokenDelivery::JsonBody(pointer.clone()),
+            (None, None) => TokenDelivery::JsonBody("/token".into()),
+        }
+    }
+
+    fn error_code(&self, _status: u16, body: &Value) -> Option<String> {
+        let pointer = self.file.errors.json_pointer.as_deref().unwrap_or("/error");
+        let code = body.pointer(pointer).and_then(Value::as_str)?;
+        Some(
+            self.file
+                .errors
+                .map
+                .get(code)
+                .cloned()
+                .unwrap_or_else(|| code.to_owned()),
+        )
+    }
+
+    fn app_token_issuer(&self) -> Option<String> {
+        self.file.session.issuer.clone()
+    }
+
+    fn app_token_audience(&self) -> Option<String> {
+        self.file.session.audience.clone()
+    }
+
+    fn seed_user<'a>(&'a self, user: &'a SeedUser) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let url = self.hook("seed_user", self.file.hooks.seed_user.as_ref())?;
+            let role = match user.role {
+                Role::Admin => "admin",
+                Role::User => "user",
+            };
+            let body = json!({
+                "display_name": user.display_name,
+                "role": role,
+                "avatar_url": user.avatar_url,
+                "disabled": user.disabled,
+                "issuer": user.issuer,
+                "subject": user.subject,
+            });
+            self.call("seed_user", url, Some(body)).await.map(drop)
+        })
+    }
+
+    fn users_bound_to<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<usize>> {
+        Box::pin(async move {
+            let url = self.hook("users_bound_to", self.file.hooks.users_bound_to.as_ref())?;
+            let body = json!({"issuer": issuer, "subject": subject});
+            self.count("users_bound_to", url, Some(body)).await
+        })
+    }
+
+    fn user_count(&self) -> BoxFuture<'_, anyhow::Result<usize>> {
+        Box::pin(async move {
+            let url = self.hook("user_count", self.file.hooks.user_count.as_ref())?;
+            self.count("user_count", url, None).await
+        })
+    }
+
+    fn advance_clock(&self, by: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let url = self.hook("advance_clock", self.file.hooks.advance_clock.as_ref())?;
+            let body = json!({"seconds": by.as_secs()});
+            self.call("advance_clock", url, Some(body)).await.map(drop)
+        })
+    }
+
+    fn forge_token<'a>(&'a self, claims: &'a Value) -> BoxFuture<'a, anyhow::Result<String>> {
+        Box::pin(async move {
+            let url = self.hook("forge_token", self.file.hooks.forge_token.as_ref())?;
+            let answer = self
+                .call("forge_token", url, Some(json!({"claims": claims})))
+                .await?;
+            answer
+                .get("token")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("the forge_token hook answered no \"token\": {answer}"))
+        })
+    }
+}

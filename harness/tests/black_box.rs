@@ -1,0 +1,278 @@
+//! The `conform` runner against backends that run as processes of their own, as a team's backend would:
+//! the reference client started from its own binary (not linked) and configured by environment
+//! variables, and a small deliberately broken backend in Python that never checks `state`.
+//!
+//! Each test writes a target file, runs the `conform` binary on it, and reads its closing
+//! `N passed, N failed, N skipped` line and JUnit file. Every wait is bounded; everything is on 127.0.0.1.
+
+use std::{
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Kills the child when the test ends, however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "harness-black-box-{name}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+/// Waits (at most 30 s) until something accepts connections on the port.
+fn wait_for_port(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the backend exited before listening: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on 127.0.0.1:{port} after 30 s");
+}
+
+/// The reference client's binary, built beside `conform` by `cargo test --workspace`.
+fn reference_client_binary() -> PathBuf {
+    let conform = Path::new(env!("CARGO_BIN_EXE_conform"));
+    let path = conform
+        .parent()
+        .map(|d| d.join(format!("reference-client{}", std::env::consts::EXE_SUFFIX)))
+        .expect("conform has a directory");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --workspace`, which builds every binary",
+        path.display()
+    );
+    path
+}
+
+/// The closing line's three numbers.
+fn summary(output: &Output) -> (usize, usize, usize) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" skipped"))
+        .unwrap_or_else(|| panic!("no closing line in:\n{stdout}\n{}", stderr(output)));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("a number"))
+        .collect();
+    assert_eq!(numbers.len(), 3, "closing line {line:?}");
+    (numbers[0], numbers[1], numbers[2])
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn conform(target: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conform"))
+        .arg("--target")
+        .arg(target)
+        .arg("--quiet")
+        .args(extra)
+        .env_remove("HARNESS_JUNIT")
+        .env_remove("HARNESS_CUCUMBER_JSON")
+        .env_remove("HARNESS_REPORT")
+        .output()
+        .expect("conform runs")
+}
+
+struct Setup {
+    provider_port: u16,
+    backend_port: u16,
+    secret: String,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        Setup {
+            provider_port: free_port(),
+            backend_port: free_port(),
+            secret: format!("secret-{}", free_port()),
+        }
+    }
+
+    fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.provider_port)
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.backend_port)
+    }
+
+    fn target_file(&self, dir: &Path, extra: &str) -> PathBuf {
+        let text = format!(
+            r#"[provider]
+issuer = "{issuer}"
+client_id = "black-box-app"
+client_secret = "{secret}"
+redirect_uri = "{base}/callback"
+
+[backend]
+base_url = "{base}"
+login = "/auth/login"
+callback = "/api/auth/callback"
+callback_method = "post_json"
+profile = "/api/me"
+unknown_user_policy = "auto-create"
+{extra}"#,
+            issuer = self.issuer(),
+            secret = self.secret,
+            base = self.base(),
+        );
+        let path = dir.join("target.toml");
+        std::fs::write(&path, text).expect("writing the target file");
+        path
+    }
+}
+
+#[test]
+fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_a_process() {
+    let setup = Setup::new();
+    let dir = temp_dir("reference");
+    let jwt_key = "black-box-app-jwt-key-of-at-least-32-bytes-0123456789";
+    let mut child = Command::new(reference_client_binary())
+        .env("RC_ISSUER", setup.issuer())
+        .env("RC_CLIENT_ID", "black-box-app")
+        .env("RC_CLIENT_SECRET", &setup.secret)
+        .env("RC_REDIRECT_URI", format!("{}/callback", setup.base()))
+        .env("RC_LISTEN", format!("127.0.0.1:{}", setup.backend_port))
+        .env("RC_DATABASE", dir.join("app.db"))
+        .env("RC_SEED_DEMO_USERS", "false")
+        .env("RC_JWT_KEY", jwt_key)
+        .env("RC_UNKNOWN_USER_POLICY", "auto-create")
+        .env("RC_HTTP_TIMEOUT_MS", "5000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the reference client starts");
+    wait_for_port(setup.backend_port, &mut child);
+    let _backend = Process(child);
+    let target = setup.target_file(
+        &dir,
+        r#"bind = "/api/auth/bind"
+
+[session]
+json_pointer = "/token"
+issuer = "reference-client"
+audience = "reference-client"
+"#,
+    );
+    let junit = dir.join("junit.xml");
+    let output = conform(&target, &["--junit", &junit.to_string_lossy()]);
+    let (passed, failed, skipped) = summary(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        failed, 0,
+        "failures against the reference client:\n{stdout}"
+    );
+    assert!(output.status.success(), "conform exited {}", output.status);
+    assert!(passed >= 60, "only {passed} scenarios passed:\n{stdout}");
+    // Without hooks, the scenarios that seed users, count them, move the app's clock or forge tokens do
+    // not apply, and each says which hook or setting it needed.
+    assert!(skipped > 0, "nothing was skipped, yet no hook was given");
+    for line in stdout.lines().filter(|l| l.starts_with("SKIPPED: ")) {
+        assert!(
+            line.contains("needs") || line.contains("policy") || line.contains("client secret"),
+            "a skip that says not what it needs: {line}"
+        );
+    }
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(xml.contains("<testsuites"), "not JUnit: {xml}");
+
+    // --fail-on-skipped turns the skips into failures.
+    let output = conform(&target, &["--fail-on-skipped", "--tags", "UM-DISABLED"]);
+    let (_, failed, skipped) = summary(&output);
+    assert!(
+        failed > 0 && skipped == 0,
+        "--fail-on-skipped: {failed} failed, {skipped} skipped"
+    );
+    assert!(!output.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_state_scenarios_fail_against_a_backend_that_does_not_check_state() {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let setup = Setup::new();
+    let dir = temp_dir("broken");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/broken_backend.py"
+    );
+    let mut child = Command::new(&python)
+        .arg(script)
+        .env("BROKEN_ISSUER", setup.issuer())
+        .env("BROKEN_CLIENT_ID", "black-box-app")
+        .env("BROKEN_CLIENT_SECRET", &setup.secret)
+        .env("BROKEN_REDIRECT_URI", format!("{}/callback", setup.base()))
+        .env("BROKEN_LISTEN", format!("127.0.0.1:{}", setup.backend_port))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{python} runs the broken backend (.ci/run installs it): {e}"));
+    wait_for_port(setup.backend_port, &mut child);
+    let _backend = Process(child);
+    let target = setup.target_file(
+        &dir,
+        "\n[errors.map]\nlogin_failed = \"provider_error\"\ndenied = \"access_denied\"\n",
+    );
+
+    // The control: the backend takes part in the flow (its login, the provider, its callback with the
+    // error mapped to the suite's name), so what fails below fails for the state.
+    let output = conform(&target, &["--tags", "AZ-DENIED"]);
+    let (passed, failed, _) = summary(&output);
+    assert!(
+        passed >= 1 && failed == 0,
+        "the broken backend cannot even log in: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    let report = dir.join("report.html");
+    let output = conform(
+        &target,
+        &[
+            "--tags",
+            "mutant-no-state-check",
+            "--report",
+            &report.to_string_lossy(),
+        ],
+    );
+    let (passed, failed, _) = summary(&output);
+    assert_eq!(
+        passed,
+        0,
+        "state scenarios passed against a backend that ignores state:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(failed >= 5, "only {failed} state scenarios failed");
+    assert!(!output.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
