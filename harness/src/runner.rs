@@ -109,7 +109,7 @@ pub enum Invocation {
         ignored: bool,
     },
     /// Run the features.
-    Run(RunOptions),
+    Run(Box<RunOptions>),
 }
 
 /// libtest flags that take a value, so the value is not mistaken for a name filter.
@@ -189,7 +189,7 @@ impl Invocation {
                 ignored: options.ignored_only,
             }
         } else {
-            Invocation::Run(options)
+            Invocation::Run(Box::new(options))
         }
     }
 }
@@ -330,7 +330,9 @@ impl Recorder {
             event::Step::Failed(_, _, _, error) => {
                 let message = panic_message(error);
                 match crate::target::not_applicable_reason(&message) {
-                    Some(reason) if !self.fail_on_skipped => StepOutcome::Skipped(reason.to_owned()),
+                    Some(reason) if !self.fail_on_skipped => {
+                        StepOutcome::Skipped(reason.to_owned())
+                    }
                     _ => StepOutcome::Failed(message),
                 }
             }
@@ -778,7 +780,7 @@ mod tests {
 
     fn run_options(args: &[&str]) -> RunOptions {
         match parse(args) {
-            Invocation::Run(o) => o,
+            Invocation::Run(o) => *o,
             Invocation::List { .. } => panic!("{args:?} parsed as --list"),
         }
     }

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        Invocation::Run(options) => options,
+        Invocation::Run(options) => *options,
     };
     let report = match harness::run(options).await {
         Ok(report) => report,

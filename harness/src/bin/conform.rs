@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
     let name = harness::target::TargetFactory::name(&factory);
     let base = RunOptions::new(Arc::new(factory));
     let mut options = match Invocation::parse(&args, base) {
-        Invocation::Run(options) => options,
+        Invocation::Run(options) => *options,
         Invocation::List { .. } => {
             eprintln!("conform: --list is for cargo's test runners");
             return ExitCode::from(2);
