@@ -42,9 +42,11 @@ pub mod jwt;
 pub mod parameters;
 pub mod provider;
 pub mod reference;
+pub mod report;
 pub mod runner;
 pub mod steps;
 pub mod target;
+pub mod trace;
 pub mod weak;
 pub mod world;
 
