@@ -339,7 +339,7 @@ fn scenarios() -> Vec<ScenarioReport> {
         "/api/auth/callback",
         200,
         vec![
-            p("code", "Qm9yZWQgY29kZQ"),
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
             p("state", "forged-state-not-issued"),
             p("iss", IDP),
         ],
@@ -354,7 +354,7 @@ fn scenarios() -> Vec<ScenarioReport> {
         200,
         vec![
             p("grant_type", "authorization_code"),
-            p("code", "Qm9yZWQgY29kZQ"),
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
             p("client_id", "reference-client"),
             p("client_secret", "reference-client-secret"),
         ],
@@ -597,6 +597,19 @@ async fn the_report_renders_every_scenario_and_filters_in_a_real_browser() {
     .await;
     assert!(displayed("#s1").await);
     assert!(!displayed("#s2").await && !displayed("#s3").await);
+
+    // The whole page (header, totals, filter) as a QA engineer first sees it, into the target dir.
+    browser
+        .find(Locator::Css("button[data-filter=all]"))
+        .await
+        .expect("the all filter")
+        .click()
+        .await
+        .expect("click all");
+    let page = browser.screenshot().await.expect("page screenshot");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-page.png");
+    std::fs::write(&out, &page).expect("write the page screenshot");
+    eprintln!("screenshot: {}", out.display());
 
     // A screenshot of the failing scenario: into the target dir, and into docs/ when asked.
     browser
