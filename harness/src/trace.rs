@@ -163,7 +163,7 @@ pub fn mask(name: &str, value: &str) -> String {
 /// `name=value` with the value masked; a pair without `=` is masked whole.
 fn mask_cookie_pair(pair: &str) -> String {
     match pair.split_once('=') {
-        Some((name, v)) if v.is_empty() => format!("{name}="),
+        Some((name, "")) => format!("{name}="),
         Some((name, v)) => format!("{name}={}", fingerprint(v)),
         None if pair.is_empty() => String::new(),
         None => fingerprint(pair),
