@@ -44,9 +44,11 @@ pub mod http_target;
 pub mod jwt;
 pub mod parameters;
 pub mod provider;
+pub mod report;
 pub mod runner;
 pub mod steps;
 pub mod target;
+pub mod trace;
 pub mod world;
 
 pub use runner::{Invocation, Report, RunOptions, run};

@@ -1,0 +1,641 @@
+//! The HTML report (`harness::report`) in a real browser: headless Chromium driven through ChromeDriver opens
+//! a report of realistic synthetic scenarios (a passing six-step login, a failing `@ST-MISMATCH` scenario, a
+//! skipped one, a passing code replay with a red arrow) and checks that every scenario and every arrow is
+//! there, that the inline script ran without an error, and that the "failed" filter hides the rest.
+//!
+//! It saves a screenshot of the failing scenario into cargo's target tmp dir, and with `UPDATE_SCREENSHOT=1`
+//! into `docs/report-failing.png` too.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`, so it is `#[ignore]`d in a plain `cargo test`; `.ci/run`
+//! installs both and runs it with `cargo test --workspace --test browser -- --ignored`. Every wait is
+//! bounded.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use harness::{
+    report::{
+        Outcome, ScenarioReport, StepOutcome, StepReport, parse_catalogue, render, rules_for,
+    },
+    trace::{Exchange, Lane, Trace},
+};
+
+/// Kills ChromeDriver when the test ends, however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn tempdir() -> PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("harness-report-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+async fn start_browser() -> (Driver, Client, u16) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium chromium-driver)"),
+    );
+    let profile = tempdir();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1100,1500",
+                "--force-device-scale-factor=1",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::rustls()
+            .expect("rustls connector")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (driver, client, port),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start a browser session: {e}"),
+        }
+    }
+}
+
+/// Polls `probe` every 50 ms until it yields a value, for at most 15 s; then fails naming `what`.
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn p(name: &str, value: &str) -> (String, String) {
+    (name.to_owned(), value.to_owned())
+}
+
+const APP: &str = "http://127.0.0.1:3000";
+const IDP: &str = "http://127.0.0.1:4000";
+
+/// Records one exchange into `trace` at `t0 + dt` ms.
+#[allow(clippy::too_many_arguments)]
+fn rec(
+    trace: &Trace,
+    dt: u64,
+    (from, to): (Lane, Lane),
+    method: &str,
+    path: &str,
+    status: u16,
+    params: Vec<(String, String)>,
+    note: Option<&str>,
+) {
+    trace.record(Exchange {
+        at_ms: 1_764_640_000_000 + dt,
+        from,
+        to,
+        method: method.into(),
+        path: path.into(),
+        status,
+        params,
+        note: note.map(str::to_owned),
+    });
+}
+
+/// Steps ① and ② of a login: the browser goes to the provider and comes back to the redirect URI.
+fn login_until_callback(trace: &Trace, state: &str) {
+    use Lane::*;
+    let redirect_uri = format!("{APP}/callback");
+    rec(
+        trace,
+        0,
+        (Browser, Backend),
+        "GET",
+        "/auth/login",
+        302,
+        vec![p("return_to", "/")],
+        Some("redirect to provider /authorize; Set-Cookie tx=•••"),
+    );
+    rec(
+        trace,
+        4,
+        (Browser, Provider),
+        "GET",
+        "/authorize",
+        200,
+        vec![
+            p("response_type", "code"),
+            p("client_id", "reference-client"),
+            p("redirect_uri", &redirect_uri),
+            p("scope", "openid profile email"),
+            p("state", state),
+            p("nonce", "n-6c1d2f0a"),
+            p(
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            p("code_challenge_method", "S256"),
+        ],
+        Some("login page"),
+    );
+    rec(
+        trace,
+        9,
+        (Browser, Provider),
+        "POST",
+        "/authorize/login",
+        303,
+        vec![p("username", "alice"), p("password", "alice-password")],
+        Some(&format!("redirect to {redirect_uri} with code & state")),
+    );
+    rec(
+        trace,
+        12,
+        (Browser, Frontend),
+        "GET",
+        "/callback",
+        200,
+        vec![
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
+            p("state", state),
+            p("iss", IDP),
+        ],
+        None,
+    );
+}
+
+fn step(keyword: &str, text: &str, outcome: StepOutcome) -> StepReport {
+    StepReport {
+        keyword: keyword.into(),
+        text: text.into(),
+        outcome,
+    }
+}
+
+fn scenarios() -> Vec<ScenarioReport> {
+    use Lane::*;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CONFORMANCE.md");
+    let catalogue = parse_catalogue(&std::fs::read_to_string(path).expect("docs/CONFORMANCE.md"));
+    let scenario = |feature: &str,
+                    name: &str,
+                    line: usize,
+                    tags: &[&str],
+                    outcome: Outcome,
+                    steps: Vec<StepReport>,
+                    trace: &Trace| {
+        let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
+        ScenarioReport {
+            feature: feature.into(),
+            scenario: name.into(),
+            file: Some(format!(
+                "features/{}.feature",
+                feature.to_lowercase().replace(' ', "_")
+            )),
+            line,
+            rules: rules_for(&catalogue, &tags),
+            tags,
+            outcome,
+            steps,
+            exchanges: trace.exchanges(),
+            dropped_exchanges: trace.dropped(),
+        }
+    };
+
+    // A passing login: all six steps.
+    let login = Trace::new();
+    login_until_callback(&login, "st-3f9a1c");
+    rec(
+        &login,
+        15,
+        (Frontend, Backend),
+        "POST",
+        "/api/auth/callback",
+        200,
+        vec![
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
+            p("state", "st-3f9a1c"),
+            p("iss", IDP),
+        ],
+        Some("app token •••51c0 (HS256 JWT, 15 min)"),
+    );
+    rec(
+        &login,
+        17,
+        (Backend, Provider),
+        "POST",
+        "/token",
+        200,
+        vec![
+            p("grant_type", "authorization_code"),
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
+            p("redirect_uri", &format!("{APP}/callback")),
+            p("client_id", "reference-client"),
+            p("client_secret", "reference-client-secret"),
+            p(
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ],
+        Some("access_token, id_token"),
+    );
+    rec(
+        &login,
+        19,
+        (Backend, Provider),
+        "GET",
+        "/jwks",
+        200,
+        vec![],
+        Some("1 RSA key"),
+    );
+    rec(
+        &login,
+        21,
+        (Backend, Backend),
+        "SQL",
+        "users by (iss, sub)",
+        0,
+        vec![p("iss", IDP), p("sub", "alice-sub-0001")],
+        Some("alice found (user 1, admin)"),
+    );
+    let passing = scenario(
+        "Login",
+        "Alice logs in and gets an app token",
+        5,
+        &["smoke"],
+        Outcome::Passed,
+        vec![
+            step(
+                "Given",
+                "alice has an account at the provider",
+                StepOutcome::Passed,
+            ),
+            step(
+                "When",
+                "she logs in through the backend",
+                StepOutcome::Passed,
+            ),
+            step(
+                "Then",
+                "the backend issues her an app token",
+                StepOutcome::Passed,
+            ),
+            step(
+                "And",
+                "the token names alice's user id",
+                StepOutcome::Passed,
+            ),
+        ],
+        &login,
+    );
+
+    // A failing state check: the backend accepted a state it never issued.
+    let forged = Trace::new();
+    login_until_callback(&forged, "st-77e0b2");
+    rec(
+        &forged,
+        15,
+        (Frontend, Backend),
+        "POST",
+        "/api/auth/callback",
+        200,
+        vec![
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
+            p("state", "forged-state-not-issued"),
+            p("iss", IDP),
+        ],
+        Some("app token •••9e4d issued"),
+    );
+    rec(
+        &forged,
+        17,
+        (Backend, Provider),
+        "POST",
+        "/token",
+        200,
+        vec![
+            p("grant_type", "authorization_code"),
+            p("code", "SplxlOBeZQQYbYS6WxSbIA"),
+            p("client_id", "reference-client"),
+            p("client_secret", "reference-client-secret"),
+        ],
+        Some("access_token, id_token"),
+    );
+    rec(
+        &forged,
+        20,
+        (Backend, Backend),
+        "SQL",
+        "users by (iss, sub)",
+        0,
+        vec![p("sub", "alice-sub-0001")],
+        Some("alice found"),
+    );
+    let failing =
+        scenario(
+            "State",
+            "The backend refuses a callback whose state was not issued",
+            12,
+            &["ST-MISMATCH", "security"],
+            Outcome::Failed,
+            vec![
+            step("Given", "alice has an account at the provider", StepOutcome::Passed),
+            step("And", "she has started a login in her browser", StepOutcome::Passed),
+            step(
+                "When",
+                "the frontend posts the callback with a state the backend never issued",
+                StepOutcome::Passed,
+            ),
+            step(
+                "Then",
+                "the backend refuses the callback",
+                StepOutcome::Failed(
+                    "expected a 4xx answer to POST /api/auth/callback, got 200 with an app token\n\
+                     state sent: \"forged-state-not-issued\"; states issued: [\"st-77e0b2\"]"
+                        .into(),
+                ),
+            ),
+            step(
+                "And",
+                "the provider's token endpoint was not called",
+                StepOutcome::NotRun,
+            ),
+            step("And", "no app token was issued", StepOutcome::NotRun),
+        ],
+            &forged,
+        );
+
+    // A skipped scenario: the target cannot seed users.
+    let skipped = scenario(
+        "User mapping",
+        "An unknown user is created on first login",
+        30,
+        &["UM-UNKNOWN-USER"],
+        Outcome::Skipped,
+        vec![
+            step(
+                "Given",
+                "the backend knows no user with alice's subject",
+                StepOutcome::Skipped(
+                    "needs the `seed_user` hook, which the target file does not give".into(),
+                ),
+            ),
+            step("When", "alice logs in", StepOutcome::NotRun),
+            step("Then", "the backend creates her user", StepOutcome::NotRun),
+        ],
+        &Trace::new(),
+    );
+
+    // A passing replay check: the second redemption is refused (a red arrow).
+    let replay = Trace::new();
+    login_until_callback(&replay, "st-0a0b0c");
+    let token = |trace: &Trace, dt: u64, status: u16, note: &str| {
+        rec(
+            trace,
+            dt,
+            (Backend, Provider),
+            "POST",
+            "/token",
+            status,
+            vec![
+                p("grant_type", "authorization_code"),
+                p("code", "ReplayedCode123"),
+                p("client_id", "reference-client"),
+            ],
+            Some(note),
+        );
+    };
+    token(&replay, 20, 200, "access_token, id_token");
+    token(&replay, 25, 400, "error=invalid_grant (code already used)");
+    let replay = scenario(
+        "Code lifecycle",
+        "Replayed code is rejected",
+        8,
+        &["CODE-REPLAY"],
+        Outcome::Passed,
+        vec![
+            step("Given", "alice has logged in once", StepOutcome::Passed),
+            step(
+                "When",
+                "the same code is redeemed again",
+                StepOutcome::Passed,
+            ),
+            step(
+                "Then",
+                "the provider answers invalid_grant",
+                StepOutcome::Passed,
+            ),
+        ],
+        &replay,
+    );
+
+    vec![passing, failing, skipped, replay]
+}
+
+/// ChromeDriver's browser log (console messages, script errors), or `None` if it does not give one.
+async fn browser_log(port: u16, session: &str) -> Option<Vec<serde_json::Value>> {
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/session/{session}/se/log"))
+        .json(&serde_json::json!({ "type": "browser" }))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .ok()?;
+    let body: serde_json::Value = answer.json().await.ok()?;
+    body.get("value")?.as_array().cloned()
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn the_report_renders_every_scenario_and_filters_in_a_real_browser() {
+    let scenarios = scenarios();
+    let html = render(
+        "Conformance report",
+        "reference-client at http://127.0.0.1:3000",
+        &scenarios,
+    )
+    .expect("render");
+    let dir = tempdir();
+    let file = dir.join("report.html");
+    std::fs::write(&file, &html).expect("write the report");
+
+    let (_driver, browser, port) = start_browser().await;
+    browser
+        .goto(&format!("file://{}", file.display()))
+        .await
+        .expect("open the report");
+    eventually("the report's script ran", async || {
+        let ready = browser
+            .execute("return document.body.dataset.ready || null", vec![])
+            .await
+            .ok()?;
+        (ready == "1").then_some(())
+    })
+    .await;
+    let errors = browser
+        .execute("return window.__reportErrors", vec![])
+        .await
+        .expect("read the script errors");
+    assert_eq!(errors, serde_json::json!([]), "script errors");
+    if let Some(session) = browser.session_id().await.ok().flatten() {
+        match browser_log(port, &session).await {
+            Some(entries) => {
+                let severe: Vec<&serde_json::Value> = entries
+                    .iter()
+                    .filter(|e| e.get("level").and_then(|l| l.as_str()) == Some("SEVERE"))
+                    .collect();
+                assert!(severe.is_empty(), "browser log: {severe:?}");
+            }
+            None => {
+                eprintln!("ChromeDriver gives no browser log; checked window.__reportErrors only")
+            }
+        }
+    }
+
+    // Every scenario, each with one arrow group per exchange.
+    let sections = browser
+        .find_all(Locator::Css("section.scenario"))
+        .await
+        .expect("scenarios");
+    assert_eq!(sections.len(), scenarios.len());
+    for (i, s) in scenarios.iter().enumerate() {
+        let arrows = browser
+            .find_all(Locator::Css(&format!("#s{i} svg.seq g.ex")))
+            .await
+            .expect("arrows");
+        assert_eq!(arrows.len(), s.exchanges.len(), "arrows of {}", s.scenario);
+        let svgs = browser
+            .find_all(Locator::Css(&format!("#s{i} svg.seq")))
+            .await
+            .expect("diagram");
+        assert_eq!(svgs.len(), 1, "diagram of {}", s.scenario);
+    }
+    let totals = browser
+        .find(Locator::Css(".totals"))
+        .await
+        .expect("totals")
+        .text()
+        .await
+        .expect("totals text");
+    assert_eq!(totals, "2 passed, 1 failed, 1 skipped");
+    // The failed scenario comes first, open, with its broken rule.
+    let first = sections[0].attr("id").await.expect("id");
+    assert_eq!(first.as_deref(), Some("s1"));
+    let broken = browser
+        .find(Locator::Css("#s1 .broken"))
+        .await
+        .expect("the Rule broken box")
+        .text()
+        .await
+        .expect("text");
+    assert!(broken.contains("ST-MISMATCH"), "{broken}");
+    assert!(
+        !html.contains("reference-client-secret") && !html.contains("alice-password"),
+        "a secret is in the report"
+    );
+
+    // The "failed" filter hides the others.
+    let displayed = async |css: &str| {
+        browser
+            .find(Locator::Css(css))
+            .await
+            .expect(css)
+            .is_displayed()
+            .await
+            .expect("displayed")
+    };
+    assert!(displayed("#s0").await);
+    browser
+        .find(Locator::Css("button[data-filter=failed]"))
+        .await
+        .expect("the failed filter")
+        .click()
+        .await
+        .expect("click failed");
+    eventually("the filter hid the passing scenario", async || {
+        (!displayed("#s0").await).then_some(())
+    })
+    .await;
+    assert!(displayed("#s1").await);
+    assert!(!displayed("#s2").await && !displayed("#s3").await);
+
+    // The whole page (header, totals, filter) as a QA engineer first sees it, into the target dir.
+    browser
+        .find(Locator::Css("button[data-filter=all]"))
+        .await
+        .expect("the all filter")
+        .click()
+        .await
+        .expect("click all");
+    let page = browser.screenshot().await.expect("page screenshot");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-page.png");
+    std::fs::write(&out, &page).expect("write the page screenshot");
+    eprintln!("screenshot: {}", out.display());
+
+    // A screenshot of the failing scenario: into the target dir, and into docs/ when asked.
+    browser
+        .execute(
+            "document.querySelector('header').style.position='static';\
+             document.getElementById('s1').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    let png = browser
+        .find(Locator::Css("#s1"))
+        .await
+        .expect("the failing scenario")
+        .screenshot()
+        .await
+        .expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-failing.png");
+    std::fs::write(&out, &png).expect("write the screenshot");
+    eprintln!("screenshot: {}", out.display());
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/report-failing.png");
+        std::fs::write(docs, &png).expect("write docs/report-failing.png");
+        eprintln!("screenshot: {docs}");
+    }
+    let _ = browser.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
