@@ -6,6 +6,8 @@ use reqwest::{Method, header::HeaderMap};
 use serde_json::Value;
 use url::Url;
 
+use crate::trace::{Exchange, Lane, Trace};
+
 /// One HTTP response, read whole.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
@@ -99,11 +101,28 @@ pub fn query_param(url: &Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The `User-Agent` of the harness's browsers, so the provider's request log tells their requests
+/// (already in the scenario's trace) from the backend's.
+pub const USER_AGENT: &str = "conformance-harness-browser";
+
+/// Where a browser writes what it sends, for the report's sequence diagram.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// The scenario's trace.
+    pub trace: Trace,
+    /// Who is sending: the browser itself, or the frontend's JavaScript in it.
+    pub lane: Lane,
+    /// `scheme://host:port` of the provider; any other origin is the backend.
+    pub provider_origin: String,
+}
+
 /// A browser with its own cookie jar. Redirects are not followed.
 #[derive(Debug, Clone)]
 pub struct Browser {
     /// The client; its cookie store is this browser's jar.
     client: reqwest::Client,
+    /// Where its exchanges are recorded, if anywhere.
+    recording: Option<Recording>,
 }
 
 impl Browser {
@@ -113,21 +132,53 @@ impl Browser {
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .user_agent(USER_AGENT)
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .context("building a browser")?;
-        Ok(Browser { client })
+        Ok(Browser {
+            client,
+            recording: None,
+        })
+    }
+
+    /// This browser (same cookie jar), recording its exchanges as `lane` into `trace`.
+    pub fn recording(&self, trace: &Trace, lane: Lane, provider_origin: &str) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            recording: Some(Recording {
+                trace: trace.clone(),
+                lane,
+                provider_origin: provider_origin.to_owned(),
+            }),
+        }
+    }
+
+    /// The same browser with its frontend's JavaScript as the sender in the trace.
+    pub fn as_frontend(&self) -> Browser {
+        let mut b = self.clone();
+        if let Some(r) = &mut b.recording {
+            r.lane = Lane::Frontend;
+        }
+        b
     }
 
     /// `GET url`.
     pub async fn get(&self, url: &Url) -> anyhow::Result<HttpResponse> {
-        self.send(self.client.get(url.clone())).await
+        self.send(self.client.get(url.clone()), "GET", url, Vec::new())
+            .await
     }
 
     /// `GET url` with a bearer token.
     pub async fn get_with_bearer(&self, url: &Url, token: &str) -> anyhow::Result<HttpResponse> {
-        self.send(self.client.get(url.clone()).bearer_auth(token))
-            .await
+        let params = vec![("authorization".to_owned(), format!("Bearer {token}"))];
+        self.send(
+            self.client.get(url.clone()).bearer_auth(token),
+            "GET",
+            url,
+            params,
+        )
+        .await
     }
 
     /// `POST url` with a form body.
@@ -136,19 +187,110 @@ impl Browser {
         url: &Url,
         form: &[(&str, &str)],
     ) -> anyhow::Result<HttpResponse> {
-        self.send(self.client.post(url.clone()).form(form)).await
+        let params = form
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.send(
+            self.client.post(url.clone()).form(form),
+            "POST",
+            url,
+            params,
+        )
+        .await
     }
 
     /// `POST url` with a JSON body.
     pub async fn post_json(&self, url: &Url, body: &Value) -> anyhow::Result<HttpResponse> {
-        self.send(self.client.request(Method::POST, url.clone()).json(body))
-            .await
+        let params = match body {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.send(
+            self.client.request(Method::POST, url.clone()).json(body),
+            "POST",
+            url,
+            params,
+        )
+        .await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<HttpResponse> {
-        let response = request.send().await.context("sending a request")?;
-        HttpResponse::read(response).await
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        url: &Url,
+        mut params: Vec<(String, String)>,
+    ) -> anyhow::Result<HttpResponse> {
+        let at_ms = crate::trace::now_ms();
+        let outcome = match request.send().await.context("sending a request") {
+            Ok(response) => HttpResponse::read(response).await,
+            Err(e) => Err(e),
+        };
+        if let Some(r) = &self.recording {
+            let mut query: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            query.append(&mut params);
+            let to = if url.origin().ascii_serialization() == r.provider_origin {
+                Lane::Provider
+            } else {
+                Lane::Backend
+            };
+            let (status, note) = match &outcome {
+                Ok(resp) => (resp.status, answer_note(resp)),
+                Err(e) => (0, Some(format!("{e:#}"))),
+            };
+            r.trace.record(Exchange {
+                at_ms,
+                from: r.lane,
+                to,
+                method: method.to_owned(),
+                path: url.path().to_owned(),
+                status,
+                params: query,
+                note,
+            });
+        }
+        outcome
     }
+}
+
+/// What the diagram says about an answer: where a redirect goes (the query's state/code/error), or
+/// the JSON error code, or that it carries a token.
+fn answer_note(response: &HttpResponse) -> Option<String> {
+    if let Some(location) = response.header("location") {
+        let target = Url::parse(location).ok();
+        let mut note = match &target {
+            Some(u) => format!("→ {}{}", u.origin().ascii_serialization(), u.path()),
+            None => format!("→ {location}"),
+        };
+        if let Some(u) = &target {
+            for name in ["code", "state", "error", "iss"] {
+                if let Some(v) = query_param(u, name) {
+                    note.push_str(&format!(" {name}={}", crate::trace::mask(name, &v)));
+                }
+            }
+        }
+        return Some(note);
+    }
+    let json = response.json();
+    if let Some(error) = json.get("error").and_then(Value::as_str) {
+        return Some(format!("error={error}"));
+    }
+    if let Some(token) = json.get("token").and_then(Value::as_str) {
+        return Some(format!("app token {}", crate::trace::mask("token", token)));
+    }
+    None
 }
 
 /// The value of the hidden form input `name` in an HTML page (the login page's `request_id` and `csrf`).

@@ -205,6 +205,8 @@ pub struct Provider {
     /// The request-log position and token-request count when the scenario began, so counts and the
     /// verdict cover this scenario only.
     start: (u64, u64),
+    /// The request-log position when the scenario began, for its trace (not moved by setup).
+    log_start: u64,
 }
 
 impl Provider {
@@ -271,6 +273,7 @@ impl Provider {
             created: std::sync::Mutex::new(Vec::new()),
             exclusive: true,
             start,
+            log_start: start.0,
         })
     }
 
@@ -363,6 +366,17 @@ impl Provider {
             self.idp.next_login(&username);
         }
         Ok(())
+    }
+
+    /// The request-log position when the scenario began (setup included).
+    pub fn log_start(&self) -> u64 {
+        self.log_start
+    }
+
+    /// Whether every request the provider logs is this scenario's: its own server or tenant, or a shared
+    /// one while it runs alone.
+    pub fn is_own(&self) -> bool {
+        self.namespace.is_none() || self.exclusive
     }
 
     /// Token-endpoint POSTs since the scenario began.

@@ -691,6 +691,10 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     let is_fixed = fixed.is_some();
     let next_namespace = Arc::new(std::sync::atomic::AtomicU64::new(1));
     let not_run: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
+    let traces: Arc<Mutex<std::collections::HashMap<Key, Vec<crate::trace::Exchange>>>> =
+        Arc::default();
+    let traces_after = traces.clone();
+    let want_report = options.report.is_some();
     let not_run_after = not_run.clone();
 
     let writer = World::cucumber()
@@ -736,6 +740,17 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
             }
             async {}.boxed_local()
         })
+        .after(move |feature, _, scenario, _, world| {
+            if want_report && let Some(world) = world {
+                let key = (
+                    feature.name.clone(),
+                    scenario.name.clone(),
+                    scenario.position.line,
+                );
+                lock(&traces).insert(key, world.exchanges());
+            }
+            async {}.boxed_local()
+        })
         .filter_run(options.features.clone(), move |feature, _, scenario| {
             let name = format!("{}: {}", feature.name, scenario.name).to_lowercase();
             let selected = (filters.is_empty() || filters.iter().any(|f| name.contains(f)))
@@ -766,7 +781,85 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     let mut report = lock(&report).clone();
     report.scenarios.extend(lock(&not_run_after).drain(..));
     report.execution_failed = cucumber::writer::Stats::execution_has_failed(&writer);
+    if let Some(path) = &options.report {
+        let title = options
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("Conformance: {}", options.factory.name()));
+        let html = html_report(
+            &report,
+            &lock(&traces_after),
+            &title,
+            &options.factory.name(),
+        )
+        .map_err(|e| io::Error::other(format!("rendering the report: {e:#}")))?;
+        let mut file = output(Some(path))?;
+        file.write_all(html.as_bytes())?;
+    }
     Ok(report)
+}
+
+/// The catalogue the report cites rules from: the workspace's `docs/CONFORMANCE.md`, or the file
+/// `HARNESS_CATALOGUE` names.
+fn catalogue() -> Vec<crate::report::Rule> {
+    let path = std::env::var_os("HARNESS_CATALOGUE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("docs/CONFORMANCE.md"));
+    std::fs::read_to_string(path)
+        .map(|text| crate::report::parse_catalogue(&text))
+        .unwrap_or_default()
+}
+
+/// The HTML report of a run: every scenario with its steps, its exchanges and the rules it checks.
+fn html_report(
+    report: &Report,
+    traces: &std::collections::HashMap<Key, Vec<crate::trace::Exchange>>,
+    title: &str,
+    target: &str,
+) -> anyhow::Result<String> {
+    use crate::report::{Outcome, ScenarioReport, StepReport};
+    let catalogue = catalogue();
+    let scenarios: Vec<ScenarioReport> = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            let key = (s.feature.clone(), s.scenario.clone(), s.line);
+            let exchanges = traces.get(&key).cloned().unwrap_or_default();
+            ScenarioReport {
+                feature: s.feature.clone(),
+                scenario: s.scenario.clone(),
+                file: s.file.as_ref().map(|f| f.display().to_string()),
+                line: s.line,
+                tags: s.tags.clone(),
+                outcome: if s.passed {
+                    Outcome::Passed
+                } else if s.skipped.is_some() {
+                    Outcome::Skipped
+                } else {
+                    Outcome::Failed
+                },
+                steps: s
+                    .steps
+                    .iter()
+                    .map(|st| StepReport {
+                        keyword: st.keyword.clone(),
+                        text: st.text.clone(),
+                        outcome: match &st.outcome {
+                            StepOutcome::Passed => crate::report::StepOutcome::Passed,
+                            StepOutcome::Failed(m) => crate::report::StepOutcome::Failed(m.clone()),
+                            StepOutcome::Skipped(r) => {
+                                crate::report::StepOutcome::Skipped(r.clone())
+                            }
+                        },
+                    })
+                    .collect(),
+                dropped_exchanges: 0,
+                exchanges,
+                rules: crate::report::rules_for(&catalogue, &s.tags),
+            }
+        })
+        .collect();
+    crate::report::render(title, target, &scenarios)
 }
 
 #[cfg(test)]

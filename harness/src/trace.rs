@@ -122,6 +122,15 @@ fn truncate(value: &str) -> String {
     }
 }
 
+/// Wall-clock milliseconds since the epoch, the time base of [`Exchange::at_ms`] (the provider's log uses
+/// the same base while its clock is not moved).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// Masks a parameter value by name.
 ///
 /// Secrets (`client_secret`, `password`, `code`, `code_verifier`, the tokens, `assertion`, `ticket`, …, and

@@ -631,10 +631,125 @@ async fn the_report_renders_every_scenario_and_filters_in_a_real_browser() {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-failing.png");
     std::fs::write(&out, &png).expect("write the screenshot");
     eprintln!("screenshot: {}", out.display());
+    let _ = browser.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+mod support;
+
+/// The report of a real run: the login and state scenarios against the reference client with its state
+/// check switched off, so the login scenarios pass and the state scenarios fail, each with what really
+/// went over the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn the_report_of_a_real_run_renders_every_scenario_with_its_exchanges() {
+    let dir = tempdir();
+    let file = dir.join("real-report.html");
+    let weak = support::weak::Weaknesses {
+        skip_state_check: true,
+        ..support::weak::Weaknesses::default()
+    };
+    let options = harness::RunOptions {
+        tags: vec!["ST-MISMATCH".into(), "UM-KEY".into()],
+        quiet: true,
+        junit: None,
+        cucumber_json: None,
+        report: Some(file.clone()),
+        title: Some("Conformance: reference client without its state check".into()),
+        ..harness::RunOptions::new(std::sync::Arc::new(support::ReferenceFactory::weakened(
+            weak,
+        )))
+    };
+    let report = harness::run(options).await.expect("the run");
+    assert!(
+        report.passed() >= 2 && report.failed() >= 2,
+        "{}",
+        report.summary()
+    );
+    let html = std::fs::read_to_string(&file).expect("the report file");
+    assert!(
+        !html.contains("alice-password"),
+        "a password is in the report"
+    );
+
+    let (_driver, browser, _port) = start_browser().await;
+    browser
+        .goto(&format!("file://{}", file.display()))
+        .await
+        .expect("open the report");
+    eventually("the report's script ran", async || {
+        let ready = browser
+            .execute("return document.body.dataset.ready || null", vec![])
+            .await
+            .ok()?;
+        (ready == "1").then_some(())
+    })
+    .await;
+    let errors = browser
+        .execute("return window.__reportErrors", vec![])
+        .await
+        .expect("read the script errors");
+    assert_eq!(errors, serde_json::json!([]), "script errors");
+    let sections = browser
+        .find_all(Locator::Css("section.scenario"))
+        .await
+        .expect("scenarios");
+    assert_eq!(
+        sections.len(),
+        report.scenarios.len(),
+        "every scenario is rendered"
+    );
+    // A passing login shows the six steps: the app's login, the provider's page and form, the callback to
+    // the backend, the backend's token request, and the app token in its answer.
+    let mut six_steps = false;
+    for section in &sections {
+        let text = section.html(false).await.unwrap_or_default();
+        if text.contains("outcome-passed") || text.contains("passed") {
+            six_steps |= [
+                "/auth/login",
+                "/authorize",
+                "/authorize/login",
+                "/api/auth/callback",
+                "/token",
+            ]
+            .iter()
+            .all(|p| text.contains(p));
+        }
+    }
+    assert!(
+        six_steps,
+        "no passing scenario shows the six steps of the flow"
+    );
+    // A state scenario failed, and its section names the rule it broke.
+    let mut failing = None;
+    for section in browser
+        .find_all(Locator::Css("section.scenario.failed"))
+        .await
+        .expect("failed scenarios")
+    {
+        let text = section.html(false).await.unwrap_or_default();
+        if text.contains("Rule broken") && text.contains("ST-MISMATCH") {
+            failing = Some(section);
+            break;
+        }
+    }
+    let failing = failing.expect("a failed state scenario naming ST-MISMATCH");
+    let id = failing.attr("id").await.ok().flatten().unwrap_or_default();
+    browser
+        .execute(
+            &format!(
+                "document.querySelector('header').style.position='static';\
+                 document.getElementById('{id}').scrollIntoView();"
+            ),
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    let png = failing.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
         let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/report-failing.png");
         std::fs::write(docs, &png).expect("write docs/report-failing.png");
-        eprintln!("screenshot: {docs}");
     }
     let _ = browser.close().await;
     let _ = std::fs::remove_dir_all(dir);

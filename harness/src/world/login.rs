@@ -110,7 +110,7 @@ impl World {
     /// The frontend in `browser` hands `payload` to the backend; the answer and any token are recorded.
     pub async fn deliver_callback(&mut self, browser: &str, payload: Value) -> anyhow::Result<()> {
         let (url, method) = self.app().await?.callback();
-        let b = self.browser(browser)?;
+        let b = self.browser(browser)?.as_frontend();
         self.token_requests_before_callback = self.provider.idp.token_requests();
         self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
         let response = match method {
@@ -126,6 +126,10 @@ impl World {
                 b.get(&url).await?
             }
         };
+        if let Some(code) = payload.get("code").and_then(Value::as_str) {
+            self.codes_handed_over
+                .push(mock_idp::requests::fingerprint(code));
+        }
         self.last_callback = Some(payload);
         self.record_backend(response).await
     }
@@ -205,6 +209,7 @@ impl World {
         self.last_ticket = Some(ticket.clone());
         let response = self
             .browser(MAIN)?
+            .as_frontend()
             .post_json(&url, &json!({"ticket": ticket, "phone": phone}))
             .await?;
         self.record_backend(response).await
@@ -213,7 +218,7 @@ impl World {
     /// The browser asks for its profile with the last app token (or `token` if given).
     pub async fn fetch_profile(&mut self, token: Option<String>) -> anyhow::Result<()> {
         let url = self.app().await?.profile_url();
-        let b = self.browser(MAIN)?;
+        let b = self.browser(MAIN)?.as_frontend();
         let token = token.or_else(|| self.app_token.clone());
         let response = match token {
             Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,

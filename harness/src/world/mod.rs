@@ -82,6 +82,11 @@ pub struct World {
     /// The scenario checks what a backend does on its first fetch of the provider's documents (tag
     /// `@fresh-backend`): against a running backend, whose caches are warm, it does not apply.
     pub needs_fresh_backend: bool,
+    /// What the browsers and the frontend sent, for the report's sequence diagram.
+    pub trace: crate::trace::Trace,
+    /// Fingerprints (as the provider's log keeps them) of the codes handed to the backend, so its token
+    /// requests can be told apart on a provider that other scenarios share.
+    pub codes_handed_over: Vec<String>,
 }
 
 impl World {
@@ -112,6 +117,8 @@ impl World {
             startup: None,
             needs_default_policy: false,
             needs_fresh_backend: false,
+            trace: crate::trace::Trace::default(),
+            codes_handed_over: Vec::new(),
         })
     }
 
@@ -229,7 +236,10 @@ impl World {
         if let Some(b) = self.browsers.get(name) {
             return Ok(b.clone());
         }
-        let b = Browser::new()?;
+        let origin = Url::parse(self.provider.idp.issuer())
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let b = Browser::new()?.recording(&self.trace, crate::trace::Lane::Browser, &origin);
         self.browsers.insert(name.to_owned(), b.clone());
         Ok(b)
     }
@@ -305,5 +315,51 @@ impl World {
         self.last_callback = None;
         self.provider.restart_counts();
         Ok(())
+    }
+
+    /// Everything that went over the wire in this scenario, in order: what the browsers and the frontend
+    /// sent, and what the provider's log shows others (the backend, or the harness playing a client)
+    /// sent it. On a provider other scenarios share, only the backend's token requests for this
+    /// scenario's codes are known to be its own (all of its requests while it runs alone).
+    pub fn exchanges(&self) -> Vec<crate::trace::Exchange> {
+        use crate::trace::{Exchange, Lane};
+        let mut all = self.trace.exchanges();
+        let records = self
+            .provider
+            .idp
+            .state()
+            .requests
+            .since(self.provider.log_start());
+        for r in records {
+            if r.header("user-agent") == Some(crate::browser::USER_AGENT) {
+                continue;
+            }
+            if !self.provider.is_own()
+                && !(r.path.ends_with("/token")
+                    && r.param("code")
+                        .is_some_and(|c| self.codes_handed_over.iter().any(|f| f == c)))
+            {
+                continue;
+            }
+            let mut note = Vec::new();
+            if let Some(e) = &r.note.error {
+                note.push(format!("error={e}"));
+            }
+            if !r.note.faults.is_empty() {
+                note.push(format!("fault {}", r.note.faults.join(", ")));
+            }
+            all.push(Exchange {
+                at_ms: r.time_ms,
+                from: Lane::Backend,
+                to: Lane::Provider,
+                method: r.method.clone(),
+                path: r.path.clone(),
+                status: r.status,
+                params: r.params.clone(),
+                note: (!note.is_empty()).then(|| note.join("; ")),
+            });
+        }
+        all.sort_by_key(|e| e.at_ms);
+        all
     }
 }
