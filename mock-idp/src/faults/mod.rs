@@ -190,6 +190,9 @@ pub enum Fault {
     TokenInvalidGrant,
     /// `token.close_connection`: the connection is closed without a response.
     TokenCloseConnection,
+    /// `token.error_200`: HTTP 200 carrying the protocol's own error instead of tokens (WeChat errcode
+    /// 40029, GitHub `bad_verification_code`, OpenID `invalid_grant`).
+    TokenError200,
     /// `userinfo.wrong_sub`: userinfo names another subject.
     UserinfoWrongSub,
     /// `userinfo.status=STATUS[:html]`: userinfo answers this status.
@@ -318,6 +321,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
     info(
         "token.close_connection",
         "the connection is closed without a response",
+    ),
+    info(
+        "token.error_200",
+        "HTTP 200 carrying the protocol's error instead of tokens (WeChat errcode 40029, GitHub bad_verification_code, OIDC invalid_grant)",
     ),
     info("userinfo.wrong_sub", "userinfo names another subject"),
     valued(
@@ -465,6 +472,7 @@ impl Fault {
             "token.bearer_lowercase" => Fault::TokenBearerLowercase,
             "token.invalid_grant" => Fault::TokenInvalidGrant,
             "token.close_connection" => Fault::TokenCloseConnection,
+            "token.error_200" => Fault::TokenError200,
             "userinfo.wrong_sub" => Fault::UserinfoWrongSub,
             "userinfo.status" => Fault::UserinfoStatus(
                 ErrorStatus::parse(value)
@@ -514,6 +522,7 @@ impl Fault {
             Fault::TokenBearerLowercase => "token.bearer_lowercase",
             Fault::TokenInvalidGrant => "token.invalid_grant",
             Fault::TokenCloseConnection => "token.close_connection",
+            Fault::TokenError200 => "token.error_200",
             Fault::UserinfoWrongSub => "userinfo.wrong_sub",
             Fault::UserinfoStatus(_) => "userinfo.status",
             Fault::UserinfoDelay(_) => "userinfo.delay",
