@@ -158,6 +158,9 @@ pub enum Fault {
     IdTokenMissingIat,
     /// `id_token.missing_sub`: no `sub`.
     IdTokenMissingSub,
+    /// `id_token.no_profile`: no profile, email or phone claims; they are at userinfo only (valid: Core §5.4
+    /// lets a provider release them there when an access token is issued).
+    IdTokenNoProfile,
     /// `id_token.no_kid`: no `kid` in the header (meaningful while the JWKS holds several keys).
     IdTokenNoKid,
     /// `id_token.unknown_kid`: a `kid` the JWKS does not hold (signed with the real key).
@@ -268,6 +271,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
     info("id_token.iat_future", "iat 10 minutes ahead"),
     info("id_token.missing_iat", "no iat"),
     info("id_token.missing_sub", "no sub"),
+    info(
+        "id_token.no_profile",
+        "no profile, email or phone claims: they are at userinfo only (valid: Core 5.4)",
+    ),
     info(
         "id_token.no_kid",
         "no kid in the header (a real test while the JWKS holds several keys)",
@@ -442,6 +449,7 @@ impl Fault {
             "id_token.iat_future" => Fault::IdTokenIatFuture,
             "id_token.missing_iat" => Fault::IdTokenMissingIat,
             "id_token.missing_sub" => Fault::IdTokenMissingSub,
+            "id_token.no_profile" => Fault::IdTokenNoProfile,
             "id_token.no_kid" => Fault::IdTokenNoKid,
             "id_token.unknown_kid" => Fault::IdTokenUnknownKid,
             "authorize.wrong_iss" => Fault::AuthorizeWrongIss,
@@ -506,6 +514,7 @@ impl Fault {
             Fault::IdTokenIatFuture => "id_token.iat_future",
             Fault::IdTokenMissingIat => "id_token.missing_iat",
             Fault::IdTokenMissingSub => "id_token.missing_sub",
+            Fault::IdTokenNoProfile => "id_token.no_profile",
             Fault::IdTokenNoKid => "id_token.no_kid",
             Fault::IdTokenUnknownKid => "id_token.unknown_kid",
             Fault::AuthorizeWrongIss => "authorize.wrong_iss",

@@ -85,6 +85,20 @@ pub fn id_token(
             Fault::IdTokenMissingSub => {
                 claims.remove("sub");
             }
+            Fault::IdTokenNoProfile => {
+                for k in [
+                    "name",
+                    "given_name",
+                    "family_name",
+                    "preferred_username",
+                    "picture",
+                    "email",
+                    "email_verified",
+                    "phone_number",
+                ] {
+                    claims.remove(k);
+                }
+            }
             _ => {}
         }
     }
