@@ -73,6 +73,8 @@ pub struct World {
     pub revocation: Option<HttpResponse>,
     /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
     pub startup: Option<Startup>,
+    /// The scenario's WeChat and GitHub providers (tenants of the provider) and what their logins left.
+    pub personas: crate::personas::Personas,
 }
 
 impl World {
@@ -101,6 +103,7 @@ impl World {
             app_client_secret: None,
             revocation: None,
             startup: None,
+            personas: Default::default(),
         })
     }
 

@@ -4,5 +4,6 @@
 pub mod app_users;
 pub mod assertions;
 pub mod browser;
+pub mod personas;
 pub mod provider;
 pub mod token_endpoint;
