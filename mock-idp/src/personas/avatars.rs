@@ -9,10 +9,15 @@ use axum::{
 
 use crate::state::AppState;
 
-/// `GET /avatars/{file}`: only `NAME.svg` of a known user; anything else is 404.
-pub async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(user) = file
-        .strip_suffix(".svg")
+/// `GET /avatars/{file}`: only `NAME.svg` of a known user; anything else is 404. The path is read as a
+/// map: under a tenant, the dispatcher's own parameters (`tenant`, `rest`) are in it too.
+pub async fn avatar(
+    State(state): State<AppState>,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(user) = params
+        .get("file")
+        .and_then(|f| f.strip_suffix(".svg"))
         .and_then(|username| state.user(username))
     else {
         return StatusCode::NOT_FOUND.into_response();
