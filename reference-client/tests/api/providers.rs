@@ -466,3 +466,24 @@ async fn a_wechat_callback_carrying_iss_is_refused() {
     assert_error(response, StatusCode::BAD_REQUEST, "issuer_mismatch").await;
     assert_eq!(wechat.token_requests(), 0);
 }
+
+// For WeChat and GitHub the user API is the only source: when it fails, or describes another user, no
+// session follows.
+#[tokio::test]
+async fn a_failing_or_foreign_user_api_fails_the_login() {
+    let app = spawn_three(UnknownUserPolicy::AutoCreate, |_| {}).await;
+    for (name, provider) in [("wechat", "WeChat"), ("github", "GitHub")] {
+        let t = tenant(&app, name);
+        t.arm(FaultSpec::new(Fault::parse("userinfo.status", Some("500")).expect("fault")).once())
+            .expect("arm");
+        let (response, _) = login_with(&app, &browser(), &t, provider, "alice", None).await;
+        assert_error(response, StatusCode::BAD_GATEWAY, "provider_error").await;
+    }
+    let wechat = tenant(&app, "wechat");
+    wechat
+        .arm(FaultSpec::new(Fault::UserinfoWrongSub).once())
+        .expect("arm");
+    let (response, _) = login_with(&app, &browser(), &wechat, "WeChat", "alice", None).await;
+    assert_error(response, StatusCode::BAD_GATEWAY, "provider_error").await;
+    assert_eq!(app.user_count(), 2, "no user was created");
+}
