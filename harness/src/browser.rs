@@ -200,6 +200,18 @@ impl Browser {
         .await
     }
 
+    /// `DELETE url`, with a bearer token when given.
+    pub async fn delete(&self, url: &Url, token: Option<&str>) -> anyhow::Result<HttpResponse> {
+        let mut request = self.client.delete(url.clone());
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let params = token
+            .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
+            .unwrap_or_default();
+        self.send(request, "DELETE", url, params).await
+    }
+
     /// `POST url` with a JSON body.
     pub async fn post_json(&self, url: &Url, body: &Value) -> anyhow::Result<HttpResponse> {
         let params = match body {

@@ -30,6 +30,7 @@
 //! - [`steps`]: the step definitions, one file per concept; [`parameters`]: their typed parameters.
 //! - [`browser`], [`provider`], [`jwt`]: HTTP as a browser, requests straight at the provider, JWT
 //!   inspection and spoiling.
+//! - [`personas`]: the scenario's WeChat and GitHub providers (mock-idp tenants) and logins through them.
 //! - [`runner`]: lenient argument parsing, the writers (console, JUnit, cucumber JSON), the report.
 //!
 //! # Invariants
@@ -43,6 +44,7 @@ pub mod browser;
 pub mod http_target;
 pub mod jwt;
 pub mod parameters;
+pub mod personas;
 pub mod provider;
 pub mod report;
 pub mod runner;

@@ -150,7 +150,7 @@ impl fmt::Display for OAuthError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Parameter)]
 #[param(
     name = "app_error",
-    regex = "invalid_request|invalid_state|issuer_mismatch|access_denied|provider_error|invalid_id_token|unknown_user|user_disabled|invalid_ticket|invalid_token|forbidden"
+    regex = "invalid_request|invalid_state|issuer_mismatch|access_denied|provider_error|invalid_id_token|unknown_user|user_disabled|invalid_ticket|invalid_token|forbidden|identity_in_use|last_identity"
 )]
 pub enum AppError {
     /// Malformed request.
@@ -175,6 +175,10 @@ pub enum AppError {
     InvalidToken,
     /// Not allowed.
     Forbidden,
+    /// Linking: the identity belongs to another user.
+    IdentityInUse,
+    /// Unlinking: the user's last identity.
+    LastIdentity,
 }
 
 const APP_ERRORS: &[(AppError, &str)] = &[
@@ -189,6 +193,8 @@ const APP_ERRORS: &[(AppError, &str)] = &[
     (AppError::InvalidTicket, "invalid_ticket"),
     (AppError::InvalidToken, "invalid_token"),
     (AppError::Forbidden, "forbidden"),
+    (AppError::IdentityInUse, "identity_in_use"),
+    (AppError::LastIdentity, "last_identity"),
 ];
 
 impl FromStr for AppError {

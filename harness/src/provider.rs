@@ -604,6 +604,13 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// The server this provider runs on (a scenario's further tenants go there too).
+    pub fn server(&self) -> Arc<MockIdp> {
+        self.server.clone()
+    }
+}
+
 impl Drop for Provider {
     fn drop(&mut self) {
         if let Some(name) = &self.tenant {

@@ -44,6 +44,34 @@ pub struct ProviderSetup {
 pub struct TargetOptions {
     /// What the backend does with a valid login whose (iss, sub) it does not know.
     pub unknown_user_policy: Policy,
+    /// Providers that are not OpenID Connect, offered beside the OpenID one (a scenario's personas).
+    pub extra_providers: Vec<ExtraProvider>,
+}
+
+/// The protocol of a provider that is not OpenID Connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraKind {
+    /// The WeChat website login: `{base}/connect/qrconnect`, `{base}/sns/...`.
+    Wechat,
+    /// A GitHub OAuth app: `{base}/login/oauth/...`, `{base}/user`.
+    Github,
+}
+
+/// A further provider the backend must offer as "Log in with NAME".
+#[derive(Debug, Clone)]
+pub struct ExtraProvider {
+    /// The name the login page shows and [`Target::login_url_for`] takes.
+    pub name: String,
+    /// Its protocol.
+    pub kind: ExtraKind,
+    /// Where both its browser and its API endpoints are (a mock-idp persona serves both).
+    pub base_url: String,
+    /// Our client id (WeChat's `appid`).
+    pub client_id: String,
+    /// Our client secret.
+    pub client_secret: String,
+    /// This provider's unknown-user policy, when it differs from [`TargetOptions::unknown_user_policy`].
+    pub policy: Option<Policy>,
 }
 
 /// A user to put in the backend's database before the scenario's logins.
@@ -91,6 +119,8 @@ pub struct Profile {
     pub avatar_url: Option<String>,
     /// The user's internal id (what the app token's `sub` must be), a string or a number in the JSON.
     pub id: Option<String>,
+    /// The name shown.
+    pub display_name: Option<String>,
 }
 
 /// What happened when a backend was started only to see whether it starts (a startup property).
@@ -234,6 +264,7 @@ pub trait Target: Send + Sync + Debug {
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => None,
             },
+            display_name: field("display_name"),
         }
     }
 
@@ -244,6 +275,30 @@ pub trait Target: Send + Sync + Debug {
 
     /// The `aud` the backend puts in its app tokens, as configured; `None` if the target does not say.
     fn app_token_audience(&self) -> Option<String> {
+        None
+    }
+
+    /// `GET` here starts a login with the provider named `provider`; by default [`Target::login_url`] with
+    /// a `provider` query parameter.
+    fn login_url_for(&self, provider: &str) -> Url {
+        let mut url = self.login_url();
+        url.query_pairs_mut().append_pair("provider", provider);
+        url
+    }
+
+    /// `GET` here with the session answers `{"url": ...}`: a login with `provider` that links its
+    /// identity to the logged-in user; `None` if linking is unsupported.
+    fn link_url(&self, _provider: &str) -> Option<Url> {
+        None
+    }
+
+    /// `GET` here with the session answers `{"identities": [{"id", "provider", ...}]}`.
+    fn identities_url(&self) -> Option<Url> {
+        None
+    }
+
+    /// `DELETE` here with the session unlinks the identity `id` of the list.
+    fn identity_url(&self, _id: &str) -> Option<Url> {
         None
     }
 

@@ -120,6 +120,44 @@ impl GrantType {
     }
 }
 
+/// The protocol a provider speaks (`persona = "oidc" | "wechat" | "github"`). Every persona uses the same
+/// clients, users, code rules, clock, faults and request log; only the front differs ([`crate::personas`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Persona {
+    /// OAuth 2.0 + OpenID Connect: discovery, `/authorize`, `/token` with id_tokens, `/userinfo`.
+    #[default]
+    Oidc,
+    /// The WeChat Open Platform website login: `/connect/qrconnect`, `/sns/oauth2/access_token`,
+    /// `/sns/userinfo`; errors as HTTP 200 with `errcode`.
+    Wechat,
+    /// GitHub OAuth apps: `/login/oauth/authorize`, `/login/oauth/access_token`, `/user`; errors as
+    /// HTTP 200 with `error=bad_verification_code` and friends.
+    Github,
+}
+
+impl Persona {
+    /// The configuration name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Persona::Oidc => "oidc",
+            Persona::Wechat => "wechat",
+            Persona::Github => "github",
+        }
+    }
+
+    /// Parses `oidc`, `wechat` or `github`.
+    pub fn parse(value: &str) -> Option<Persona> {
+        match value {
+            "oidc" => Some(Persona::Oidc),
+            "wechat" => Some(Persona::Wechat),
+            "github" => Some(Persona::Github),
+            _ => None,
+        }
+    }
+}
+
 /// A secret that `Debug` does not print.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -301,6 +339,20 @@ pub struct UserConfig {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extra_claims: BTreeMap<String, serde_json::Value>,
+    /// WeChat persona: the `unionid`, the same across the apps of one open-platform account; without it,
+    /// WeChat answers carry no `unionid` (an app not bound to an open-platform account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unionid: Option<String>,
+    /// WeChat persona: `openid` per app (client id → openid); a client not listed gets a stable openid
+    /// derived from (client, `sub`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub openids: BTreeMap<String, String>,
+    /// GitHub persona: the numeric user `id`; derived from `sub` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_id: Option<u64>,
+    /// GitHub persona: the `login` (renamable, so never an identity); the username when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_login: Option<String>,
 }
 
 impl UserConfig {
@@ -369,6 +421,9 @@ pub struct Config {
     /// The issuer identifier; when absent, `http://{bound address}`.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// The protocol this provider speaks: `oidc` (default), `wechat` or `github`.
+    #[serde(default)]
+    pub persona: Persona,
     /// Where to listen; port 0 picks a free one.
     #[serde(default = "default_address")]
     pub address: SocketAddr,
@@ -518,6 +573,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             issuer: None,
+            persona: Persona::Oidc,
             address: default_address(),
             code_ttl: default_code_ttl(),
             access_token_ttl: default_hour(),
@@ -560,19 +616,27 @@ impl Config {
                 access_token_ttl: None,
             }
         };
-        let user = |username: &str, sub: &str, given: &str, family: &str, phone: &str| UserConfig {
-            username: username.to_owned(),
-            password: Secret::new(format!("{username}-password")),
-            sub: sub.to_owned(),
-            name: Some(format!("{given} {family}")),
-            given_name: Some(given.to_owned()),
-            family_name: Some(family.to_owned()),
-            picture: Some(format!("https://example.com/avatars/{username}.png")),
-            email: Some(format!("{username}@example.com")),
-            email_verified: Some(true),
-            phone_number: Some(phone.to_owned()),
-            extra_claims: BTreeMap::new(),
-        };
+        let user =
+            |username: &str, sub: &str, given: &str, family: &str, phone: &str, github_id: u64| {
+                UserConfig {
+                    username: username.to_owned(),
+                    password: Secret::new(format!("{username}-password")),
+                    sub: sub.to_owned(),
+                    name: Some(format!("{given} {family}")),
+                    given_name: Some(given.to_owned()),
+                    family_name: Some(family.to_owned()),
+                    // Relative to the issuer: served by this provider (`/avatars/NAME.svg`), so demos work offline.
+                    picture: Some(format!("/avatars/{username}.svg")),
+                    email: Some(format!("{username}@example.com")),
+                    email_verified: Some(true),
+                    phone_number: Some(phone.to_owned()),
+                    extra_claims: BTreeMap::new(),
+                    unionid: Some(format!("union-{username}")),
+                    openids: BTreeMap::from([("web".to_owned(), format!("openid-web-{username}"))]),
+                    github_id: Some(github_id),
+                    github_login: Some(username.to_owned()),
+                }
+            };
         let address = SocketAddr::from(([127, 0, 0, 1], 9000));
         Config {
             issuer: Some(format!("http://{address}")),
@@ -611,8 +675,15 @@ impl Config {
                 ),
             ],
             users: vec![
-                user("alice", "248289761001", "Alice", "Adams", "+15555550101"),
-                user("bob", "248289761002", "Bob", "Brown", "+15555550102"),
+                user(
+                    "alice",
+                    "248289761001",
+                    "Alice",
+                    "Adams",
+                    "+15555550101",
+                    1001,
+                ),
+                user("bob", "248289761002", "Bob", "Brown", "+15555550102", 1002),
             ],
             ..Config::default()
         }

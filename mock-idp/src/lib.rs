@@ -56,6 +56,8 @@
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
 //! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
 //! - [`resource`]: userinfo, revocation, introspection.
+//! - [`personas`]: the WeChat and GitHub protocols over the same core (`persona = "wechat" | "github"`),
+//!   and the generated avatars every persona serves.
 //! - [`store`]: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
 //!   their docs; [`Stores`] picks them when the state is built (in-memory by default).
 //! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
@@ -80,6 +82,7 @@ pub mod error;
 pub mod faults;
 pub mod grants;
 pub mod keys;
+pub mod personas;
 pub mod requests;
 pub mod resource;
 pub mod server;
@@ -91,8 +94,8 @@ pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
-    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, Limits, PkcePolicy,
-    Secret, SigningAlg, TenantConfig, UserConfig,
+    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, Limits, Persona,
+    PkcePolicy, Secret, SigningAlg, TenantConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;

@@ -28,6 +28,10 @@ struct Cli {
     /// (repeatable; the list is below).
     #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
     faults: Vec<Fault>,
+    /// The protocol to speak (overrides the file): oidc, wechat (WeChat website login) or github (GitHub
+    /// OAuth apps).
+    #[arg(long, value_parser = parse_persona)]
+    persona: Option<mock_idp::Persona>,
     /// Start the provider's clock this many seconds ahead of the system clock (overrides the file).
     #[arg(long, value_name = "SECS")]
     clock_advance: Option<u64>,
@@ -47,6 +51,11 @@ struct Cli {
 /// Parses `--fault` with the library's parser, so a bad name is refused with the library's message.
 fn parse_fault(s: &str) -> Result<Fault, String> {
     s.parse::<Fault>().map_err(|e| e.to_string())
+}
+
+/// Parses `--persona` with the library's parser.
+fn parse_persona(s: &str) -> Result<mock_idp::Persona, String> {
+    mock_idp::Persona::parse(s).ok_or_else(|| format!("`{s}` is not one of oidc, wechat, github"))
 }
 
 /// The fault table of `--help`, from the library's catalogue.
@@ -112,6 +121,9 @@ fn load(cli: &Cli) -> Result<Config, String> {
     }
     if let Some(issuer) = &cli.issuer {
         config.issuer = Some(issuer.clone());
+    }
+    if let Some(persona) = cli.persona {
+        config.persona = persona;
     }
     if let Some(secs) = cli.clock_advance {
         config.clock_advance_secs = secs;
@@ -208,10 +220,21 @@ async fn serve(config: Config) -> Result<(), String> {
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
     let state = server.state().clone();
     println!("mock-idp serving {}", state.issuer);
-    println!(
-        "  discovery: {}/.well-known/openid-configuration",
-        state.issuer
-    );
+    println!("  persona: {}", state.config.persona.as_str());
+    match state.config.persona {
+        mock_idp::Persona::Oidc => println!(
+            "  discovery: {}/.well-known/openid-configuration",
+            state.issuer
+        ),
+        mock_idp::Persona::Wechat => println!(
+            "  login: {0}/connect/qrconnect  token: {0}/sns/oauth2/access_token  user: {0}/sns/userinfo",
+            state.issuer
+        ),
+        mock_idp::Persona::Github => println!(
+            "  login: {0}/login/oauth/authorize  token: {0}/login/oauth/access_token  user: {0}/user",
+            state.issuer
+        ),
+    }
     println!("  clients:");
     let mut clients: Vec<_> = state
         .0

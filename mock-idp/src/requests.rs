@@ -38,7 +38,14 @@ const FINGERPRINTED: &[&str] = &[
     "logout_token",
 ];
 /// Parameters logged as `***` alone.
-const HIDDEN: &[&str] = &["client_secret", "code_verifier", "password", "csrf"];
+/// (`secret` is the WeChat persona's name for the app secret.)
+const HIDDEN: &[&str] = &[
+    "client_secret",
+    "secret",
+    "code_verifier",
+    "password",
+    "csrf",
+];
 /// The largest form body the log reads (the token endpoint's requests are far smaller).
 const MAX_LOGGED_BODY: u64 = 64 * 1024;
 /// The default number of records kept.
@@ -357,7 +364,11 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let client_id = basic.clone().or_else(|| param("client_id"));
+    // `appid` is the WeChat persona's client id.
+    let client_id = basic
+        .clone()
+        .or_else(|| param("client_id"))
+        .or_else(|| param("appid"));
     let path = parts.uri.path().to_owned();
     let authenticates = parts.method == axum::http::Method::POST
         && matches!(

@@ -50,7 +50,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     if !scope.iter().any(|s| s == "openid") {
         return InsufficientScope("openid").into_response();
     }
-    let mut body = user_claims(&user, &scope);
+    let mut body = user_claims(&user, &scope, &state.issuer);
     body.insert("sub".into(), json!(user.sub));
     let client_id = claims.get("client_id").and_then(Value::as_str);
     let faults = state.faults.take(

@@ -15,12 +15,13 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 use crate::{
     authorize,
     clock::Clock,
-    config::{ClientConfig, Config, ConfigError, UserConfig, validate_issuer},
+    config::{ClientConfig, Config, ConfigError, Persona, UserConfig, validate_issuer},
     conn::{AbortableListener, Conn},
     discovery,
     faults::{ArmedFault, Fault, FaultError, FaultSpec},
     grants,
     keys::SigningKey,
+    personas,
     requests::{self, RequestRecord},
     resource,
     state::{AppState, write},
@@ -31,16 +32,15 @@ use crate::{
 
 /// Builds the router for a state; tests may drive it with `tower::ServiceExt::oneshot` without a socket.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::discovery))
-        .route("/.well-known/oauth-authorization-server", get(discovery::discovery))
-        .route("/jwks", get(discovery::jwks))
-        .route("/authorize", get(authorize::authorize))
+    // The persona is chosen once, here: its protocol's routes, over the same state.
+    let routes = match state.config.persona {
+        Persona::Oidc => oidc_routes(),
+        Persona::Wechat => personas::wechat::routes(),
+        Persona::Github => personas::github::routes(),
+    };
+    routes
         .route(authorize::LOGIN_PATH, post(authorize::login_submit))
-        .route("/token", post(grants::token).fallback(grants::token_wrong_method))
-        .route("/userinfo", get(resource::userinfo).post(resource::userinfo))
-        .route("/revoke", post(resource::revoke))
-        .route("/introspect", post(resource::introspect))
+        .route("/avatars/{file}", get(personas::avatars::avatar))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             requests::record,
@@ -63,6 +63,31 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// The OpenID Connect persona's routes.
+fn oidc_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::discovery),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::discovery),
+        )
+        .route("/jwks", get(discovery::jwks))
+        .route("/authorize", get(authorize::authorize))
+        .route(
+            "/token",
+            post(grants::token).fallback(grants::token_wrong_method),
+        )
+        .route(
+            "/userinfo",
+            get(resource::userinfo).post(resource::userinfo),
+        )
+        .route("/revoke", post(resource::revoke))
+        .route("/introspect", post(resource::introspect))
 }
 
 /// Why a server could not start.
@@ -321,6 +346,16 @@ impl Handle {
     /// An absolute URL for `path` on this server, e.g. `url("/token")`.
     pub fn url(&self, path: &str) -> String {
         self.state.url(path)
+    }
+
+    /// The protocol this provider speaks.
+    pub fn persona(&self) -> Persona {
+        self.state.config.persona
+    }
+
+    /// The generated avatar of `username` (what the built-in users' pictures point to).
+    pub fn avatar_url(&self, username: &str) -> String {
+        self.url(&format!("/avatars/{username}.svg"))
     }
 
     /// The OpenID discovery document URL.

@@ -26,8 +26,19 @@ struct AccessClaims<'a> {
     jti: String,
 }
 
-/// The user's claims released by `scope` (Core §5.4); `extra_claims` are always released.
-pub fn user_claims(user: &UserConfig, scope: &[String]) -> Map<String, Value> {
+/// A URL of the user's profile as published: one starting with `/` is on this provider (the generated
+/// avatars), so it is made absolute with the issuer.
+pub fn published_url(issuer: &str, url: &str) -> String {
+    if url.starts_with('/') {
+        format!("{issuer}{url}")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// The user's claims released by `scope` (Core §5.4); `extra_claims` are always released. `issuer` makes a
+/// relative `picture` absolute.
+pub fn user_claims(user: &UserConfig, scope: &[String], issuer: &str) -> Map<String, Value> {
     let has = |s: &str| scope.iter().any(|x| x == s);
     let mut claims = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
@@ -40,7 +51,12 @@ pub fn user_claims(user: &UserConfig, scope: &[String]) -> Map<String, Value> {
         put("name", user.name.as_ref().map(|v| json!(v)));
         put("given_name", user.given_name.as_ref().map(|v| json!(v)));
         put("family_name", user.family_name.as_ref().map(|v| json!(v)));
-        put("picture", user.picture.as_ref().map(|v| json!(v)));
+        put(
+            "picture",
+            user.picture
+                .as_ref()
+                .map(|v| json!(published_url(issuer, v))),
+        );
     }
     if has("email") {
         put("email", user.email.as_ref().map(|v| json!(v)));
@@ -147,7 +163,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
         }
         claims.insert("at_hash".into(), json!(half_hash(&access)));
         if let Some(user) = what.user {
-            for (k, v) in user_claims(user, what.scope) {
+            for (k, v) in user_claims(user, what.scope, &state.issuer) {
                 claims.entry(k).or_insert(v);
             }
         }

@@ -145,6 +145,177 @@ pub struct Settings {
     pub uses_dev_jwt_key: bool,
     /// Upper bounds of the in-memory stores (set from Rust; the defaults suit one instance).
     pub limits: crate::store::StoreLimits,
+    /// The `[[providers]]` offered on the login page, in order. Empty: one OpenID provider named
+    /// [`DEFAULT_PROVIDER_NAME`] from `issuer`, `client_id`, `client_secret` and `scopes` (see
+    /// [`Settings::effective_providers`]).
+    pub providers: Vec<ProviderSettings>,
+}
+
+/// The name of the one provider of a configuration without `[[providers]]`.
+pub const DEFAULT_PROVIDER_NAME: &str = "mock-idp";
+
+/// One `[[providers]]` entry: a name shown as "Log in with NAME", a kind and that kind's settings.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    /// Unique; shown on the login page and in the identities list.
+    pub name: String,
+    /// The protocol and its settings.
+    pub kind: ProviderKind,
+    /// This provider's unknown-user policy; the global `unknown_user_policy` when absent.
+    pub unknown_user_policy: Option<UnknownUserPolicy>,
+}
+
+/// A provider's protocol and settings.
+#[derive(Clone, Debug)]
+pub enum ProviderKind {
+    /// OpenID Connect: discovery at `{issuer}/.well-known/openid-configuration`, id_token checks.
+    Oidc {
+        /// The issuer identifier, compared exactly.
+        issuer: String,
+        /// Our client id.
+        client_id: String,
+        /// Our client secret (client_secret_basic).
+        client_secret: Secret,
+        /// Scopes; `openid` is always included.
+        scopes: Vec<String>,
+    },
+    /// The WeChat Open Platform website login.
+    Wechat {
+        /// Our `appid`.
+        appid: String,
+        /// Our app secret.
+        secret: Secret,
+        /// Where `/connect/qrconnect` is (`https://open.weixin.qq.com`).
+        authorize_base: url::Url,
+        /// Where `/sns/...` is (`https://api.weixin.qq.com`).
+        api_base: url::Url,
+    },
+    /// A GitHub OAuth app.
+    Github {
+        /// Our client id.
+        client_id: String,
+        /// Our client secret.
+        client_secret: Secret,
+        /// Where `/login/oauth/...` is (`https://github.com`).
+        authorize_base: url::Url,
+        /// Where `/user` is (`https://api.github.com`).
+        api_base: url::Url,
+        /// Scopes (`read:user` by default).
+        scopes: Vec<String>,
+    },
+}
+
+impl ProviderKind {
+    /// `oidc`, `wechat` or `github`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProviderKind::Oidc { .. } => "oidc",
+            ProviderKind::Wechat { .. } => "wechat",
+            ProviderKind::Github { .. } => "github",
+        }
+    }
+}
+
+/// A raw `[[providers]]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    name: Option<String>,
+    kind: Option<String>,
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+    scopes: Option<String>,
+    /// Sets both `authorize_url` and `api_url` (a mock-idp persona serves both).
+    base_url: Option<String>,
+    authorize_url: Option<String>,
+    api_url: Option<String>,
+    unknown_user_policy: Option<String>,
+}
+
+fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> {
+    const F: &str = "providers";
+    let name = non_empty(F, raw.name.unwrap_or_default())
+        .map_err(|_| invalid(F, "every provider needs a `name`"))?;
+    let need = |field: &str, v: Option<String>| {
+        v.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            invalid(
+                F,
+                format!("provider {name:?}: `{field}` is missing or empty"),
+            )
+        })
+    };
+    let base = |field: &str, own: Option<String>, default: &str| {
+        let text = own
+            .or_else(|| raw.base_url.clone())
+            .unwrap_or_else(|| default.to_owned());
+        url::Url::parse(&text).map_err(|e| invalid(F, format!("provider {name:?}: `{field}`: {e}")))
+    };
+    let scopes = |default: &str| -> Vec<String> {
+        raw.scopes
+            .clone()
+            .unwrap_or_else(|| default.to_owned())
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let kind = match raw.kind.as_deref().unwrap_or("oidc") {
+        "oidc" => {
+            let mut scopes = scopes("openid profile");
+            if !scopes.iter().any(|s| s == "openid") {
+                scopes.insert(0, "openid".into());
+            }
+            ProviderKind::Oidc {
+                issuer: need("issuer", raw.issuer.clone())?,
+                client_id: need("client_id", raw.client_id.clone())?,
+                client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
+                scopes,
+            }
+        }
+        "wechat" => ProviderKind::Wechat {
+            appid: need("appid", raw.appid.clone())?,
+            secret: Secret::new(need("secret", raw.secret.clone())?),
+            authorize_base: base(
+                "authorize_url",
+                raw.authorize_url.clone(),
+                "https://open.weixin.qq.com",
+            )?,
+            api_base: base("api_url", raw.api_url.clone(), "https://api.weixin.qq.com")?,
+        },
+        "github" => ProviderKind::Github {
+            client_id: need("client_id", raw.client_id.clone())?,
+            client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
+            authorize_base: base(
+                "authorize_url",
+                raw.authorize_url.clone(),
+                "https://github.com",
+            )?,
+            api_base: base("api_url", raw.api_url.clone(), "https://api.github.com")?,
+            scopes: scopes("read:user"),
+        },
+        other => {
+            return Err(invalid(
+                F,
+                format!("provider {name:?}: kind `{other}` is not one of oidc, wechat, github"),
+            ));
+        }
+    };
+    let unknown_user_policy = match raw.unknown_user_policy {
+        None => None,
+        Some(v) => Some(UnknownUserPolicy::parse(&v).ok_or_else(|| {
+            invalid(
+                F,
+                format!("provider {name:?}: unknown_user_policy `{v}` is not one of reject, auto-create, require-binding"),
+            )
+        })?),
+    };
+    Ok(ProviderSettings {
+        name,
+        kind,
+        unknown_user_policy,
+    })
 }
 
 /// The raw, all-optional shape of the TOML file. Unknown keys are refused so typos surface.
@@ -169,6 +340,8 @@ struct RawSettings {
     transaction_ttl_secs: Option<u64>,
     binding_ticket_ttl_secs: Option<u64>,
     seed_demo_users: Option<bool>,
+    #[serde(default)]
+    providers: Vec<RawProvider>,
 }
 
 /// The keys whose environment value is a number or boolean rather than a string.
@@ -376,7 +549,40 @@ impl Settings {
             )?,
             seed_demo_users,
             limits: crate::store::StoreLimits::default(),
+            providers: {
+                let list = raw
+                    .providers
+                    .into_iter()
+                    .map(provider_from_raw)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut names = std::collections::HashSet::new();
+                if let Some(dup) = list.iter().find(|p| !names.insert(p.name.clone())) {
+                    return Err(invalid(
+                        "providers",
+                        format!("two providers are named {:?}", dup.name),
+                    ));
+                }
+                list
+            },
         })
+    }
+
+    /// The providers offered, in order: `[[providers]]`, or the one OpenID provider of `issuer`,
+    /// `client_id`, `client_secret` and `scopes`, named [`DEFAULT_PROVIDER_NAME`].
+    pub fn effective_providers(&self) -> Vec<ProviderSettings> {
+        if !self.providers.is_empty() {
+            return self.providers.clone();
+        }
+        vec![ProviderSettings {
+            name: DEFAULT_PROVIDER_NAME.to_owned(),
+            kind: ProviderKind::Oidc {
+                issuer: self.issuer.clone(),
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                scopes: self.scopes.clone(),
+            },
+            unknown_user_policy: None,
+        }]
     }
 }
 
@@ -479,6 +685,73 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference-client.example.toml");
         let s = Settings::load_from(Some(&path), env(&[])).expect("example parses");
         assert!(!s.uses_dev_jwt_key);
+    }
+
+    #[test]
+    fn without_providers_the_one_provider_is_the_configured_oidc_issuer() {
+        let s = Settings::builtin();
+        let providers = s.effective_providers();
+        assert_eq!(providers.len(), 1);
+        assert_eq!(providers[0].name, DEFAULT_PROVIDER_NAME);
+        assert!(
+            matches!(&providers[0].kind, ProviderKind::Oidc { issuer, .. } if issuer == "http://127.0.0.1:9000")
+        );
+    }
+
+    #[test]
+    fn three_providers_parse_with_their_kinds_and_policies() {
+        let dir = std::env::temp_dir().join(format!("rc-providers-{}.toml", std::process::id()));
+        std::fs::write(
+            &dir,
+            r#"
+[[providers]]
+name = "mock-idp"
+kind = "oidc"
+issuer = "http://127.0.0.1:9000"
+client_id = "web"
+client_secret = "web-secret"
+
+[[providers]]
+name = "WeChat"
+kind = "wechat"
+appid = "web"
+secret = "web-secret"
+base_url = "http://127.0.0.1:9001"
+unknown_user_policy = "require-binding"
+
+[[providers]]
+name = "GitHub"
+kind = "github"
+client_id = "web"
+client_secret = "web-secret"
+base_url = "http://127.0.0.1:9002"
+"#,
+        )
+        .expect("write");
+        let s = Settings::load_from(Some(&dir), env(&[])).expect("parses");
+        let _ = std::fs::remove_file(&dir);
+        let kinds: Vec<_> = s.providers.iter().map(|p| p.kind.as_str()).collect();
+        assert_eq!(kinds, ["oidc", "wechat", "github"]);
+        assert_eq!(
+            s.providers[1].unknown_user_policy,
+            Some(UnknownUserPolicy::RequireBinding)
+        );
+        assert!(
+            matches!(&s.providers[2].kind, ProviderKind::Github { api_base, .. } if api_base.as_str() == "http://127.0.0.1:9002/")
+        );
+    }
+
+    #[test]
+    fn a_provider_without_its_settings_is_refused_by_name() {
+        let dir = std::env::temp_dir().join(format!("rc-bad-provider-{}.toml", std::process::id()));
+        std::fs::write(
+            &dir,
+            "[[providers]]\nname = \"WeChat\"\nkind = \"wechat\"\nappid = \"a\"\n",
+        )
+        .expect("write");
+        let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
+        let _ = std::fs::remove_file(&dir);
+        assert!(err.to_string().contains("`secret`"), "{err}");
     }
 
     #[test]

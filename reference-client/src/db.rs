@@ -85,6 +85,10 @@ pub struct NewUser {
 /// A row of `identities`: which provider account maps to which user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Identity {
+    /// The row id, which names the identity when unlinking.
+    pub id: i64,
+    /// The configured provider that linked it (absent on rows from before providers had names).
+    pub provider: Option<String>,
     /// The provider's issuer identifier, exactly as in the id_token.
     pub issuer: String,
     /// The id_token `sub`.
@@ -164,7 +168,33 @@ const MIGRATIONS: &[&str] = &["
         created_at INTEGER NOT NULL,
         UNIQUE (issuer, subject)
     );
+", "
+    -- 2: which configured provider linked an identity (display only: the key stays (issuer, subject),
+    -- where issuer is an OpenID issuer or a wechat:/github: namespace).
+    ALTER TABLE identities ADD COLUMN provider TEXT;
 "];
+
+/// What [`Database::link_identity`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// The identity is now the user's.
+    Linked,
+    /// It was the user's already.
+    AlreadyYours,
+    /// It belongs to another user; nothing changed.
+    OtherUser,
+}
+
+/// What [`Database::unlink_identity`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnlinkOutcome {
+    /// Removed.
+    Unlinked,
+    /// The user has no identity with this id.
+    NotFound,
+    /// It is the user's last identity: without it nobody could log in as them, so it stays.
+    LastOne,
+}
 
 fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
@@ -283,25 +313,19 @@ impl Database {
         if !self.list_users()?.is_empty() {
             return Ok(false);
         }
-        for (name, sub, role, avatar) in [
-            (
-                "Alice Adams",
-                "248289761001",
-                Role::Admin,
-                "https://example.com/avatars/alice.png",
-            ),
-            (
-                "Bob Brown",
-                "248289761002",
-                Role::User,
-                "https://example.com/avatars/bob.png",
-            ),
+        // mock-idp serves its built-in users' avatars itself, so the demo shows them offline.
+        for (name, sub, role, username) in [
+            ("Alice Adams", "248289761001", Role::Admin, "alice"),
+            ("Bob Brown", "248289761002", Role::User, "bob"),
         ] {
             let user = self.add_user(
                 &NewUser {
                     display_name: name.into(),
                     role,
-                    avatar_url: Some(avatar.into()),
+                    avatar_url: Some(format!(
+                        "{}/avatars/{username}.svg",
+                        issuer.trim_end_matches('/')
+                    )),
                     phone: None,
                 },
                 now,
@@ -346,6 +370,8 @@ impl Database {
         )
         .with_context(|| format!("binding ({issuer}, {subject}) to user {user_id}"))?;
         Ok(Identity {
+            id: conn.last_insert_rowid(),
+            provider: None,
             issuer: issuer.into(),
             subject: subject.into(),
             user_id,
@@ -364,6 +390,82 @@ impl Database {
             )
             .context("counting the users bound to an identity")?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Links (issuer, subject) to `user_id` unless it belongs to someone else; `provider` names the
+    /// configured provider. In one immediate transaction, so two links of one identity cannot both win.
+    pub fn link_identity(
+        &self,
+        provider: &str,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        now: i64,
+    ) -> anyhow::Result<LinkOutcome> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .context("starting link")?;
+        let owner: Option<i64> = tx
+            .query_row(
+                "SELECT user_id FROM identities WHERE issuer = ?1 AND subject = ?2",
+                params![issuer, subject],
+                |r| r.get(0),
+            )
+            .optional()
+            .context("looking up an identity")?;
+        let outcome = match owner {
+            Some(id) if id == user_id => LinkOutcome::AlreadyYours,
+            Some(_) => LinkOutcome::OtherUser,
+            None => {
+                tx.execute(
+                    "INSERT INTO identities (issuer, subject, user_id, created_at, provider)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![issuer, subject, user_id, now, provider],
+                )
+                .context("linking an identity")?;
+                LinkOutcome::Linked
+            }
+        };
+        tx.commit().context("committing link")?;
+        Ok(outcome)
+    }
+
+    /// Removes identity `identity_id` of `user_id`, unless it is the user's last one.
+    pub fn unlink_identity(&self, user_id: i64, identity_id: i64) -> anyhow::Result<UnlinkOutcome> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .context("starting unlink")?;
+        let count: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM identities WHERE user_id = ?1",
+                params![user_id],
+                |r| r.get(0),
+            )
+            .context("counting identities")?;
+        let mine: bool = tx
+            .query_row(
+                "SELECT COUNT(*) FROM identities WHERE rowid = ?1 AND user_id = ?2",
+                params![identity_id, user_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .context("looking up an identity")?
+            == 1;
+        let outcome = if !mine {
+            UnlinkOutcome::NotFound
+        } else if count <= 1 {
+            UnlinkOutcome::LastOne
+        } else {
+            tx.execute(
+                "DELETE FROM identities WHERE rowid = ?1 AND user_id = ?2",
+                params![identity_id, user_id],
+            )
+            .context("unlinking an identity")?;
+            UnlinkOutcome::Unlinked
+        };
+        tx.commit().context("committing unlink")?;
+        Ok(outcome)
     }
 
     /// The user bound to (issuer, subject), if any. The only way a login finds its user.
@@ -391,6 +493,18 @@ impl Database {
     /// The boolean is true when this call created the user.
     pub fn find_or_create_user(
         &self,
+        issuer: &str,
+        subject: &str,
+        new: &NewUser,
+        now: i64,
+    ) -> anyhow::Result<(User, bool)> {
+        self.find_or_create_user_via(None, issuer, subject, new, now)
+    }
+
+    /// [`Database::find_or_create_user`], recording which configured provider the identity came from.
+    pub fn find_or_create_user_via(
+        &self,
+        provider: Option<&str>,
         issuer: &str,
         subject: &str,
         new: &NewUser,
@@ -432,9 +546,10 @@ impl Database {
                 // conflict; if it ever does, nothing is created twice.
                 let inserted = tx
                     .execute(
-                        "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES (?1, ?2, ?3, ?4)
+                        "INSERT INTO identities (issuer, subject, user_id, created_at, provider)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
                          ON CONFLICT (issuer, subject) DO NOTHING",
-                        params![issuer, subject, id, now],
+                        params![issuer, subject, id, now, provider],
                     )
                     .context("inserting an identity")?;
                 if inserted != 1 {
@@ -484,7 +599,10 @@ impl Database {
     pub fn identities_of(&self, user_id: i64) -> anyhow::Result<Vec<Identity>> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare("SELECT issuer, subject, user_id FROM identities WHERE user_id = ?1 ORDER BY issuer, subject")
+            .prepare(
+                "SELECT issuer, subject, user_id, rowid, provider FROM identities WHERE user_id = ?1
+                 ORDER BY rowid",
+            )
             .context("preparing identities_of")?;
         let rows = stmt
             .query_map(params![user_id], |r| {
@@ -492,6 +610,8 @@ impl Database {
                     issuer: r.get(0)?,
                     subject: r.get(1)?,
                     user_id: r.get(2)?,
+                    id: r.get(3)?,
+                    provider: r.get(4)?,
                 })
             })
             .context("listing identities")?
@@ -568,6 +688,81 @@ mod tests {
         assert!(created_a && !created_b);
         assert_eq!(a.id, b.id);
         assert_eq!(db.list_users().expect("list").len(), 1);
+    }
+
+    #[test]
+    fn an_identity_links_to_one_user_and_the_last_one_cannot_be_unlinked() {
+        let db = Database::open_in_memory().expect("db");
+        let (alice, _) = db
+            .find_or_create_user_via(Some("oidc"), "iss", "a", &new_user("A"), 0)
+            .expect("alice");
+        let (bob, _) = db
+            .find_or_create_user("iss", "b", &new_user("B"), 0)
+            .expect("bob");
+        assert_eq!(
+            db.link_identity("GitHub", "github:x", "1001", alice.id, 0)
+                .expect("link"),
+            LinkOutcome::Linked
+        );
+        assert_eq!(
+            db.link_identity("GitHub", "github:x", "1001", alice.id, 0)
+                .expect("again"),
+            LinkOutcome::AlreadyYours
+        );
+        assert_eq!(
+            db.link_identity("GitHub", "github:x", "1001", bob.id, 0)
+                .expect("other"),
+            LinkOutcome::OtherUser
+        );
+        let ids = db.identities_of(alice.id).expect("list");
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].provider.as_deref(), Some("oidc"));
+        assert_eq!(ids[1].provider.as_deref(), Some("GitHub"));
+        assert_eq!(
+            db.unlink_identity(bob.id, ids[1].id).expect("foreign"),
+            UnlinkOutcome::NotFound
+        );
+        assert_eq!(
+            db.unlink_identity(alice.id, ids[1].id).expect("unlink"),
+            UnlinkOutcome::Unlinked
+        );
+        assert_eq!(
+            db.unlink_identity(alice.id, ids[0].id).expect("last"),
+            UnlinkOutcome::LastOne
+        );
+        assert!(db.find_by_identity("iss", "a").expect("q").is_some());
+    }
+
+    #[test]
+    fn a_database_of_the_first_schema_is_migrated_and_keeps_its_identities() {
+        let path = std::env::temp_dir().join(format!("rc-migrate-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("v1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            conn.execute(
+                "INSERT INTO users (display_name, role, created_at) VALUES ('Old', 'user', 0)",
+                [],
+            )
+            .expect("user");
+            conn.execute(
+                "INSERT INTO identities (issuer, subject, user_id, created_at) VALUES ('iss', 'old', 1, 0)",
+                [],
+            )
+            .expect("identity");
+        }
+        let db = Database::open(&path).expect("migrates");
+        let user = db.find_by_identity("iss", "old").expect("q").expect("kept");
+        let ids = db.identities_of(user.id).expect("list");
+        assert_eq!(ids[0].provider, None);
+        db.link_identity("WeChat", "wechat:x", "u", user.id, 0)
+            .expect("new column usable");
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 
     #[test]

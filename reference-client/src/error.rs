@@ -51,6 +51,15 @@ pub enum ApiError {
     /// with `Retry-After` rather than growing without bound.
     #[error("temporarily_unavailable")]
     Unavailable,
+    /// Linking: the identity belongs to another user of this app.
+    #[error("identity_in_use")]
+    IdentityInUse,
+    /// Unlinking: it is the user's last identity.
+    #[error("last_identity")]
+    LastIdentity,
+    /// The user has no identity with this id.
+    #[error("not_found")]
+    NotFound,
     /// Anything else; logged with its cause chain, answered with an opaque 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -84,6 +93,9 @@ impl ApiError {
             Self::InvalidToken(_) => "invalid_token",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "temporarily_unavailable",
+            Self::IdentityInUse => "identity_in_use",
+            Self::LastIdentity => "last_identity",
+            Self::NotFound => "not_found",
             Self::Unexpected(_) => "server_error",
         }
     }
@@ -101,6 +113,8 @@ impl ApiError {
             }
             Self::Provider(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::IdentityInUse | Self::LastIdentity => StatusCode::CONFLICT,
+            Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,6 +142,13 @@ impl ApiError {
             }
             Self::InvalidToken(_) => "missing or invalid credentials".into(),
             Self::Forbidden => "you are not allowed to do this".into(),
+            Self::IdentityInUse => {
+                "this provider account is already linked to another user of this application".into()
+            }
+            Self::LastIdentity => {
+                "this is your only way to log in; link another provider before unlinking it".into()
+            }
+            Self::NotFound => "no such identity".into(),
             Self::Unavailable => "too many logins in progress; please retry shortly".into(),
             Self::Unexpected(_) => "internal error".into(),
         }

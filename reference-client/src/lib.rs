@@ -24,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod oidc;
+pub mod providers;
 pub mod routes;
 pub mod startup;
 pub mod store;

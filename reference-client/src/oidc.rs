@@ -58,6 +58,9 @@ pub struct Discovery {
     /// RFC 9207: when true, a callback without `iss` is refused.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// Where the profile is when the id_token lacks it (Core §5.3).
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
 }
 
 /// The token response: RFC 6749 §5.1 plus OIDC's `id_token`.
@@ -124,7 +127,7 @@ pub enum HttpError {
     TooLarge,
 }
 
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
+pub(crate) async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
@@ -217,6 +220,23 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// The client of one `[[providers]]` OpenID provider: `settings` with its issuer, client and scopes.
+    pub fn for_provider(
+        settings: &Settings,
+        issuer: &str,
+        client_id: &str,
+        client_secret: &crate::config::Secret,
+        scopes: &[String],
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let mut own = settings.clone();
+        own.issuer = issuer.to_owned();
+        own.client_id = client_id.to_owned();
+        own.client_secret = client_secret.clone();
+        own.scopes = scopes.to_vec();
+        Self::new(&own, clock)
+    }
+
     /// A provider client from settings. Nothing is fetched yet.
     pub fn new(settings: &Settings, clock: Clock) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
@@ -375,7 +395,57 @@ impl Provider {
             .id_token
             .as_deref()
             .ok_or_else(|| ApiError::Provider("token response has no id_token".into()))?;
-        self.verify_id_token(&discovery, id_token, nonce).await
+        let mut login = self.verify_id_token(&discovery, id_token, nonce).await?;
+        if login.name.is_none() || login.picture.is_none() {
+            self.fill_from_userinfo(&discovery, response.access_token().secret(), &mut login)
+                .await;
+        }
+        Ok(login)
+    }
+
+    /// Core §5.3: the profile claims the id_token lacks, from userinfo, used only when its `sub` is the
+    /// id_token's (§5.3.2; CONFORMANCE ID-USERINFO-SUB). Userinfo only adds to a login already verified:
+    /// when it fails or names someone else, the login goes on without it.
+    async fn fill_from_userinfo(
+        &self,
+        discovery: &Discovery,
+        access_token: &str,
+        login: &mut VerifiedLogin,
+    ) {
+        let Some(endpoint) = discovery.userinfo_endpoint.as_deref() else {
+            return;
+        };
+        #[derive(Deserialize)]
+        struct Userinfo {
+            sub: Option<String>,
+            name: Option<String>,
+            picture: Option<String>,
+        }
+        let fetched = async {
+            let response = self
+                .http
+                .0
+                .get(endpoint)
+                .bearer_auth(access_token)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("status {}", response.status()));
+            }
+            let body = read_limited(response).await.map_err(|e| e.to_string())?;
+            serde_json::from_slice::<Userinfo>(&body).map_err(|e| e.to_string())
+        }
+        .await;
+        match fetched {
+            Ok(info) if info.sub.as_deref() == Some(login.subject.as_str()) => {
+                login.name = login.name.take().or(info.name);
+                login.picture = login.picture.take().or(info.picture);
+            }
+            Ok(_) => tracing::warn!("userinfo names another subject; its claims are discarded"),
+            Err(e) => tracing::warn!(error = %e, "userinfo failed; the login goes on without it"),
+        }
     }
 
     /// Fetches the JWKS; `refresh` forces a new fetch.

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::oidc::Provider;
+use crate::providers::Providers;
 use crate::routes;
 use crate::store::{BindingTickets, SessionStore, TransactionStore};
 
@@ -26,8 +27,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The user database.
     pub db: Arc<Database>,
-    /// Discovery, authorization URL, code exchange, id_token checks.
+    /// The top-level OpenID provider (`issuer`, `client_id`): discovery, authorization URL, code
+    /// exchange, id_token checks. Without `[[providers]]` it is the only provider.
     pub provider: Arc<Provider>,
+    /// Every configured provider, in login-page order.
+    pub providers: Arc<Providers>,
     /// Pending logins, keyed by state.
     pub transactions: Arc<TransactionStore>,
     /// Pending bindings (require-binding policy).
@@ -53,7 +57,8 @@ impl AppState {
                 "using the public development JWT key; set jwt_key / RC_JWT_KEY outside development"
             );
         }
-        let provider = Provider::new(&settings, clock.clone())?;
+        let provider = Arc::new(Provider::new(&settings, clock.clone())?);
+        let providers = Arc::new(Providers::new(&settings, &provider, &clock)?);
         let jwt = AppJwt::new(
             settings.jwt_key.expose().as_bytes(),
             &settings.jwt_issuer,
@@ -65,7 +70,8 @@ impl AppState {
         Ok(Self {
             settings: Arc::new(settings),
             db: Arc::new(db),
-            provider: Arc::new(provider),
+            provider,
+            providers,
             transactions: Arc::new(TransactionStore::new(limits.transactions)),
             binding_tickets: Arc::new(BindingTickets::new(limits.binding_tickets)),
             sessions: Arc::new(SessionStore::new(limits.sessions)),
@@ -82,6 +88,24 @@ impl AppState {
 
 /// The HTTP routes; usable with `tower::ServiceExt::oneshot` without a socket.
 pub fn router(state: AppState) -> Router {
+    // Pictures come from the providers (mock-idp serves its users' avatars over plain http locally).
+    let mut img_src = vec!["'self'".to_owned(), "https:".to_owned(), "data:".to_owned()];
+    for p in state.providers.all() {
+        for origin in p.origins() {
+            if !img_src.contains(&origin) {
+                img_src.push(origin);
+            }
+        }
+    }
+    let csp = format!(
+        "default-src 'self'; img-src {}; frame-ancestors 'none'; base-uri 'none'",
+        img_src.join(" ")
+    );
+    let csp = HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+        )
+    });
     Router::new()
         .route("/", get(routes::pages::index))
         .route("/callback", get(routes::pages::callback))
@@ -89,7 +113,13 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(routes::pages::health))
         .route("/auth/login", get(routes::login::redirect_to_provider))
         .route("/api/auth/login-url", get(routes::login::login_url))
+        .route("/api/auth/providers", get(routes::login::providers))
         .route("/api/auth/callback", post(routes::callback::callback))
+        .route("/api/me/identities", get(routes::identities::list))
+        .route(
+            "/api/me/identities/{id}",
+            axum::routing::delete(routes::identities::unlink),
+        )
         .route("/api/auth/bind", post(routes::bind::bind))
         .route("/api/auth/logout", post(routes::me::logout))
         .route("/api/me", get(routes::me::me))
@@ -108,9 +138,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
-            ),
+            csp,
         ))
         .layer(
             // Method and path only, at every level: the query of /callback carries the code and state, which

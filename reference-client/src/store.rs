@@ -124,6 +124,10 @@ pub struct LoginTransaction {
     pub return_to: Option<String>,
     /// Unix seconds, from the application clock.
     pub created_at: u64,
+    /// The configured provider the browser was sent to; the callback completes with that one only.
+    pub provider: String,
+    /// The logged-in user who started this login to link another identity, if any.
+    pub link_user: Option<i64>,
 }
 
 /// Why a transaction could not be taken.
@@ -360,6 +364,8 @@ mod tests {
             browser_binding: "browser-a".into(),
             return_to: None,
             created_at: now,
+            provider: "p".into(),
+            link_user: None,
         }
     }
 

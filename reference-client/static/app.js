@@ -64,21 +64,94 @@ async function callbackPage() {
   finishLogin(data);
 }
 
+async function providers() {
+  const r = await fetch("/api/auth/providers", { credentials: "same-origin" });
+  return r.ok ? r.json() : [];
+}
+
+// "Log in with NAME" for every configured provider; the first keeps the #login link.
+async function showLoginButtons() {
+  const list = await providers();
+  list.forEach((p, i) => {
+    if (i === 0) {
+      $("login").textContent = "Log in with " + p.name;
+      $("login").href = p.login_url;
+      return;
+    }
+    const item = document.createElement("li");
+    const a = document.createElement("a");
+    a.textContent = "Log in with " + p.name;
+    a.href = p.login_url;
+    a.dataset.provider = p.name;
+    item.appendChild(a);
+    $("providers").appendChild(item);
+  });
+}
+
+// Linked identities (unlink refused for the last one) and "Link NAME" for the others.
+async function showIdentities() {
+  const r = await fetch("/api/me/identities", { credentials: "same-origin", headers: authHeaders() });
+  if (!r.ok) return;
+  const { identities } = await r.json();
+  const list = $("identities");
+  list.replaceChildren();
+  for (const identity of identities) {
+    const item = document.createElement("li");
+    item.textContent = (identity.provider || identity.issuer) + " ";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Unlink";
+    button.addEventListener("click", async () => {
+      const d = await fetch("/api/me/identities/" + encodeURIComponent(identity.id), {
+        method: "DELETE", credentials: "same-origin", headers: authHeaders(),
+      });
+      if (d.ok) { showIdentities(); return; }
+      let data = {};
+      try { data = await d.json(); } catch (_) { /* empty body */ }
+      say(data.error_description || "Could not unlink.");
+    });
+    item.appendChild(button);
+    list.appendChild(item);
+  }
+  const linked = new Set(identities.map((i) => i.provider));
+  const links = $("link");
+  links.replaceChildren();
+  for (const p of await providers()) {
+    if (linked.has(p.name)) continue;
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Link " + p.name;
+    button.addEventListener("click", async () => {
+      const l = await fetch("/api/auth/login-url?provider=" + encodeURIComponent(p.name), {
+        credentials: "same-origin", headers: authHeaders(),
+      });
+      if (!l.ok) { say("Could not start linking."); return; }
+      window.location.assign((await l.json()).url);
+    });
+    item.appendChild(button);
+    links.appendChild(item);
+  }
+}
+
 async function indexPage() {
   const response = await fetch("/api/me", { credentials: "same-origin", headers: authHeaders() });
   if (!response.ok) {
     sessionStorage.removeItem(TOKEN_KEY);
     $("anonymous").hidden = false;
+    await showLoginButtons();
     return;
   }
   const me = await response.json();
   $("name").textContent = me.display_name;
   $("role").textContent = me.role;
-  if (typeof me.avatar_url === "string" && me.avatar_url.startsWith("https://")) {
+  // The page's Content-Security-Policy lets pictures come from https and from the configured providers.
+  if (typeof me.avatar_url === "string" && /^https?:\/\//.test(me.avatar_url)) {
     $("avatar").src = me.avatar_url;
     $("avatar").hidden = false;
   }
   $("profile").hidden = false;
+  showIdentities();
   $("logout").addEventListener("click", async () => {
     sessionStorage.removeItem(TOKEN_KEY);
     await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });

@@ -259,3 +259,135 @@ async fn pressing_deny_shows_an_error_and_logs_nobody_in() {
     );
     browser.close().await.expect("close");
 }
+
+/// The stack with a WeChat persona (a tenant of the same mock-idp) offered beside the OpenID root;
+/// unknown WeChat users are auto-created.
+async fn start_stack_with_wechat() -> (Stack, mock_idp::Handle) {
+    use reference_client::UnknownUserPolicy;
+    use reference_client::config::{ProviderKind, ProviderSettings};
+    let idp = MockIdp::start(Config::builtin()).await.expect("idp");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app_url = format!("http://127.0.0.1:{port}");
+    let callback = format!("{app_url}/callback");
+    let wechat = idp
+        .create_tenant(
+            Some("wechat"),
+            Some(Config {
+                persona: mock_idp::Persona::Wechat,
+                issuer: None,
+                clients: vec![ClientConfig::confidential("wx-app", "wx-secret", &callback)],
+                ..Config::builtin()
+            }),
+        )
+        .expect("wechat tenant");
+    idp.add_client(ClientConfig::confidential(
+        "browser-app",
+        "browser-app-secret",
+        &callback,
+    ))
+    .expect("client");
+    let db_dir = tempdir();
+    let mut settings = Settings::builtin();
+    settings.issuer = idp.issuer().to_owned();
+    settings.client_id = "browser-app".into();
+    settings.client_secret = Secret::new("browser-app-secret");
+    settings.redirect_uri = url::Url::parse(&callback).expect("url");
+    settings.database = db_dir.join("app.db");
+    settings.jwt_key = Secret::new("browser-test-key-0123456789-0123456789-abcdef");
+    settings.uses_dev_jwt_key = false;
+    settings.seed_demo_users = false;
+    let base = url::Url::parse(wechat.issuer()).expect("url");
+    let mut providers = settings.effective_providers();
+    providers.push(ProviderSettings {
+        name: "WeChat".into(),
+        kind: ProviderKind::Wechat {
+            appid: "wx-app".into(),
+            secret: Secret::new("wx-secret"),
+            authorize_base: base.clone(),
+            api_base: base,
+        },
+        unknown_user_policy: Some(UnknownUserPolicy::AutoCreate),
+    });
+    settings.providers = providers;
+    let app = Application::build_with_listener(settings, listener, Clock::system()).expect("app");
+    tokio::spawn(app.run_until_stopped());
+    (
+        Stack {
+            _idp: idp,
+            app_url,
+            _db_dir: db_dir,
+        },
+        wechat,
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn alice_logs_in_with_wechat_and_sees_her_wechat_name_and_avatar() {
+    let (stack, wechat) = start_stack_with_wechat().await;
+    let (_driver, browser) = start_browser().await;
+
+    browser
+        .goto(&format!("{}/", stack.app_url))
+        .await
+        .expect("open the app");
+    assert_eq!(text_of(&browser, "#login").await, "Log in with mock-idp");
+    let button = wait_for(&browser, "a[data-provider=WeChat]").await;
+    assert_eq!(button.text().await.expect("text"), "Log in with WeChat");
+    button.click().await.expect("click Log in with WeChat");
+
+    // The WeChat persona's login page (mock-idp's page under /connect/qrconnect).
+    wait_for(&browser, "input[name=username]")
+        .await
+        .send_keys("alice")
+        .await
+        .expect("type username");
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password")
+        .send_keys("alice-password")
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("button[value=login]"))
+        .await
+        .expect("sign in button")
+        .click()
+        .await
+        .expect("sign in");
+
+    // Back on the app: a new user with WeChat's nickname and headimgurl, which mock-idp serves itself.
+    assert_eq!(text_of(&browser, "#name").await, "Alice Adams");
+    assert_eq!(text_of(&browser, "#role").await, "user");
+    let avatar = wait_for(&browser, "#avatar").await;
+    assert_eq!(
+        avatar.attr("src").await.expect("src").as_deref(),
+        Some(wechat.avatar_url("alice").as_str())
+    );
+    let loaded = eventually(&browser, "the avatar loaded", async || {
+        let width = browser
+            .execute(
+                "return document.getElementById('avatar').naturalWidth;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (width.as_u64().unwrap_or(0) > 0).then_some(width)
+    })
+    .await;
+    assert_eq!(
+        loaded,
+        serde_json::json!(64),
+        "the generated SVG is 64 px wide"
+    );
+    assert!(
+        wechat
+            .requests()
+            .iter()
+            .any(|r| r.path == "/sns/userinfo" && r.status == 200),
+        "the name came from WeChat's user API"
+    );
+    browser.close().await.expect("close");
+}

@@ -87,6 +87,8 @@ pub struct World {
     /// Fingerprints (as the provider's log keeps them) of the codes handed to the backend, so its token
     /// requests can be told apart on a provider that other scenarios share.
     pub codes_handed_over: Vec<String>,
+    /// The scenario's WeChat and GitHub providers (tenants of the provider) and what their logins left.
+    pub personas: crate::personas::Personas,
 }
 
 impl World {
@@ -119,6 +121,7 @@ impl World {
             needs_fresh_backend: false,
             trace: crate::trace::Trace::default(),
             codes_handed_over: Vec::new(),
+            personas: Default::default(),
         })
     }
 
@@ -334,11 +337,10 @@ impl World {
             if r.header("user-agent") == Some(crate::browser::USER_AGENT) {
                 continue;
             }
-            if !self.provider.is_own()
-                && !(r.path.ends_with("/token")
-                    && r.param("code")
-                        .is_some_and(|c| self.codes_handed_over.iter().any(|f| f == c)))
-            {
+            let this_scenarios_code = r.path.ends_with("/token")
+                && r.param("code")
+                    .is_some_and(|c| self.codes_handed_over.iter().any(|f| f == c));
+            if !self.provider.is_own() && !this_scenarios_code {
                 continue;
             }
             let mut note = Vec::new();

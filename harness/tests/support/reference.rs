@@ -22,7 +22,8 @@ use url::Url;
 use harness::{
     parameters::{Policy, Role},
     target::{
-        CallbackMethod, ProviderSetup, SeedUser, Startup, Target, TargetFactory, TargetOptions,
+        CallbackMethod, ExtraKind, ExtraProvider, ProviderSetup, SeedUser, Startup, Target,
+        TargetFactory, TargetOptions,
     },
 };
 
@@ -110,6 +111,9 @@ impl TargetFactory for ReferenceFactory {
                 Policy::AutoCreate => UnknownUserPolicy::AutoCreate,
                 Policy::RequireBinding => UnknownUserPolicy::RequireBinding,
             };
+            if !options.extra_providers.is_empty() {
+                settings.providers = providers(&settings, &options.extra_providers)?;
+            }
             let jwt_issuer = settings.jwt_issuer.clone();
             let jwt_audience = settings.jwt_audience.clone();
 
@@ -175,6 +179,47 @@ impl TargetFactory for ReferenceFactory {
             Ok(outcome)
         })
     }
+}
+
+/// The OpenID provider of the settings (named [`reference_client::config::DEFAULT_PROVIDER_NAME`]) first,
+/// then the scenario's further providers.
+fn providers(
+    settings: &Settings,
+    extra: &[ExtraProvider],
+) -> anyhow::Result<Vec<reference_client::config::ProviderSettings>> {
+    use reference_client::config::{ProviderKind, ProviderSettings};
+    let policy = |p: Option<Policy>| {
+        p.map(|p| match p {
+            Policy::Reject => UnknownUserPolicy::Reject,
+            Policy::AutoCreate => UnknownUserPolicy::AutoCreate,
+            Policy::RequireBinding => UnknownUserPolicy::RequireBinding,
+        })
+    };
+    let mut list = settings.effective_providers();
+    for p in extra {
+        let base = Url::parse(&p.base_url).context("provider base URL")?;
+        let kind = match p.kind {
+            ExtraKind::Wechat => ProviderKind::Wechat {
+                appid: p.client_id.clone(),
+                secret: Secret::new(p.client_secret.clone()),
+                authorize_base: base.clone(),
+                api_base: base,
+            },
+            ExtraKind::Github => ProviderKind::Github {
+                client_id: p.client_id.clone(),
+                client_secret: Secret::new(p.client_secret.clone()),
+                authorize_base: base.clone(),
+                api_base: base,
+                scopes: vec!["read:user".into()],
+            },
+        };
+        list.push(ProviderSettings {
+            name: p.name.clone(),
+            kind,
+            unknown_user_policy: policy(p.policy),
+        });
+    }
+    Ok(list)
 }
 
 /// Removes a SQLite file and its companions.
@@ -257,6 +302,20 @@ impl Target for ReferenceTarget {
 
     fn app_token_audience(&self) -> Option<String> {
         Some(self.jwt_audience.clone())
+    }
+
+    fn link_url(&self, provider: &str) -> Option<Url> {
+        let mut url = self.url("api/auth/login-url");
+        url.query_pairs_mut().append_pair("provider", provider);
+        Some(url)
+    }
+
+    fn identities_url(&self) -> Option<Url> {
+        Some(self.url("api/me/identities"))
+    }
+
+    fn identity_url(&self, id: &str) -> Option<Url> {
+        Some(self.url(&format!("api/me/identities/{id}")))
     }
 
     fn seed_user<'a>(&'a self, user: &'a SeedUser) -> BoxFuture<'a, anyhow::Result<()>> {

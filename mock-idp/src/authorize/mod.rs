@@ -15,7 +15,7 @@ use axum::{
 };
 
 use crate::{
-    config::UserConfig,
+    config::{Persona, UserConfig},
     error::OAuthError,
     faults::{Context as FaultContext, Point, spoil},
     requests::{Note, fingerprint},
@@ -106,6 +106,12 @@ pub async fn authorize(
             return redirect_error(&state, &redirect_uri, st.as_deref(), &error);
         }
     };
+    complete_or_show(&state, request, &headers)
+}
+
+/// A checked request, completed headlessly (a queued next login, or `login_hint` when enabled) or shown
+/// the login page. Every persona's authorization endpoint ends here.
+pub fn complete_or_show(state: &AppState, request: AuthRequest, headers: &HeaderMap) -> Response {
     // Headless completion: a next login arranged through the handle, or login_hint when enabled.
     let queued = {
         let mut queue = state.next_logins.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,16 +124,16 @@ pub async fn authorize(
     });
     if let Some(username) = headless {
         return match state.user(&username) {
-            Some(user) => issue_code(&state, &request, &user),
+            Some(user) => issue_code(state, &request, &user),
             None => error_page(
-                &state,
+                state,
                 StatusCode::BAD_REQUEST,
                 "login_required",
                 "the user arranged for the next login does not exist",
             ),
         };
     }
-    login::show(&state, request, &headers)
+    login::show(state, request, headers)
 }
 
 /// Builds `redirect_uri` plus `params`, keeping the URI's own query (RFC 6749 §3.1.2).
@@ -171,7 +177,10 @@ pub fn redirect_error(
     if let Some(s) = st {
         params.push(("state", s));
     }
-    params.push(("iss", &state.issuer));
+    // RFC 9207 is OpenID territory; WeChat and GitHub send no `iss`.
+    if state.config.persona == Persona::Oidc {
+        params.push(("iss", &state.issuer));
+    }
     redirect_to(redirect_uri, &params)
 }
 
@@ -208,7 +217,9 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));
     }
-    params.push(("iss", state.issuer.clone()));
+    if state.config.persona == Persona::Oidc {
+        params.push(("iss", state.issuer.clone()));
+    }
     let faults = state.faults.take(
         Point::Authorize,
         FaultContext {

@@ -158,6 +158,9 @@ pub enum Fault {
     IdTokenMissingIat,
     /// `id_token.missing_sub`: no `sub`.
     IdTokenMissingSub,
+    /// `id_token.no_profile`: no profile, email or phone claims; they are at userinfo only (valid: Core §5.4
+    /// lets a provider release them there when an access token is issued).
+    IdTokenNoProfile,
     /// `id_token.no_kid`: no `kid` in the header (meaningful while the JWKS holds several keys).
     IdTokenNoKid,
     /// `id_token.unknown_kid`: a `kid` the JWKS does not hold (signed with the real key).
@@ -190,6 +193,9 @@ pub enum Fault {
     TokenInvalidGrant,
     /// `token.close_connection`: the connection is closed without a response.
     TokenCloseConnection,
+    /// `token.error_200`: HTTP 200 carrying the protocol's own error instead of tokens (WeChat errcode
+    /// 40029, GitHub `bad_verification_code`, OpenID `invalid_grant`).
+    TokenError200,
     /// `userinfo.wrong_sub`: userinfo names another subject.
     UserinfoWrongSub,
     /// `userinfo.status=STATUS[:html]`: userinfo answers this status.
@@ -266,6 +272,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
     info("id_token.missing_iat", "no iat"),
     info("id_token.missing_sub", "no sub"),
     info(
+        "id_token.no_profile",
+        "no profile, email or phone claims: they are at userinfo only (valid: Core 5.4)",
+    ),
+    info(
         "id_token.no_kid",
         "no kid in the header (a real test while the JWKS holds several keys)",
     ),
@@ -318,6 +328,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
     info(
         "token.close_connection",
         "the connection is closed without a response",
+    ),
+    info(
+        "token.error_200",
+        "HTTP 200 carrying the protocol's error instead of tokens (WeChat errcode 40029, GitHub bad_verification_code, OIDC invalid_grant)",
     ),
     info("userinfo.wrong_sub", "userinfo names another subject"),
     valued(
@@ -435,6 +449,7 @@ impl Fault {
             "id_token.iat_future" => Fault::IdTokenIatFuture,
             "id_token.missing_iat" => Fault::IdTokenMissingIat,
             "id_token.missing_sub" => Fault::IdTokenMissingSub,
+            "id_token.no_profile" => Fault::IdTokenNoProfile,
             "id_token.no_kid" => Fault::IdTokenNoKid,
             "id_token.unknown_kid" => Fault::IdTokenUnknownKid,
             "authorize.wrong_iss" => Fault::AuthorizeWrongIss,
@@ -465,6 +480,7 @@ impl Fault {
             "token.bearer_lowercase" => Fault::TokenBearerLowercase,
             "token.invalid_grant" => Fault::TokenInvalidGrant,
             "token.close_connection" => Fault::TokenCloseConnection,
+            "token.error_200" => Fault::TokenError200,
             "userinfo.wrong_sub" => Fault::UserinfoWrongSub,
             "userinfo.status" => Fault::UserinfoStatus(
                 ErrorStatus::parse(value)
@@ -498,6 +514,7 @@ impl Fault {
             Fault::IdTokenIatFuture => "id_token.iat_future",
             Fault::IdTokenMissingIat => "id_token.missing_iat",
             Fault::IdTokenMissingSub => "id_token.missing_sub",
+            Fault::IdTokenNoProfile => "id_token.no_profile",
             Fault::IdTokenNoKid => "id_token.no_kid",
             Fault::IdTokenUnknownKid => "id_token.unknown_kid",
             Fault::AuthorizeWrongIss => "authorize.wrong_iss",
@@ -514,6 +531,7 @@ impl Fault {
             Fault::TokenBearerLowercase => "token.bearer_lowercase",
             Fault::TokenInvalidGrant => "token.invalid_grant",
             Fault::TokenCloseConnection => "token.close_connection",
+            Fault::TokenError200 => "token.error_200",
             Fault::UserinfoWrongSub => "userinfo.wrong_sub",
             Fault::UserinfoStatus(_) => "userinfo.status",
             Fault::UserinfoDelay(_) => "userinfo.delay",

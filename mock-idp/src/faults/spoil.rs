@@ -85,6 +85,20 @@ pub fn id_token(
             Fault::IdTokenMissingSub => {
                 claims.remove("sub");
             }
+            Fault::IdTokenNoProfile => {
+                for k in [
+                    "name",
+                    "given_name",
+                    "family_name",
+                    "preferred_username",
+                    "picture",
+                    "email",
+                    "email_verified",
+                    "phone_number",
+                ] {
+                    claims.remove(k);
+                }
+            }
             _ => {}
         }
     }
@@ -240,6 +254,12 @@ pub async fn token(faults: &[Fault], mut body: Value) -> Response {
                         .into_response(),
                 );
             }
+            Fault::TokenError200 => {
+                let mut r = OAuthError::InvalidGrant("the code was refused on purpose (fault)")
+                    .into_response();
+                *r.status_mut() = StatusCode::OK;
+                replaced = Some(r);
+            }
             Fault::TokenMalformedJson => {
                 let text = body.to_string();
                 let cut: String = text.chars().take(text.len() / 2).collect();
@@ -271,8 +291,62 @@ pub async fn token(faults: &[Fault], mut body: Value) -> Response {
     response
 }
 
-/// The userinfo answer `body` after the faults.
-pub async fn userinfo(faults: &[Fault], mut body: Map<String, Value>) -> Response {
+/// A persona's token answer after the faults: `success` renders the correct answer in the persona's
+/// format, `protocol_error` its own error with HTTP 200 (`token.error_200`, `token.invalid_grant`). The
+/// transport faults (status, rate limit, delay, malformed body, closed connection) are the OpenID ones.
+pub async fn persona_token(
+    faults: &[Fault],
+    body: Value,
+    success: impl FnOnce(Value) -> Response,
+    protocol_error: impl FnOnce() -> Response,
+) -> Response {
+    if faults.is_empty() {
+        return success(body);
+    }
+    let persona_error = faults
+        .iter()
+        .any(|f| matches!(f, Fault::TokenError200 | Fault::TokenInvalidGrant));
+    let transport = faults.iter().any(|f| {
+        matches!(
+            f,
+            Fault::TokenStatus(_) | Fault::TokenRateLimited | Fault::TokenMalformedJson
+        )
+    });
+    if transport {
+        // The OpenID spoiler does exactly these (and notes the faults); the body it keeps is not used.
+        return token(faults, body).await;
+    }
+    if let Some(delay) = delay_of(faults) {
+        tokio::time::sleep(delay).await;
+    }
+    let mut body = body;
+    if faults.contains(&Fault::TokenMissingAccessToken)
+        && let Some(b) = body.as_object_mut()
+    {
+        b.remove("access_token");
+    }
+    let mut response = if persona_error {
+        protocol_error()
+    } else {
+        success(body)
+    };
+    Note {
+        faults: names(faults),
+        abort: faults.contains(&Fault::TokenCloseConnection),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
+}
+
+/// The userinfo answer `body` after the faults (OpenID: the subject is `sub`).
+pub async fn userinfo(faults: &[Fault], body: Map<String, Value>) -> Response {
+    user_api(faults, body, "sub").await
+}
+
+/// A user API's answer `body` after the faults; `userinfo.wrong_sub` changes the member `subject` (a
+/// string or, for GitHub's `id`, a number).
+pub async fn user_api(faults: &[Fault], mut body: Map<String, Value>, subject: &str) -> Response {
     if let Some(delay) = delay_of(faults) {
         tokio::time::sleep(delay).await;
     }
@@ -280,8 +354,12 @@ pub async fn userinfo(faults: &[Fault], mut body: Map<String, Value>) -> Respons
     for fault in faults {
         match fault {
             Fault::UserinfoWrongSub => {
-                let sub = body.get("sub").and_then(Value::as_str).unwrap_or_default();
-                body.insert("sub".into(), json!(format!("{sub}-someone-else")));
+                let other = match body.get(subject) {
+                    Some(Value::Number(n)) => json!(n.as_u64().unwrap_or_default() + 1_000_000),
+                    Some(Value::String(s)) => json!(format!("{s}-someone-else")),
+                    _ => json!("someone-else"),
+                };
+                body.insert(subject.to_owned(), other);
             }
             Fault::UserinfoStatus(status) => replaced = Some(error_response(*status, fault.name())),
             _ => {}

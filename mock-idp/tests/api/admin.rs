@@ -576,3 +576,48 @@ async fn the_next_login_queue_is_bounded() {
             .is_some_and(|d| d.starts_with("username"))
     );
 }
+
+#[tokio::test]
+async fn a_tenant_created_through_the_admin_api_speaks_the_persona_of_its_config() {
+    let idp = admin_idp(None).await;
+    let admin = Admin::new(&idp, None);
+    let created = admin
+        .post(
+            "/admin/tenants",
+            json!({"name": "gh", "config": {"persona": "github", "clients": [
+                {"client_id": "app", "client_secret": "app-secret", "redirect_uris": ["http://127.0.0.1:3000/callback"]}
+            ]}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        idp.tenant("gh").map(|t| t.persona()),
+        Some(mock_idp::Persona::Github)
+    );
+    let http = reqwest::Client::new();
+    let token = http
+        .post(idp.url("/t/gh/login/oauth/access_token"))
+        .form(&[
+            ("client_id", "app"),
+            ("client_secret", "app-secret"),
+            ("code", "x"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(token.status(), StatusCode::OK);
+    assert!(
+        token
+            .text()
+            .await
+            .expect("body")
+            .contains("bad_verification_code")
+    );
+    let bad = admin
+        .post(
+            "/admin/tenants",
+            json!({"name": "bad", "config": {"persona": "facebook"}}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}

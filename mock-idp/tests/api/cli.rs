@@ -235,3 +235,39 @@ fn the_clock_can_start_ahead_from_the_command_line() {
         "{iat} vs {system}"
     );
 }
+
+#[test]
+fn persona_chooses_the_protocol_and_a_bad_one_is_refused() {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--persona", "wechat"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(20));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(3)
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = banner.join("\n");
+    assert!(text.contains("persona: wechat"), "{text}");
+    assert!(text.contains("/connect/qrconnect"), "{text}");
+    let bad = Command::new(BIN)
+        .args(["--persona", "facebook", "check-config", "x"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("oidc, wechat, github"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -30,7 +30,8 @@ async fn a_valid_code_exchange_returns_bearer_tokens_with_no_store() {
     }
     assert_eq!(id["name"], "Alice Adams");
     assert_eq!(id["email"], "alice@example.com");
-    assert_eq!(id["picture"], "https://example.com/avatars/alice.png");
+    // The built-in pictures are this provider's generated avatars, made absolute.
+    assert_eq!(id["picture"], t.idp.avatar_url("alice"));
     // at_hash is the base64url of the left half of SHA-256 of the access token's ASCII (Core §3.1.3.6),
     // recomputed here without the server's own function.
     let digest = <sha2::Sha256 as sha2::Digest>::digest(access.as_bytes());

@@ -58,10 +58,13 @@ pub async fn bind(
         phone: Some(req.phone),
     };
     let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
+    let provider = state.providers.name_for(&pending.issuer);
     let (issuer, subject) = (pending.issuer, pending.subject);
     let (user, _) = state
         .db
-        .call(move |db| db.find_or_create_user(&issuer, &subject, &new, now))
+        .call(move |db| {
+            db.find_or_create_user_via(provider.as_deref(), &issuer, &subject, &new, now)
+        })
         .await?;
     complete_login(&state, jar, &user, None)
 }

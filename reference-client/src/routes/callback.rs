@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{TX_COOKIE, complete_login};
 use crate::config::UnknownUserPolicy;
-use crate::db::{NewUser, Role};
+use crate::db::{LinkOutcome, NewUser, Role};
 use crate::error::ApiError;
+use crate::providers::Protocol;
 use crate::startup::AppState;
 use crate::store::{PendingBinding, TakeError};
 
@@ -71,17 +72,24 @@ pub async fn callback(
             TakeError::Expired => ApiError::InvalidState("login transaction expired"),
         })?;
 
+    // The provider the browser was sent to: the transaction names it, the callback cannot choose another.
+    let provider = state
+        .providers
+        .get(Some(&tx.provider))
+        .ok_or(ApiError::InvalidState(
+            "the login's provider is no longer configured",
+        ))?;
+
     // RFC 9207 §2.4: the response must come from the issuer we sent the browser to (ST-ISS-MIXUP).
-    match req.iss.as_deref() {
-        Some(iss) if iss == state.provider.issuer() => {}
-        Some(_) => {
+    match (&provider.protocol, req.iss.as_deref()) {
+        (Protocol::Oidc(oidc), Some(iss)) if iss == oidc.issuer() => {}
+        (Protocol::Oidc(_), Some(_)) => {
             return Err(ApiError::IssuerMismatch(
                 "iss parameter is not the configured issuer",
             ));
         }
-        None => {
-            if state
-                .provider
+        (Protocol::Oidc(oidc), None) => {
+            if oidc
                 .discovery()
                 .await?
                 .authorization_response_iss_parameter_supported
@@ -89,6 +97,13 @@ pub async fn callback(
                 return Err(ApiError::IssuerMismatch("iss parameter missing"));
             }
         }
+        // WeChat and GitHub send no `iss`: one in their callback came from somewhere else.
+        (_, Some(_)) => {
+            return Err(ApiError::IssuerMismatch(
+                "iss parameter on a provider that sends none",
+            ));
+        }
+        (_, None) => {}
     }
 
     // RFC 6749 §4.1.2.1: an error response ends the transaction (ST-ERROR-CALLBACK).
@@ -106,20 +121,44 @@ pub async fn callback(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
 
-    let login = state
-        .provider
-        .exchange_and_verify(code, &tx.pkce_verifier, &tx.nonce)
+    let login = provider
+        .complete(code, &tx.pkce_verifier, &tx.nonce)
         .await?;
+    let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
 
-    // Step 5: the user is found by (issuer, subject) only (UM-KEY).
-    let (issuer, subject) = (login.issuer.clone(), login.subject.clone());
+    // A login started while logged in links this identity to that user, unless it is someone else's.
+    if let Some(user_id) = tx.link_user {
+        let (name, ns, subject) = (
+            provider.name.clone(),
+            login.namespace.clone(),
+            login.subject.clone(),
+        );
+        let outcome = state
+            .db
+            .call(move |db| db.link_identity(&name, &ns, &subject, user_id, now))
+            .await?;
+        if outcome == LinkOutcome::OtherUser {
+            return Err(ApiError::IdentityInUse);
+        }
+        let user = state
+            .db
+            .call(move |db| db.get_user(user_id))
+            .await?
+            .ok_or(ApiError::InvalidToken("unknown user"))?;
+        tracing::info!(user_id, provider = %provider.name, "identity linked");
+        return complete_login(&state, jar, &user, tx.return_to);
+    }
+
+    // Step 5: the user is found by (provider namespace, subject) only, never by email (UM-KEY,
+    // NP-IDENTITY-KEY, NP-NO-EMAIL-LINK).
+    let (issuer, subject) = (login.namespace.clone(), login.subject.clone());
     let found = state
         .db
         .call(move |db| db.find_by_identity(&issuer, &subject))
         .await?;
     let user = match found {
         Some(user) => user,
-        None => match state.settings.unknown_user_policy {
+        None => match provider.policy {
             UnknownUserPolicy::Reject => return Err(ApiError::UnknownUser),
             UnknownUserPolicy::AutoCreate => {
                 let new = NewUser {
@@ -128,11 +167,13 @@ pub async fn callback(
                     avatar_url: login.picture.clone(),
                     phone: None,
                 };
-                let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
-                let (issuer, subject) = (login.issuer.clone(), login.subject.clone());
+                let (issuer, subject) = (login.namespace.clone(), login.subject.clone());
+                let name = provider.name.clone();
                 let (user, created) = state
                     .db
-                    .call(move |db| db.find_or_create_user(&issuer, &subject, &new, now))
+                    .call(move |db| {
+                        db.find_or_create_user_via(Some(&name), &issuer, &subject, &new, now)
+                    })
                     .await?;
                 if created {
                     tracing::info!(user_id = user.id, "auto-created user on first login");
@@ -143,7 +184,7 @@ pub async fn callback(
                 let ttl = state.settings.binding_ticket_ttl.as_secs();
                 let ticket = state.binding_tickets.issue(
                     PendingBinding {
-                        issuer: login.issuer,
+                        issuer: login.namespace,
                         subject: login.subject,
                         display_name: login.name,
                         avatar_url: login.picture,

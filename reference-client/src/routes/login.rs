@@ -3,12 +3,13 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
 
-use super::{TX_COOKIE, cookie};
+use super::me::{authenticate, has_session};
+use super::{SESSION_COOKIE, TX_COOKIE, cookie};
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{LoginTransaction, random_token};
@@ -18,6 +19,40 @@ use crate::store::{LoginTransaction, random_token};
 pub struct LoginQuery {
     /// Where to go after login; kept only if it is a relative path (CONFORMANCE ST-OPEN-REDIRECT).
     pub return_to: Option<String>,
+    /// The configured provider to log in with; the first one when absent.
+    pub provider: Option<String>,
+}
+
+/// One entry of `GET /api/auth/providers`.
+#[derive(Debug, Serialize)]
+pub struct ProviderView {
+    /// "Log in with NAME".
+    pub name: String,
+    /// `oidc`, `wechat` or `github`.
+    pub kind: &'static str,
+    /// Where the login button goes.
+    pub login_url: String,
+}
+
+/// `GET /api/auth/providers`: what the login page offers.
+pub async fn providers(State(state): State<AppState>) -> Json<Vec<ProviderView>> {
+    Json(
+        state
+            .providers
+            .all()
+            .iter()
+            .map(|p| ProviderView {
+                name: p.name.clone(),
+                kind: p.kind(),
+                login_url: format!(
+                    "/auth/login?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("provider", &p.name)
+                        .finish()
+                ),
+            })
+            .collect(),
+    )
 }
 
 /// The body of `GET /api/auth/login-url`.
@@ -39,6 +74,17 @@ pub fn safe_return_to(value: Option<&str>) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// Only the session cookie of a jar, as headers, to authenticate a browser navigation.
+fn cookie_headers(jar: &CookieJar) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(c) = jar.get(SESSION_COOKIE)
+        && let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={}", c.value()))
+    {
+        headers.insert(header::COOKIE, v);
+    }
+    headers
+}
+
 /// Whether a cookie value looks like one we issued (43 base64url characters = 256 bits).
 fn is_our_token(value: &str) -> bool {
     value.len() == 43
@@ -52,7 +98,12 @@ async fn start(
     state: &AppState,
     jar: CookieJar,
     query: LoginQuery,
+    link_user: Option<i64>,
 ) -> Result<(CookieJar, String), ApiError> {
+    let provider = state
+        .providers
+        .get(query.provider.as_deref())
+        .ok_or_else(|| ApiError::InvalidRequest("unknown provider".into()))?;
     // One binding value per browser, reused across its logins so two tabs do not cancel each other.
     let binding = jar
         .get(TX_COOKIE)
@@ -61,7 +112,7 @@ async fn start(
         .unwrap_or_else(|| random_token(32));
     let tx_state = random_token(32);
     let nonce = random_token(32);
-    let start = state.provider.authorization_url(&tx_state, &nonce).await?;
+    let start = provider.authorization_url(&tx_state, &nonce).await?;
     let now = state.now();
     let ttl = state.settings.transaction_ttl.as_secs();
     state.transactions.insert(
@@ -72,6 +123,8 @@ async fn start(
             browser_binding: binding.clone(),
             return_to: safe_return_to(query.return_to.as_deref()),
             created_at: now,
+            provider: provider.name.clone(),
+            link_user,
         },
         now,
         ttl,
@@ -85,23 +138,38 @@ async fn start(
     Ok((jar, start.url.to_string()))
 }
 
-/// `GET /auth/login[?return_to=/path]`: 302 to the provider's authorization endpoint.
+/// `GET /auth/login[?provider=NAME][&return_to=/path]`: 302 to the provider's authorization endpoint. In
+/// cookie mode, a browser already logged in links the provider's identity to its user.
 pub async fn redirect_to_provider(
     State(state): State<AppState>,
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
-    let (jar, url) = start(&state, jar, query).await?;
+    let headers = cookie_headers(&jar);
+    let link_user = if has_session(&state, &headers) {
+        authenticate(&state, &headers).await.ok().map(|u| u.id)
+    } else {
+        None
+    };
+    let (jar, url) = start(&state, jar, query, link_user).await?;
     Ok((StatusCode::FOUND, jar, [(header::LOCATION, url)]).into_response())
 }
 
-/// `GET /api/auth/login-url[?return_to=/path]`: `{"url": "..."}` for single-page apps, same cookie.
+/// `GET /api/auth/login-url[?provider=NAME][&return_to=/path]`: `{"url": "..."}` for single-page apps,
+/// same cookie. Sent with a session (the app JWT as Bearer, or the session cookie), it starts a login that
+/// links the provider's identity to the logged-in user.
 pub async fn login_url(
     State(state): State<AppState>,
     jar: CookieJar,
+    headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
-    let (jar, url) = start(&state, jar, query).await?;
+    let link_user = if has_session(&state, &headers) {
+        Some(authenticate(&state, &headers).await?.id)
+    } else {
+        None
+    };
+    let (jar, url) = start(&state, jar, query, link_user).await?;
     Ok((jar, Json(LoginUrl { url })).into_response())
 }
 

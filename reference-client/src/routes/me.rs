@@ -22,10 +22,29 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(state, &parts.headers).await.map(Self)
+    }
+}
+
+/// Whether the request carries a session at all (a bearer token in jwt mode, the cookie in cookie mode).
+pub fn has_session(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    match state.settings.session_mode {
+        SessionMode::Jwt => headers.contains_key(header::AUTHORIZATION),
+        SessionMode::Cookie => CookieJar::from_headers(headers)
+            .get(SESSION_COOKIE)
+            .is_some(),
+    }
+}
+
+/// The user of the request's session, re-read from the database; refuses a disabled user.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<User, ApiError> {
+    {
         let user_id = match state.settings.session_mode {
             SessionMode::Jwt => {
-                let value = parts
-                    .headers
+                let value = headers
                     .get(header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
                     .ok_or(ApiError::InvalidToken("missing bearer token"))?;
@@ -43,7 +62,7 @@ impl FromRequestParts<AppState> for AuthUser {
                     .map_err(|_| ApiError::InvalidToken("invalid token"))?
             }
             SessionMode::Cookie => {
-                let jar = CookieJar::from_headers(&parts.headers);
+                let jar = CookieJar::from_headers(headers);
                 let id = jar
                     .get(SESSION_COOKIE)
                     .map(|c| c.value().to_owned())
@@ -63,7 +82,7 @@ impl FromRequestParts<AppState> for AuthUser {
         if user.disabled {
             return Err(ApiError::UserDisabled);
         }
-        Ok(Self(user))
+        Ok(user)
     }
 }
 

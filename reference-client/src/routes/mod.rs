@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod bind;
 pub mod callback;
+pub mod identities;
 pub mod login;
 pub mod me;
 pub mod pages;

@@ -83,7 +83,8 @@ async fn an_admin_logs_in_and_sees_their_profile_and_the_admin_endpoint() {
     let me: Value = me.json().await.expect("json");
     assert_eq!(me["display_name"], "Alice Adams");
     assert_eq!(me["role"], "admin");
-    assert_eq!(me["avatar_url"], "https://example.com/avatars/alice.png");
+    // Seeded with the avatar mock-idp serves for alice.
+    assert_eq!(me["avatar_url"], app.idp().avatar_url("alice"));
 
     let admin = app.get_admin_users(token).await;
     assert_eq!(admin.status(), StatusCode::OK);
@@ -100,7 +101,7 @@ async fn an_ordinary_user_logs_in_sees_their_profile_and_is_forbidden_the_admin_
     let me: Value = app.get_me(&token).await.json().await.expect("json");
     assert_eq!(me["display_name"], "Bob Brown");
     assert_eq!(me["role"], "user");
-    assert_eq!(me["avatar_url"], "https://example.com/avatars/bob.png");
+    assert_eq!(me["avatar_url"], app.idp().avatar_url("bob"));
 
     crate::helpers::assert_error(
         app.get_admin_users(&token).await,

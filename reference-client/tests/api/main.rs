@@ -10,4 +10,5 @@ mod hardening;
 mod hostile;
 mod login;
 mod provider_faults;
+mod providers;
 mod users;

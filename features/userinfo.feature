@@ -1,0 +1,23 @@
+Feature: Profile claims the id_token lacks come from userinfo, and only for the same subject
+  A certified OpenID provider may keep name and picture out of the id_token and release them at userinfo
+  (Core 5.4). The backend asks userinfo with the access token and believes it only when its sub is the
+  id_token's (Core 5.3.2).
+
+  @ID-USERINFO-SUB
+  Scenario: Profile claims the id_token lacks come from userinfo (positive control)
+    Given the app's unknown-user policy is "auto-create"
+    And the provider has a user "carol"
+    And the provider injects "id_token.no_profile" until cleared
+    When "carol" logs in through the browser
+    Then the backend issues an app token
+    And the profile shows the name "carol (provider)"
+
+  @ID-USERINFO-SUB
+  Scenario: Userinfo naming another subject does not fill the profile
+    Given the app's unknown-user policy is "auto-create"
+    And the provider has a user "carol"
+    And the provider injects "id_token.no_profile" until cleared
+    And the provider injects "userinfo.wrong_sub" until cleared
+    When "carol" logs in through the browser
+    Then the backend issues an app token
+    And the profile does not show the name "carol (provider)"

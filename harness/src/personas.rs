@@ -1,0 +1,432 @@
+//! The scenario's providers that are not OpenID Connect: WeChat and GitHub personas, each a tenant of the
+//! scenario's mock-idp with the same users, and the logins through them (the same six steps, a login
+//! page of the persona, a callback without `iss`). The backend learns of them through
+//! [`crate::target::TargetOptions::extra_providers`] before it starts.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, anyhow, ensure};
+use mock_idp::{ClientConfig, Config, Fault, FaultSpec, Handle, MockIdp, Persona, UserConfig};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use url::Url;
+
+use crate::{
+    browser::{hidden_input, query_param},
+    parameters::Policy,
+    target::{ExtraKind, ExtraProvider},
+    world::{MAIN, World},
+};
+
+/// The client id the harness registers for the backend at every persona.
+pub const PERSONA_CLIENT_ID: &str = "conformance-app";
+
+/// One persona provider of the scenario.
+#[derive(Debug, Clone)]
+pub struct PersonaProvider {
+    /// "Log in with NAME".
+    pub name: String,
+    /// Its protocol.
+    pub kind: ExtraKind,
+    /// The tenant's controls.
+    pub handle: Handle,
+    /// The backend's secret there.
+    pub client_secret: String,
+    /// Whether the backend's client is registered there (after the backend started).
+    registered: bool,
+}
+
+impl PersonaProvider {
+    /// The path of its token endpoint.
+    pub fn token_path(&self) -> &'static str {
+        match self.kind {
+            ExtraKind::Wechat => "/sns/oauth2/access_token",
+            ExtraKind::Github => "/login/oauth/access_token",
+        }
+    }
+}
+
+/// The scenario's personas and what their logins left behind.
+#[derive(Debug, Default)]
+pub struct Personas {
+    /// In order of creation.
+    list: Vec<PersonaProvider>,
+    /// The code of the last login through each provider that reached the backend (for replays).
+    last_code: HashMap<String, String>,
+    /// The server the personas are tenants of, and their tenant names: deleted with the scenario.
+    tenants: Option<(Arc<MockIdp>, Vec<String>)>,
+}
+
+impl Drop for Personas {
+    fn drop(&mut self) {
+        if let Some((server, names)) = &self.tenants {
+            for name in names {
+                server.delete_tenant(name);
+            }
+        }
+    }
+}
+
+impl World {
+    /// Offers `name` through a new WeChat or GitHub persona with the provider's users; only before the
+    /// backend has started.
+    pub fn add_persona(
+        &mut self,
+        name: &str,
+        kind: ExtraKind,
+        policy: Option<Policy>,
+    ) -> anyhow::Result<()> {
+        let persona = match kind {
+            ExtraKind::Wechat => Persona::Wechat,
+            ExtraKind::Github => Persona::Github,
+        };
+        let config = Config {
+            persona,
+            issuer: None,
+            users: self.provider.idp.state().usernames(),
+            ..Config::default()
+        };
+        let server = self.provider.server();
+        // A generated name: the server may be shared by concurrent scenarios.
+        let handle = server
+            .create_tenant(None, Some(config))
+            .map_err(|e| anyhow!("creating the {name} persona: {e}"))?;
+        let tenant = handle
+            .state()
+            .base_path
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        self.personas
+            .tenants
+            .get_or_insert_with(|| (server.clone(), Vec::new()))
+            .1
+            .push(tenant);
+        let client_secret = mock_idp::state::random_token(24);
+        self.options.extra_providers.push(ExtraProvider {
+            name: name.to_owned(),
+            kind,
+            base_url: handle.issuer().to_owned(),
+            client_id: PERSONA_CLIENT_ID.into(),
+            client_secret: client_secret.clone(),
+            policy,
+        });
+        self.personas.list.push(PersonaProvider {
+            name: name.to_owned(),
+            kind,
+            handle,
+            client_secret,
+            registered: false,
+        });
+        Ok(())
+    }
+
+    /// The persona named `name`.
+    pub fn persona(&self, name: &str) -> anyhow::Result<PersonaProvider> {
+        self.personas
+            .list
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .ok_or_else(|| anyhow!("no provider {name:?} in this scenario: add it in a Given step"))
+    }
+
+    /// Starts the backend if needed and registers its redirect URI at every persona.
+    async fn register_at_personas(&mut self) -> anyhow::Result<()> {
+        let redirect = self.app().await?.redirect_uri();
+        for p in self.personas.list.iter_mut().filter(|p| !p.registered) {
+            p.handle
+                .add_client(ClientConfig::confidential(
+                    PERSONA_CLIENT_ID,
+                    &p.client_secret,
+                    &redirect,
+                ))
+                .map_err(|e| anyhow!("registering at {}: {e}", p.name))?;
+            p.registered = true;
+        }
+        Ok(())
+    }
+
+    /// The whole login of `username` through persona `provider` in the main browser: the backend's login
+    /// (or, with `link`, its link start with the session), the persona's login page, the callback.
+    pub async fn log_in_with(
+        &mut self,
+        username: &str,
+        provider: &str,
+        link: bool,
+    ) -> anyhow::Result<()> {
+        self.register_at_personas().await?;
+        let p = self.persona(provider)?;
+        let authorize = self.start_persona_login(provider, link).await?;
+        ensure!(
+            authorize.as_str().starts_with(p.handle.issuer()),
+            "the app sent the browser to {authorize}, not to the {provider} provider at {}",
+            p.handle.issuer()
+        );
+        self.login_redirect = Some(authorize.clone());
+        let b = self.browser(MAIN)?;
+        let page = b.get(&authorize).await?;
+        ensure!(
+            page.status == 200,
+            "the {provider} login page answered {}: {}",
+            page.status,
+            page.body
+        );
+        let password = p
+            .handle
+            .state()
+            .user(username)
+            .map(|u| u.password.expose().to_owned())
+            .unwrap_or_default();
+        let form = [
+            ("request_id", hidden_input(&page.body, "request_id")?),
+            ("csrf", hidden_input(&page.body, "csrf")?),
+            ("username", username.to_owned()),
+            ("password", password),
+            ("action", "login".to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let login = Url::parse(&p.handle.url(mock_idp::authorize::LOGIN_PATH))?;
+        let response = b.post_form(&login, &form).await?;
+        let location = response.location()?;
+        self.auth_response = Some(location);
+        let payload = self.callback_payload()?;
+        if let Some(code) = payload.get("code").and_then(Value::as_str) {
+            self.personas
+                .last_code
+                .insert(provider.to_owned(), code.to_owned());
+        }
+        self.deliver_callback(MAIN, payload).await
+    }
+
+    /// The backend's authorization URL for a login (or link) with `provider`.
+    async fn start_persona_login(&mut self, provider: &str, link: bool) -> anyhow::Result<Url> {
+        let token = self.app_token.clone();
+        let b = self.browser(MAIN)?;
+        let app = self.app().await?;
+        if !link {
+            let url = app.login_url_for(provider);
+            return b.get(&url).await?.location();
+        }
+        let url = app
+            .link_url(provider)
+            .ok_or_else(|| crate::target::unsupported("link_url"))?;
+        let response = match token {
+            Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,
+            _ => b.get(&url).await?,
+        };
+        ensure!(
+            response.is_success(),
+            "starting the link answered {}: {}",
+            response.status,
+            response.body
+        );
+        let body = response.json();
+        let url = body
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("the link start has no url: {}", response.body))?;
+        Url::parse(url).context("the link start's url")
+    }
+
+    /// Starts a fresh login with `provider` and hands the backend the code of the previous one.
+    pub async fn replay_persona_code(&mut self, provider: &str) -> anyhow::Result<()> {
+        let code = self
+            .personas
+            .last_code
+            .get(provider)
+            .cloned()
+            .ok_or_else(|| anyhow!("nobody has logged in with {provider} yet"))?;
+        let authorize = self.start_persona_login(provider, false).await?;
+        let state =
+            query_param(&authorize, "state").ok_or_else(|| anyhow!("no state in {authorize}"))?;
+        self.deliver_callback(MAIN, json!({"code": code, "state": state}))
+            .await
+    }
+
+    /// The persona's last token answer was HTTP 200 carrying `error` (a WeChat errcode or GitHub error).
+    pub fn check_persona_token_error(&self, provider: &str, error: &str) -> anyhow::Result<()> {
+        let p = self.persona(provider)?;
+        let last = p
+            .handle
+            .requests()
+            .into_iter()
+            .rfind(|r| r.path == p.token_path())
+            .ok_or_else(|| anyhow!("the backend made no token request at {provider}"))?;
+        ensure!(
+            last.status == 200 && last.note.error.as_deref() == Some(error),
+            "{provider}'s last token answer was {} with error {:?}, not 200 with {error}",
+            last.status,
+            last.note.error
+        );
+        Ok(())
+    }
+
+    /// The backend asked the GitHub persona for JSON, or took the form-encoded default (either is right;
+    /// the login's success shows it understood the answer).
+    pub fn check_token_format_understood(&self, provider: &str) -> anyhow::Result<()> {
+        self.check_token_issued()?;
+        let p = self.persona(provider)?;
+        let last = p
+            .handle
+            .requests()
+            .into_iter()
+            .rfind(|r| r.path == p.token_path())
+            .ok_or_else(|| anyhow!("the backend made no token request at {provider}"))?;
+        ensure!(last.status == 200, "the token answer was {}", last.status);
+        Ok(())
+    }
+
+    /// Arms a fault at the persona for its next matching answer.
+    pub fn persona_fault(&self, provider: &str, fault: &str) -> anyhow::Result<()> {
+        let (name, value) = match fault.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (fault, None),
+        };
+        let fault = Fault::parse(name, value)?;
+        self.persona(provider)?
+            .handle
+            .arm(FaultSpec::new(fault).once())?;
+        Ok(())
+    }
+
+    /// Adds a user with this email at the persona only.
+    pub fn add_persona_user(
+        &self,
+        provider: &str,
+        username: &str,
+        email: &str,
+    ) -> anyhow::Result<()> {
+        let mut user = UserConfig::new(
+            username,
+            &format!("{username}-password"),
+            &format!("sub-{username}"),
+        );
+        user.name = Some(format!("{username} (provider)"));
+        user.email = Some(email.to_owned());
+        user.email_verified = Some(true);
+        self.persona(provider)?
+            .handle
+            .add_user(user)
+            .map_err(|e| anyhow!("adding {username} at {provider}: {e}"))
+    }
+
+    /// The profile's display name is `name` and its avatar the persona's picture of `username`.
+    pub async fn check_persona_profile(
+        &mut self,
+        name: &str,
+        provider: &str,
+        username: &str,
+    ) -> anyhow::Result<()> {
+        let avatar = self.persona(provider)?.handle.avatar_url(username);
+        self.fetch_profile(None).await?;
+        let body = self
+            .profile
+            .as_ref()
+            .map(|r| r.json())
+            .ok_or_else(|| anyhow!("no profile answer"))?;
+        let profile = self.app().await?.profile(&body);
+        ensure!(
+            profile.display_name.as_deref() == Some(name),
+            "the profile shows {:?}, not {name:?}",
+            profile.display_name
+        );
+        ensure!(
+            profile.avatar_url.as_deref() == Some(avatar.as_str()),
+            "the profile's avatar is {:?}, not {avatar}",
+            profile.avatar_url
+        );
+        Ok(())
+    }
+
+    /// Whether the profile's display name is `name` (`shown`) or not.
+    pub async fn check_profile_name(&mut self, name: &str, shown: bool) -> anyhow::Result<()> {
+        self.fetch_profile(None).await?;
+        let body = self
+            .profile
+            .as_ref()
+            .filter(|r| r.is_success())
+            .map(|r| r.json())
+            .ok_or_else(|| anyhow!("no profile answer"))?;
+        let profile = self.app().await?.profile(&body);
+        ensure!(
+            (profile.display_name.as_deref() == Some(name)) == shown,
+            "the profile shows the name {:?}; expected {}{name:?}",
+            profile.display_name,
+            if shown { "" } else { "anything but " }
+        );
+        Ok(())
+    }
+
+    /// The identities the backend lists for the session, as (id, provider).
+    pub async fn linked_identities(&mut self) -> anyhow::Result<Vec<(String, Option<String>)>> {
+        let token = self.app_token.clone();
+        let url = self
+            .app()
+            .await?
+            .identities_url()
+            .ok_or_else(|| crate::target::unsupported("identities_url"))?;
+        let b = self.browser(MAIN)?;
+        let response = match token {
+            Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,
+            _ => b.get(&url).await?,
+        };
+        ensure!(
+            response.is_success(),
+            "listing identities answered {}: {}",
+            response.status,
+            response.body
+        );
+        Ok(response
+            .json()
+            .get("identities")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .map(|i| {
+                        let id = match &i["id"] {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (id, i["provider"].as_str().map(str::to_owned))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Unlinks the identity from `provider` (or, with `None`, the only one left); the answer is recorded
+    /// as the backend's.
+    pub async fn unlink(&mut self, provider: Option<&str>) -> anyhow::Result<()> {
+        let identities = self.linked_identities().await?;
+        let id = match provider {
+            Some(name) => identities
+                .iter()
+                .find(|(_, p)| p.as_deref() == Some(name))
+                .map(|(id, _)| id.clone())
+                .ok_or_else(|| anyhow!("no linked identity from {name}: {identities:?}"))?,
+            None => {
+                ensure!(
+                    identities.len() == 1,
+                    "expected one identity left, found {identities:?}"
+                );
+                identities[0].0.clone()
+            }
+        };
+        let token = self.app_token.clone();
+        let url = self
+            .app()
+            .await?
+            .identity_url(&id)
+            .ok_or_else(|| crate::target::unsupported("identity_url"))?;
+        let b = self.browser(MAIN)?;
+        let token = token.filter(|t| !t.starts_with("cookie:"));
+        let response = b.delete(&url, token.as_deref()).await?;
+        let keep = self.app_token.clone();
+        self.record_backend(response).await?;
+        // An unlink answer carries no session: the browser stays logged in.
+        self.app_token = keep;
+        Ok(())
+    }
+}

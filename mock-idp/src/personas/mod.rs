@@ -1,0 +1,292 @@
+//! Provider personas: the protocols of providers that are not OpenID Connect, as other fronts over the same
+//! core. A provider speaks one persona ([`crate::config::Persona`], chosen in its config, per tenant too);
+//! [`crate::server::router`] picks the persona's routes once. Whatever the persona, the same client
+//! registry, user store, code store (single-use, expiring by the provider's clock, bound to client and
+//! redirect URI), token store, faults, request log and login page apply: this module holds the operations
+//! the fronts share, each front (`wechat.rs`, `github.rs`) only translates its wire format.
+
+pub mod avatars;
+pub mod github;
+pub mod wechat;
+
+use axum::{
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use crate::{
+    authorize::{AuthRequest, complete_or_show, error_page},
+    config::UserConfig,
+    error::OAuthError,
+    faults::{Context as FaultContext, Fault, Point},
+    state::{AppState, RegisteredClient},
+    store::{AuthorizationCode, Redemption},
+    tokens::{Issue, Issued, issue, verify_access_token},
+};
+
+/// An authorization request as a persona's endpoint received it.
+#[derive(Debug, Default)]
+pub struct PersonaAuthorize<'a> {
+    /// The client (`appid`, `client_id`).
+    pub client_id: Option<&'a str>,
+    /// The redirect URI as sent.
+    pub redirect_uri: Option<&'a str>,
+    /// The opaque state, echoed exactly.
+    pub state: Option<&'a str>,
+    /// The scopes asked for.
+    pub scope: Vec<String>,
+}
+
+/// Checks the client and redirect URI (exact match, as for OpenID) and then completes the login or shows
+/// the login page. Until both are trusted, a failure is an HTML page, never a redirect (RFC 6749 §4.1.2.1).
+pub fn authorize(state: &AppState, request: PersonaAuthorize<'_>, headers: &HeaderMap) -> Response {
+    let bad = |description: &str| {
+        error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            description,
+        )
+    };
+    let Some(client) = request.client_id.and_then(|id| state.client(id)) else {
+        return bad("the application (client id) is not registered.");
+    };
+    let registered = &client.config.redirect_uris;
+    let (redirect_uri, redirect_uri_param) = match request.redirect_uri {
+        Some(uri) if registered.iter().any(|r| r == uri) => (uri.to_owned(), Some(uri.to_owned())),
+        Some(_) => {
+            return bad("redirect_uri is not registered for this application (exact match).");
+        }
+        None if registered.len() == 1 => (registered[0].clone(), None),
+        None => return bad("redirect_uri is missing."),
+    };
+    let request = AuthRequest {
+        client_id: client.config.client_id.clone(),
+        redirect_uri,
+        redirect_uri_param,
+        scope: request.scope,
+        state: request.state.map(str::to_owned),
+        nonce: None,
+        code_challenge: None,
+        login_hint: None,
+    };
+    complete_or_show(state, request, headers)
+}
+
+/// Why a client could not be authenticated by id and secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientError {
+    /// No client has this id.
+    UnknownClient,
+    /// The secret is wrong, or the client has none.
+    WrongSecret,
+}
+
+/// The client `id` if `secret` is its secret (compared as hashes in constant time).
+pub fn authenticate(
+    state: &AppState,
+    id: &str,
+    secret: &str,
+) -> Result<RegisteredClient, ClientError> {
+    let client = state.client(id).ok_or(ClientError::UnknownClient)?;
+    if client.secret_matches(secret) {
+        Ok(client)
+    } else {
+        Err(ClientError::WrongSecret)
+    }
+}
+
+/// Why a code could not be redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeError {
+    /// Never issued, or forgotten.
+    Unknown,
+    /// Redeemed before: the tokens of the first redemption are revoked now (RFC 6749 §4.1.2).
+    Used,
+    /// Issued to another client (nothing changed).
+    WrongClient,
+    /// Past its lifetime.
+    Expired,
+    /// The token request named another redirect URI than the authorization request.
+    RedirectMismatch,
+    /// Its user was removed.
+    UserGone,
+}
+
+/// A redeemed code and its user.
+#[derive(Debug)]
+pub struct Redeemed {
+    /// What the code stood for.
+    pub grant: AuthorizationCode,
+    /// Who logged in.
+    pub user: UserConfig,
+}
+
+/// Redeems `code` for `client` under the OpenID rules: single use (a replay revokes the first
+/// redemption's tokens), the provider's lifetime, bound to the client and, when the token request names
+/// one, to the authorization request's redirect URI.
+pub fn redeem_code(
+    state: &AppState,
+    client: &RegisteredClient,
+    code: &str,
+    redirect_uri: Option<&str>,
+) -> Result<Redeemed, CodeError> {
+    let spent_until = state.tokens_dead_by(&client.config);
+    let grant = match state
+        .codes
+        .redeem(code, &client.config.client_id, spent_until)
+    {
+        Redemption::Fresh(grant) => grant,
+        Redemption::Replayed { grant_id } => {
+            let now = state.clock.now();
+            if state
+                .tokens
+                .revoke_grant(&grant_id, spent_until, now)
+                .is_err()
+            {
+                tracing::error!(
+                    "the revoked-grant store is full: a replayed code's tokens stay valid"
+                );
+            }
+            return Err(CodeError::Used);
+        }
+        Redemption::WrongClient => return Err(CodeError::WrongClient),
+        Redemption::Unknown => return Err(CodeError::Unknown),
+    };
+    if state.clock.now() >= grant.expires_at {
+        return Err(CodeError::Expired);
+    }
+    if let Some(sent) = redirect_uri {
+        let expected = grant.redirect_uri.as_deref().or(client
+            .config
+            .redirect_uris
+            .first()
+            .map(String::as_str));
+        if expected != Some(sent) {
+            return Err(CodeError::RedirectMismatch);
+        }
+    }
+    let user = state.user_by_sub(&grant.sub).ok_or(CodeError::UserGone)?;
+    Ok(Redeemed { grant, user })
+}
+
+/// Issues (and records) an access token, and a refresh token when asked, for a redeemed code; no
+/// id_token: these protocols have none.
+pub fn issue_tokens(
+    state: &AppState,
+    client: &RegisteredClient,
+    redeemed: &Redeemed,
+    refresh: bool,
+) -> Result<Issued, OAuthError> {
+    issue(
+        state,
+        Issue {
+            grant_id: Some(&redeemed.grant.grant_id),
+            client: &client.config,
+            sub: &redeemed.grant.sub,
+            scope: &redeemed.grant.scope,
+            user: Some(&redeemed.user),
+            nonce: None,
+            auth_time: redeemed.grant.auth_time,
+            refresh,
+            id_token: false,
+        },
+    )
+}
+
+/// The token-endpoint faults armed for this answer (the same registry and point as `/token`).
+pub fn token_faults(state: &AppState, client_id: &str, username: &str) -> Vec<Fault> {
+    state.faults.take(
+        Point::Token,
+        FaultContext {
+            client_id: Some(client_id),
+            username: Some(username),
+        },
+    )
+}
+
+/// The user-API faults armed for this answer (the userinfo point).
+pub fn user_api_faults(state: &AppState, client_id: &str, username: &str) -> Vec<Fault> {
+    state.faults.take(
+        Point::Userinfo,
+        FaultContext {
+            client_id: Some(client_id),
+            username: Some(username),
+        },
+    )
+}
+
+/// Who a live access token of this provider belongs to.
+#[derive(Debug)]
+pub struct TokenOwner {
+    /// The user.
+    pub user: UserConfig,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Its scopes.
+    pub scope: Vec<String>,
+}
+
+/// The owner of a live access token (not expired, not revoked, issued here), if any.
+pub fn token_owner(state: &AppState, token: &str) -> Option<TokenOwner> {
+    let claims = verify_access_token(state, token)?;
+    let user = state.user_by_sub(claims.get("sub")?.as_str()?)?;
+    let client_id = claims.get("client_id")?.as_str()?.to_owned();
+    let scope = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Some(TokenOwner {
+        user,
+        client_id,
+        scope,
+    })
+}
+
+/// Constant-time string equality (openids are compared like secrets: they name a user to an app).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// base64url of SHA-256 over the parts, separated by NUL: stable derived identifiers.
+fn derived(parts: &[&str]) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    B64.encode(crate::keys::sha256(parts.join("\0").as_bytes()))
+}
+
+/// The user's WeChat `openid` at app `client_id`: configured, or derived from (client, sub) so it is
+/// stable and differs per app, as WeChat's does (28 characters starting with `o`).
+pub fn wechat_openid(user: &UserConfig, client_id: &str) -> String {
+    match user.openids.get(client_id) {
+        Some(openid) => openid.clone(),
+        None => {
+            let d = derived(&["openid", client_id, &user.sub]);
+            format!("o{}", &d[..27])
+        }
+    }
+}
+
+/// The user's numeric GitHub `id`: configured, or derived from `sub` (stable, at most 2^40).
+pub fn github_id(user: &UserConfig) -> u64 {
+    user.github_id.unwrap_or_else(|| {
+        let digest = crate::keys::sha256(user.sub.as_bytes());
+        let mut n = 0u64;
+        for b in &digest[..5] {
+            n = (n << 8) | u64::from(*b);
+        }
+        n.max(1)
+    })
+}
+
+/// The user's GitHub `login`: configured, or the username.
+pub fn github_login(user: &UserConfig) -> String {
+    user.github_login
+        .clone()
+        .unwrap_or_else(|| user.username.clone())
+}

@@ -1,0 +1,280 @@
+//! The configured providers (`[[providers]]`): one OpenID provider ([`crate::oidc`]), the WeChat website
+//! login ([`wechat`]) or a GitHub OAuth app ([`github`]) each, behind one interface: the authorization URL
+//! and, from a code, the verified identity.
+//!
+//! An identity is (namespace, subject), stored as the `issuer` and `subject` of the `identities` table:
+//! - OpenID: (issuer, `sub`);
+//! - WeChat: (`wechat:{api}`, `unionid`) when the answer has one, else (`wechat:{api}#{appid}`, `openid`),
+//!   because an openid is only unique within one app;
+//! - GitHub: (`github:{api}`, the numeric `id`), never the renamable `login`.
+//!
+//! Never an email or a nickname (CONFORMANCE NP-IDENTITY-KEY, NP-NO-EMAIL-LINK).
+
+pub mod github;
+pub mod wechat;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::clock::Clock;
+use crate::config::{ProviderKind, ProviderSettings, Settings, UnknownUserPolicy};
+use crate::error::ApiError;
+use crate::oidc::{AuthorizationStart, Provider};
+
+/// Who a provider says logged in, after every check.
+#[derive(Clone, Debug)]
+pub struct ProviderLogin {
+    /// The identity's namespace (the `issuer` column): the OpenID issuer, `wechat:…` or `github:…`.
+    pub namespace: String,
+    /// The provider's stable subject.
+    pub subject: String,
+    /// Display name (id_token or userinfo `name`, WeChat `nickname`, GitHub `name`).
+    pub name: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+}
+
+/// How one provider is spoken to.
+#[derive(Debug)]
+pub enum Protocol {
+    /// OpenID Connect.
+    Oidc(Arc<Provider>),
+    /// WeChat website login.
+    Wechat(wechat::Wechat),
+    /// GitHub OAuth app.
+    Github(github::Github),
+}
+
+/// One configured provider.
+#[derive(Debug)]
+pub struct ConfiguredProvider {
+    /// "Log in with NAME".
+    pub name: String,
+    /// What to do with an unknown identity from this provider.
+    pub policy: UnknownUserPolicy,
+    /// The protocol client.
+    pub protocol: Protocol,
+}
+
+impl ConfiguredProvider {
+    /// `oidc`, `wechat` or `github`.
+    pub fn kind(&self) -> &'static str {
+        match self.protocol {
+            Protocol::Oidc(_) => "oidc",
+            Protocol::Wechat(_) => "wechat",
+            Protocol::Github(_) => "github",
+        }
+    }
+
+    /// Whether identities in `namespace` come from this provider.
+    pub fn owns(&self, namespace: &str) -> bool {
+        match &self.protocol {
+            Protocol::Oidc(p) => p.issuer() == namespace,
+            Protocol::Wechat(w) => w.owns(namespace),
+            Protocol::Github(g) => g.namespace() == namespace,
+        }
+    }
+
+    /// The origins of this provider's URLs (for the page's `img-src`: pictures come from the provider).
+    pub fn origins(&self) -> Vec<String> {
+        let of = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .map(|u| u.origin().ascii_serialization())
+        };
+        match &self.protocol {
+            Protocol::Oidc(p) => of(p.issuer()).into_iter().collect(),
+            Protocol::Wechat(w) => w.origins(),
+            Protocol::Github(g) => g.origins(),
+        }
+        .into_iter()
+        .filter(|o| o != "null")
+        .collect()
+    }
+
+    /// The authorization URL for this login (OpenID: with nonce and PKCE; the others take neither, so the
+    /// verifier is empty and `state` is their only protection).
+    pub async fn authorization_url(
+        &self,
+        state: &str,
+        nonce: &str,
+    ) -> Result<AuthorizationStart, ApiError> {
+        match &self.protocol {
+            Protocol::Oidc(p) => p.authorization_url(state, nonce).await,
+            Protocol::Wechat(w) => Ok(w.authorization_url(state)),
+            Protocol::Github(g) => Ok(g.authorization_url(state)),
+        }
+    }
+
+    /// Exchanges the code (once, never retried) and finds out who logged in.
+    pub async fn complete(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<ProviderLogin, ApiError> {
+        match &self.protocol {
+            Protocol::Oidc(p) => {
+                let login = p.exchange_and_verify(code, pkce_verifier, nonce).await?;
+                Ok(ProviderLogin {
+                    namespace: login.issuer,
+                    subject: login.subject,
+                    name: login.name,
+                    picture: login.picture,
+                })
+            }
+            Protocol::Wechat(w) => w.complete(code).await,
+            Protocol::Github(g) => g.complete(code).await,
+        }
+    }
+}
+
+/// The providers, in login-page order.
+#[derive(Debug)]
+pub struct Providers {
+    /// Configured order.
+    list: Vec<Arc<ConfiguredProvider>>,
+}
+
+/// The HTTP client every non-OpenID provider uses: redirects off (a redirect could carry the code or
+/// token elsewhere), the configured timeout.
+pub(crate) fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent("reference-client")
+        .build()
+        .context("building the HTTP client")
+}
+
+impl Providers {
+    /// Builds every provider's client; `default_oidc` is used for the provider whose settings are the
+    /// top-level ones (so the app's `provider` handle and the registry share one discovery cache).
+    pub fn new(
+        settings: &Settings,
+        default_oidc: &Arc<Provider>,
+        clock: &Clock,
+    ) -> anyhow::Result<Self> {
+        let mut list = Vec::new();
+        for p in settings.effective_providers() {
+            list.push(Arc::new(Self::build(settings, p, default_oidc, clock)?));
+        }
+        Ok(Self { list })
+    }
+
+    fn build(
+        settings: &Settings,
+        p: ProviderSettings,
+        default_oidc: &Arc<Provider>,
+        clock: &Clock,
+    ) -> anyhow::Result<ConfiguredProvider> {
+        let http = || http_client(settings.http_timeout);
+        let redirect_uri = settings.redirect_uri.to_string();
+        let protocol = match p.kind {
+            ProviderKind::Oidc {
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+            } => {
+                if issuer == settings.issuer && client_id == settings.client_id {
+                    Protocol::Oidc(default_oidc.clone())
+                } else {
+                    Protocol::Oidc(Arc::new(Provider::for_provider(
+                        settings,
+                        &issuer,
+                        &client_id,
+                        &client_secret,
+                        &scopes,
+                        clock.clone(),
+                    )?))
+                }
+            }
+            ProviderKind::Wechat {
+                appid,
+                secret,
+                authorize_base,
+                api_base,
+            } => Protocol::Wechat(wechat::Wechat {
+                appid,
+                secret,
+                authorize_base,
+                api_base,
+                redirect_uri,
+                http: http()?,
+            }),
+            ProviderKind::Github {
+                client_id,
+                client_secret,
+                authorize_base,
+                api_base,
+                scopes,
+            } => Protocol::Github(github::Github {
+                client_id,
+                client_secret,
+                authorize_base,
+                api_base,
+                scopes,
+                redirect_uri,
+                http: http()?,
+            }),
+        };
+        Ok(ConfiguredProvider {
+            name: p.name,
+            policy: p
+                .unknown_user_policy
+                .unwrap_or(settings.unknown_user_policy),
+            protocol,
+        })
+    }
+
+    /// All providers, in order.
+    pub fn all(&self) -> &[Arc<ConfiguredProvider>] {
+        &self.list
+    }
+
+    /// The provider named `name`, or the first one when `name` is `None`.
+    pub fn get(&self, name: Option<&str>) -> Option<Arc<ConfiguredProvider>> {
+        match name {
+            None => self.list.first().cloned(),
+            Some(n) => self.list.iter().find(|p| p.name == n).cloned(),
+        }
+    }
+
+    /// The name of the provider whose identities live in `namespace`.
+    pub fn name_for(&self, namespace: &str) -> Option<String> {
+        self.list
+            .iter()
+            .find(|p| p.owns(namespace))
+            .map(|p| p.name.clone())
+    }
+}
+
+/// A trimmed base URL without a trailing slash, for joining paths.
+pub(crate) fn base(url: &url::Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+/// Reads a provider's answer whole (bounded), failing on a transport error or a non-2xx status.
+pub(crate) async fn read_ok(
+    what: &str,
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<(Option<String>, Vec<u8>), ApiError> {
+    let response = response.map_err(|e| ApiError::Provider(format!("{what}: {e}")))?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = crate::oidc::read_limited(response)
+        .await
+        .map_err(|e| ApiError::Provider(format!("{what}: {e}")))?;
+    if !status.is_success() {
+        return Err(ApiError::Provider(format!("{what}: status {status}")));
+    }
+    Ok((content_type, body))
+}
