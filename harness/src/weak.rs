@@ -493,5 +493,7 @@ async fn verify_id_token(
         subject,
         name: claims["name"].as_str().map(str::to_owned),
         picture: claims["picture"].as_str().map(str::to_owned),
+        id_token: None,
+        sid: None,
     })
 }

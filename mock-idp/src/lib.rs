@@ -56,6 +56,7 @@
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
 //! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
 //! - [`resource`]: userinfo, revocation, introspection.
+//! - [`logout`]: the end-session endpoint and back-channel logout tokens.
 //! - [`store`]: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
 //!   their docs; [`Stores`] picks them when the state is built (in-memory by default).
 //! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
@@ -80,6 +81,7 @@ pub mod error;
 pub mod faults;
 pub mod grants;
 pub mod keys;
+pub mod logout;
 pub mod requests;
 pub mod resource;
 pub mod server;

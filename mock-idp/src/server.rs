@@ -41,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         .route("/userinfo", get(resource::userinfo).post(resource::userinfo))
         .route("/revoke", post(resource::revoke))
         .route("/introspect", post(resource::introspect))
+        .route(
+            crate::logout::LOGOUT_PATH,
+            get(crate::logout::end_session).post(crate::logout::end_session),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             requests::record,
@@ -356,6 +360,18 @@ impl Handle {
     /// The introspection endpoint.
     pub fn introspection_endpoint(&self) -> String {
         self.url("/introspect")
+    }
+
+    /// The end-session endpoint (RP-Initiated Logout 1.0 §2).
+    pub fn end_session_endpoint(&self) -> String {
+        self.url(crate::logout::LOGOUT_PATH)
+    }
+
+    /// Ends every session of `username` at the provider, as if they logged out there, and sends each
+    /// client with a back-channel logout URI its logout token (Back-Channel Logout 1.0 §2.7); returns what
+    /// each delivery came to, or `None` for an unknown user.
+    pub async fn logout(&self, username: &str) -> Option<Vec<crate::logout::Delivery>> {
+        crate::logout::logout_user(&self.state, username).await
     }
 
     /// Adds or replaces a user.

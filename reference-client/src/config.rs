@@ -145,6 +145,15 @@ pub struct Settings {
     pub uses_dev_jwt_key: bool,
     /// Upper bounds of the in-memory stores (set from Rust; the defaults suit one instance).
     pub limits: crate::store::StoreLimits,
+    /// PEM certificates to trust for the provider, besides the system roots (e.g. the certificate
+    /// `mock-idp --tls` writes).
+    pub ca_file: Option<PathBuf>,
+    /// Where the provider sends the browser after logout; must be registered there exactly
+    /// (RP-Initiated Logout 1.0 §3). By default the app's start page, `/` on the redirect URI's origin.
+    pub post_logout_redirect_uri: url::Url,
+    /// How old a back-channel logout token's `iat` may be; its `jti` is remembered this long
+    /// (Back-Channel Logout 1.0 §2.6, steps 6 and 9).
+    pub logout_token_max_age: Duration,
 }
 
 /// The raw, all-optional shape of the TOML file. Unknown keys are refused so typos surface.
@@ -169,6 +178,9 @@ struct RawSettings {
     transaction_ttl_secs: Option<u64>,
     binding_ticket_ttl_secs: Option<u64>,
     seed_demo_users: Option<bool>,
+    ca_file: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    logout_token_max_age_secs: Option<u64>,
 }
 
 /// The keys whose environment value is a number or boolean rather than a string.
@@ -179,6 +191,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "transaction_ttl_secs",
     "binding_ticket_ttl_secs",
     "seed_demo_users",
+    "logout_token_max_age_secs",
 ];
 
 /// Every key the file may contain, for the environment overlay.
@@ -201,6 +214,9 @@ const KEYS: &[&str] = &[
     "transaction_ttl_secs",
     "binding_ticket_ttl_secs",
     "seed_demo_users",
+    "ca_file",
+    "post_logout_redirect_uri",
+    "logout_token_max_age_secs",
 ];
 
 impl Settings {
@@ -341,7 +357,32 @@ impl Settings {
                 Some("127.0.0.1" | "localhost" | "[::1]")
             )
         });
+        let post_logout_redirect_uri = match raw.post_logout_redirect_uri {
+            Some(v) => url::Url::parse(&v).map_err(|e| invalid("post_logout_redirect_uri", e))?,
+            None => {
+                let mut start = redirect_uri.clone();
+                start.set_path("/");
+                start.set_query(None);
+                start.set_fragment(None);
+                start
+            }
+        };
+        let ca_file = raw.ca_file.map(PathBuf::from);
+        if let Some(path) = &ca_file
+            && !path.is_file()
+        {
+            return Err(invalid(
+                "ca_file",
+                format!("{} is not a readable file", path.display()),
+            ));
+        }
         Ok(Self {
+            ca_file,
+            post_logout_redirect_uri,
+            logout_token_max_age: positive(
+                "logout_token_max_age_secs",
+                raw.logout_token_max_age_secs.unwrap_or(300),
+            )?,
             cookie_secure: redirect_uri.scheme() == "https",
             uses_dev_jwt_key: jwt_key == DEV_ONLY_JWT_KEY,
             issuer,

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::db::Database;
 use crate::oidc::Provider;
 use crate::routes;
-use crate::store::{BindingTickets, SessionStore, TransactionStore};
+use crate::store::{BindingTickets, SessionStore, TransactionStore, UsedJtis};
 
 /// Everything a request handler needs; cheap to clone (handles only).
 #[derive(Clone, Debug)]
@@ -34,6 +34,8 @@ pub struct AppState {
     pub binding_tickets: Arc<BindingTickets>,
     /// Cookie-mode sessions.
     pub sessions: Arc<SessionStore>,
+    /// `jti`s of accepted back-channel logout tokens.
+    pub logout_jtis: Arc<UsedJtis>,
     /// Issues and verifies the app JWT.
     pub jwt: AppJwt,
     /// The application's time; tests advance it.
@@ -69,6 +71,7 @@ impl AppState {
             transactions: Arc::new(TransactionStore::new(limits.transactions)),
             binding_tickets: Arc::new(BindingTickets::new(limits.binding_tickets)),
             sessions: Arc::new(SessionStore::new(limits.sessions)),
+            logout_jtis: Arc::new(UsedJtis::new(limits.logout_jtis)),
             jwt,
             clock,
         })
@@ -91,7 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/login-url", get(routes::login::login_url))
         .route("/api/auth/callback", post(routes::callback::callback))
         .route("/api/auth/bind", post(routes::bind::bind))
-        .route("/api/auth/logout", post(routes::me::logout))
+        .route("/api/auth/logout", post(routes::logout::logout))
+        .route("/backchannel-logout", post(routes::logout::backchannel))
         .route("/api/me", get(routes::me::me))
         .route("/api/admin/users", get(routes::admin::list_users))
         .layer(SetResponseHeaderLayer::if_not_present(

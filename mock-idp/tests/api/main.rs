@@ -12,6 +12,7 @@ mod codes;
 mod discovery;
 mod faults;
 mod login;
+mod logout;
 mod pkce;
 mod refresh;
 mod resource;
