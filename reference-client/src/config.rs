@@ -149,8 +149,8 @@ pub struct Settings {
     /// `mock-idp --tls` writes).
     pub ca_file: Option<PathBuf>,
     /// Where the provider sends the browser after logout; must be registered there exactly
-    /// (RP-Initiated Logout 1.0 §3). By default the app's start page, `/` on the redirect URI's origin.
-    pub post_logout_redirect_uri: url::Url,
+    /// (RP-Initiated Logout 1.0 §3). `None`: the app's start page (see [`Settings::post_logout_redirect_uri`]).
+    pub post_logout_redirect_uri: Option<url::Url>,
     /// How old a back-channel logout token's `iat` may be; its `jti` is remembered this long
     /// (Back-Channel Logout 1.0 §2.6, steps 6 and 9).
     pub logout_token_max_age: Duration,
@@ -220,6 +220,18 @@ const KEYS: &[&str] = &[
 ];
 
 impl Settings {
+    /// Where the provider sends the browser after logout: the configured URI, or `/` on the redirect
+    /// URI's origin (the app's start page).
+    pub fn post_logout_redirect_uri(&self) -> url::Url {
+        self.post_logout_redirect_uri.clone().unwrap_or_else(|| {
+            let mut start = self.redirect_uri.clone();
+            start.set_path("/");
+            start.set_query(None);
+            start.set_fragment(None);
+            start
+        })
+    }
+
     /// The built-in defaults, which match `mock-idp`'s: issuer `http://127.0.0.1:9000`, client `web` /
     /// `web-secret`, callback `http://127.0.0.1:3000/callback`, listen `127.0.0.1:3000`.
     pub fn builtin() -> Self {
@@ -358,14 +370,10 @@ impl Settings {
             )
         });
         let post_logout_redirect_uri = match raw.post_logout_redirect_uri {
-            Some(v) => url::Url::parse(&v).map_err(|e| invalid("post_logout_redirect_uri", e))?,
-            None => {
-                let mut start = redirect_uri.clone();
-                start.set_path("/");
-                start.set_query(None);
-                start.set_fragment(None);
-                start
+            Some(v) => {
+                Some(url::Url::parse(&v).map_err(|e| invalid("post_logout_redirect_uri", e))?)
             }
+            None => None,
         };
         let ca_file = raw.ca_file.map(PathBuf::from);
         if let Some(path) = &ca_file

@@ -624,6 +624,39 @@ mod tests {
         );
     }
 
+    /// A database file written before logout existed gains the session version; its users keep working.
+    #[test]
+    fn an_existing_database_file_is_migrated_to_session_versions() {
+        let path =
+            std::env::temp_dir().join(format!("rc-migrate-{}.db", crate::store::random_token(9)));
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("version 1 schema");
+            conn.execute(
+                "INSERT INTO users (display_name, role, created_at) VALUES ('Old', 'user', 0)",
+                [],
+            )
+            .expect("insert");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+        }
+        let db = Database::open(&path).expect("migrates");
+        let user = db.get_user(1).expect("read").expect("kept");
+        assert_eq!(
+            (user.display_name.as_str(), user.session_version),
+            ("Old", 0)
+        );
+        assert!(db.end_sessions(1).expect("update"));
+        assert_eq!(
+            db.get_user(1).expect("read").expect("kept").session_version,
+            1
+        );
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
     #[test]
     fn find_or_create_creates_once() {
         let db = Database::open_in_memory().expect("db");

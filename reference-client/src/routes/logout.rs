@@ -56,7 +56,7 @@ pub async fn logout(
         .provider
         .end_session_url(
             hint.as_deref(),
-            &state.settings.post_logout_redirect_uri,
+            &state.settings.post_logout_redirect_uri(),
             &random_token(16),
         )
         .await

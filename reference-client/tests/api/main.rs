@@ -9,5 +9,6 @@ mod callback;
 mod hardening;
 mod hostile;
 mod login;
+mod logout;
 mod provider_faults;
 mod users;
