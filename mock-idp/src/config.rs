@@ -470,6 +470,26 @@ pub struct Config {
     /// Tenants created at start (`[[tenants]]`: a `name` and the same fields as this file).
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// Serve HTTPS (`[tls]`, feature `tls`); the default issuer is then `https://{bound address}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// The `[tls]` table: a given certificate and key, or (with neither) one generated on first start for
+/// `localhost` and `127.0.0.1`, signed by a local CA whose certificate clients are told to trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// A PEM certificate chain, leaf first.
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// Its PEM private key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Where the generated CA (`ca.pem`), certificate and key are kept; by default `mock-idp-tls` in the
+    /// system's temp directory.
+    #[serde(default)]
+    pub dir: Option<String>,
 }
 
 /// A `[[tenants]]` table: a name and a configuration of the root's shape (without `issuer` and
@@ -581,6 +601,7 @@ impl Default for Config {
             admin: false,
             admin_token: None,
             tenants: Vec::new(),
+            tls: None,
         }
     }
 }

@@ -45,6 +45,8 @@
 //!
 //! # Features
 //! - `cli` (default): the `mock-idp` binary (argument parsing, log output); implies `toml`.
+//! - `tls` (default, and through `cli`): HTTPS with a generated local CA or a given certificate
+//!   ([`Config::tls`], `mock-idp --tls`).
 //! - `toml` (default through `cli`): `Config::from_toml` and `Config::load` read configuration files.
 //!   Without it, configure in code: [`Config::builtin`], [`ClientConfig::confidential`],
 //!   [`UserConfig::new`], [`MockIdp::add_client`].
@@ -88,13 +90,15 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod tenants;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod tokens;
 pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
     AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, Limits, PkcePolicy,
-    Secret, SigningAlg, TenantConfig, UserConfig,
+    Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;

@@ -18,4 +18,6 @@ mod refresh;
 mod resource;
 mod stores;
 mod tenants;
+#[cfg(feature = "tls")]
+mod tls;
 mod token;

@@ -314,3 +314,65 @@ async fn a_logout_token_with_only_a_sid_ends_that_sessions_user() {
     assert_eq!(post_logout_token(&app, &token).await, StatusCode::OK);
     assert_eq!(app.get_me(&jwt).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `ca_file`: the app trusts the CA of a provider served with TLS (a real handshake) and logs in.
+#[tokio::test]
+async fn with_the_providers_ca_file_the_app_logs_in_over_https() {
+    let dir = std::env::temp_dir().join(format!(
+        "rc-tls-{}",
+        reference_client::store::random_token(9)
+    ));
+    let idp = mock_idp::MockIdp::start(mock_idp::Config {
+        tls: Some(mock_idp::TlsConfig {
+            dir: Some(dir.display().to_string()),
+            ..Default::default()
+        }),
+        ..mock_idp::Config::builtin()
+    })
+    .await
+    .expect("TLS provider");
+    assert!(idp.issuer().starts_with("https://127.0.0.1:"));
+    let ca = idp.tls_ca_file().expect("generated CA").to_path_buf();
+    let mut app = spawn_app_for_issuer(idp.issuer(), |s| s.ca_file = Some(ca.clone()));
+    idp.add_client(ClientConfig::confidential(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        &format!("{}/callback", app.address),
+    ))
+    .expect("client");
+    app.idp = Some(idp);
+    // The browser trusts the CA too (as a developer's would, once told to).
+    let pem = std::fs::read(&ca).expect("CA file");
+    let b = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser");
+    app.idp().next_login("alice");
+    let authorize = app.start_login(&b).await;
+    assert_eq!(authorize.scheme(), "https");
+    let at_idp = b.get(authorize).send().await.expect("TLS to the provider");
+    let back = Url::parse(at_idp.headers()["location"].to_str().expect("ascii")).expect("url");
+    let q = query_map(&back);
+    let login = app
+        .post_callback(
+            &b,
+            &json!({"code": q["code"], "state": q["state"], "iss": q["iss"]}),
+        )
+        .await;
+    assert_eq!(
+        login.status(),
+        StatusCode::OK,
+        "the app exchanged the code over TLS"
+    );
+    let body: Value = login.json().await.expect("json");
+    let token = body["token"].as_str().expect("token");
+    assert_eq!(app.get_me(token).await.status(), StatusCode::OK);
+
+    // Without the CA the provider's certificate is not trusted: the login cannot start.
+    let untrusting = spawn_app_for_issuer(app.idp().issuer(), |_| {});
+    let response = untrusting.get_login_url(&browser()).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let _ = std::fs::remove_dir_all(dir);
+}
