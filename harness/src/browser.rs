@@ -124,6 +124,19 @@ impl Browser {
         self.send(self.client.post(url.clone()).form(form)).await
     }
 
+    /// `POST url` with an empty body and `Authorization: Bearer` (or, without a token, the cookies only).
+    pub async fn post_with_bearer(
+        &self,
+        url: &Url,
+        token: Option<&str>,
+    ) -> anyhow::Result<HttpResponse> {
+        let mut request = self.client.post(url.clone());
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        self.send(request).await
+    }
+
     /// `POST url` with a JSON body.
     pub async fn post_json(&self, url: &Url, body: &Value) -> anyhow::Result<HttpResponse> {
         self.send(self.client.request(Method::POST, url.clone()).json(body))

@@ -39,6 +39,7 @@
 
 pub mod browser;
 pub mod jwt;
+pub mod logout;
 pub mod parameters;
 pub mod provider;
 pub mod reference;

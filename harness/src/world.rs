@@ -73,6 +73,8 @@ pub struct World {
     pub revocation: Option<HttpResponse>,
     /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
     pub startup: Option<Startup>,
+    /// What the logout steps observed (`crate::logout`).
+    pub logout: crate::logout::LogoutState,
 }
 
 impl World {
@@ -101,6 +103,7 @@ impl World {
             app_client_secret: None,
             revocation: None,
             startup: None,
+            logout: Default::default(),
         })
     }
 
@@ -127,7 +130,7 @@ impl World {
     }
 
     /// What the harness registers at the provider for the backend.
-    fn provider_setup(&self) -> ProviderSetup {
+    pub(crate) fn provider_setup(&self) -> ProviderSetup {
         ProviderSetup {
             issuer: self.provider.idp.issuer().to_owned(),
             client_id: "conformance-app".into(),
@@ -160,12 +163,17 @@ impl World {
                 .start(&setup, &self.options)
                 .await
                 .with_context(|| format!("starting {}", self.factory.name()))?;
-            self.provider
-                .register(mock_idp::ClientConfig::confidential(
-                    &setup.client_id,
-                    &setup.client_secret,
-                    &target.redirect_uri(),
-                ))?;
+            let mut client = mock_idp::ClientConfig::confidential(
+                &setup.client_id,
+                &setup.client_secret,
+                &target.redirect_uri(),
+            );
+            // Logout, when the backend has it (RP-Initiated Logout 1.0 §3, Back-Channel Logout 1.0 §2.2).
+            client
+                .post_logout_redirect_uris
+                .extend(target.post_logout_redirect_uri());
+            client.backchannel_logout_uri = target.backchannel_logout_uri();
+            self.provider.register(client)?;
             self.app = Some(target);
         }
         self.app

@@ -4,5 +4,6 @@
 pub mod app_users;
 pub mod assertions;
 pub mod browser;
+pub mod logout;
 pub mod provider;
 pub mod token_endpoint;
