@@ -167,7 +167,8 @@ fn check(state: &AppState, raw: &[u8]) -> Result<LogoutRequest, &'static str> {
     let mut hint_aud = Vec::new();
     if let Some(hint) = get("id_token_hint") {
         let claims = match state.keys.verify(&hint) {
-            Some((typ, claims)) if typ.as_deref() != Some("at+jwt") => claims,
+            // An id_token (typ JWT), not an access token or a logout token.
+            Some((typ, claims)) if typ.as_deref().is_none_or(|t| t == "JWT") => claims,
             _ => return Err("id_token_hint is not an ID Token issued by this provider."),
         };
         if claims.get("iss").and_then(Value::as_str) != Some(state.issuer.as_str()) {
