@@ -212,6 +212,22 @@ impl Browser {
         self.send(request, "DELETE", url, params).await
     }
 
+    /// `POST url` with an empty body and `Authorization: Bearer` (or, without a token, the cookies only).
+    pub async fn post_with_bearer(
+        &self,
+        url: &Url,
+        token: Option<&str>,
+    ) -> anyhow::Result<HttpResponse> {
+        let mut request = self.client.post(url.clone());
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let params = token
+            .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
+            .unwrap_or_default();
+        self.send(request, "POST", url, params).await
+    }
+
     /// `POST url` with a JSON body.
     pub async fn post_json(&self, url: &Url, body: &Value) -> anyhow::Result<HttpResponse> {
         let params = match body {

@@ -43,6 +43,7 @@
 pub mod browser;
 pub mod http_target;
 pub mod jwt;
+pub mod logout;
 pub mod parameters;
 pub mod personas;
 pub mod provider;

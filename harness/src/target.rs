@@ -16,6 +16,9 @@
 //!    vocabulary of [`crate::parameters::AppError`].
 //! 4. `GET profile_url()` with the session answers the user's profile as JSON; [`Target::profile`] reads
 //!    `role` and `avatar_url` from it.
+//! 6. Logout (optional): `POST logout_url()` with the session ends it and answers the provider's end-session
+//!    URL ([`Target::end_session_url`]); the provider POSTs `logout_token` to
+//!    [`Target::backchannel_logout_uri`] and answers 200 for a valid one, 400 otherwise.
 //! 5. Under the `require-binding` policy the callback answers `{"binding_ticket": "..."}` and
 //!    `POST bind_url()` with `{ticket, phone}` completes the login.
 
@@ -234,6 +237,31 @@ pub trait Target: Send + Sync + Debug {
         body.get("return_to")
             .and_then(Value::as_str)
             .map(str::to_owned)
+    }
+
+    /// `POST` here with the session logs out: the backend ends its session and answers where the browser
+    /// goes next ([`Target::end_session_url`]); `None` if the backend has no logout.
+    fn logout_url(&self) -> Option<Url> {
+        None
+    }
+
+    /// Where the logout answer sends the browser (the provider's end-session endpoint with the backend's
+    /// parameters, RP-Initiated Logout 1.0 §2); by default its JSON `end_session_url`.
+    fn end_session_url(&self, body: &Value) -> Option<Url> {
+        body.get("end_session_url")
+            .and_then(Value::as_str)
+            .and_then(|u| Url::parse(u).ok())
+    }
+
+    /// The post-logout redirect URI to register at the provider (RP-Initiated Logout 1.0 §3), if any.
+    fn post_logout_redirect_uri(&self) -> Option<String> {
+        None
+    }
+
+    /// The back-channel logout URI to register at the provider (Back-Channel Logout 1.0 §2.2), if any:
+    /// the provider POSTs `logout_token` there.
+    fn backchannel_logout_uri(&self) -> Option<String> {
+        None
     }
 
     /// Where the session is.

@@ -74,7 +74,7 @@ fn the_catalogue_parses_into_its_starred_checks() {
 #[test]
 fn the_catalogue_has_its_sections() {
     let sections: BTreeSet<char> = catalogue().into_iter().map(|(s, _, _)| s).collect();
-    for letter in ('A'..='J').chain(['L']) {
+    for letter in 'A'..='L' {
         assert!(
             sections.contains(&letter),
             "no rows found in section {letter} of docs/CONFORMANCE.md"

@@ -3,7 +3,8 @@
 //! same weakened router with every weakness switched off (so the failure is the weakness's doing).
 //!
 //! Scenarios declare which weakness they catch with a tag: `@mutant-no-state-check`, `@mutant-code-reuse`,
-//! `@mutant-admit-unknown`, `@mutant-exchange-first`, and for the ★ rows of section G (id_token checks)
+//! `@mutant-admit-unknown`, `@mutant-exchange-first`, `@mutant-logout-replay` (a back-channel endpoint
+//! without single-use `jti`), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`. The last is caught only by the token-request count:
 //! that backend still refuses every bad callback with the right error and issues nothing.
@@ -134,4 +135,13 @@ async fn wrong_nonce_scenarios_fail_when_the_nonce_is_not_checked() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-nonce-check", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_replay_scenarios_fail_when_logout_tokens_can_be_replayed() {
+    let weak = Weaknesses {
+        accept_replayed_logout_tokens: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-logout-replay", weak, 1).await;
 }

@@ -192,6 +192,7 @@ async fn main() {
         refresh_tokens: 10_000_000,
         pending_logins: 10_000_000,
         auth_failure_counters: 10_000_000,
+        sessions: 10_000_000,
     };
     let config_path =
         std::env::temp_dir().join(format!("mock-idp-soak-{}.toml", std::process::id()));

@@ -306,6 +306,30 @@ async fn delete_user(
     }
 }
 
+/// What a provider-initiated logout did: one back-channel delivery per client session that ended.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoggedOut {
+    /// Each delivery as `client_id: outcome` (an HTTP status, `timed out`, or a connection error).
+    pub backchannel: Vec<String>,
+}
+
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/users/{username}/logout",
+    params(("tenant" = String, Path), ("username" = String, Path)),
+    responses((status = 200, body = LoggedOut), (status = 404, body = ErrorBody))))]
+async fn logout_user(
+    State(hub): State<Hub>,
+    Path((tenant, username)): Path<(String, String)>,
+) -> Result<Json<LoggedOut>, AdminError> {
+    let deliveries = provider(&hub, &tenant)?
+        .logout(&username)
+        .await
+        .ok_or_else(|| AdminError::not_found(format!("username: no user {username:?}")))?;
+    Ok(Json(LoggedOut {
+        backchannel: deliveries.iter().map(ToString::to_string).collect(),
+    }))
+}
+
 #[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/clients", request_body = ClientConfig,
     params(("tenant" = String, Path)),
     responses((status = 201, body = Added), (status = 400, body = ErrorBody))))]
@@ -654,6 +678,7 @@ async fn verdict(
         delete_tenant,
         add_user,
         delete_user,
+        logout_user,
         add_client,
         delete_client,
         next_login,
@@ -672,6 +697,7 @@ async fn verdict(
         CreateTenant,
         TenantInfo,
         Added,
+        LoggedOut,
         NextLogin,
         ClockChange,
         ClockInfo,
@@ -725,6 +751,7 @@ pub fn routes(hub: Hub, auth: AdminAuth) -> Router {
         .route("/admin/tenants/{tenant}", delete(delete_tenant))
         .route(&format!("{t}/users"), post(add_user))
         .route(&format!("{t}/users/{{username}}"), delete(delete_user))
+        .route(&format!("{t}/users/{{username}}/logout"), post(logout_user))
         .route(&format!("{t}/clients"), post(add_client))
         .route(&format!("{t}/clients/{{client_id}}"), delete(delete_client))
         .route(&format!("{t}/next-login"), post(next_login))

@@ -46,6 +46,13 @@ pub enum Action {
         /// The user.
         username: String,
     },
+    /// End every session of USERNAME at the provider and send the back-channel logout tokens.
+    Logout {
+        /// The tenant.
+        tenant: String,
+        /// The user.
+        username: String,
+    },
     /// The request log (secrets masked).
     Requests {
         /// The tenant.
@@ -216,6 +223,11 @@ fn request_of(action: Action) -> Result<(Method, String, Option<Value>), String>
             Method::POST,
             t(&tenant, "/next-login"),
             Some(json!({"username": username})),
+        ),
+        Action::Logout { tenant, username } => (
+            Method::POST,
+            t(&tenant, &format!("/users/{username}/logout")),
+            None,
         ),
         Action::Requests { tenant, since } => (
             Method::GET,

@@ -213,6 +213,14 @@ pub struct ClientConfig {
     /// Access-token lifetime for this client, in seconds (overrides the server's).
     #[serde(default)]
     pub access_token_ttl: Option<u64>,
+    /// Where the end-session endpoint may send the browser after logout, compared by exact string match
+    /// (RP-Initiated Logout 1.0 §3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where the provider POSTs a `logout_token` when a session of this client ends (Back-Channel Logout
+    /// 1.0 §2.2); the only URI the provider ever posts to for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 fn default_grants() -> Vec<GrantType> {
@@ -240,8 +248,20 @@ impl ClientConfig {
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             token_endpoint_auth_method: AuthMethod::None,
             pkce: PkcePolicy::Required,
-            access_token_ttl: None,
+            ..ClientConfig::default()
         }
+    }
+
+    /// This client with `uri` added to its post-logout redirect URIs (RP-Initiated Logout 1.0 §3).
+    pub fn with_post_logout_redirect_uri(mut self, uri: &str) -> Self {
+        self.post_logout_redirect_uris.push(uri.to_owned());
+        self
+    }
+
+    /// This client with a back-channel logout URI (Back-Channel Logout 1.0 §2.2).
+    pub fn with_backchannel_logout_uri(mut self, uri: &str) -> Self {
+        self.backchannel_logout_uri = Some(uri.to_owned());
+        self
     }
 
     /// Checks one client; `field` is its path in the file.
@@ -290,6 +310,27 @@ impl ClientConfig {
             let parsed = url::Url::parse(uri).map_err(|e| invalid(&f, e.to_string()))?;
             if parsed.fragment().is_some() {
                 return Err(invalid(f, "must not contain a fragment (RFC 6749 §3.1.2)"));
+            }
+        }
+        for (i, uri) in self.post_logout_redirect_uris.iter().enumerate() {
+            let f = format!("{field}.post_logout_redirect_uris[{i}]");
+            let parsed = url::Url::parse(uri).map_err(|e| invalid(&f, e.to_string()))?;
+            if parsed.fragment().is_some() {
+                return Err(invalid(f, "must not contain a fragment"));
+            }
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            let f = format!("{field}.backchannel_logout_uri");
+            let parsed = url::Url::parse(uri).map_err(|e| invalid(&f, e.to_string()))?;
+            // Back-Channel Logout 1.0 §2.2: an absolute http(s) URL without a fragment.
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.fragment().is_some() {
+                return Err(invalid(
+                    f,
+                    "must be an http or https URL without a fragment",
+                ));
+            }
+            if parsed.host_str().is_none() {
+                return Err(invalid(f, "must name a host"));
             }
         }
         if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
@@ -400,6 +441,8 @@ pub struct Limits {
     pub pending_logins: usize,
     /// Failed-client-authentication counters, one per (client, remote address) per minute.
     pub auth_failure_counters: usize,
+    /// Provider sessions of clients with a back-channel logout URI (until the tokens they issued expire).
+    pub sessions: usize,
 }
 
 impl Default for Limits {
@@ -410,6 +453,7 @@ impl Default for Limits {
             refresh_tokens: 100_000,
             pending_logins: 10_000,
             auth_failure_counters: 10_000,
+            sessions: 100_000,
         }
     }
 }
@@ -481,6 +525,26 @@ pub struct Config {
     /// Tenants created at start (`[[tenants]]`: a `name` and the same fields as this file).
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// Serve HTTPS (`[tls]`, feature `tls`); the default issuer is then `https://{bound address}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// The `[tls]` table: a given certificate and key, or (with neither) one generated on first start for
+/// `localhost` and `127.0.0.1`, signed by a local CA whose certificate clients are told to trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// A PEM certificate chain, leaf first.
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// Its PEM private key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Where the generated CA (`ca.pem`), certificate and key are kept; by default `mock-idp-tls` in the
+    /// system's temp directory.
+    #[serde(default)]
+    pub dir: Option<String>,
 }
 
 /// A `[[tenants]]` table: a name and a configuration of the root's shape (without `issuer` and
@@ -593,6 +657,7 @@ impl Default for Config {
             admin: false,
             admin_token: None,
             tenants: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -613,7 +678,7 @@ impl Config {
                 grant_types: grants.to_vec(),
                 token_endpoint_auth_method: auth,
                 pkce: PkcePolicy::Optional,
-                access_token_ttl: None,
+                ..ClientConfig::default()
             }
         };
         let user =
@@ -642,13 +707,16 @@ impl Config {
             issuer: Some(format!("http://{address}")),
             address,
             clients: vec![
+                // The reference client's logout returns to its start page. No back-channel URI by default:
+                // a client with one has every login kept as a session, work the benchmarks' logins skip.
                 client(
                     "web",
                     Some("web-secret"),
                     AuthMethod::ClientSecretBasic,
                     &[WEB_CALLBACK],
                     &[AuthorizationCode, RefreshToken],
-                ),
+                )
+                .with_post_logout_redirect_uri("http://127.0.0.1:3000/"),
                 client(
                     "web-post",
                     Some("web-post-secret"),
@@ -746,6 +814,7 @@ impl Config {
                 "limits.auth_failure_counters",
                 self.limits.auth_failure_counters,
             ),
+            ("limits.sessions", self.limits.sessions),
         ] {
             if v == 0 {
                 return Err(invalid(name, "must be at least 1"));

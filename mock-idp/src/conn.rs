@@ -30,6 +30,14 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// The connection info of a new connection from `remote`.
+    pub fn of(remote: SocketAddr) -> Conn {
+        Conn {
+            remote,
+            abort: Arc::default(),
+        }
+    }
+
     /// Aborts the connection: nothing more is written to it, whatever the handler returns.
     pub fn abort(&self) {
         self.abort.store(true, Ordering::SeqCst);
@@ -54,7 +62,13 @@ impl axum::serve::Listener for AbortableListener {
                         remote,
                         abort: abort.clone(),
                     };
-                    return (AbortableStream { stream, abort }, conn);
+                    return (
+                        AbortableStream {
+                            stream: Inner::Plain(stream),
+                            abort,
+                        },
+                        conn,
+                    );
                 }
                 // Out of file descriptors and friends: back off briefly, as axum's own listener does.
                 Err(e) => {
@@ -79,16 +93,53 @@ impl Connected<IncomingStream<'_, AbortableListener>> for Conn {
     }
 }
 
-/// A TCP stream that fails every operation once its connection is aborted.
+/// A TCP stream, plain or TLS, that fails every operation once its connection is aborted.
 #[derive(Debug)]
 pub struct AbortableStream {
     /// The connection.
-    stream: TcpStream,
+    stream: Inner,
     /// Shared with the [`Conn`] the handlers see.
     abort: Arc<AtomicBool>,
 }
 
+/// The transport under an [`AbortableStream`].
+#[derive(Debug)]
+enum Inner {
+    /// Plain HTTP.
+    Plain(TcpStream),
+    /// HTTPS (feature `tls`).
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// Forwards a poll to whichever transport is inside.
+macro_rules! inner {
+    ($self:ident, $s:ident => $e:expr) => {
+        match &mut $self.stream {
+            Inner::Plain($s) => $e,
+            #[cfg(feature = "tls")]
+            Inner::Tls($s) => $e,
+        }
+    };
+}
+
 impl AbortableStream {
+    /// A TLS connection from `remote`, with the [`Conn`] its handlers see.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls(
+        stream: tokio_rustls::server::TlsStream<TcpStream>,
+        remote: SocketAddr,
+    ) -> (AbortableStream, Conn) {
+        let conn = Conn::of(remote);
+        (
+            AbortableStream {
+                stream: Inner::Tls(Box::new(stream)),
+                abort: conn.abort.clone(),
+            },
+            conn,
+        )
+    }
+
     fn aborted(&self) -> bool {
         self.abort.load(Ordering::SeqCst)
     }
@@ -107,7 +158,7 @@ impl AsyncRead for AbortableStream {
         if self.aborted() {
             return Poll::Ready(Err(aborted_error()));
         }
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        inner!(self, s => Pin::new(s).poll_read(cx, buf))
     }
 }
 
@@ -120,18 +171,18 @@ impl AsyncWrite for AbortableStream {
         if self.aborted() {
             return Poll::Ready(Err(aborted_error()));
         }
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        inner!(self, s => Pin::new(s).poll_write(cx, buf))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.aborted() {
             return Poll::Ready(Err(aborted_error()));
         }
-        Pin::new(&mut self.stream).poll_flush(cx)
+        inner!(self, s => Pin::new(s).poll_flush(cx))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        inner!(self, s => Pin::new(s).poll_shutdown(cx))
     }
 
     fn poll_write_vectored(
@@ -142,10 +193,14 @@ impl AsyncWrite for AbortableStream {
         if self.aborted() {
             return Poll::Ready(Err(aborted_error()));
         }
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        inner!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        match &self.stream {
+            Inner::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
+            Inner::Tls(s) => s.is_write_vectored(),
+        }
     }
 }

@@ -18,6 +18,9 @@ pub fn metadata(state: &AppState) -> Value {
         "jwks_uri": state.url("/jwks"),
         "revocation_endpoint": state.url("/revoke"),
         "introspection_endpoint": state.url("/introspect"),
+        "end_session_endpoint": state.url(crate::logout::LOGOUT_PATH),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -29,7 +32,7 @@ pub fn metadata(state: &AppState) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": crate::authorize::SCOPES,
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
             "preferred_username", "name", "given_name", "family_name", "picture",
             "email", "email_verified", "phone_number"
         ],

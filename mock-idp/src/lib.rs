@@ -45,6 +45,8 @@
 //!
 //! # Features
 //! - `cli` (default): the `mock-idp` binary (argument parsing, log output); implies `toml`.
+//! - `tls` (default, and through `cli`): HTTPS with a generated local CA or a given certificate
+//!   ([`Config::tls`], `mock-idp --tls`).
 //! - `toml` (default through `cli`): `Config::from_toml` and `Config::load` read configuration files.
 //!   Without it, configure in code: [`Config::builtin`], [`ClientConfig::confidential`],
 //!   [`UserConfig::new`], [`MockIdp::add_client`].
@@ -58,6 +60,7 @@
 //! - [`resource`]: userinfo, revocation, introspection.
 //! - [`personas`]: the WeChat and GitHub protocols over the same core (`persona = "wechat" | "github"`),
 //!   and the generated avatars every persona serves.
+//! - [`logout`]: the end-session endpoint and back-channel logout tokens.
 //! - [`store`]: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
 //!   their docs; [`Stores`] picks them when the state is built (in-memory by default).
 //! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
@@ -82,6 +85,7 @@ pub mod error;
 pub mod faults;
 pub mod grants;
 pub mod keys;
+pub mod logout;
 pub mod personas;
 pub mod requests;
 pub mod resource;
@@ -89,13 +93,15 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod tenants;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod tokens;
 pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
     AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, Limits, Persona,
-    PkcePolicy, Secret, SigningAlg, TenantConfig, UserConfig,
+    PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;

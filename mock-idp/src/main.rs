@@ -38,6 +38,20 @@ struct Cli {
     /// Start the provider's clock frozen: codes and tokens then never expire by themselves.
     #[arg(long)]
     freeze_clock: bool,
+    /// Serve HTTPS. Without --tls-cert/--tls-key, a certificate for localhost and 127.0.0.1 is generated
+    /// on first start with a local CA whose file is printed (trust it: `curl --cacert`, `RC_CA_FILE`).
+    /// The default issuer becomes https://.
+    #[arg(long)]
+    tls: bool,
+    /// A PEM certificate chain to serve (with --tls-key; implies --tls).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<String>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<String>,
+    /// Where the generated CA and certificate are kept (default: mock-idp-tls in the temp directory).
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<String>,
     /// Serve the admin API under /admin (tenants, users, clients, clock, faults, keys, requests, verdict).
     #[arg(long)]
     admin: bool,
@@ -118,6 +132,24 @@ fn load(cli: &Cli) -> Result<Config, String> {
             // Port 0 picks a free port: the issuer is then derived from the bound address.
             config.issuer = (port != 0).then(|| format!("http://{}", config.address));
         }
+    }
+    if cli.tls || cli.tls_cert.is_some() || cli.tls_dir.is_some() {
+        let tls = config.tls.get_or_insert_with(Default::default);
+        if cli.tls_cert.is_some() {
+            tls.cert = cli.tls_cert.clone();
+            tls.key = cli.tls_key.clone();
+        }
+        if cli.tls_dir.is_some() {
+            tls.dir = cli.tls_dir.clone();
+        }
+    }
+    // With TLS the default issuer is https: the same address, the other scheme.
+    if config.tls.is_some()
+        && cli.issuer.is_none()
+        && let Some(issuer) = &config.issuer
+        && let Some(rest) = issuer.strip_prefix("http://")
+    {
+        config.issuer = Some(format!("https://{rest}"));
     }
     if let Some(issuer) = &cli.issuer {
         config.issuer = Some(issuer.clone());
@@ -260,6 +292,13 @@ async fn serve(config: Config) -> Result<(), String> {
             u.username,
             u.sub,
             u.name.unwrap_or_default()
+        );
+    }
+    if let Some(ca) = server.tls_ca_file() {
+        println!(
+            "  tls: certificate for localhost and 127.0.0.1 signed by the local CA {} \
+             (trust it: curl --cacert {0}, RC_CA_FILE={0})",
+            ca.display()
         );
     }
     if let Some(admin) = server.admin() {

@@ -99,6 +99,9 @@ pub struct Note {
     /// The kids a JWKS response published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_kids: Option<Vec<String>>,
+    /// Back-channel logout deliveries this response waited for, e.g. `web: 200` or `web: timed out`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backchannel: Vec<String>,
     /// Abort the connection instead of answering (`token.close_connection`).
     #[serde(skip)]
     pub abort: bool,
@@ -131,6 +134,7 @@ impl Note {
             jwks_kids
         );
         self.faults.extend(other.faults);
+        self.backchannel.extend(other.backchannel);
         self.abort |= other.abort;
     }
 }

@@ -88,6 +88,11 @@ fn oidc_routes() -> Router<AppState> {
         )
         .route("/revoke", post(resource::revoke))
         .route("/introspect", post(resource::introspect))
+        // RP-Initiated Logout 1.0 §2: GET or POST.
+        .route(
+            crate::logout::LOGOUT_PATH,
+            get(crate::logout::end_session).post(crate::logout::end_session),
+        )
 }
 
 /// Why a server could not start.
@@ -131,6 +136,9 @@ pub struct Server {
     hub: Hub,
     /// The admin API's access rule, when it is on.
     admin: Option<crate::admin::AdminAuth>,
+    /// The certificate, when serving HTTPS.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::Tls>,
 }
 
 impl Server {
@@ -164,9 +172,24 @@ impl Server {
             addr: config.address,
             source,
         })?;
+        #[cfg(feature = "tls")]
+        let tls = config.tls.as_ref().map(crate::tls::Tls::load).transpose()?;
+        #[cfg(not(feature = "tls"))]
+        if config.tls.is_some() {
+            return Err(ConfigError::Invalid {
+                field: "tls".into(),
+                reason: "this mock-idp was built without the `tls` feature".into(),
+            }
+            .into());
+        }
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let issuer = match &config.issuer {
             Some(issuer) => issuer.clone(),
-            None => format!("http://{local}"),
+            None => format!("{scheme}://{local}"),
         };
         validate_issuer(&issuer)?;
         let admin = crate::admin::AdminAuth::from_config(&config, local.ip());
@@ -184,7 +207,18 @@ impl Server {
             listener,
             hub,
             admin,
+            #[cfg(feature = "tls")]
+            tls,
         })
+    }
+
+    /// The CA certificate file clients should trust, when serving HTTPS with a generated certificate.
+    pub fn tls_ca_file(&self) -> Option<std::path::PathBuf> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return tls.ca_file().map(std::path::Path::to_path_buf);
+        }
+        None
     }
 
     /// The bound address.
@@ -217,6 +251,12 @@ impl Server {
         // The peer address keys the client-authentication throttle and the request log; the listener lets
         // a fault abort a connection.
         let app = app(self.hub, self.admin).into_make_service_with_connect_info::<Conn>();
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return axum::serve(tls.listener(self.listener), app)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        }
         axum::serve(AbortableListener(self.listener), app)
             .with_graceful_shutdown(shutdown)
             .await
@@ -233,6 +273,8 @@ pub struct MockIdp {
     hub: Hub,
     /// Where it listens.
     addr: SocketAddr,
+    /// The CA certificate clients should trust, when serving HTTPS with a generated certificate.
+    tls_ca_file: Option<std::path::PathBuf>,
     /// Tells the serve loop to stop.
     stop: Option<oneshot::Sender<()>>,
     /// The serve loop.
@@ -251,6 +293,7 @@ impl MockIdp {
         let server = Server::bind_with_stores(config, stores).await?;
         let hub = server.hub.clone();
         let addr = server.local_addr();
+        let tls_ca_file = server.tls_ca_file();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until(async move {
             let _ = stopped.await;
@@ -261,6 +304,7 @@ impl MockIdp {
             },
             hub,
             addr,
+            tls_ca_file,
             stop: Some(stop),
             task: Some(task),
         })
@@ -274,6 +318,12 @@ impl MockIdp {
     /// The socket address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The CA certificate file a client should trust (e.g. `reqwest::Certificate::from_pem`), when this
+    /// server serves HTTPS with a generated certificate (`Config::tls`, feature `tls`).
+    pub fn tls_ca_file(&self) -> Option<&std::path::Path> {
+        self.tls_ca_file.as_deref()
     }
 
     /// A tenant's controls, if it exists.
@@ -391,6 +441,18 @@ impl Handle {
     /// The introspection endpoint.
     pub fn introspection_endpoint(&self) -> String {
         self.url("/introspect")
+    }
+
+    /// The end-session endpoint (RP-Initiated Logout 1.0 §2).
+    pub fn end_session_endpoint(&self) -> String {
+        self.url(crate::logout::LOGOUT_PATH)
+    }
+
+    /// Ends every session of `username` at the provider, as if they logged out there, and sends each
+    /// client with a back-channel logout URI its logout token (Back-Channel Logout 1.0 §2.7); returns what
+    /// each delivery came to, or `None` for an unknown user.
+    pub async fn logout(&self, username: &str) -> Option<Vec<crate::logout::Delivery>> {
+        crate::logout::logout_user(&self.state, username).await
     }
 
     /// Adds or replaces a user.

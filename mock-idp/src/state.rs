@@ -16,7 +16,9 @@ use crate::{
     faults::FaultRegistry,
     keys::{KeySet, SigningKey},
     requests::RequestLog,
-    store::{AuthFailures, CodeStore, PendingStore, RefreshStore, Stores, TokenStore},
+    store::{
+        AuthFailures, CodeStore, PendingStore, RefreshStore, SessionStore, Stores, TokenStore,
+    },
 };
 
 /// A registered client with its secret kept only as a hash (CA-HARDENING).
@@ -85,6 +87,8 @@ pub struct Inner {
     pub refresh: Box<dyn RefreshStore>,
     /// Authorization requests waiting for the user at the login page.
     pub pending: Box<dyn PendingStore>,
+    /// Logins of clients with a back-channel logout URI, by `sid`.
+    pub sessions: Box<dyn SessionStore>,
     /// Usernames that the next authorization requests complete as, without the page (tests, scripts).
     pub next_logins: Mutex<std::collections::VecDeque<String>>,
     /// The time source of every expiry decision.
@@ -190,6 +194,7 @@ impl AppState {
             tokens: stores.tokens,
             refresh: stores.refresh,
             pending: stores.pending,
+            sessions: stores.sessions,
             next_logins: Mutex::new(Default::default()),
             clock,
             templates: crate::authorize::templates(),

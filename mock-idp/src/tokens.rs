@@ -161,6 +161,10 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
         if let Some(n) = what.nonce {
             claims.insert("nonce".into(), json!(n));
         }
+        // The login's session id (Back-Channel Logout 1.0 §2.1; `backchannel_logout_session_supported`).
+        if let Some(sid) = what.grant_id {
+            claims.insert("sid".into(), json!(sid));
+        }
         claims.insert("at_hash".into(), json!(half_hash(&access)));
         if let Some(user) = what.user {
             for (k, v) in user_claims(user, what.scope, &state.issuer) {

@@ -34,6 +34,10 @@ pub struct AppClaims {
     pub exp: u64,
     /// A unique id.
     pub jti: String,
+    /// The user's session version at issue time; a token whose version is not the user's current one
+    /// was ended by a logout (tokens from before this claim existed count as version 0).
+    #[serde(default)]
+    pub sv: i64,
 }
 
 /// Why an app JWT was refused; logged, never shown to the client beyond `invalid_token`.
@@ -95,8 +99,8 @@ impl AppJwt {
         self.ttl_secs
     }
 
-    /// Signs a token for `user_id` with `role`.
-    pub fn issue(&self, user_id: i64, role: Role) -> anyhow::Result<String> {
+    /// Signs a token for `user_id` with `role`, under the user's current `session_version`.
+    pub fn issue(&self, user_id: i64, role: Role, session_version: i64) -> anyhow::Result<String> {
         let now = self.clock.now_unix();
         let claims = AppClaims {
             iss: self.issuer.clone(),
@@ -107,6 +111,7 @@ impl AppJwt {
             nbf: now,
             exp: now + self.ttl_secs,
             jti: random_token(16),
+            sv: session_version,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(APP_JWT_TYP.into());
@@ -156,7 +161,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_with_all_claims() {
         let clock = Clock::system();
-        let t = jwt(&clock).issue(7, Role::Admin).expect("issue");
+        let t = jwt(&clock).issue(7, Role::Admin, 0).expect("issue");
         let claims = jwt(&clock).verify(&t).expect("verify");
         assert_eq!(claims.sub, "7");
         assert_eq!(claims.role, "admin");
@@ -170,7 +175,7 @@ mod tests {
     #[test]
     fn expiry_follows_the_application_clock() {
         let clock = Clock::system();
-        let t = jwt(&clock).issue(7, Role::User).expect("issue");
+        let t = jwt(&clock).issue(7, Role::User, 0).expect("issue");
         clock.advance(std::time::Duration::from_secs(61));
         assert_eq!(jwt(&clock).verify(&t), Err(AppJwtError::Expired));
     }
@@ -179,7 +184,7 @@ mod tests {
     fn another_audience_is_refused() {
         let clock = Clock::system();
         let other = AppJwt::new(KEY, "rc", "other-api", 60, clock.clone());
-        let t = other.issue(7, Role::User).expect("issue");
+        let t = other.issue(7, Role::User, 0).expect("issue");
         assert_eq!(jwt(&clock).verify(&t), Err(AppJwtError::WrongParty));
     }
 
@@ -196,6 +201,7 @@ mod tests {
             nbf: now,
             exp: now + 60,
             jti: "x".into(),
+            sv: 0,
         };
         let t = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

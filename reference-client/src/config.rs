@@ -149,6 +149,15 @@ pub struct Settings {
     /// [`DEFAULT_PROVIDER_NAME`] from `issuer`, `client_id`, `client_secret` and `scopes` (see
     /// [`Settings::effective_providers`]).
     pub providers: Vec<ProviderSettings>,
+    /// PEM certificates to trust for the provider, besides the system roots (e.g. the certificate
+    /// `mock-idp --tls` writes).
+    pub ca_file: Option<PathBuf>,
+    /// Where the provider sends the browser after logout; must be registered there exactly
+    /// (RP-Initiated Logout 1.0 §3). `None`: the app's start page (see [`Settings::post_logout_redirect_uri`]).
+    pub post_logout_redirect_uri: Option<url::Url>,
+    /// How old a back-channel logout token's `iat` may be; its `jti` is remembered this long
+    /// (Back-Channel Logout 1.0 §2.6, steps 6 and 9).
+    pub logout_token_max_age: Duration,
 }
 
 /// The name of the one provider of a configuration without `[[providers]]`.
@@ -342,6 +351,9 @@ struct RawSettings {
     seed_demo_users: Option<bool>,
     #[serde(default)]
     providers: Vec<RawProvider>,
+    ca_file: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    logout_token_max_age_secs: Option<u64>,
 }
 
 /// The keys whose environment value is a number or boolean rather than a string.
@@ -352,6 +364,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "transaction_ttl_secs",
     "binding_ticket_ttl_secs",
     "seed_demo_users",
+    "logout_token_max_age_secs",
 ];
 
 /// Every key the file may contain, for the environment overlay.
@@ -374,9 +387,24 @@ const KEYS: &[&str] = &[
     "transaction_ttl_secs",
     "binding_ticket_ttl_secs",
     "seed_demo_users",
+    "ca_file",
+    "post_logout_redirect_uri",
+    "logout_token_max_age_secs",
 ];
 
 impl Settings {
+    /// Where the provider sends the browser after logout: the configured URI, or `/` on the redirect
+    /// URI's origin (the app's start page).
+    pub fn post_logout_redirect_uri(&self) -> url::Url {
+        self.post_logout_redirect_uri.clone().unwrap_or_else(|| {
+            let mut start = self.redirect_uri.clone();
+            start.set_path("/");
+            start.set_query(None);
+            start.set_fragment(None);
+            start
+        })
+    }
+
     /// The built-in defaults, which match `mock-idp`'s: issuer `http://127.0.0.1:9000`, client `web` /
     /// `web-secret`, callback `http://127.0.0.1:3000/callback`, listen `127.0.0.1:3000`.
     pub fn builtin() -> Self {
@@ -514,7 +542,28 @@ impl Settings {
                 Some("127.0.0.1" | "localhost" | "[::1]")
             )
         });
+        let post_logout_redirect_uri = match raw.post_logout_redirect_uri {
+            Some(v) => {
+                Some(url::Url::parse(&v).map_err(|e| invalid("post_logout_redirect_uri", e))?)
+            }
+            None => None,
+        };
+        let ca_file = raw.ca_file.map(PathBuf::from);
+        if let Some(path) = &ca_file
+            && !path.is_file()
+        {
+            return Err(invalid(
+                "ca_file",
+                format!("{} is not a readable file", path.display()),
+            ));
+        }
         Ok(Self {
+            ca_file,
+            post_logout_redirect_uri,
+            logout_token_max_age: positive(
+                "logout_token_max_age_secs",
+                raw.logout_token_max_age_secs.unwrap_or(300),
+            )?,
             cookie_secure: redirect_uri.scheme() == "https",
             uses_dev_jwt_key: jwt_key == DEV_ONLY_JWT_KEY,
             issuer,

@@ -67,6 +67,9 @@ pub struct User {
     pub disabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// Bumped when the user's sessions end (logout, back-channel logout); every app JWT and cookie session
+    /// carries the version it was issued under and is refused once it differs.
+    pub session_version: i64,
 }
 
 /// The fields of a user to create.
@@ -151,7 +154,8 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE users (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         display_name TEXT NOT NULL,
@@ -172,7 +176,15 @@ const MIGRATIONS: &[&str] = &["
     -- 2: which configured provider linked an identity (display only: the key stays (issuer, subject),
     -- where issuer is an OpenID issuer or a wechat:/github: namespace).
     ALTER TABLE identities ADD COLUMN provider TEXT;
-"];
+",
+    "
+    -- 3: logout: a per-user session version every session carries, and what provider logout needs.
+    ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN id_token_hint TEXT;
+    ALTER TABLE users ADD COLUMN provider_sid TEXT;
+    CREATE INDEX users_provider_sid ON users (provider_sid);
+",
+];
 
 /// What [`Database::link_identity`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,10 +218,12 @@ fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         phone: row.get(4)?,
         disabled: row.get(5)?,
         created_at: row.get(6)?,
+        session_version: row.get(7)?,
     })
 }
 
-const USER_COLUMNS: &str = "id, display_name, role, avatar_url, phone, disabled, created_at";
+const USER_COLUMNS: &str =
+    "id, display_name, role, avatar_url, phone, disabled, created_at, session_version";
 
 impl Database {
     /// Opens (creating if needed) the database file, sets WAL and a busy timeout, and runs migrations.
@@ -632,6 +646,75 @@ impl Database {
         Ok(n == 1)
     }
 
+    /// Ends every session of a user: app JWTs and cookie sessions issued before now stop working.
+    /// Returns false when there is no such user.
+    pub fn end_sessions(&self, user_id: i64) -> anyhow::Result<bool> {
+        let conn = self.lock();
+        let n = conn
+            .execute(
+                "UPDATE users SET session_version = session_version + 1 WHERE id = ?1",
+                params![user_id],
+            )
+            .context("ending sessions")?;
+        Ok(n == 1)
+    }
+
+    /// Ends the sessions of the user bound to (issuer, subject), or of the user whose last login was the
+    /// provider session `sid` (Back-Channel Logout 1.0 §2.6: a logout token names `sub`, `sid` or both).
+    /// Returns how many users' sessions ended.
+    pub fn end_sessions_at_provider(
+        &self,
+        issuer: &str,
+        subject: Option<&str>,
+        sid: Option<&str>,
+    ) -> anyhow::Result<usize> {
+        let conn = self.lock();
+        let n = match (subject, sid) {
+            (Some(sub), _) => conn.execute(
+                "UPDATE users SET session_version = session_version + 1 WHERE id IN \
+                 (SELECT user_id FROM identities WHERE issuer = ?1 AND subject = ?2)",
+                params![issuer, sub],
+            ),
+            (None, Some(sid)) => conn.execute(
+                "UPDATE users SET session_version = session_version + 1 WHERE provider_sid = ?1",
+                params![sid],
+            ),
+            (None, None) => Ok(0),
+        }
+        .context("ending sessions at the provider's request")?;
+        Ok(n)
+    }
+
+    /// Remembers the id_token of a user's latest login (the `id_token_hint` of their logout) and the
+    /// provider session it names.
+    pub fn set_login_hint(
+        &self,
+        user_id: i64,
+        id_token: &str,
+        sid: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE users SET id_token_hint = ?2, provider_sid = ?3 WHERE id = ?1",
+            params![user_id, id_token, sid],
+        )
+        .context("storing the id_token hint")?;
+        Ok(())
+    }
+
+    /// The id_token of a user's latest login, if any.
+    pub fn login_hint(&self, user_id: i64) -> anyhow::Result<Option<String>> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT id_token_hint FROM users WHERE id = ?1",
+            params![user_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map(Option::flatten)
+        .context("reading the id_token hint")
+    }
+
     /// Changes a user's role. Returns false when there is no such user.
     pub fn set_role(&self, user_id: i64, role: Role) -> anyhow::Result<bool> {
         let conn = self.lock();
@@ -674,6 +757,39 @@ mod tests {
                 .expect("query")
                 .is_none()
         );
+    }
+
+    /// A database file written before logout existed gains the session version; its users keep working.
+    #[test]
+    fn an_existing_database_file_is_migrated_to_session_versions() {
+        let path =
+            std::env::temp_dir().join(format!("rc-migrate-{}.db", crate::store::random_token(9)));
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("version 1 schema");
+            conn.execute(
+                "INSERT INTO users (display_name, role, created_at) VALUES ('Old', 'user', 0)",
+                [],
+            )
+            .expect("insert");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+        }
+        let db = Database::open(&path).expect("migrates");
+        let user = db.get_user(1).expect("read").expect("kept");
+        assert_eq!(
+            (user.display_name.as_str(), user.session_version),
+            ("Old", 0)
+        );
+        assert!(db.end_sessions(1).expect("update"));
+        assert_eq!(
+            db.get_user(1).expect("read").expect("kept").session_version,
+            1
+        );
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 
     #[test]

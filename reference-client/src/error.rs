@@ -47,6 +47,9 @@ pub enum ApiError {
     /// Authenticated, but not allowed (an ordinary user on an admin endpoint).
     #[error("forbidden")]
     Forbidden,
+    /// A back-channel logout token failed validation (Back-Channel Logout 1.0 §2.8: 400).
+    #[error("invalid_logout_token: {0}")]
+    InvalidLogoutToken(String),
     /// A bounded store (login transactions, binding tickets, sessions) is full of live entries; answered 503
     /// with `Retry-After` rather than growing without bound.
     #[error("temporarily_unavailable")]
@@ -92,6 +95,7 @@ impl ApiError {
             Self::InvalidTicket => "invalid_ticket",
             Self::InvalidToken(_) => "invalid_token",
             Self::Forbidden => "forbidden",
+            Self::InvalidLogoutToken(_) => "invalid_request",
             Self::Unavailable => "temporarily_unavailable",
             Self::IdentityInUse => "identity_in_use",
             Self::LastIdentity => "last_identity",
@@ -106,7 +110,8 @@ impl ApiError {
             Self::InvalidRequest(_)
             | Self::InvalidState(_)
             | Self::IssuerMismatch(_)
-            | Self::InvalidTicket => StatusCode::BAD_REQUEST,
+            | Self::InvalidTicket
+            | Self::InvalidLogoutToken(_) => StatusCode::BAD_REQUEST,
             Self::InvalidIdToken(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::AccessDenied | Self::UnknownUser | Self::UserDisabled | Self::Forbidden => {
                 StatusCode::FORBIDDEN
@@ -149,6 +154,7 @@ impl ApiError {
                 "this is your only way to log in; link another provider before unlinking it".into()
             }
             Self::NotFound => "no such identity".into(),
+            Self::InvalidLogoutToken(_) => "the logout token failed verification".into(),
             Self::Unavailable => "too many logins in progress; please retry shortly".into(),
             Self::Unexpected(_) => "internal error".into(),
         }
@@ -161,6 +167,7 @@ impl IntoResponse for ApiError {
             Self::Unexpected(e) => tracing::error!(error = ?e, "request failed"),
             Self::Provider(detail) => tracing::warn!(%detail, "provider failure"),
             Self::InvalidIdToken(detail) => tracing::warn!(%detail, "id_token rejected"),
+            Self::InvalidLogoutToken(detail) => tracing::warn!(%detail, "logout token rejected"),
             Self::Unavailable => tracing::warn!("a bounded store is full; answering 503"),
             other => tracing::info!(error = %other, "request refused"),
         }

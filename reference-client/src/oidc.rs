@@ -61,6 +61,9 @@ pub struct Discovery {
     /// Where the profile is when the id_token lacks it (Core §5.3).
     #[serde(default)]
     pub userinfo_endpoint: Option<String>,
+    /// Where logout sends the browser (RP-Initiated Logout 1.0 §2); without it logout stays local.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// The token response: RFC 6749 §5.1 plus OIDC's `id_token`.
@@ -170,6 +173,8 @@ pub struct IdTokenClaims {
     pub name: Option<String>,
     /// Picture URL, if present.
     pub picture: Option<String>,
+    /// The provider's session id (Back-Channel Logout 1.0 §2.1).
+    pub sid: Option<String>,
 }
 
 /// The outcome of a fully verified login: who the provider says this is.
@@ -183,7 +188,27 @@ pub struct VerifiedLogin {
     pub name: Option<String>,
     /// id_token `picture`.
     pub picture: Option<String>,
+    /// The id_token itself: the `id_token_hint` of this login's logout (RP-Initiated Logout 1.0 §2).
+    pub id_token: Option<String>,
+    /// id_token `sid`: the provider session a back-channel logout token may name.
+    pub sid: Option<String>,
 }
+
+/// What a verified back-channel logout token names (Back-Channel Logout 1.0 §2.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutClaims {
+    /// The user at the provider, if named.
+    pub sub: Option<String>,
+    /// The provider session, if named.
+    pub sid: Option<String>,
+    /// The token's unique id, used once.
+    pub jti: String,
+    /// When it was issued.
+    pub iat: u64,
+}
+
+/// The `events` member a logout token must carry (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// What the authorization redirect needs remembered.
 #[derive(Debug)]
@@ -239,7 +264,23 @@ impl Provider {
 
     /// A provider client from settings. Nothing is fetched yet.
     pub fn new(settings: &Settings, clock: Clock) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        // A private CA (e.g. the certificate `mock-idp --tls` generates) is trusted besides the system roots.
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading ca_file {}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("ca_file {} holds no PEM certificate", path.display()))?;
+            anyhow::ensure!(
+                !certs.is_empty(),
+                "ca_file {} holds no PEM certificate",
+                path.display()
+            );
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.http_timeout)
             .connect_timeout(settings.http_timeout.min(Duration::from_secs(10)))
@@ -558,7 +599,154 @@ impl Provider {
             subject,
             name: claims.name,
             picture: claims.picture,
+            id_token: Some(token.to_owned()),
+            sid: claims.sid,
         })
+    }
+}
+
+impl Provider {
+    /// The provider's end-session URL for a logout (RP-Initiated Logout 1.0 §2): `id_token_hint` when
+    /// known, our `client_id`, the registered `post_logout_redirect_uri` and `state`. `None` when the
+    /// provider advertises no end-session endpoint.
+    pub async fn end_session_url(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: &url::Url,
+        state: &str,
+    ) -> Result<Option<url::Url>, ApiError> {
+        let discovery = self.discovery().await?;
+        let Some(endpoint) = &discovery.end_session_endpoint else {
+            return Ok(None);
+        };
+        let mut url = url::Url::parse(endpoint)
+            .map_err(|e| ApiError::Provider(format!("end_session_endpoint is not a URL: {e}")))?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(hint) = id_token_hint {
+                q.append_pair("id_token_hint", hint);
+            }
+            q.append_pair("client_id", &self.client_id)
+                .append_pair(
+                    "post_logout_redirect_uri",
+                    post_logout_redirect_uri.as_str(),
+                )
+                .append_pair("state", state);
+        }
+        Ok(Some(url))
+    }
+
+    /// Validates a back-channel logout token (Back-Channel Logout 1.0 §2.6): signed by a key of the
+    /// provider's JWKS with an advertised algorithm, `iss` ours, `aud` our client id, `iat` not older than
+    /// `max_age_secs` nor in the future, `exp` (if any) not passed, the back-channel `events` member, `sub`
+    /// or `sid`, and no `nonce`. Whether `jti` was seen before is the caller's check (step 9).
+    pub async fn verify_logout_token(
+        &self,
+        token: &str,
+        max_age_secs: u64,
+    ) -> Result<LogoutClaims, ApiError> {
+        let reject = |why: &str| ApiError::InvalidLogoutToken(why.to_owned());
+        let discovery = self.discovery().await?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| reject("malformed header or unsupported alg"))?;
+        // §2.6 step 2 and RFC 8725 §3.11: the typed header, when present, must be logout+jwt.
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("logout+jwt") && t != "JWT")
+        {
+            return Err(reject("typ is not logout+jwt"));
+        }
+        let advertised = &discovery.id_token_signing_alg_values_supported;
+        let alg_name = match header.alg {
+            Algorithm::RS256 => "RS256",
+            Algorithm::ES256 => "ES256",
+            _ => return Err(reject("algorithm not allowed")),
+        };
+        if !advertised.is_empty() && !advertised.iter().any(|a| a == alg_name) {
+            return Err(reject("algorithm not advertised by the provider"));
+        }
+        let keys = self.jwks(&discovery, false).await?;
+        let jwk = match select_key(&keys, header.kid.as_deref(), header.alg) {
+            Some(k) => k.clone(),
+            None if header.kid.is_some() => {
+                let keys = self.jwks(&discovery, true).await?;
+                select_key(&keys, header.kid.as_deref(), header.alg)
+                    .cloned()
+                    .ok_or_else(|| reject("no key with this kid"))?
+            }
+            None => return Err(reject("no kid and not exactly one usable key")),
+        };
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| reject("unusable key"))?;
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+            .map_err(|e| ApiError::InvalidLogoutToken(format!("signature: {e}")))?
+            .claims;
+        // §2.6 step 3 (OIDC Core §3.1.3.7 #2–#4): issuer and audience.
+        if claims.get("iss").and_then(|v| v.as_str()) != Some(self.issuer.as_str()) {
+            return Err(reject("wrong or missing iss"));
+        }
+        let aud_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => a == &self.client_id,
+            Some(serde_json::Value::Array(list)) => {
+                !list.is_empty() && list.iter().all(|a| a.as_str() == Some(&self.client_id))
+            }
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(reject("wrong or missing aud"));
+        }
+        let now = self.clock.now_unix();
+        // §2.6 step 3 (iat) and step 6: not from the future, not older than the window.
+        let iat = claims
+            .get("iat")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| reject("missing iat"))?;
+        if iat > now.saturating_add(self.skew_secs)
+            || iat
+                .saturating_add(max_age_secs)
+                .saturating_add(self.skew_secs)
+                < now
+        {
+            return Err(reject("iat in the future or too old"));
+        }
+        if let Some(exp) = claims.get("exp")
+            && exp
+                .as_u64()
+                .is_none_or(|exp| exp.saturating_add(self.skew_secs) <= now)
+        {
+            return Err(reject("expired"));
+        }
+        // §2.6 step 5: the back-channel event, as a JSON object.
+        if !claims
+            .get("events")
+            .and_then(|e| e.get(BACKCHANNEL_EVENT))
+            .is_some_and(serde_json::Value::is_object)
+        {
+            return Err(reject("no back-channel logout event"));
+        }
+        // §2.6 step 7: a logout token never carries a nonce (so an id_token cannot pass as one).
+        if claims.get("nonce").is_some() {
+            return Err(reject("a logout token must not carry a nonce"));
+        }
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (sub, sid) = (text("sub"), text("sid"));
+        // §2.6 step 4: at least one of sub and sid.
+        if sub.is_none() && sid.is_none() {
+            return Err(reject("neither sub nor sid"));
+        }
+        let jti = text("jti").ok_or_else(|| reject("missing jti"))?;
+        Ok(LogoutClaims { sub, sid, jti, iat })
     }
 }
 

@@ -18,7 +18,7 @@ use crate::db::Database;
 use crate::oidc::Provider;
 use crate::providers::Providers;
 use crate::routes;
-use crate::store::{BindingTickets, SessionStore, TransactionStore};
+use crate::store::{BindingTickets, SessionStore, TransactionStore, UsedJtis};
 
 /// Everything a request handler needs; cheap to clone (handles only).
 #[derive(Clone, Debug)]
@@ -38,6 +38,8 @@ pub struct AppState {
     pub binding_tickets: Arc<BindingTickets>,
     /// Cookie-mode sessions.
     pub sessions: Arc<SessionStore>,
+    /// `jti`s of accepted back-channel logout tokens.
+    pub logout_jtis: Arc<UsedJtis>,
     /// Issues and verifies the app JWT.
     pub jwt: AppJwt,
     /// The application's time; tests advance it.
@@ -75,6 +77,7 @@ impl AppState {
             transactions: Arc::new(TransactionStore::new(limits.transactions)),
             binding_tickets: Arc::new(BindingTickets::new(limits.binding_tickets)),
             sessions: Arc::new(SessionStore::new(limits.sessions)),
+            logout_jtis: Arc::new(UsedJtis::new(limits.logout_jtis)),
             jwt,
             clock,
         })
@@ -121,7 +124,8 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(routes::identities::unlink),
         )
         .route("/api/auth/bind", post(routes::bind::bind))
-        .route("/api/auth/logout", post(routes::me::logout))
+        .route("/api/auth/logout", post(routes::logout::logout))
+        .route("/backchannel-logout", post(routes::logout::backchannel))
         .route("/api/me", get(routes::me::me))
         .route("/api/admin/users", get(routes::admin::list_users))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -42,6 +42,8 @@ pub struct StoreLimits {
     pub binding_tickets: usize,
     /// Cookie-mode sessions (`jwt_ttl` each).
     pub sessions: usize,
+    /// `jti`s of accepted back-channel logout tokens (`logout_token_max_age` each).
+    pub logout_jtis: usize,
 }
 
 impl Default for StoreLimits {
@@ -50,6 +52,7 @@ impl Default for StoreLimits {
             transactions: 10_000,
             binding_tickets: 10_000,
             sessions: 100_000,
+            logout_jtis: 10_000,
         }
     }
 }
@@ -286,6 +289,8 @@ impl BindingTickets {
 pub struct Session {
     /// The internal user id.
     pub user_id: i64,
+    /// The user's session version when it was created (see [`crate::db::User::session_version`]).
+    pub version: i64,
     /// Unix seconds after which the session is dead.
     pub expires_at: u64,
 }
@@ -313,10 +318,17 @@ impl SessionStore {
     }
 
     /// Creates a session and returns its id (the cookie value).
-    pub fn create(&self, user_id: i64, now: u64, expires_at: u64) -> Result<String, StoreFull> {
+    pub fn create(
+        &self,
+        user_id: i64,
+        version: i64,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<String, StoreFull> {
         let id = random_token(32);
         let session = Session {
             user_id,
+            version,
             expires_at,
         };
         lock(&self.inner).insert(id.clone(), session, now, |s| s.expires_at > now)?;
@@ -349,6 +361,53 @@ impl SessionStore {
     /// Ends a session.
     pub fn remove(&self, id: &str) {
         lock(&self.inner).map.remove(id);
+    }
+}
+
+/// The `jti`s of accepted back-channel logout tokens (Back-Channel Logout 1.0 §2.6 step 9: a token is used
+/// once).
+///
+/// Invariant: [`UsedJtis::first_use`] returns true at most once per `jti` while it is remembered, and a
+/// `jti` is remembered until `forget_at`, when a token carrying it is too old to be accepted anyway. At
+/// most [`StoreLimits::logout_jtis`] are held; a full store refuses (the token is then not accepted).
+#[derive(Debug)]
+pub struct UsedJtis {
+    /// jti → Unix seconds after which it is forgotten.
+    inner: Mutex<Bounded<String, u64>>,
+}
+
+impl Default for UsedJtis {
+    fn default() -> Self {
+        Self::new(StoreLimits::default().logout_jtis)
+    }
+}
+
+impl UsedJtis {
+    /// An empty store holding at most `cap` jtis.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            inner: Mutex::new(Bounded::new(cap)),
+        }
+    }
+
+    /// Records `jti` until `forget_at`; false when it was seen before.
+    pub fn first_use(&self, jti: &str, forget_at: u64, now: u64) -> Result<bool, StoreFull> {
+        let mut guard = lock(&self.inner);
+        if guard.map.get(jti).is_some_and(|&until| until > now) {
+            return Ok(false);
+        }
+        guard.insert(jti.to_owned(), forget_at, now, |&until| until > now)?;
+        Ok(true)
+    }
+
+    /// Number of jtis remembered.
+    pub fn len(&self) -> usize {
+        lock(&self.inner).map.len()
+    }
+
+    /// True when none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -435,11 +494,23 @@ mod tests {
     #[test]
     fn sessions_are_swept_and_bounded() {
         let store = SessionStore::new(2);
-        let a = store.create(1, 100, 200).expect("room");
-        store.create(2, 100, 200).expect("room");
-        assert_eq!(store.create(3, 150, 300), Err(StoreFull));
+        let a = store.create(1, 0, 100, 200).expect("room");
+        store.create(2, 0, 100, 200).expect("room");
+        assert_eq!(store.create(3, 0, 150, 300), Err(StoreFull));
         assert!(store.get(&a, 150).is_some());
-        store.create(3, 200, 300).expect("both expired");
+        store.create(3, 0, 200, 300).expect("both expired");
+        assert_eq!(store.len(), 1);
+    }
+
+    // LO-BACKCHANNEL
+    #[test]
+    fn a_logout_jti_is_accepted_once_and_forgotten_when_too_old_to_matter() {
+        let store = UsedJtis::new(2);
+        assert_eq!(store.first_use("a", 400, 100), Ok(true));
+        assert_eq!(store.first_use("a", 400, 101), Ok(false));
+        assert_eq!(store.first_use("b", 400, 101), Ok(true));
+        assert_eq!(store.first_use("c", 400, 102), Err(StoreFull));
+        assert_eq!(store.first_use("c", 900, 401), Ok(true), "a and b swept");
         assert_eq!(store.len(), 1);
     }
 

@@ -152,10 +152,17 @@ async function indexPage() {
   }
   $("profile").hidden = false;
   showIdentities();
+  // Log out here (the backend ends this session and every app JWT of the user), then at the provider, which
+  // sends the browser back to this page (RP-Initiated Logout 1.0).
   $("logout").addEventListener("click", async () => {
+    const r = await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin", headers: authHeaders() });
     sessionStorage.removeItem(TOKEN_KEY);
-    await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
-    window.location.replace("/");
+    let next = "/";
+    try {
+      const data = await r.json();
+      if (typeof data.end_session_url === "string" && /^https?:\/\//.test(data.end_session_url)) next = data.end_session_url;
+    } catch (_) { /* no body: stay here */ }
+    window.location.assign(next);
   });
   if (me.role === "admin") {
     $("admin").hidden = false;

@@ -147,11 +147,15 @@ async fn start_stack() -> Stack {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let app_url = format!("http://127.0.0.1:{port}");
-    idp.add_client(ClientConfig::confidential(
-        "browser-app",
-        "browser-app-secret",
-        &format!("{app_url}/callback"),
-    ))
+    idp.add_client(
+        ClientConfig::confidential(
+            "browser-app",
+            "browser-app-secret",
+            &format!("{app_url}/callback"),
+        )
+        .with_post_logout_redirect_uri(&format!("{app_url}/"))
+        .with_backchannel_logout_uri(&format!("{app_url}/backchannel-logout")),
+    )
     .expect("client");
     let db_dir = tempdir();
     let mut settings = Settings::builtin();
@@ -217,6 +221,94 @@ async fn alice_logs_in_through_the_login_page_and_sees_her_admin_profile() {
         !url.contains("code=") && !url.contains("eyJ"),
         "neither code nor JWT stays in the URL: {url}"
     );
+    browser.close().await.expect("close");
+}
+
+/// Types alice's credentials into mock-idp's login page and signs in.
+async fn sign_in_as_alice(browser: &Client) {
+    wait_for(browser, "input[name=username]")
+        .await
+        .send_keys("alice")
+        .await
+        .expect("type username");
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password")
+        .send_keys("alice-password")
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("button[value=login]"))
+        .await
+        .expect("sign in button")
+        .click()
+        .await
+        .expect("sign in");
+}
+
+// LO-RP-INITIATED
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn logging_out_ends_both_sessions_and_the_next_login_shows_the_login_page_again() {
+    let stack = start_stack().await;
+    let (_driver, browser) = start_browser().await;
+    browser
+        .goto(&format!("{}/", stack.app_url))
+        .await
+        .expect("open the app");
+    wait_for(&browser, "#login")
+        .await
+        .click()
+        .await
+        .expect("click Log in");
+    sign_in_as_alice(&browser).await;
+    assert_eq!(text_of(&browser, "#role").await, "admin");
+
+    // Log out: the app, then the provider's end-session endpoint, then back to the app's start page.
+    wait_for(&browser, "#logout")
+        .await
+        .click()
+        .await
+        .expect("click Log out");
+    let back = eventually(&browser, "the return to the app, logged out", async || {
+        let url = browser.current_url().await.ok()?;
+        let anonymous = browser
+            .find(Locator::Css("#anonymous"))
+            .await
+            .ok()?
+            .is_displayed()
+            .await
+            .unwrap_or(false);
+        (url.as_str().starts_with(&stack.app_url) && anonymous).then_some(url)
+    })
+    .await;
+    assert!(
+        back.query_pairs()
+            .any(|(k, v)| k == "state" && v.len() >= 16),
+        "the provider echoed the app's state: {back}"
+    );
+    let token = browser
+        .execute(
+            "return JSON.stringify(Object.assign({}, sessionStorage));",
+            vec![],
+        )
+        .await
+        .expect("read sessionStorage");
+    assert!(
+        !token.to_string().contains("eyJ"),
+        "the JWT is gone: {token}"
+    );
+
+    // Logging in again asks for the password again at the provider.
+    wait_for(&browser, "#login")
+        .await
+        .click()
+        .await
+        .expect("click Log in");
+    wait_for(&browser, "input[name=password]").await;
+    sign_in_as_alice(&browser).await;
+    assert_eq!(text_of(&browser, "#name").await, "Alice Adams");
     browser.close().await.expect("close");
 }
 

@@ -89,6 +89,8 @@ pub struct World {
     pub codes_handed_over: Vec<String>,
     /// The scenario's WeChat and GitHub providers (tenants of the provider) and what their logins left.
     pub personas: crate::personas::Personas,
+    /// What the logout steps observed (`crate::logout`).
+    pub logout: crate::logout::LogoutState,
 }
 
 impl World {
@@ -122,6 +124,7 @@ impl World {
             trace: crate::trace::Trace::default(),
             codes_handed_over: Vec::new(),
             personas: Default::default(),
+            logout: Default::default(),
         })
     }
 
@@ -166,7 +169,7 @@ impl World {
     }
 
     /// What the harness registers at the provider for the backend.
-    fn provider_setup(&self) -> ProviderSetup {
+    pub(crate) fn provider_setup(&self) -> ProviderSetup {
         if let Some(fixed) = self.factory.fixed() {
             return fixed.provider.clone();
         }
@@ -220,12 +223,18 @@ impl World {
                 .with_context(|| format!("starting {}", self.factory.name()))?;
             // A running backend's client was registered once, by the runner, for every scenario.
             if self.factory.fixed().is_none() {
-                self.provider
-                    .register(mock_idp::ClientConfig::confidential(
-                        &setup.client_id,
-                        &setup.client_secret,
-                        &target.redirect_uri(),
-                    ))?;
+                let mut client = mock_idp::ClientConfig::confidential(
+                    &setup.client_id,
+                    &setup.client_secret,
+                    &target.redirect_uri(),
+                );
+                // Logout, when the backend has it (RP-Initiated Logout 1.0 §3, Back-Channel Logout 1.0
+                // §2.2).
+                client
+                    .post_logout_redirect_uris
+                    .extend(target.post_logout_redirect_uri());
+                client.backchannel_logout_uri = target.backchannel_logout_uri();
+                self.provider.register(client)?;
             }
             self.app = Some(target);
         }

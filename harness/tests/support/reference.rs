@@ -292,6 +292,19 @@ impl Target for ReferenceTarget {
         self.url("api/me")
     }
 
+    fn logout_url(&self) -> Option<Url> {
+        Some(self.url("api/auth/logout"))
+    }
+
+    fn post_logout_redirect_uri(&self) -> Option<String> {
+        // The reference client's default: its start page.
+        Some(self.base.to_string())
+    }
+
+    fn backchannel_logout_uri(&self) -> Option<String> {
+        Some(self.url("backchannel-logout").to_string())
+    }
+
     fn bind_url(&self) -> Option<Url> {
         Some(self.url("api/auth/bind"))
     }

@@ -63,6 +63,9 @@ pub struct Weaknesses {
     pub skip_exp_check: bool,
     /// The id_token's `nonce` is not checked: ID-NONCE.
     pub skip_nonce_check: bool,
+    /// The back-channel endpoint does not remember `jti`s: a replayed logout token is accepted again
+    /// (LO-BACKCHANNEL).
+    pub accept_replayed_logout_tokens: bool,
 }
 
 impl fmt::Display for Weaknesses {
@@ -86,6 +89,10 @@ impl fmt::Display for Weaknesses {
             (self.skip_aud_check, "id_token aud unchecked"),
             (self.skip_exp_check, "id_token exp unchecked"),
             (self.skip_nonce_check, "id_token nonce unchecked"),
+            (
+                self.accept_replayed_logout_tokens,
+                "logout token jti unchecked",
+            ),
         ] {
             if on {
                 names.push(name);
@@ -139,6 +146,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
     Router::new()
         .route("/auth/login", get(login))
         .route("/api/auth/callback", post(callback))
+        .route("/backchannel-logout", post(backchannel_logout))
         .with_state(state)
         .fallback_service(reference_client::router(app))
 }
@@ -493,5 +501,35 @@ async fn verify_id_token(
         subject,
         name: claims["name"].as_str().map(str::to_owned),
         picture: claims["picture"].as_str().map(str::to_owned),
+        id_token: None,
+        sid: None,
     })
+}
+
+/// `POST /backchannel-logout`: the real handler, or with `accept_replayed_logout_tokens` the same checks
+/// without the single-use `jti`.
+async fn backchannel_logout(
+    State(w): State<Weak>,
+    form: Result<
+        axum::Form<reference_client::routes::logout::BackchannelForm>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Result<Response, ApiError> {
+    if !w.weak.accept_replayed_logout_tokens {
+        return reference_client::routes::logout::backchannel(State(w.app), form).await;
+    }
+    let token = form
+        .ok()
+        .and_then(|axum::Form(f)| f.logout_token)
+        .ok_or_else(|| ApiError::InvalidLogoutToken("no logout_token".into()))?;
+    let max_age = w.app.settings.logout_token_max_age.as_secs();
+    let claims = w.app.provider.verify_logout_token(&token, max_age).await?;
+    let issuer = w.app.provider.issuer().to_owned();
+    w.app
+        .db
+        .call(move |db| {
+            db.end_sessions_at_provider(&issuer, claims.sub.as_deref(), claims.sid.as_deref())
+        })
+        .await?;
+    Ok(axum::http::StatusCode::OK.into_response())
 }

@@ -31,6 +31,8 @@ pub struct AuthRequest {
     pub code_challenge: Option<String>,
     /// A username hint (Core §3.1.2.1).
     pub login_hint: Option<String>,
+    /// Whether the client registered a back-channel logout URI: then the login is kept as a session.
+    pub backchannel: bool,
 }
 
 /// Why a request was refused.
@@ -204,5 +206,6 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
         nonce: get("nonce"),
         code_challenge,
         login_hint: get("login_hint"),
+        backchannel: client.config.backchannel_logout_uri.is_some(),
     })
 }

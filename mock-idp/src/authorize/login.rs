@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// The cookie naming this browser to the login form.
-const BROWSER_COOKIE: &str = "mockidp_browser";
+pub const BROWSER_COOKIE: &str = "mockidp_browser";
 /// Where the form posts.
 pub const LOGIN_PATH: &str = "/authorize/login";
 /// The most users the login page offers as one-click buttons.

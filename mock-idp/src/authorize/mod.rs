@@ -20,10 +20,10 @@ use crate::{
     faults::{Context as FaultContext, Point, spoil},
     requests::{Note, fingerprint},
     state::{AppState, random_token},
-    store::AuthorizationCode,
+    store::{AuthorizationCode, Session},
 };
 
-pub use login::{LOGIN_PATH, login_submit};
+pub use login::{BROWSER_COOKIE, LOGIN_PATH, login_submit};
 
 /// The HTML templates, compiled into the binary and parsed once per process: they are constants, and every
 /// tenant shares them (creating a tenant does not re-parse them).
@@ -41,6 +41,10 @@ fn parse_templates() -> minijinja::Environment<'static> {
     for (name, source) in [
         ("login.html", include_str!("../../templates/login.html")),
         ("error.html", include_str!("../../templates/error.html")),
+        (
+            "logged_out.html",
+            include_str!("../../templates/logged_out.html"),
+        ),
     ] {
         if let Err(e) = env.add_template(name, source) {
             // The templates are part of the binary and rendered by tests, so this is a build defect.
@@ -137,7 +141,7 @@ pub fn complete_or_show(state: &AppState, request: AuthRequest, headers: &Header
 }
 
 /// Builds `redirect_uri` plus `params`, keeping the URI's own query (RFC 6749 §3.1.2).
-fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+pub(crate) fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     let location = match url::Url::parse(redirect_uri) {
         Ok(mut url) => {
             {
@@ -203,6 +207,30 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
         code_challenge: request.code_challenge.clone(),
         expires_at,
     };
+    // A login for a back-channel client is kept as a session (its sid is the grant id), so that logout can
+    // tell the client (Back-Channel Logout 1.0 §2.7). Other clients' logins cost nothing here.
+    if request.backchannel {
+        let session = Session {
+            sub: sub.to_owned(),
+            username: user.username.clone(),
+            client_id: request.client_id.clone(),
+            expires_at: now.saturating_add(
+                state
+                    .config
+                    .refresh_token_ttl
+                    .max(state.config.id_token_ttl),
+            ),
+        };
+        if let Err(full) = state.sessions.insert(&grant.grant_id, session, now) {
+            let error = OAuthError::from(full);
+            return redirect_error(
+                state,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &error,
+            );
+        }
+    }
     // Until it expires; once redeemed, the token endpoint keeps a small spent record for replays.
     if let Err(full) = state.codes.insert(&code, grant, now) {
         let error = OAuthError::from(full);

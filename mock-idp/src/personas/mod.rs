@@ -71,6 +71,8 @@ pub fn authorize(state: &AppState, request: PersonaAuthorize<'_>, headers: &Head
         nonce: None,
         code_challenge: None,
         login_hint: None,
+        // No id_token, so no OpenID logout: the personas have neither end-session nor back-channel logout.
+        backchannel: false,
     };
     complete_or_show(state, request, headers)
 }

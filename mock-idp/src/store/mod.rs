@@ -11,12 +11,14 @@
 
 mod codes;
 mod refresh;
+mod sessions;
 mod throttle;
 mod tokens;
 
 pub use crate::authorize::{MemoryPendingStore, Pending, PendingStore};
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
+pub use sessions::{MemorySessionStore, Session, SessionStore};
 pub use throttle::AuthFailures;
 pub use tokens::{AccessRecord, MemoryTokenStore, TokenStore};
 
@@ -42,6 +44,8 @@ pub struct Stores {
     pub refresh: Box<dyn RefreshStore>,
     /// Authorization requests waiting at the login page.
     pub pending: Box<dyn PendingStore>,
+    /// Provider sessions of clients with a back-channel logout URI.
+    pub sessions: Box<dyn SessionStore>,
 }
 
 impl Stores {
@@ -52,6 +56,7 @@ impl Stores {
             tokens: Box::new(MemoryTokenStore::new(limits.access_tokens)),
             refresh: Box::new(MemoryRefreshStore::new(limits.refresh_tokens)),
             pending: Box::new(MemoryPendingStore::new(limits.pending_logins)),
+            sessions: Box::new(MemorySessionStore::new(limits.sessions)),
         }
     }
 }

@@ -271,3 +271,51 @@ fn persona_chooses_the_protocol_and_a_bad_one_is_refused() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// `mock-idp --tls`: an https issuer, the CA file named in the banner, and a real handshake with a client
+/// that trusts it.
+#[tokio::test]
+async fn tls_on_the_command_line_serves_https_and_names_the_ca_to_trust() {
+    let dir = std::env::temp_dir().join(format!("mock-idp-cli-tls-{}", std::process::id()));
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--tls", "--tls-dir"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let first = lines.next().unwrap_or_default();
+    let issuer = first.rsplit(' ').next().unwrap_or_default().to_owned();
+    assert!(issuer.starts_with("https://127.0.0.1:"), "{first}");
+    let tls_line = lines
+        .take(30)
+        .find(|l| l.contains("tls:"))
+        .unwrap_or_default();
+    let ca = dir.join("ca.pem");
+    assert!(tls_line.contains(&ca.display().to_string()), "{tls_line}");
+    let pem = std::fs::read(&ca).expect("CA written");
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+        .build()
+        .expect("client");
+    let meta: serde_json::Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("TLS handshake")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(meta["issuer"], issuer.as_str());
+    assert_eq!(meta["end_session_endpoint"], format!("{issuer}/logout"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}

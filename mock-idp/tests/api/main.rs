@@ -12,10 +12,13 @@ mod codes;
 mod discovery;
 mod faults;
 mod login;
+mod logout;
 mod personas;
 mod pkce;
 mod refresh;
 mod resource;
 mod stores;
 mod tenants;
+#[cfg(feature = "tls")]
+mod tls;
 mod token;

@@ -149,6 +149,8 @@ impl Github {
             subject: id.to_string(),
             name: user.name.filter(|n| !n.is_empty()).or(user.login),
             picture: user.avatar_url.filter(|p| !p.is_empty()),
+            id_token: None,
+            sid: None,
         })
     }
 }

@@ -34,6 +34,11 @@ pub struct ProviderLogin {
     pub name: Option<String>,
     /// Picture URL.
     pub picture: Option<String>,
+    /// OpenID Connect only: the id_token, this login's `id_token_hint` at logout (RP-Initiated Logout 1.0
+    /// §2).
+    pub id_token: Option<String>,
+    /// OpenID Connect only: the id_token's `sid`, which a back-channel logout token may name.
+    pub sid: Option<String>,
 }
 
 /// How one provider is spoken to.
@@ -123,6 +128,8 @@ impl ConfiguredProvider {
                     subject: login.subject,
                     name: login.name,
                     picture: login.picture,
+                    id_token: login.id_token,
+                    sid: login.sid,
                 })
             }
             Protocol::Wechat(w) => w.complete(code).await,

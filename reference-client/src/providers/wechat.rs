@@ -161,6 +161,8 @@ impl Wechat {
             subject,
             name: user.nickname.filter(|n| !n.is_empty()),
             picture: user.headimgurl.filter(|p| !p.is_empty()),
+            id_token: None,
+            sid: None,
         })
     }
 }

@@ -203,5 +203,13 @@ pub async fn callback(
             }
         },
     };
+    // The hint of this user's logout, and the provider session a back-channel logout may name.
+    if let Some(id_token) = login.id_token.clone() {
+        let (id, sid) = (user.id, login.sid.clone());
+        state
+            .db
+            .call(move |db| db.set_login_hint(id, &id_token, sid.as_deref()))
+            .await?;
+    }
     complete_login(&state, jar, &user, tx.return_to)
 }

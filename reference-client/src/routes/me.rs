@@ -1,10 +1,9 @@
-//! The authenticated API: who am I, and logout. [`AuthUser`] is the one place a request is authenticated.
+//! The authenticated API: who am I. [`AuthUser`] is the one place a request is authenticated.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
-use axum::http::{StatusCode, header, request::Parts};
-use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar};
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use axum_extra::extract::cookie::CookieJar;
 
 use super::{SESSION_COOKIE, UserView};
 use crate::config::SessionMode;
@@ -42,7 +41,7 @@ pub async fn authenticate(
     headers: &axum::http::HeaderMap,
 ) -> Result<User, ApiError> {
     {
-        let user_id = match state.settings.session_mode {
+        let (user_id, version) = match state.settings.session_mode {
             SessionMode::Jwt => {
                 let value = headers
                     .get(header::AUTHORIZATION)
@@ -56,10 +55,11 @@ pub async fn authenticate(
                     tracing::info!(reason = %e, "app JWT refused");
                     ApiError::InvalidToken("invalid token")
                 })?;
-                claims
+                let id = claims
                     .sub
                     .parse::<i64>()
-                    .map_err(|_| ApiError::InvalidToken("invalid token"))?
+                    .map_err(|_| ApiError::InvalidToken("invalid token"))?;
+                (id, claims.sv)
             }
             SessionMode::Cookie => {
                 let jar = CookieJar::from_headers(headers);
@@ -67,11 +67,11 @@ pub async fn authenticate(
                     .get(SESSION_COOKIE)
                     .map(|c| c.value().to_owned())
                     .ok_or(ApiError::InvalidToken("missing session"))?;
-                state
+                let session = state
                     .sessions
                     .get(&id, state.now())
-                    .ok_or(ApiError::InvalidToken("unknown or expired session"))?
-                    .user_id
+                    .ok_or(ApiError::InvalidToken("unknown or expired session"))?;
+                (session.user_id, session.version)
             }
         };
         let user = state
@@ -82,6 +82,11 @@ pub async fn authenticate(
         if user.disabled {
             return Err(ApiError::UserDisabled);
         }
+        // A logout (here or at the provider, Back-Channel Logout 1.0 §2.7) bumped the version: every
+        // session issued before it ends, already issued JWTs included.
+        if version != user.session_version {
+            return Err(ApiError::InvalidToken("session ended by a logout"));
+        }
         Ok(user)
     }
 }
@@ -89,13 +94,4 @@ pub async fn authenticate(
 /// `GET /api/me`: the profile with role and avatar.
 pub async fn me(AuthUser(user): AuthUser) -> Json<UserView> {
     Json(UserView::from(&user))
-}
-
-/// `POST /api/auth/logout`: ends a cookie session (a JWT simply stays with the frontend, which drops it).
-pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
-    if let Some(c) = jar.get(SESSION_COOKIE) {
-        state.sessions.remove(c.value());
-    }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    (StatusCode::NO_CONTENT, jar).into_response()
 }

@@ -5,6 +5,7 @@ pub mod bind;
 pub mod callback;
 pub mod identities;
 pub mod login;
+pub mod logout;
 pub mod me;
 pub mod pages;
 
@@ -83,7 +84,7 @@ pub fn complete_login(
     let return_to = return_to.unwrap_or_else(|| "/".into());
     match state.settings.session_mode {
         crate::config::SessionMode::Jwt => {
-            let token = state.jwt.issue(user.id, user.role)?;
+            let token = state.jwt.issue(user.id, user.role, user.session_version)?;
             Ok(Json(LoginSuccess {
                 status: "logged_in",
                 token: Some(token),
@@ -96,7 +97,9 @@ pub fn complete_login(
         }
         crate::config::SessionMode::Cookie => {
             let now = state.now();
-            let id = state.sessions.create(user.id, now, now + ttl)?;
+            let id = state
+                .sessions
+                .create(user.id, user.session_version, now, now + ttl)?;
             let jar = jar.add(cookie(
                 state,
                 SESSION_COOKIE,

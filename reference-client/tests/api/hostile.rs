@@ -183,6 +183,30 @@ const ENDPOINTS: &[Endpoint] = &[
         body: Body::Form,
     },
     Endpoint {
+        server: Server::Idp,
+        method: "GET",
+        path: "/logout",
+        params: &[
+            "id_token_hint",
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+        ],
+        body: Body::None,
+    },
+    Endpoint {
+        server: Server::Idp,
+        method: "POST",
+        path: "/logout",
+        params: &[
+            "id_token_hint",
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+        ],
+        body: Body::Form,
+    },
+    Endpoint {
         server: Server::App,
         method: "GET",
         path: "/",
@@ -244,6 +268,13 @@ const ENDPOINTS: &[Endpoint] = &[
         path: "/api/auth/logout",
         params: &[],
         body: Body::None,
+    },
+    Endpoint {
+        server: Server::App,
+        method: "POST",
+        path: "/backchannel-logout",
+        params: &["logout_token"],
+        body: Body::Form,
     },
     Endpoint {
         server: Server::App,

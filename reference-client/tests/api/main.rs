@@ -9,6 +9,7 @@ mod callback;
 mod hardening;
 mod hostile;
 mod login;
+mod logout;
 mod provider_faults;
 mod providers;
 mod users;

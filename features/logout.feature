@@ -1,0 +1,79 @@
+Feature: Logging out at the app and at the provider
+  A login is not done until the user can leave. Logging out of the app ends the app's session (its tokens
+  included) and sends the browser to the provider's end-session endpoint, which ends the provider's session
+  and returns the browser only to a registered URI, with the app's state (RP-Initiated Logout 1.0). A
+  session ended at the provider reaches the app on its back channel as a signed logout token, which the app
+  verifies before ending that user's sessions (Back-Channel Logout 1.0).
+
+  Background:
+    Given the app has a user "alice"
+    And "alice" has logged in through the browser
+
+  @LO-RP-INITIATED
+  Scenario: Logout ends both sessions and returns with state
+    When the browser logs out of the app
+    Then the browser is sent to the provider's end-session endpoint with the id_token, the client id, the registered post-logout URI and a state
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+    When the browser follows the logout to the provider
+    Then the provider sends the browser back to the post-logout URI with the same state
+    When the browser opens the app's login and goes to the provider
+    Then the provider shows its login page
+
+  @LO-RP-INITIATED
+  Scenario Outline: An unregistered post_logout_redirect_uri gets an error page, never a redirect
+    When the browser logs out of the app
+    And the browser follows the logout to the provider with post_logout_redirect_uri "<uri>"
+    Then the provider shows an error page and redirects nowhere
+
+    Examples:
+      | uri                              |
+      | https://attacker.example/        |
+      | http://127.0.0.1:1/              |
+
+  @LO-BACKCHANNEL
+  Scenario: Back-channel logout ends the app session
+    When "alice" is logged out at the provider
+    Then the app accepted the provider's back-channel logout
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+
+  @LO-BACKCHANNEL
+  Scenario: An app token issued before a back-channel logout is refused afterwards, a new login works
+    Given the browser keeps its app token
+    When the app is sent a logout token for "alice"
+    Then the app accepts the logout token
+    When the browser asks for its profile with the kept app token
+    Then the profile is refused with "invalid_token"
+    Given "alice" has logged in through the browser
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
+  @LO-BACKCHANNEL @mutant-logout-replay
+  Scenario: A replayed logout token is refused and ends nothing
+    When the app is sent a logout token for "alice"
+    Then the app accepts the logout token
+    Given "alice" has logged in through the browser
+    When the same logout token is sent again
+    Then the app refuses the logout token
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
+  @LO-BACKCHANNEL
+  Scenario Outline: A forged or malformed logout token is refused and ends nothing
+    When the app is sent a logout token for "alice" with <flaw>
+    Then the app refuses the logout token
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
+    Examples:
+      | flaw                    |
+      | a tampered signature    |
+      | another audience        |
+      | another issuer          |
+      | a nonce                 |
+      | no back-channel event   |
+      | neither sub nor sid     |
+      | no jti                  |
+      | an iat an hour old      |
+      | the provider's id_token |

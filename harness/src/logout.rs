@@ -1,0 +1,358 @@
+//! Logout, both ways (CONFORMANCE section K): the actions and checks of `steps/logout.rs`. The backend is
+//! reached only through [`crate::target::Target`]; the provider's logout tokens are minted with the
+//! provider's own key ([`mock_idp::logout::logout_token`]), so a flawed one differs from a real one only
+//! where the scenario says.
+
+use std::str::FromStr;
+
+use anyhow::{Context, anyhow, bail, ensure};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::{
+    browser::{HttpResponse, query_param},
+    target::unsupported,
+    world::{MAIN, World},
+};
+
+/// What the logout steps observed in one scenario.
+#[derive(Debug, Default)]
+pub struct LogoutState {
+    /// Where the backend's logout answer sent the browser (the provider's end-session URL).
+    pub end_session_url: Option<Url>,
+    /// The provider's answer to the browser at the end-session endpoint.
+    pub at_provider: Option<HttpResponse>,
+    /// What each back-channel delivery of a provider-side logout came to (`client: status`).
+    pub deliveries: Vec<String>,
+    /// The last logout token sent to the backend, for a replay.
+    pub last_token: Option<String>,
+    /// The backend's status for the last logout token.
+    pub backchannel_status: Option<u16>,
+    /// An app token put aside before a logout, to present afterwards.
+    pub kept_token: Option<String>,
+}
+
+/// How a logout token sent to the backend is spoiled (Back-Channel Logout 1.0 §2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "logout_flaw",
+    regex = "a tampered signature|another audience|another issuer|a nonce|no back-channel event|neither sub nor sid|no jti|an iat an hour old|the provider's id_token"
+)]
+pub enum LogoutFlaw {
+    /// One character of the signature changed.
+    TamperedSignature,
+    /// Re-signed for another client.
+    OtherAudience,
+    /// Re-signed with another `iss`.
+    OtherIssuer,
+    /// Re-signed with a `nonce` (§2.4 forbids one).
+    Nonce,
+    /// Re-signed without the back-channel `events` member.
+    NoEvent,
+    /// Re-signed without `sub` and `sid`.
+    NoSubject,
+    /// Re-signed without `jti`.
+    NoJti,
+    /// Re-signed with `iat` an hour in the past.
+    OldIat,
+    /// The user's id_token from the provider instead of a logout token.
+    IdToken,
+}
+
+impl FromStr for LogoutFlaw {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        Ok(match s {
+            "a tampered signature" => LogoutFlaw::TamperedSignature,
+            "another audience" => LogoutFlaw::OtherAudience,
+            "another issuer" => LogoutFlaw::OtherIssuer,
+            "a nonce" => LogoutFlaw::Nonce,
+            "no back-channel event" => LogoutFlaw::NoEvent,
+            "neither sub nor sid" => LogoutFlaw::NoSubject,
+            "no jti" => LogoutFlaw::NoJti,
+            "an iat an hour old" => LogoutFlaw::OldIat,
+            "the provider's id_token" => LogoutFlaw::IdToken,
+            _ => bail!("unknown logout token flaw {s}"),
+        })
+    }
+}
+
+impl World {
+    /// The browser logs out of the backend with its session; the answer must name where to go next.
+    pub async fn log_out_of_app(&mut self) -> anyhow::Result<()> {
+        let app = self.app().await?;
+        let url = app.logout_url().ok_or_else(|| unsupported("logout_url"))?;
+        let token = self.app_token.clone().filter(|t| !t.starts_with("cookie:"));
+        let response = self
+            .browser(MAIN)?
+            .post_with_bearer(&url, token.as_deref())
+            .await?;
+        ensure!(
+            response.is_success(),
+            "logout answered {}: {}",
+            response.status,
+            response.body
+        );
+        let app = self.app().await?;
+        self.logout.end_session_url = app.end_session_url(&response.json());
+        Ok(())
+    }
+
+    /// The browser goes where the logout sent it, with `post_logout_redirect_uri` replaced when given.
+    pub async fn follow_logout(&mut self, redirect_uri: Option<&str>) -> anyhow::Result<()> {
+        let mut url = self
+            .logout
+            .end_session_url
+            .clone()
+            .ok_or_else(|| anyhow!("the logout sent the browser nowhere"))?;
+        if let Some(uri) = redirect_uri {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "post_logout_redirect_uri" {
+                        uri.into()
+                    } else {
+                        v
+                    };
+                    (k.into_owned(), v.into_owned())
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        let params = url
+            .query_pairs()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let response = self.browser(MAIN)?.get(&url).await?;
+        // Also the last authorization-side answer, so the page checks of the authorization steps apply.
+        self.authorization = Some((params, response.clone()));
+        self.logout.at_provider = Some(response);
+        Ok(())
+    }
+
+    /// The browser opens the app's login and follows it to the provider, whose answer is kept.
+    pub async fn open_login_at_provider(&mut self) -> anyhow::Result<()> {
+        let authorize = self.open_login(MAIN).await?;
+        let response = self.browser(MAIN)?.get(&authorize).await?;
+        let params = authorize
+            .query_pairs()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.authorization = Some((params, response));
+        Ok(())
+    }
+
+    /// The provider ends every session of `username` (a logout that starts at the provider).
+    pub async fn log_out_at_provider(&mut self, username: &str) -> anyhow::Result<()> {
+        self.app().await?;
+        let deliveries = self
+            .provider
+            .idp
+            .logout(username)
+            .await
+            .ok_or_else(|| anyhow!("no provider user {username}"))?;
+        self.logout.deliveries = deliveries.iter().map(ToString::to_string).collect();
+        Ok(())
+    }
+
+    /// Keeps the current app token aside.
+    pub fn keep_app_token(&mut self) -> anyhow::Result<()> {
+        let token = self
+            .app_token
+            .clone()
+            .ok_or_else(|| anyhow!("no app token to keep"))?;
+        self.logout.kept_token = Some(token);
+        Ok(())
+    }
+
+    /// Asks for the profile with the token kept aside.
+    pub async fn fetch_profile_with_kept_token(&mut self) -> anyhow::Result<()> {
+        let token = self.logout.kept_token.clone();
+        ensure!(token.is_some(), "no app token was kept");
+        self.fetch_profile(token).await
+    }
+
+    /// Sends the backend a logout token for `username` signed by the provider, spoiled by `flaw`.
+    pub async fn send_logout_token(
+        &mut self,
+        username: &str,
+        flaw: Option<LogoutFlaw>,
+    ) -> anyhow::Result<()> {
+        let token = self.logout_token(username, flaw).await?;
+        self.post_logout_token(token).await
+    }
+
+    /// Sends the last logout token again.
+    pub async fn resend_logout_token(&mut self) -> anyhow::Result<()> {
+        let token = self
+            .logout
+            .last_token
+            .clone()
+            .ok_or_else(|| anyhow!("no logout token was sent"))?;
+        self.post_logout_token(token).await
+    }
+
+    async fn post_logout_token(&mut self, token: String) -> anyhow::Result<()> {
+        let app = self.app().await?;
+        let uri = app
+            .backchannel_logout_uri()
+            .ok_or_else(|| unsupported("backchannel_logout_uri"))?;
+        let url = Url::parse(&uri).context("backchannel_logout_uri")?;
+        // The provider's POST, from no browser: a fresh client with no cookies.
+        let response = crate::browser::Browser::new()?
+            .post_form(&url, &[("logout_token", &token)])
+            .await?;
+        self.logout.backchannel_status = Some(response.status);
+        self.logout.last_token = Some(token);
+        Ok(())
+    }
+
+    async fn logout_token(
+        &mut self,
+        username: &str,
+        flaw: Option<LogoutFlaw>,
+    ) -> anyhow::Result<String> {
+        let client_id = self.provider_setup().client_id;
+        let sub = self.provider.subject_of(username)?;
+        let state = self.provider.idp.state();
+        if flaw == Some(LogoutFlaw::IdToken) {
+            let body =
+                mock_idp::tokens::mint_for_user(state, &client_id, username, &["openid".into()])
+                    .map_err(|e| anyhow!("minting an id_token: {e}"))?;
+            return body["id_token"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("no id_token minted"));
+        }
+        let sid = mock_idp::state::random_token(16);
+        let real = mock_idp::logout::logout_token(state, &client_id, &sub, &sid)
+            .map_err(|e| anyhow!("signing a logout token: {e}"))?;
+        let Some(flaw) = flaw else {
+            return Ok(real);
+        };
+        if flaw == LogoutFlaw::TamperedSignature {
+            let mut chars: Vec<char> = real.chars().collect();
+            // Not the last character, which may carry only padding bits.
+            let i = chars.len().saturating_sub(20);
+            chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+            return Ok(chars.into_iter().collect());
+        }
+        let (header, rest) = real.split_once('.').ok_or_else(|| anyhow!("not a JWS"))?;
+        let payload = rest.split('.').next().unwrap_or_default();
+        let mut claims: Value = serde_json::from_slice(&B64.decode(payload)?)?;
+        let obj = claims
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("claims are not an object"))?;
+        match flaw {
+            LogoutFlaw::OtherAudience => drop(obj.insert("aud".into(), json!("another-app"))),
+            LogoutFlaw::OtherIssuer => {
+                drop(obj.insert("iss".into(), json!("https://other-idp.example")))
+            }
+            LogoutFlaw::Nonce => drop(obj.insert("nonce".into(), json!("n-1"))),
+            LogoutFlaw::NoEvent => drop(obj.remove("events")),
+            LogoutFlaw::NoSubject => {
+                obj.remove("sub");
+                obj.remove("sid");
+            }
+            LogoutFlaw::NoJti => drop(obj.remove("jti")),
+            LogoutFlaw::OldIat => {
+                let iat = obj.get("iat").and_then(Value::as_u64).unwrap_or_default();
+                obj.insert("iat".into(), json!(iat.saturating_sub(3600)));
+            }
+            LogoutFlaw::TamperedSignature | LogoutFlaw::IdToken => {}
+        }
+        state
+            .keys
+            .active()
+            .and_then(|k| k.sign_with_header(header, &claims))
+            .map_err(|e| anyhow!("re-signing: {e}"))
+    }
+
+    // ----- checks -----
+
+    /// The logout sent the browser to the provider's end-session endpoint with the id_token as hint, the
+    /// client id, the registered post-logout redirect URI and a state (RP-Initiated Logout 1.0 §2).
+    pub async fn check_sent_to_end_session(&mut self) -> anyhow::Result<()> {
+        let expected_uri = self.app().await?.post_logout_redirect_uri();
+        let url = self
+            .logout
+            .end_session_url
+            .clone()
+            .ok_or_else(|| anyhow!("the logout sent the browser nowhere"))?;
+        let endpoint = self.provider.idp.end_session_endpoint();
+        ensure!(
+            url.as_str().split('?').next() == Some(endpoint.as_str()),
+            "sent to {url}, not the end-session endpoint {endpoint}"
+        );
+        let hint = query_param(&url, "id_token_hint").unwrap_or_default();
+        ensure!(hint.split('.').count() == 3, "no id_token_hint in {url}");
+        ensure!(
+            query_param(&url, "client_id").as_deref()
+                == Some(self.provider_setup().client_id.as_str()),
+            "client_id missing or wrong in {url}"
+        );
+        ensure!(
+            query_param(&url, "post_logout_redirect_uri") == expected_uri,
+            "post_logout_redirect_uri is not the registered {expected_uri:?}: {url}"
+        );
+        ensure!(
+            query_param(&url, "state").is_some_and(|s| !s.is_empty()),
+            "no state in {url}"
+        );
+        Ok(())
+    }
+
+    /// The provider sent the browser back to the registered post-logout URI with the same state (§3).
+    pub async fn check_returned_after_logout(&mut self) -> anyhow::Result<()> {
+        let expected_uri = self
+            .app()
+            .await?
+            .post_logout_redirect_uri()
+            .ok_or_else(|| unsupported("post_logout_redirect_uri"))?;
+        let sent_state = self
+            .logout
+            .end_session_url
+            .as_ref()
+            .and_then(|u| query_param(u, "state"));
+        let answer = self.logout.at_provider.as_ref().ok_or_else(|| {
+            anyhow!("the browser has not been to the provider's end-session endpoint")
+        })?;
+        let back = answer.location()?;
+        ensure!(
+            back.as_str().split('?').next() == Some(expected_uri.as_str()),
+            "sent to {back}, expected {expected_uri}"
+        );
+        ensure!(
+            query_param(&back, "state") == sent_state,
+            "state {:?} came back as {:?}",
+            sent_state,
+            query_param(&back, "state")
+        );
+        Ok(())
+    }
+
+    /// Every back-channel delivery of the provider-side logout was answered 200, and there was one.
+    pub fn check_deliveries_succeeded(&self) -> anyhow::Result<()> {
+        let d = &self.logout.deliveries;
+        ensure!(
+            !d.is_empty(),
+            "the provider notified no back-channel endpoint"
+        );
+        ensure!(d.iter().all(|x| x.ends_with(": 200")), "deliveries: {d:?}");
+        Ok(())
+    }
+
+    /// The backend answered the last logout token with `expected` (200 accepted, 400 refused, §2.8).
+    pub fn check_backchannel_status(&self, expected: u16) -> anyhow::Result<()> {
+        let got = self
+            .logout
+            .backchannel_status
+            .ok_or_else(|| anyhow!("no logout token was sent"))?;
+        ensure!(
+            got == expected,
+            "the back-channel endpoint answered {got}, expected {expected}"
+        );
+        Ok(())
+    }
+}
