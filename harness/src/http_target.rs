@@ -11,6 +11,9 @@
 //! client_id = "web"
 //! client_secret = "web-secret"
 //! redirect_uri = "http://127.0.0.1:3000/callback"
+//! post_logout_redirect_uri = "http://127.0.0.1:3000/"           # optional: logout scenarios
+//! backchannel_logout_uri = "http://127.0.0.1:3000/backchannel"  # optional
+//! # token_endpoint_auth_method = "client_secret_post"           # default client_secret_basic
 //!
 //! [backend]
 //! base_url = "http://127.0.0.1:3000"
@@ -19,6 +22,7 @@
 //! callback_method = "post_json"   # or "get_query"
 //! profile = "/api/me"
 //! bind = "/api/auth/bind"         # optional (require-binding policy)
+//! logout = "/api/auth/logout"     # optional: POST with the session → {"end_session_url"}
 //! unknown_user_policy = "auto-create"
 //!
 //! [session]
@@ -86,6 +90,13 @@ pub struct ProviderSection {
     pub client_secret: String,
     /// The redirect URI the backend sends (its frontend's callback page).
     pub redirect_uri: String,
+    /// Where the provider may send the browser after logout (RP-Initiated Logout 1.0 §3), if the backend
+    /// logs out there.
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<String>,
+    /// Where the provider POSTs logout tokens (Back-Channel Logout 1.0 §2.2), if the backend takes them.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
     /// `client_secret_basic` (default) or `client_secret_post`.
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: mock_idp::AuthMethod,
@@ -113,6 +124,9 @@ pub struct BackendSection {
     /// `POST {ticket, phone}` completes a require-binding login.
     #[serde(default)]
     pub bind: Option<String>,
+    /// `POST` with the session logs out, answering `{"end_session_url"}`.
+    #[serde(default)]
+    pub logout: Option<String>,
     /// The unknown-user policy it runs with: scenarios that need another are skipped.
     #[serde(default)]
     pub unknown_user_policy: PolicyName,
@@ -278,6 +292,8 @@ impl HttpFactory {
             redirect_uri: file.provider.redirect_uri.clone(),
             policy: file.backend.unknown_user_policy.into(),
             auth_method: file.provider.token_endpoint_auth_method,
+            post_logout_redirect_uri: file.provider.post_logout_redirect_uri.clone(),
+            backchannel_logout_uri: file.provider.backchannel_logout_uri.clone(),
         };
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -397,6 +413,18 @@ impl Target for HttpTarget {
 
     fn bind_url(&self) -> Option<Url> {
         self.file.backend.bind.as_deref().map(|b| self.url(b))
+    }
+
+    fn logout_url(&self) -> Option<Url> {
+        self.file.backend.logout.as_deref().map(|l| self.url(l))
+    }
+
+    fn post_logout_redirect_uri(&self) -> Option<String> {
+        self.file.provider.post_logout_redirect_uri.clone()
+    }
+
+    fn backchannel_logout_uri(&self) -> Option<String> {
+        self.file.provider.backchannel_logout_uri.clone()
     }
 
     fn token_delivery(&self) -> TokenDelivery {

@@ -146,6 +146,7 @@ impl World {
     /// The provider ends every session of `username` (a logout that starts at the provider).
     pub async fn log_out_at_provider(&mut self, username: &str) -> anyhow::Result<()> {
         self.app().await?;
+        let username = &self.provider.login_name(username)?;
         let deliveries = self
             .provider
             .idp
@@ -214,11 +215,12 @@ impl World {
         flaw: Option<LogoutFlaw>,
     ) -> anyhow::Result<String> {
         let client_id = self.provider_setup().client_id;
+        let login = self.provider.login_name(username)?;
         let sub = self.provider.subject_of(username)?;
         let state = self.provider.idp.state();
         if flaw == Some(LogoutFlaw::IdToken) {
             let body =
-                mock_idp::tokens::mint_for_user(state, &client_id, username, &["openid".into()])
+                mock_idp::tokens::mint_for_user(state, &client_id, &login, &["openid".into()])
                     .map_err(|e| anyhow!("minting an id_token: {e}"))?;
             return body["id_token"]
                 .as_str()

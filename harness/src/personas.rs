@@ -76,6 +76,11 @@ impl World {
         kind: ExtraKind,
         policy: Option<Policy>,
     ) -> anyhow::Result<()> {
+        if self.factory.fixed().is_some() {
+            return Err(crate::target::not_applicable(
+                "needs a backend configured with the scenario's own WeChat or GitHub provider",
+            ));
+        }
         let persona = match kind {
             ExtraKind::Wechat => Persona::Wechat,
             ExtraKind::Github => Persona::Github,

@@ -640,6 +640,10 @@ async fn serve_fixed_provider(fixed: &crate::target::FixedBackend) -> io::Result
         &fixed.redirect_uri,
     );
     client.token_endpoint_auth_method = fixed.auth_method;
+    client
+        .post_logout_redirect_uris
+        .extend(fixed.post_logout_redirect_uri.clone());
+    client.backchannel_logout_uri = fixed.backchannel_logout_uri.clone();
     server
         .add_client(client)
         .map_err(|e| io::Error::other(format!("registering the backend's client: {e}")))?;

@@ -171,6 +171,10 @@ pub struct FixedBackend {
     pub policy: Policy,
     /// How it authenticates at the token endpoint.
     pub auth_method: mock_idp::AuthMethod,
+    /// Its post-logout redirect URI, registered with the client.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Its back-channel logout URI, registered with the client.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Starts fresh backends; one per scenario.

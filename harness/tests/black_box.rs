@@ -2,6 +2,9 @@
 //! the reference client started from its own binary (not linked) and configured by environment
 //! variables, and a small deliberately broken backend in Python that never checks `state`.
 //!
+//! The Python one is `#[ignore]`d in a plain `cargo test`, which needs only the Rust toolchain; `.ci/run`
+//! installs Python and runs it (`cargo test --workspace --test black_box -- --ignored`).
+//!
 //! Each test writes a target file, runs the `conform` binary on it, and reads its closing
 //! `N passed, N failed, N skipped` line and JUnit file. Every wait is bounded; everything is on 127.0.0.1.
 
@@ -133,6 +136,8 @@ issuer = "{issuer}"
 client_id = "black-box-app"
 client_secret = "{secret}"
 redirect_uri = "{base}/callback"
+post_logout_redirect_uri = "{base}/"
+backchannel_logout_uri = "{base}/backchannel-logout"
 
 [backend]
 base_url = "{base}"
@@ -168,6 +173,7 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
         .env("RC_JWT_KEY", jwt_key)
         .env("RC_UNKNOWN_USER_POLICY", "auto-create")
         .env("RC_HTTP_TIMEOUT_MS", "5000")
+        .env("RC_POST_LOGOUT_REDIRECT_URI", format!("{}/", setup.base()))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -178,6 +184,7 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
     let target = setup.target_file(
         &dir,
         r#"bind = "/api/auth/bind"
+logout = "/api/auth/logout"
 
 [session]
 json_pointer = "/token"
@@ -219,6 +226,7 @@ audience = "reference-client"
 }
 
 #[test]
+#[ignore = "needs python3; .ci/run installs it and runs this with --ignored"]
 fn the_state_scenarios_fail_against_a_backend_that_does_not_check_state() {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let setup = Setup::new();

@@ -258,14 +258,16 @@ impl World {
 
     /// Adds a provider user `username` with password `{username}-password` and subject `sub-{username}`.
     pub fn add_provider_user(&mut self, username: &str, email: Option<&str>) -> anyhow::Result<()> {
+        let shown = username;
         let username = &self.provider.login_name(username)?;
         let mut user = mock_idp::UserConfig::new(
             username,
             &format!("{username}-password"),
             &format!("sub-{username}"),
         );
-        user.name = Some(format!("{username} (provider)"));
-        user.picture = Some(format!("https://idp.example/avatars/{username}.png"));
+        // What the scenario names, not the provider's namespaced username.
+        user.name = Some(format!("{shown} (provider)"));
+        user.picture = Some(format!("https://idp.example/avatars/{shown}.png"));
         user.email = email.map(str::to_owned);
         user.email_verified = email.map(|_| true);
         self.provider.add_user(user)
