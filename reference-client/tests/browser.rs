@@ -280,7 +280,9 @@ async fn logging_out_ends_both_sessions_and_the_next_login_shows_the_login_page_
             .is_displayed()
             .await
             .unwrap_or(false);
-        (url.as_str().starts_with(&stack.app_url) && anonymous).then_some(url)
+        // Back from the provider, not merely the page showing "logged out" before it navigates away.
+        (url.as_str().starts_with(&stack.app_url) && url.query().is_some() && anonymous)
+            .then_some(url)
     })
     .await;
     assert!(
