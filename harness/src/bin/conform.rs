@@ -53,6 +53,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Paths on conform's command line are the user's, relative to where they run it (cargo test's are
+    // relative to the workspace).
+    absolutize(
+        &mut args,
+        &["--report", "--junit", "--cucumber-json", "--features"],
+    );
     let name = harness::target::TargetFactory::name(&factory);
     let base = RunOptions::new(Arc::new(factory));
     let mut options = match Invocation::parse(&args, base) {
@@ -83,6 +89,30 @@ async fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Makes the values of these flags absolute against the current directory.
+fn absolutize(args: &mut [String], flags: &[&str]) {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    let absolute = |v: &str| {
+        let p = PathBuf::from(v);
+        if p.is_absolute() {
+            v.to_owned()
+        } else {
+            cwd.join(p).to_string_lossy().into_owned()
+        }
+    };
+    for i in 0..args.len() {
+        for flag in flags {
+            if let Some(v) = args[i].strip_prefix(&format!("{flag}=")) {
+                args[i] = format!("{flag}={}", absolute(v));
+            } else if args[i] == *flag && i + 1 < args.len() {
+                args[i + 1] = absolute(&args[i + 1]);
+            }
+        }
     }
 }
 
