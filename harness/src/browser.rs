@@ -171,12 +171,11 @@ impl Browser {
 
     /// `GET url` with a bearer token.
     pub async fn get_with_bearer(&self, url: &Url, token: &str) -> anyhow::Result<HttpResponse> {
-        let params = vec![("authorization".to_owned(), format!("Bearer {token}"))];
         self.send(
             self.client.get(url.clone()).bearer_auth(token),
             "GET",
             url,
-            params,
+            bearer_param(Some(token)),
         )
         .await
     }
@@ -206,10 +205,7 @@ impl Browser {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
-        let params = token
-            .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
-            .unwrap_or_default();
-        self.send(request, "DELETE", url, params).await
+        self.send(request, "DELETE", url, bearer_param(token)).await
     }
 
     /// `POST url` with an empty body and `Authorization: Bearer` (or, without a token, the cookies only).
@@ -222,10 +218,7 @@ impl Browser {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
-        let params = token
-            .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
-            .unwrap_or_default();
-        self.send(request, "POST", url, params).await
+        self.send(request, "POST", url, bearer_param(token)).await
     }
 
     /// `POST url` with a JSON body.
@@ -291,6 +284,13 @@ impl Browser {
         }
         outcome
     }
+}
+
+/// The trace's record of a bearer token (masked when recorded).
+fn bearer_param(token: Option<&str>) -> Vec<(String, String)> {
+    token
+        .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
+        .unwrap_or_default()
 }
 
 /// What the diagram says about an answer: where a redirect goes (the query's state/code/error), or

@@ -294,6 +294,14 @@ impl Report {
 /// (feature, scenario, line): a scenario's identity within a run.
 type Key = (String, String, usize);
 
+fn key_of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> Key {
+    (
+        feature.name.clone(),
+        scenario.name.clone(),
+        scenario.position.line,
+    )
+}
+
 /// A writer that records each scenario's outcome into a shared [`Report`].
 #[derive(Debug, Clone, Default)]
 struct Recorder {
@@ -353,11 +361,7 @@ impl Recorder {
         scenario: &cucumber::gherkin::Scenario,
         ev: &event::Scenario<World>,
     ) {
-        let key = (
-            feature.name.clone(),
-            scenario.name.clone(),
-            scenario.position.line,
-        );
+        let key = key_of(feature, scenario);
         match ev {
             event::Scenario::Step(step, ev) | event::Scenario::Background(step, ev) => {
                 self.step_event(&key, step, ev)
@@ -746,11 +750,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         })
         .after(move |feature, _, scenario, _, world| {
             if want_report && let Some(world) = world {
-                let key = (
-                    feature.name.clone(),
-                    scenario.name.clone(),
-                    scenario.position.line,
-                );
+                let key = key_of(feature, scenario);
                 lock(&traces).insert(key, world.exchanges());
             }
             async {}.boxed_local()
