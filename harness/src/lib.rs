@@ -8,12 +8,12 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! let report = harness::run(harness::RunOptions {
+//! let report = mock_idp_harness::run(mock_idp_harness::RunOptions {
 //!     tags: vec!["CODE-ENTROPY".into(), "MD-DOC".into()],
 //!     quiet: true,
 //!     junit: None, // not the HARNESS_JUNIT file of the whole run
 //!     cucumber_json: None,
-//!     ..harness::RunOptions::new(std::sync::Arc::new(harness::target::NoTarget))
+//!     ..mock_idp_harness::RunOptions::new(std::sync::Arc::new(mock_idp_harness::target::NoTarget))
 //! })
 //! .await?;
 //! assert!(report.success() && report.passed() >= 2, "{}", report.summary());
@@ -41,6 +41,7 @@
 //! - Nothing sleeps: time moves by advancing clocks.
 
 pub mod browser;
+pub mod bundled;
 pub mod http_target;
 pub mod jwt;
 pub mod logout;

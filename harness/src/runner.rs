@@ -21,15 +21,30 @@ use crate::{provider::Provider, target::SharedFactory, world::World};
 /// The one test the binary reports to libtest-style listers (nextest calls it back by this name).
 pub const TEST_NAME: &str = "conformance";
 
-/// Where the workspace's features are.
+/// Where the features are: this crate's `features/` folder, or the bundled copy written out
+/// ([`crate::bundled::features_dir`]). An unwritable temporary folder leaves the path of the missing
+/// folder, so the run fails naming it.
 pub fn default_features_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))
+    crate::bundled::features_dir()
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/features")))
 }
 
-/// The workspace root, which relative report paths are resolved against (cargo runs tests in the crate's
-/// folder, which nobody expects a report in).
+/// What relative report paths are resolved against: the root of the cargo project the run is in (the
+/// outermost folder above the current one whose `Cargo.toml` has `[workspace]`, else the nearest with a
+/// `Cargo.toml`), else the current folder. cargo runs tests in the crate's folder, which nobody expects a
+/// report in.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let manifest = |dir: &std::path::Path| std::fs::read_to_string(dir.join("Cargo.toml")).ok();
+    let workspace = here
+        .ancestors()
+        .filter(|dir| manifest(dir).is_some_and(|m| m.contains("[workspace]")))
+        .last();
+    let package = || here.ancestors().find(|dir| manifest(dir).is_some());
+    workspace
+        .or_else(package)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| here.clone())
 }
 
 fn report_path(value: impl Into<PathBuf>) -> PathBuf {
@@ -803,15 +818,14 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     Ok(report)
 }
 
-/// The catalogue the report cites rules from: the workspace's `docs/CONFORMANCE.md`, or the file
+/// The catalogue the report cites rules from: the bundled `docs/CONFORMANCE.md`, or the file
 /// `HARNESS_CATALOGUE` names.
 fn catalogue() -> Vec<crate::report::Rule> {
-    let path = std::env::var_os("HARNESS_CATALOGUE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("docs/CONFORMANCE.md"));
-    std::fs::read_to_string(path)
-        .map(|text| crate::report::parse_catalogue(&text))
-        .unwrap_or_default()
+    let text = match std::env::var_os("HARNESS_CATALOGUE") {
+        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        None => crate::bundled::CATALOGUE.to_owned(),
+    };
+    crate::report::parse_catalogue(&text)
 }
 
 /// The HTML report of a run: every scenario with its steps, its exchanges and the rules it checks.

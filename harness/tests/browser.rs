@@ -1,4 +1,4 @@
-//! The HTML report (`harness::report`) in a real browser: headless Chromium driven through ChromeDriver opens
+//! The HTML report (`mock_idp_harness::report`) in a real browser: headless Chromium driven through ChromeDriver opens
 //! a report of realistic synthetic scenarios (a passing six-step login, a failing `@ST-MISMATCH` scenario, a
 //! skipped one, a passing code replay with a red arrow) and checks that every scenario and every arrow is
 //! there, that the inline script ran without an error, and that the "failed" filter hides the rest.
@@ -18,7 +18,7 @@ use std::{
 };
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use harness::{
+use mock_idp_harness::{
     report::{
         Outcome, ScenarioReport, StepOutcome, StepReport, parse_catalogue, render, rules_for,
     },
@@ -213,7 +213,7 @@ fn step(keyword: &str, text: &str, outcome: StepOutcome) -> StepReport {
 
 fn scenarios() -> Vec<ScenarioReport> {
     use Lane::*;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CONFORMANCE.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CONFORMANCE.md");
     let catalogue = parse_catalogue(&std::fs::read_to_string(path).expect("docs/CONFORMANCE.md"));
     let scenario = |feature: &str,
                     name: &str,
@@ -657,18 +657,18 @@ async fn the_report_of_a_real_run_renders_every_scenario_with_its_exchanges() {
         skip_state_check: true,
         ..support::weak::Weaknesses::default()
     };
-    let options = harness::RunOptions {
+    let options = mock_idp_harness::RunOptions {
         tags: vec!["ST-MISMATCH".into(), "UM-KEY".into()],
         quiet: true,
         junit: None,
         cucumber_json: None,
         report: Some(file.clone()),
         title: Some("Conformance: reference client without its state check".into()),
-        ..harness::RunOptions::new(std::sync::Arc::new(support::ReferenceFactory::weakened(
+        ..mock_idp_harness::RunOptions::new(std::sync::Arc::new(support::ReferenceFactory::weakened(
             weak,
         )))
     };
-    let report = harness::run(options).await.expect("the run");
+    let report = mock_idp_harness::run(options).await.expect("the run");
     assert!(
         report.passed() >= 2 && report.failed() >= 2,
         "{}",

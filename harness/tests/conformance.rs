@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use harness::{Invocation, runner::TEST_NAME};
+use mock_idp_harness::{Invocation, runner::TEST_NAME};
 
 mod support;
 
@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
         }
         Invocation::Run(options) => *options,
     };
-    let report = match harness::run(options).await {
+    let report = match mock_idp_harness::run(options).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("cannot run the features: {e}");

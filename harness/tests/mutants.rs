@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use harness::{Report, RunOptions};
+use mock_idp_harness::{Report, RunOptions};
 
 mod support;
 
@@ -25,7 +25,7 @@ async fn run_tagged(tag: &str, weaknesses: Weaknesses) -> Report {
         quiet: true,
         ..RunOptions::new(Arc::new(ReferenceFactory::weakened(weaknesses)))
     };
-    match harness::run(options).await {
+    match mock_idp_harness::run(options).await {
         Ok(report) => report,
         Err(e) => panic!("cannot run the features: {e}"),
     }

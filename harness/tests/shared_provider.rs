@@ -1,7 +1,7 @@
 //! The whole suite passes with every scenario on its own tenant of one shared mock IdP (the run mode for
 //! a provider that many tests share), not only with a server per scenario.
 
-use harness::RunOptions;
+use mock_idp_harness::RunOptions;
 
 mod support;
 
@@ -14,7 +14,7 @@ async fn every_scenario_passes_on_tenants_of_one_shared_provider() {
         quiet: true,
         ..support::reference_options()
     };
-    let report = harness::run(options).await.expect("the features run");
+    let report = mock_idp_harness::run(options).await.expect("the features run");
     let failed: Vec<_> = report.scenarios.iter().filter(|s| !s.passed).collect();
     assert!(
         report.scenarios.len() >= 130,

@@ -6,7 +6,7 @@ use std::{fmt::Write as _, path::Path};
 
 use regex::Regex;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 struct Step {
     keyword: String,
@@ -39,7 +39,7 @@ fn steps_of(source: &str) -> Vec<Step> {
 
 /// `{name}` → regex of the custom parameters in `parameters.rs`.
 fn custom_parameters() -> Vec<(String, String)> {
-    let source = std::fs::read_to_string(format!("{ROOT}/harness/src/parameters.rs"))
+    let source = std::fs::read_to_string(format!("{ROOT}/src/parameters.rs"))
         .unwrap_or_else(|e| panic!("{e}"));
     let param = Regex::new(r#"#\[param\(\s*name = "(\w+)",\s*regex = "([^"]*)"\s*,?\s*\)\]"#)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -152,7 +152,7 @@ fn feature_lines() -> Vec<(String, String)> {
 fn generate() -> String {
     let custom = custom_parameters();
     let usages = feature_lines();
-    let mut files: Vec<_> = std::fs::read_dir(format!("{ROOT}/harness/src/steps"))
+    let mut files: Vec<_> = std::fs::read_dir(format!("{ROOT}/src/steps"))
         .unwrap_or_else(|e| panic!("{e}"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.file_name().is_some_and(|n| n != "mod.rs"))
@@ -208,7 +208,7 @@ fn generate() -> String {
 #[test]
 fn every_step_has_a_doc_comment() {
     for file in
-        std::fs::read_dir(format!("{ROOT}/harness/src/steps")).unwrap_or_else(|e| panic!("{e}"))
+        std::fs::read_dir(format!("{ROOT}/src/steps")).unwrap_or_else(|e| panic!("{e}"))
     {
         let path = file.map(|f| f.path()).unwrap_or_default();
         let source = std::fs::read_to_string(&path).unwrap_or_default();

@@ -60,7 +60,7 @@ fn no_dependency_of_the_published_crates_needs_a_newer_rust_than_declared() {
     // Everything a dependant builds: normal and build dependencies of mock-idp and harness, on every
     // platform, with the workspace's features.
     let mut seen = BTreeSet::new();
-    let mut todo: Vec<String> = ["mock-idp", "harness"]
+    let mut todo: Vec<String> = ["mock-idp", "mock-idp-harness"]
         .iter()
         .map(|n| root(n)["id"].as_str().expect("id").to_owned())
         .collect();
@@ -131,6 +131,8 @@ fn the_package_holds_the_sources_and_only_test_only_keys() {
         "fixtures/mock-idp.toml",
         "fixtures/keys/test-only-rsa.pem",
         "fixtures/keys/README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
     ] {
         assert!(files.contains(&must), "{must} is missing from {files:#?}");
     }
@@ -144,6 +146,8 @@ fn the_package_holds_the_sources_and_only_test_only_keys() {
                 "Cargo.toml.orig",
                 "Cargo.lock",
                 "README.md",
+                "LICENSE-MIT",
+                "LICENSE-APACHE",
                 ".cargo_vcs_info.json",
                 "fixtures/mock-idp.toml",
                 "fixtures/keys/README.md",

@@ -5,13 +5,13 @@
 //!     [--junit junit.xml] [--cucumber-json run.json] [--report report.html] [--fail-on-skipped] [--serial]
 //! ```
 //!
-//! The target file (see `harness::http_target`) says where the backend is and what it is configured
+//! The target file (see `mock_idp_harness::http_target`) says where the backend is and what it is configured
 //! with; the runner serves the mock provider at that issuer and registers that client, so the backend
 //! needs no change beyond pointing at it.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use harness::{Invocation, RunOptions, http_target::HttpFactory};
+use mock_idp_harness::{Invocation, RunOptions, http_target::HttpFactory};
 
 const HELP: &str = "\
 conform: run the conformance features against a running backend
@@ -25,7 +25,7 @@ USAGE: conform --target FILE [OPTIONS] [NAME-FILTER]...
   --junit FILE         JUnit XML (or HARNESS_JUNIT)
   --cucumber-json FILE cucumber JSON (or HARNESS_CUCUMBER_JSON)
   --report FILE        a self-contained HTML report (or HARNESS_REPORT)
-  --features PATH      a .feature file or a directory (default: the workspace's features/)
+  --features PATH      a .feature file or a directory (default: the bundled features/)
   --fail-on-skipped    scenarios that need a hook the target does not give fail instead of skipping
   --serial             one scenario at a time (default: concurrent; provider-wide ones run alone)
   -q, --quiet          only failures and the closing line
@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
         &mut args,
         &["--report", "--junit", "--cucumber-json", "--features"],
     );
-    let name = harness::target::TargetFactory::name(&factory);
+    let name = mock_idp_harness::target::TargetFactory::name(&factory);
     let base = RunOptions::new(Arc::new(factory));
     let mut options = match Invocation::parse(&args, base) {
         Invocation::Run(options) => *options,
@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
         }
     };
     options.title = Some(format!("conform: {name}"));
-    let report = match harness::run(options).await {
+    let report = match mock_idp_harness::run(options).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("conform: cannot run the features: {e}");

@@ -7,7 +7,7 @@
 //! first and open; the others are collapsed.
 //!
 //! ```
-//! use harness::report::{Outcome, ScenarioReport, parse_catalogue, render, rules_for};
+//! use mock_idp_harness::report::{Outcome, ScenarioReport, parse_catalogue, render, rules_for};
 //! let catalogue = parse_catalogue(
 //!     "## E. State\n| ID | Side | Expected behaviour | Source | Scenario title |\n|---|---|---|---|---|\n\
 //!      | ★ST-MISMATCH | both | Wrong `state` → reject. | 6749 §10.12 | Tampered state is rejected |\n",
@@ -387,7 +387,7 @@ mod tests {
     use crate::trace::Lane;
 
     fn real_catalogue() -> Vec<Rule> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CONFORMANCE.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CONFORMANCE.md");
         let text = std::fs::read_to_string(path).expect("docs/CONFORMANCE.md");
         parse_catalogue(&text)
     }

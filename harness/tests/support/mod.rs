@@ -11,6 +11,6 @@ use std::sync::Arc;
 pub use reference::ReferenceFactory;
 
 /// Run options for the reference client, with reports off unless the environment asks for them.
-pub fn reference_options() -> harness::RunOptions {
-    harness::RunOptions::new(Arc::new(ReferenceFactory::new()))
+pub fn reference_options() -> mock_idp_harness::RunOptions {
+    mock_idp_harness::RunOptions::new(Arc::new(ReferenceFactory::new()))
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 use url::Url;
 
-use harness::{
+use mock_idp_harness::{
     parameters::{Policy, Role},
     target::{
         CallbackMethod, ExtraKind, ExtraProvider, ProviderSetup, SeedUser, Startup, Target,
