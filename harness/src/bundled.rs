@@ -3,7 +3,10 @@
 //! swept). `features/` and `docs/CONFORMANCE.md` in the package are the same files; a test keeps this list
 //! equal to the folder.
 
-use std::{io, path::{Path, PathBuf}};
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
 
 macro_rules! bundled {
     ($name:literal) => {
@@ -111,7 +114,10 @@ mod tests {
         std::fs::write(dir.join("login.feature"), "stale").expect("spoiled");
         write_features(&dir).expect("rewritten");
         for (name, text) in FEATURES {
-            assert_eq!(std::fs::read_to_string(dir.join(name)).expect("file"), *text);
+            assert_eq!(
+                std::fs::read_to_string(dir.join(name)).expect("file"),
+                *text
+            );
         }
         let files = std::fs::read_dir(&dir).expect("dir").count();
         assert_eq!(files, FEATURES.len(), "no partial files are left behind");

@@ -664,9 +664,9 @@ async fn the_report_of_a_real_run_renders_every_scenario_with_its_exchanges() {
         cucumber_json: None,
         report: Some(file.clone()),
         title: Some("Conformance: reference client without its state check".into()),
-        ..mock_idp_harness::RunOptions::new(std::sync::Arc::new(support::ReferenceFactory::weakened(
-            weak,
-        )))
+        ..mock_idp_harness::RunOptions::new(std::sync::Arc::new(
+            support::ReferenceFactory::weakened(weak),
+        ))
     };
     let report = mock_idp_harness::run(options).await.expect("the run");
     assert!(

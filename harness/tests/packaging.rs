@@ -7,7 +7,13 @@ use std::{path::Path, process::Command};
 
 fn package_list() -> Vec<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["package", "--list", "--allow-dirty", "-p", "mock-idp-harness"])
+        .args([
+            "package",
+            "--list",
+            "--allow-dirty",
+            "-p",
+            "mock-idp-harness",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo runs");

@@ -14,7 +14,9 @@ async fn every_scenario_passes_on_tenants_of_one_shared_provider() {
         quiet: true,
         ..support::reference_options()
     };
-    let report = mock_idp_harness::run(options).await.expect("the features run");
+    let report = mock_idp_harness::run(options)
+        .await
+        .expect("the features run");
     let failed: Vec<_> = report.scenarios.iter().filter(|s| !s.passed).collect();
     assert!(
         report.scenarios.len() >= 130,

@@ -207,9 +207,7 @@ fn generate() -> String {
 
 #[test]
 fn every_step_has_a_doc_comment() {
-    for file in
-        std::fs::read_dir(format!("{ROOT}/src/steps")).unwrap_or_else(|e| panic!("{e}"))
-    {
+    for file in std::fs::read_dir(format!("{ROOT}/src/steps")).unwrap_or_else(|e| panic!("{e}")) {
         let path = file.map(|f| f.path()).unwrap_or_default();
         let source = std::fs::read_to_string(&path).unwrap_or_default();
         for step in steps_of(&source) {
