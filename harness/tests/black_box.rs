@@ -9,52 +9,14 @@
 //! `N passed, N failed, N skipped` line and JUnit file. Every wait is bounded; everything is on 127.0.0.1.
 
 use std::{
-    net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Output, Stdio},
 };
 
-/// Kills the child when the test ends, however it ends.
-struct Process(Child);
+use test_support::{Process, TempDir, free_port, wait_for_port};
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "harness-black-box-{name}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
-}
-
-/// Waits (at most 30 s) until something accepts connections on the port.
-fn wait_for_port(port: u16, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the backend exited before listening: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("nothing listens on 127.0.0.1:{port} after 30 s");
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("harness-black-box-{name}"))
 }
 
 /// The reference client's binary, built beside `conform` by `cargo test --workspace`.
@@ -160,7 +122,8 @@ unknown_user_policy = "auto-create"
 #[test]
 fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_a_process() {
     let setup = Setup::new();
-    let dir = temp_dir("reference");
+    let tmp = temp_dir("reference");
+    let dir = tmp.path();
     let jwt_key = "black-box-app-jwt-key-of-at-least-32-bytes-0123456789";
     let mut child = Command::new(reference_client_binary())
         .env("RC_ISSUER", setup.issuer())
@@ -182,7 +145,7 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
     wait_for_port(setup.backend_port, &mut child);
     let _backend = Process(child);
     let target = setup.target_file(
-        &dir,
+        dir,
         r#"bind = "/api/auth/bind"
 logout = "/api/auth/logout"
 
@@ -222,7 +185,6 @@ audience = "reference-client"
         "--fail-on-skipped: {failed} failed, {skipped} skipped"
     );
     assert!(!output.status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -230,7 +192,8 @@ audience = "reference-client"
 fn the_state_scenarios_fail_against_a_backend_that_does_not_check_state() {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let setup = Setup::new();
-    let dir = temp_dir("broken");
+    let tmp = temp_dir("broken");
+    let dir = tmp.path();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/broken_backend.py"
@@ -249,7 +212,7 @@ fn the_state_scenarios_fail_against_a_backend_that_does_not_check_state() {
     wait_for_port(setup.backend_port, &mut child);
     let _backend = Process(child);
     let target = setup.target_file(
-        &dir,
+        dir,
         "\n[errors.map]\nlogin_failed = \"provider_error\"\ndenied = \"access_denied\"\n",
     );
 
@@ -282,5 +245,4 @@ fn the_state_scenarios_fail_against_a_backend_that_does_not_check_state() {
     );
     assert!(failed >= 5, "only {failed} state scenarios failed");
     assert!(!output.status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,91 +11,29 @@
 //! bounded.
 
 use std::{
-    net::TcpListener,
     path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use mock_idp_harness::{
     report::{
         Outcome, ScenarioReport, StepOutcome, StepReport, parse_catalogue, render, rules_for,
     },
     trace::{Exchange, Lane, Trace},
 };
+use test_support::{BrowserOptions, Driver, TempDir, start_browser};
 
-/// Kills ChromeDriver when the test ends, however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn tempdir() -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("harness-report-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-async fn start_browser() -> (Driver, Client, u16) {
-    let port = free_port();
-    let driver = Driver(
-        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed (apt-get install chromium chromium-driver)"),
-    );
-    let profile = tempdir();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1100,1500",
-                "--force-device-scale-factor=1",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    caps.insert(
-        "goog:loggingPrefs".into(),
-        serde_json::json!({ "browser": "ALL" }),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match ClientBuilder::rustls()
-            .expect("rustls connector")
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(client) => return (driver, client, port),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("cannot start a browser session: {e}"),
-        }
-    }
+/// Chromium as the report tests want it: a tall window at scale 1 (the screenshot), and the browser log.
+async fn report_browser() -> (Driver, Client) {
+    start_browser(BrowserOptions {
+        extra_args: vec![
+            "--window-size=1100,1500".into(),
+            "--force-device-scale-factor=1".into(),
+        ],
+        browser_log: true,
+    })
+    .await
 }
 
 /// Polls `probe` every 50 ms until it yields a value, for at most 15 s; then fails naming `what`.
@@ -488,7 +426,8 @@ async fn browser_log(port: u16, session: &str) -> Option<Vec<serde_json::Value>>
 /// (`data-ready`), recorded no error, and left no SEVERE entry in the browser log (where ChromeDriver
 /// gives one).
 async fn open_report(file: &std::path::Path) -> (Driver, Client) {
-    let (driver, browser, port) = start_browser().await;
+    let (driver, browser) = report_browser().await;
+    let port = driver.port;
     browser
         .goto(&format!("file://{}", file.display()))
         .await
@@ -533,8 +472,8 @@ async fn the_report_renders_every_scenario_and_filters_in_a_real_browser() {
         &scenarios,
     )
     .expect("render");
-    let dir = tempdir();
-    let file = dir.join("report.html");
+    let dir = TempDir::new("harness-report");
+    let file = dir.path().join("report.html");
     std::fs::write(&file, &html).expect("write the report");
 
     let (_driver, browser) = open_report(&file).await;
@@ -640,7 +579,6 @@ async fn the_report_renders_every_scenario_and_filters_in_a_real_browser() {
     std::fs::write(&out, &png).expect("write the screenshot");
     eprintln!("screenshot: {}", out.display());
     let _ = browser.close().await;
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 mod support;
@@ -651,8 +589,8 @@ mod support;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
 async fn the_report_of_a_real_run_renders_every_scenario_with_its_exchanges() {
-    let dir = tempdir();
-    let file = dir.join("real-report.html");
+    let dir = TempDir::new("harness-report");
+    let file = dir.path().join("real-report.html");
     let weak = support::weak::Weaknesses {
         skip_state_check: true,
         ..support::weak::Weaknesses::default()
@@ -743,5 +681,4 @@ async fn the_report_of_a_real_run_renders_every_scenario_with_its_exchanges() {
         std::fs::write(docs, &png).expect("write docs/report-failing.png");
     }
     let _ = browser.close().await;
-    let _ = std::fs::remove_dir_all(dir);
 }

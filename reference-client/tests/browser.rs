@@ -8,85 +8,13 @@
 
 use std::{
     net::TcpListener,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use mock_idp::{ClientConfig, Config, MockIdp};
 use reference_client::{Application, Settings, clock::Clock, config::Secret};
-
-/// Kills ChromeDriver when the test ends, however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn start_browser() -> (Driver, Client) {
-    let port = free_port();
-    let driver = Driver(
-        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed (apt-get install chromium chromium-driver)"),
-    );
-    let profile = tempdir();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match ClientBuilder::rustls()
-            .expect("rustls connector")
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(client) => return (driver, client),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("cannot start a browser session: {e}"),
-        }
-    }
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let mut bytes = [0u8; 8];
-    getrandom(&mut bytes);
-    let dir = std::env::temp_dir().join(format!("rc-browser-{}", u64::from_le_bytes(bytes)));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn getrandom(buf: &mut [u8]) {
-    use rand::RngCore;
-    rand::thread_rng().fill_bytes(buf);
-}
+use test_support::{BrowserOptions, TempDir, start_browser};
 
 /// Polls `probe` every 50 ms until it yields a value, for at most 15 s; then fails naming `what` and the page.
 async fn eventually<T>(
@@ -139,7 +67,7 @@ async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element 
 struct Stack {
     _idp: MockIdp,
     app_url: String,
-    _db_dir: std::path::PathBuf,
+    _db_dir: TempDir,
 }
 
 async fn start_stack() -> Stack {
@@ -157,13 +85,13 @@ async fn start_stack() -> Stack {
         .with_backchannel_logout_uri(&format!("{app_url}/backchannel-logout")),
     )
     .expect("client");
-    let db_dir = tempdir();
+    let db_dir = TempDir::new("rc-browser");
     let mut settings = Settings::builtin();
     settings.issuer = idp.issuer().to_owned();
     settings.client_id = "browser-app".into();
     settings.client_secret = Secret::new("browser-app-secret");
     settings.redirect_uri = url::Url::parse(&format!("{app_url}/callback")).expect("url");
-    settings.database = db_dir.join("app.db");
+    settings.database = db_dir.path().join("app.db");
     settings.jwt_key = Secret::new("browser-test-key-0123456789-0123456789-abcdef");
     settings.uses_dev_jwt_key = false;
     settings.seed_demo_users = true;
@@ -180,7 +108,7 @@ async fn start_stack() -> Stack {
 #[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
 async fn alice_logs_in_through_the_login_page_and_sees_her_admin_profile() {
     let stack = start_stack().await;
-    let (_driver, browser) = start_browser().await;
+    let (_driver, browser) = start_browser(BrowserOptions::default()).await;
 
     browser
         .goto(&format!("{}/", stack.app_url))
@@ -252,7 +180,7 @@ async fn sign_in_as_alice(browser: &Client) {
 #[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
 async fn logging_out_ends_both_sessions_and_the_next_login_shows_the_login_page_again() {
     let stack = start_stack().await;
-    let (_driver, browser) = start_browser().await;
+    let (_driver, browser) = start_browser(BrowserOptions::default()).await;
     browser
         .goto(&format!("{}/", stack.app_url))
         .await
@@ -318,7 +246,7 @@ async fn logging_out_ends_both_sessions_and_the_next_login_shows_the_login_page_
 #[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
 async fn pressing_deny_shows_an_error_and_logs_nobody_in() {
     let stack = start_stack().await;
-    let (_driver, browser) = start_browser().await;
+    let (_driver, browser) = start_browser(BrowserOptions::default()).await;
 
     browser
         .goto(&format!("{}/", stack.app_url))
@@ -381,13 +309,13 @@ async fn start_stack_with_wechat() -> (Stack, mock_idp::Handle) {
         &callback,
     ))
     .expect("client");
-    let db_dir = tempdir();
+    let db_dir = TempDir::new("rc-browser");
     let mut settings = Settings::builtin();
     settings.issuer = idp.issuer().to_owned();
     settings.client_id = "browser-app".into();
     settings.client_secret = Secret::new("browser-app-secret");
     settings.redirect_uri = url::Url::parse(&callback).expect("url");
-    settings.database = db_dir.join("app.db");
+    settings.database = db_dir.path().join("app.db");
     settings.jwt_key = Secret::new("browser-test-key-0123456789-0123456789-abcdef");
     settings.uses_dev_jwt_key = false;
     settings.seed_demo_users = false;
@@ -420,7 +348,7 @@ async fn start_stack_with_wechat() -> (Stack, mock_idp::Handle) {
 #[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
 async fn alice_logs_in_with_wechat_and_sees_her_wechat_name_and_avatar() {
     let (stack, wechat) = start_stack_with_wechat().await;
-    let (_driver, browser) = start_browser().await;
+    let (_driver, browser) = start_browser(BrowserOptions::default()).await;
 
     browser
         .goto(&format!("{}/", stack.app_url))
