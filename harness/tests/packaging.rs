@@ -42,6 +42,7 @@ fn the_package_holds_the_scenarios_the_catalogue_and_the_licenses() {
     must.extend(
         [
             "Cargo.toml",
+            "build.rs",
             "README.md",
             "LICENSE-MIT",
             "LICENSE-APACHE",
@@ -63,6 +64,7 @@ fn the_package_holds_the_scenarios_the_catalogue_and_the_licenses() {
             || [
                 "Cargo.toml",
                 "Cargo.toml.orig",
+                "build.rs",
                 "Cargo.lock",
                 "README.md",
                 "LICENSE-MIT",

@@ -71,18 +71,26 @@ struct Stack {
 }
 
 async fn start_stack() -> Stack {
+    start_stack_with(|_, _, settings| settings.seed_demo_users = true)
+        .await
+        .0
+}
+
+/// mock-idp and the reference client on 127.0.0.1, the app registered as `browser-app` (logout URIs
+/// included) with a database of its own; `customise` sees the provider, the callback URL and the settings
+/// before the app starts, and what it returns comes back beside the stack.
+async fn start_stack_with<T>(
+    customise: impl FnOnce(&MockIdp, &str, &mut Settings) -> T,
+) -> (Stack, T) {
     let idp = MockIdp::start(Config::builtin()).await.expect("idp");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let app_url = format!("http://127.0.0.1:{port}");
+    let callback = format!("{app_url}/callback");
     idp.add_client(
-        ClientConfig::confidential(
-            "browser-app",
-            "browser-app-secret",
-            &format!("{app_url}/callback"),
-        )
-        .with_post_logout_redirect_uri(&format!("{app_url}/"))
-        .with_backchannel_logout_uri(&format!("{app_url}/backchannel-logout")),
+        ClientConfig::confidential("browser-app", "browser-app-secret", &callback)
+            .with_post_logout_redirect_uri(&format!("{app_url}/"))
+            .with_backchannel_logout_uri(&format!("{app_url}/backchannel-logout")),
     )
     .expect("client");
     let db_dir = TempDir::new("rc-browser");
@@ -90,18 +98,20 @@ async fn start_stack() -> Stack {
     settings.issuer = idp.issuer().to_owned();
     settings.client_id = "browser-app".into();
     settings.client_secret = Secret::new("browser-app-secret");
-    settings.redirect_uri = url::Url::parse(&format!("{app_url}/callback")).expect("url");
+    settings.redirect_uri = url::Url::parse(&callback).expect("url");
     settings.database = db_dir.path().join("app.db");
     settings.jwt_key = Secret::new("browser-test-key-0123456789-0123456789-abcdef");
     settings.uses_dev_jwt_key = false;
-    settings.seed_demo_users = true;
+    settings.seed_demo_users = false;
+    let extra = customise(&idp, &callback, &mut settings);
     let app = Application::build_with_listener(settings, listener, Clock::system()).expect("app");
     tokio::spawn(app.run_until_stopped());
-    Stack {
+    let stack = Stack {
         _idp: idp,
         app_url,
         _db_dir: db_dir,
-    }
+    };
+    (stack, extra)
 }
 
 #[tokio::test]
@@ -287,61 +297,34 @@ async fn pressing_deny_shows_an_error_and_logs_nobody_in() {
 async fn start_stack_with_wechat() -> (Stack, mock_idp::Handle) {
     use reference_client::UnknownUserPolicy;
     use reference_client::config::{ProviderKind, ProviderSettings};
-    let idp = MockIdp::start(Config::builtin()).await.expect("idp");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let app_url = format!("http://127.0.0.1:{port}");
-    let callback = format!("{app_url}/callback");
-    let wechat = idp
-        .create_tenant(
-            Some("wechat"),
-            Some(Config {
-                persona: mock_idp::Persona::Wechat,
-                issuer: None,
-                clients: vec![ClientConfig::confidential("wx-app", "wx-secret", &callback)],
-                ..Config::builtin()
-            }),
-        )
-        .expect("wechat tenant");
-    idp.add_client(ClientConfig::confidential(
-        "browser-app",
-        "browser-app-secret",
-        &callback,
-    ))
-    .expect("client");
-    let db_dir = TempDir::new("rc-browser");
-    let mut settings = Settings::builtin();
-    settings.issuer = idp.issuer().to_owned();
-    settings.client_id = "browser-app".into();
-    settings.client_secret = Secret::new("browser-app-secret");
-    settings.redirect_uri = url::Url::parse(&callback).expect("url");
-    settings.database = db_dir.path().join("app.db");
-    settings.jwt_key = Secret::new("browser-test-key-0123456789-0123456789-abcdef");
-    settings.uses_dev_jwt_key = false;
-    settings.seed_demo_users = false;
-    let base = url::Url::parse(wechat.issuer()).expect("url");
-    let mut providers = settings.effective_providers();
-    providers.push(ProviderSettings {
-        name: "WeChat".into(),
-        kind: ProviderKind::Wechat {
-            appid: "wx-app".into(),
-            secret: Secret::new("wx-secret"),
-            authorize_base: base.clone(),
-            api_base: base,
-        },
-        unknown_user_policy: Some(UnknownUserPolicy::AutoCreate),
-    });
-    settings.providers = providers;
-    let app = Application::build_with_listener(settings, listener, Clock::system()).expect("app");
-    tokio::spawn(app.run_until_stopped());
-    (
-        Stack {
-            _idp: idp,
-            app_url,
-            _db_dir: db_dir,
-        },
-        wechat,
-    )
+    start_stack_with(|idp, callback, settings| {
+        let wechat = idp
+            .create_tenant(
+                Some("wechat"),
+                Some(Config {
+                    persona: mock_idp::Persona::Wechat,
+                    issuer: None,
+                    clients: vec![ClientConfig::confidential("wx-app", "wx-secret", callback)],
+                    ..Config::builtin()
+                }),
+            )
+            .expect("wechat tenant");
+        let base = url::Url::parse(wechat.issuer()).expect("url");
+        let mut providers = settings.effective_providers();
+        providers.push(ProviderSettings {
+            name: "WeChat".into(),
+            kind: ProviderKind::Wechat {
+                appid: "wx-app".into(),
+                secret: Secret::new("wx-secret"),
+                authorize_base: base.clone(),
+                api_base: base,
+            },
+            unknown_user_policy: Some(UnknownUserPolicy::AutoCreate),
+        });
+        settings.providers = providers;
+        wechat
+    })
+    .await
 }
 
 #[tokio::test]
