@@ -252,7 +252,12 @@ impl Browser {
         mut params: Vec<(String, String)>,
     ) -> anyhow::Result<HttpResponse> {
         let at_ms = crate::trace::now_ms();
-        let outcome = match request.send().await.context("sending a request") {
+        // With the cause (a timeout, a refused connection): the step's message is all a failure report shows.
+        let sent = request
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("sending {method} {url}: {:#}", anyhow::Error::from(e)));
+        let outcome = match sent {
             Ok(response) => HttpResponse::read(response).await,
             Err(e) => Err(e),
         };
