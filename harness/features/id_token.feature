@@ -115,6 +115,7 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
     Given the provider injects "id_token.unknown_kid" once
     When the frontend hands the callback to the backend
     Then the backend refuses with "invalid_id_token"
+    And the provider's JWKS was fetched again for that callback
     And the provider's userinfo endpoint was not called for that callback
     And no app token was issued
 

@@ -16,15 +16,23 @@ Feature: The backend fails closed when the provider misbehaves
     And no app token was issued
 
     Examples:
-      | fault                  |
-      | token.status=500       |
-      | token.status=502:html  |
-      | token.status=503       |
-      | token.rate_limited     |
-      | token.malformed_json   |
-      | token.close_connection |
-      | token.invalid_grant    |
-      | token.delay=6000       |
+      | fault                      |
+      | token.status=500           |
+      | token.status=502:html      |
+      | token.status=503           |
+      | token.rate_limited         |
+      | token.malformed_json       |
+      | token.close_connection     |
+      | token.invalid_grant        |
+      | token.delay=beyond-timeout |
+
+  @UM-IDP-FAILURE
+  Scenario: A token endpoint slower than usual but within the backend's own timeout still logs in
+    Given the browser has signed in at the provider as "alice" after opening the app's login
+    And the provider injects "token.delay=within-timeout" once
+    When the frontend hands the callback to the backend
+    Then the backend issues an app token
+    And the provider's token endpoint was called 1 time for that callback
 
   @UM-IDP-FAILURE
   Scenario: The named step for a token endpoint error, then a fresh login succeeds

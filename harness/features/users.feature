@@ -52,7 +52,7 @@ Feature: Provider identities map to app users by issuer and subject, under the u
   @UM-KEY @UM-EMAIL-LINK @default-policy
   Scenario: A provider user with a known email but another subject is not linked
     Given the provider has a user "alice-twin" with email "alice@example.com"
-    And the app has a user "alice"
+    And the app has a user "alice" with email "alice@example.com"
     When "alice-twin" logs in through the browser
     Then the backend refuses with "unknown_user"
     And the app database has 0 users bound to "alice-twin"

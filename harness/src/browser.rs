@@ -17,6 +17,8 @@ pub struct HttpResponse {
     pub headers: HeaderMap,
     /// The body as text.
     pub body: String,
+    /// The URL that answered, against which a relative `Location` is resolved.
+    pub url: Option<Url>,
 }
 
 impl HttpResponse {
@@ -24,11 +26,13 @@ impl HttpResponse {
     pub async fn read(response: reqwest::Response) -> anyhow::Result<HttpResponse> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let url = Some(response.url().clone());
         let body = response.text().await.context("reading a response body")?;
         Ok(HttpResponse {
             status,
             headers,
             body,
+            url,
         })
     }
 
@@ -52,19 +56,35 @@ impl HttpResponse {
         (200..300).contains(&self.status)
     }
 
-    /// The `Location` of a redirect, as an absolute URL.
+    /// The `Location` of a redirect, as an absolute URL (a relative one resolved against the URL that
+    /// answered, RFC 9110 §10.2.2).
     pub fn location(&self) -> anyhow::Result<Url> {
         if !self.is_redirect() {
-            return Err(anyhow!(
-                "expected a redirect, got {} with body {}",
-                self.status,
-                self.body
-            ));
+            return Err(anyhow!("expected a redirect, got {}", self.brief()));
         }
         let location = self
             .header("location")
             .ok_or_else(|| anyhow!("redirect {} without Location", self.status))?;
-        Url::parse(location).with_context(|| format!("Location {location} is not absolute"))
+        match &self.url {
+            Some(base) => base.join(location),
+            None => Url::parse(location),
+        }
+        .with_context(|| format!("Location {location} is not a URL"))
+    }
+
+    /// The status, content type and the start of the body, for a failure message: a whole HTML page in
+    /// every message helps nobody.
+    pub fn brief(&self) -> String {
+        const SHOWN: usize = 300;
+        let kind = self.header("content-type").unwrap_or("no content type");
+        let body = self.body.trim();
+        let mut cut = body.len().min(SHOWN);
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let more = if body.len() > cut { " …" } else { "" };
+        let body: String = body[..cut].split_whitespace().collect::<Vec<_>>().join(" ");
+        format!("{} ({kind}) {body}{more}", self.status)
     }
 
     /// Whether this response sets cookie `name` to a value (not an empty or expired one that removes it).
@@ -324,6 +344,84 @@ fn answer_note(response: &HttpResponse) -> Option<String> {
         return Some(format!("app token {}", crate::trace::mask("token", token)));
     }
     None
+}
+
+/// A form found on a page: where it posts and the values it would send as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    /// The absolute action URL.
+    pub action: Url,
+    /// `POST` or `GET`, upper case.
+    pub method: String,
+    /// Its inputs' names and values (hidden ones included, buttons with a name included), in order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The fields as `&str` pairs, for [`Browser::post_form`].
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The forms of an HTML page, their actions resolved against `page` (the page's URL). Parsed with an
+/// HTML5 parser (`scraper`), so entities, attribute order and quoting are as a browser reads them.
+pub fn forms(html: &str, page: &Url) -> Vec<Form> {
+    let document = scraper::Html::parse_document(html);
+    let (Ok(form_sel), Ok(field_sel)) = (
+        scraper::Selector::parse("form"),
+        scraper::Selector::parse("input, button, textarea"),
+    ) else {
+        return Vec::new();
+    };
+    document
+        .select(&form_sel)
+        .filter_map(|form| {
+            let el = form.value();
+            let action = el.attr("action").unwrap_or("");
+            let action = page.join(action).ok()?;
+            let method = el.attr("method").unwrap_or("GET").to_ascii_uppercase();
+            let fields = form
+                .select(&field_sel)
+                .filter_map(|field| {
+                    let f = field.value();
+                    let name = f.attr("name")?;
+                    let kind = f.attr("type").unwrap_or("").to_ascii_lowercase();
+                    if matches!(kind.as_str(), "checkbox" | "radio") && f.attr("checked").is_none()
+                    {
+                        return None;
+                    }
+                    let value = if f.name() == "textarea" {
+                        field.text().collect::<String>()
+                    } else {
+                        f.attr("value").unwrap_or("").to_owned()
+                    };
+                    Some((name.to_owned(), value))
+                })
+                .collect();
+            Some(Form {
+                action,
+                method,
+                fields,
+            })
+        })
+        .collect()
+}
+
+/// The form on `page` whose action is `action` (a URL, or a path its action ends with).
+pub fn form_posting_to(html: &str, page: &Url, action: &str) -> anyhow::Result<Form> {
+    let all = forms(html, page);
+    let wanted = page.join(action).ok();
+    all.iter()
+        .find(|f| Some(&f.action) == wanted.as_ref() || f.action.path() == action)
+        .cloned()
+        .ok_or_else(|| {
+            let found: Vec<String> = all.iter().map(|f| f.action.to_string()).collect();
+            anyhow!("no form on {page} posts to {action} (its forms post to {found:?})")
+        })
 }
 
 /// The value of the hidden form input `name` in an HTML page (the login page's `request_id` and `csrf`).

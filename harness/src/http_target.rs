@@ -8,8 +8,8 @@
 //! ```toml
 //! [provider]                      # what the backend is configured with
 //! issuer = "http://127.0.0.1:9000"
-//! client_id = "web"
-//! client_secret = "web-secret"
+//! client_id = "my-app"            # not one of the provider's built-in ids (web, spa, …)
+//! client_secret = "my-app-secret"
 //! redirect_uri = "http://127.0.0.1:3000/callback"
 //! post_logout_redirect_uri = "http://127.0.0.1:3000/"           # optional: logout scenarios
 //! backchannel_logout_uri = "http://127.0.0.1:3000/backchannel"  # optional
@@ -17,26 +17,38 @@
 //!
 //! [backend]
 //! base_url = "http://127.0.0.1:3000"
-//! login = "/auth/login"           # GET: 3xx to the provider
-//! callback = "/api/auth/callback"
-//! callback_method = "post_json"   # or "get_query"
-//! profile = "/api/me"
-//! bind = "/api/auth/bind"         # optional (require-binding policy)
-//! logout = "/api/auth/logout"     # optional: POST with the session → {"end_session_url"}
+//! login = "/login"                # GET: 3xx to the provider …
+//! # login_form = "/auth/signin/mock"  # … or a page whose form posting here starts the login
+//! callback_method = "browser"     # the browser follows the redirect to redirect_uri (server-side apps);
+//!                                 # "post_json" / "get_query": a frontend hands it to `callback`
+//! # callback = "/api/auth/callback"
+//! profile = "/me"                 # GET with the session: 2xx as the user; 401/403/3xx without one
+//! # return_to_param = "return_to"   # the login's "land here afterwards" parameter
+//! # logout = "/logout"            # logout_method = "get" (a link) or "post" (default)
+//! # provider_timeout_seconds = 5  # the backend's own HTTP timeout towards the provider
+//! # bind = "/api/auth/bind"       # require-binding policy
 //! unknown_user_policy = "auto-create"
 //!
-//! [session]
-//! json_pointer = "/token"         # or: cookie = "session"
-//! issuer = "my-app"               # optional: the app token's iss and aud, checked by value
-//! audience = "my-app-frontend"
+//! [session]                       # a cookie session (default) or a bearer token in the callback's JSON
+//! # json_pointer = "/token"
+//! # issuer = "my-app"             # the app token's iss and aud, checked by value
+//! # audience = "my-app-frontend"
 //!
-//! [errors]
-//! json_pointer = "/error"         # where the backend names its error
-//! [errors.map]                    # its codes -> the suite's (see parameters::AppError)
-//! bad_state = "invalid_state"
+//! [profile]                       # JSON pointers into the profile answer, each optional
+//! subject = "/sub"                # the provider's subject: how "logged in as alice" is judged
+//! name = "/name"
+//! email = "/email"
+//! # id = "/id"  picture = "/avatar_url"  role = "/role"
+//!
+//! [errors]                        # optional: with none, any refusal counts
+//! # json_pointer = "/error"       # where a JSON refusal names its cause …
+//! # query_param = "error"         # … or the query of the error page a refusal redirects to
+//! [errors.map]                    # its codes -> the suite's (parameters::AppError), one or a list
+//! # bad_state = "invalid_state"
+//! # login_failed = ["invalid_state", "invalid_id_token", "provider_error"]
 //!
 //! [hooks]                          # all optional; relative to base_url
-//! seed_user = "/test/users"                     # POST {display_name, role, avatar_url, disabled, issuer, subject}
+//! seed_user = "/test/users"                     # POST {display_name, role, avatar_url, disabled, issuer, subject, email}
 //! users_bound_to = "/test/users/bound"          # POST {issuer, subject} -> {"count": n}
 //! user_count = "/test/users/count"              # GET -> {"count": n}
 //! advance_clock = "/test/clock"                 # POST {"seconds": n}
@@ -54,8 +66,8 @@ use url::Url;
 use crate::{
     parameters::{Policy, Role},
     target::{
-        CallbackMethod, FixedBackend, ProviderSetup, SeedUser, Target, TargetFactory,
-        TargetOptions, TokenDelivery, unsupported,
+        CallbackMethod, FixedBackend, LoginStart, Profile, ProfileField, ProviderSetup,
+        RefusalCodes, SeedUser, Target, TargetFactory, TargetOptions, TokenDelivery, unsupported,
     },
 };
 
@@ -70,6 +82,9 @@ pub struct TargetFile {
     /// How it hands out its session.
     #[serde(default)]
     pub session: SessionSection,
+    /// Where its profile answer shows the user.
+    #[serde(default)]
+    pub profile: ProfileSection,
     /// How it names its errors.
     #[serde(default)]
     pub errors: ErrorSection,
@@ -112,15 +127,28 @@ fn default_auth_method() -> mock_idp::AuthMethod {
 pub struct BackendSection {
     /// `http://host:port` of the running backend.
     pub base_url: Url,
-    /// `GET` starts a login.
+    /// `GET` starts a login (or shows the page with the form of `login_form`).
     pub login: String,
-    /// Where the frontend hands over the authorization response.
-    pub callback: String,
-    /// `post_json` (default) or `get_query`.
+    /// The action (a path) of the form on the `login` page that starts the login, if a form does.
+    #[serde(default)]
+    pub login_form: Option<String>,
+    /// Where a frontend hands over the authorization response (not needed for `browser`).
+    #[serde(default)]
+    pub callback: Option<String>,
+    /// `browser`, `post_json` (default) or `get_query`.
     #[serde(default)]
     pub callback_method: CallbackMethodName,
     /// `GET` with the session answers the profile.
     pub profile: String,
+    /// The login's query parameter naming where to land afterwards (default `return_to`).
+    #[serde(default)]
+    pub return_to_param: Option<String>,
+    /// `post` (default) or `get`.
+    #[serde(default)]
+    pub logout_method: LogoutMethod,
+    /// The backend's own HTTP timeout towards the provider, in seconds.
+    #[serde(default)]
+    pub provider_timeout_seconds: Option<u64>,
     /// `POST {ticket, phone}` completes a require-binding login.
     #[serde(default)]
     pub bind: Option<String>,
@@ -141,6 +169,19 @@ pub enum CallbackMethodName {
     PostJson,
     /// A GET with the query string.
     GetQuery,
+    /// The browser follows the provider's redirect to the redirect URI.
+    Browser,
+}
+
+/// How logout is called.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogoutMethod {
+    /// A form or fetch `POST`.
+    #[default]
+    Post,
+    /// A link.
+    Get,
 }
 
 /// A policy, as written (`reject`, `auto-create`, `require-binding`).
@@ -173,9 +214,13 @@ pub struct SessionSection {
     /// A bearer token in the JSON body at this pointer (default `/token`).
     #[serde(default)]
     pub json_pointer: Option<String>,
-    /// Or a cookie of this name.
+    /// Or a cookie of this name (informational: the browser's cookie jar is the session, judged by the
+    /// profile endpoint).
     #[serde(default)]
     pub cookie: Option<String>,
+    /// Or several cookies (informational, as `cookie`).
+    #[serde(default)]
+    pub cookies: Vec<String>,
     /// The app token's `iss`.
     #[serde(default)]
     pub issuer: Option<String>,
@@ -184,17 +229,54 @@ pub struct SessionSection {
     pub audience: Option<String>,
 }
 
-/// `[errors]`: where the error code is and how it maps to the suite's vocabulary.
+/// `[profile]`: JSON pointers into the profile answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSection {
+    /// The provider's subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The app's own user id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The name shown.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The avatar or picture URL.
+    #[serde(default)]
+    pub picture: Option<String>,
+    /// The app role (`admin` or `user`).
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// `[errors]`: where a refusal names its cause and how that maps to the suite's vocabulary.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorSection {
-    /// JSON pointer of the error code in a refusal (default `/error`).
+    /// JSON pointer of the error code in a JSON refusal.
     #[serde(default)]
     pub json_pointer: Option<String>,
-    /// The backend's code → the suite's ([`crate::parameters::AppError`] names); unmapped codes pass
-    /// through unchanged.
+    /// The query parameter naming the error in the `Location` a refusal redirects to.
     #[serde(default)]
-    pub map: BTreeMap<String, String>,
+    pub query_param: Option<String>,
+    /// The backend's code → the suite's ([`crate::parameters::AppError`] names), one or a list;
+    /// unmapped codes pass through unchanged.
+    #[serde(default)]
+    pub map: BTreeMap<String, OneOrMany>,
+}
+
+/// One suite code or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
 }
 
 /// `[hooks]`: paths (relative to the base URL) of the test build's setup endpoints.
@@ -244,17 +326,39 @@ impl TargetFile {
         );
         Url::parse(&file.provider.redirect_uri).context("provider.redirect_uri is not a URL")?;
         for (name, path) in [
-            ("backend.login", &file.backend.login),
-            ("backend.callback", &file.backend.callback),
-            ("backend.profile", &file.backend.profile),
+            ("backend.login", Some(&file.backend.login)),
+            ("backend.login_form", file.backend.login_form.as_ref()),
+            ("backend.callback", file.backend.callback.as_ref()),
+            ("backend.profile", Some(&file.backend.profile)),
         ] {
-            file.backend
-                .base_url
-                .join(path)
-                .with_context(|| format!("{name} is not a path"))?;
+            if let Some(path) = path {
+                file.backend
+                    .base_url
+                    .join(path)
+                    .with_context(|| format!("{name} is not a path"))?;
+            }
         }
-        if file.session.json_pointer.is_some() && file.session.cookie.is_some() {
-            bail!("session: give json_pointer or cookie, not both");
+        ensure!(
+            file.backend.callback.is_some()
+                || file.backend.callback_method == CallbackMethodName::Browser,
+            "backend.callback is needed unless callback_method = \"browser\" (the browser follows the \
+             provider's redirect to provider.redirect_uri)"
+        );
+        if file.session.json_pointer.is_some()
+            && (file.session.cookie.is_some() || !file.session.cookies.is_empty())
+        {
+            bail!("session: give json_pointer or cookie(s), not both");
+        }
+        if let Some(id) = mock_idp::Config::builtin()
+            .clients
+            .iter()
+            .map(|c| c.client_id.as_str())
+            .find(|id| *id == file.provider.client_id)
+        {
+            bail!(
+                "provider.client_id = {id:?} is one of the mock provider's own built-in clients, which \
+                 scenarios use as they are: give your backend a client id of its own (e.g. \"my-app\")"
+            );
         }
         Ok(file)
     }
@@ -354,7 +458,7 @@ impl HttpTarget {
 
     /// The hook's URL, or the skip naming it.
     fn hook(&self, name: &str, path: Option<&String>) -> anyhow::Result<Url> {
-        let path = path.ok_or_else(|| unsupported(name))?;
+        let path = path.ok_or_else(|| unsupported(&format!("[hooks] {name}")))?;
         self.file
             .backend
             .base_url
@@ -399,12 +503,41 @@ impl Target for HttpTarget {
         self.url(&self.file.backend.login)
     }
 
+    fn login_start(&self) -> LoginStart {
+        match &self.file.backend.login_form {
+            Some(action) => LoginStart::Form {
+                page: self.login_url(),
+                action: action.clone(),
+            },
+            None => LoginStart::Get(self.login_url()),
+        }
+    }
+
+    fn login_url_returning_to(&self, return_to: &str) -> Url {
+        let name = self
+            .file
+            .backend
+            .return_to_param
+            .as_deref()
+            .unwrap_or("return_to");
+        let mut url = self.login_url();
+        url.query_pairs_mut().append_pair(name, return_to);
+        url
+    }
+
     fn callback(&self) -> (Url, CallbackMethod) {
         let method = match self.file.backend.callback_method {
             CallbackMethodName::PostJson => CallbackMethod::PostJson,
             CallbackMethodName::GetQuery => CallbackMethod::GetQuery,
+            CallbackMethodName::Browser => CallbackMethod::Browser,
         };
-        (self.url(&self.file.backend.callback), method)
+        let url = match &self.file.backend.callback {
+            Some(path) if method != CallbackMethod::Browser => self.url(path),
+            // Checked when the file was loaded.
+            _ => Url::parse(&self.file.provider.redirect_uri)
+                .unwrap_or_else(|_| self.file.backend.base_url.clone()),
+        };
+        (url, method)
     }
 
     fn profile_url(&self) -> Url {
@@ -419,6 +552,10 @@ impl Target for HttpTarget {
         self.file.backend.logout.as_deref().map(|l| self.url(l))
     }
 
+    fn logout_by_get(&self) -> bool {
+        self.file.backend.logout_method == LogoutMethod::Get
+    }
+
     fn post_logout_redirect_uri(&self) -> Option<String> {
         self.file.provider.post_logout_redirect_uri.clone()
     }
@@ -428,24 +565,89 @@ impl Target for HttpTarget {
     }
 
     fn token_delivery(&self) -> TokenDelivery {
-        match (&self.file.session.cookie, &self.file.session.json_pointer) {
-            (Some(name), _) => TokenDelivery::Cookie(name.clone()),
-            (None, Some(pointer)) => TokenDelivery::JsonBody(pointer.clone()),
-            (None, None) => TokenDelivery::JsonBody("/token".into()),
+        match (&self.file.session.json_pointer, &self.file.session.cookie) {
+            (Some(pointer), _) => TokenDelivery::JsonBody(pointer.clone()),
+            (None, name) => TokenDelivery::Cookie(
+                name.clone()
+                    .or_else(|| self.file.session.cookies.first().cloned())
+                    .unwrap_or_default(),
+            ),
         }
     }
 
+    fn provider_timeout(&self) -> Option<Duration> {
+        self.file
+            .backend
+            .provider_timeout_seconds
+            .map(Duration::from_secs)
+    }
+
     fn error_code(&self, _status: u16, body: &Value) -> Option<String> {
-        let pointer = self.file.errors.json_pointer.as_deref().unwrap_or("/error");
-        let code = body.pointer(pointer).and_then(Value::as_str)?;
-        Some(
-            self.file
-                .errors
-                .map
-                .get(code)
-                .cloned()
-                .unwrap_or_else(|| code.to_owned()),
-        )
+        let pointer = self.file.errors.json_pointer.as_deref()?;
+        body.pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    fn refusal_codes(&self, status: u16, body: &Value, location: Option<&Url>) -> RefusalCodes {
+        let errors = &self.file.errors;
+        if errors.json_pointer.is_none() && errors.query_param.is_none() {
+            return RefusalCodes::NotChecked;
+        }
+        let from_query = errors
+            .query_param
+            .as_deref()
+            .and_then(|name| location.and_then(|l| crate::browser::query_param(l, name)));
+        let code = self.error_code(status, body).or(from_query);
+        let codes = match code {
+            None => Vec::new(),
+            Some(code) => match errors.map.get(&code) {
+                Some(OneOrMany::One(c)) => vec![c.clone()],
+                Some(OneOrMany::Many(list)) => list.clone(),
+                None => vec![code],
+            },
+        };
+        RefusalCodes::Codes(codes)
+    }
+
+    fn profile(&self, body: &Value) -> Profile {
+        let p = &self.file.profile;
+        let read = |pointer: &Option<String>| {
+            pointer
+                .as_deref()
+                .and_then(|ptr| body.pointer(ptr))
+                .and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+        };
+        Profile {
+            subject: read(&p.subject),
+            id: read(&p.id),
+            display_name: read(&p.name),
+            email: read(&p.email),
+            avatar_url: read(&p.picture),
+            role: read(&p.role),
+        }
+    }
+
+    fn profile_fields(&self) -> Vec<ProfileField> {
+        let p = &self.file.profile;
+        let mut fields = Vec::new();
+        for (field, mapped) in [
+            (ProfileField::Subject, &p.subject),
+            (ProfileField::Id, &p.id),
+            (ProfileField::Name, &p.name),
+            (ProfileField::Email, &p.email),
+            (ProfileField::Picture, &p.picture),
+            (ProfileField::Role, &p.role),
+        ] {
+            if mapped.is_some() {
+                fields.push(field);
+            }
+        }
+        fields
     }
 
     fn app_token_issuer(&self) -> Option<String> {
@@ -470,6 +672,7 @@ impl Target for HttpTarget {
                 "disabled": user.disabled,
                 "issuer": user.issuer,
                 "subject": user.subject,
+                "email": user.email,
             });
             self.call("seed_user", url, Some(body)).await.map(drop)
         })

@@ -45,6 +45,7 @@ pub mod bundled;
 pub mod http_target;
 pub mod jwt;
 pub mod logout;
+pub mod outcome;
 pub mod parameters;
 pub mod personas;
 pub mod provider;

@@ -82,8 +82,13 @@ impl World {
     /// The browser logs out of the backend with its session; the answer must name where to go next.
     pub async fn log_out_of_app(&mut self) -> anyhow::Result<()> {
         let app = self.app().await?;
-        let url = app.logout_url().ok_or_else(|| unsupported("logout_url"))?;
-        let token = self.app_token.clone().filter(|t| !t.starts_with("cookie:"));
+        let url = app
+            .logout_url()
+            .ok_or_else(|| unsupported("[backend] logout"))?;
+        let token = self
+            .app_token
+            .clone()
+            .filter(|t| t != crate::world::COOKIE_SESSION);
         let response = self
             .browser(MAIN)?
             .post_with_bearer(&url, token.as_deref())
@@ -198,7 +203,7 @@ impl World {
         let app = self.app().await?;
         let uri = app
             .backchannel_logout_uri()
-            .ok_or_else(|| unsupported("backchannel_logout_uri"))?;
+            .ok_or_else(|| unsupported("[provider] backchannel_logout_uri"))?;
         let url = Url::parse(&uri).context("backchannel_logout_uri")?;
         // The provider's POST, from no browser: a fresh client with no cookies.
         let response = crate::browser::Browser::new()?
@@ -311,7 +316,7 @@ impl World {
             .app()
             .await?
             .post_logout_redirect_uri()
-            .ok_or_else(|| unsupported("post_logout_redirect_uri"))?;
+            .ok_or_else(|| unsupported("[provider] post_logout_redirect_uri"))?;
         let sent_state = self
             .logout
             .end_session_url

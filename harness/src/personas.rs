@@ -77,7 +77,7 @@ impl World {
         policy: Option<Policy>,
     ) -> anyhow::Result<()> {
         if self.factory.fixed().is_some() {
-            return Err(crate::target::not_applicable(
+            return Err(crate::target::skip(
                 "needs a backend configured with the scenario's own WeChat or GitHub provider",
             ));
         }
@@ -214,11 +214,13 @@ impl World {
             let url = app.login_url_for(provider);
             return b.get(&url).await?.location();
         }
-        let url = app
-            .link_url(provider)
-            .ok_or_else(|| crate::target::unsupported("link_url"))?;
+        let url = app.link_url(provider).ok_or_else(|| {
+            crate::target::unsupported(
+                "account linking (a backend in-process; target files cannot describe it yet)",
+            )
+        })?;
         let response = match token {
-            Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,
+            Some(t) if t != crate::world::COOKIE_SESSION => b.get_with_bearer(&url, &t).await?,
             _ => b.get(&url).await?,
         };
         ensure!(
@@ -367,14 +369,14 @@ impl World {
     /// The identities the backend lists for the session, as (id, provider).
     pub async fn linked_identities(&mut self) -> anyhow::Result<Vec<(String, Option<String>)>> {
         let token = self.app_token.clone();
-        let url = self
-            .app()
-            .await?
-            .identities_url()
-            .ok_or_else(|| crate::target::unsupported("identities_url"))?;
+        let url = self.app().await?.identities_url().ok_or_else(|| {
+            crate::target::unsupported(
+                "account linking (a backend in-process; target files cannot describe it yet)",
+            )
+        })?;
         let b = self.browser(MAIN)?;
         let response = match token {
-            Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,
+            Some(t) if t != crate::world::COOKIE_SESSION => b.get_with_bearer(&url, &t).await?,
             _ => b.get(&url).await?,
         };
         ensure!(
@@ -420,18 +422,18 @@ impl World {
             }
         };
         let token = self.app_token.clone();
-        let url = self
-            .app()
-            .await?
-            .identity_url(&id)
-            .ok_or_else(|| crate::target::unsupported("identity_url"))?;
+        let url = self.app().await?.identity_url(&id).ok_or_else(|| {
+            crate::target::unsupported(
+                "account linking (a backend in-process; target files cannot describe it yet)",
+            )
+        })?;
         let b = self.browser(MAIN)?;
-        let token = token.filter(|t| !t.starts_with("cookie:"));
+        let token = token.filter(|t| t != crate::world::COOKIE_SESSION);
         let response = b.delete(&url, token.as_deref()).await?;
-        let keep = self.app_token.clone();
-        self.record_backend(response).await?;
-        // An unlink answer carries no session: the browser stays logged in.
-        self.app_token = keep;
+        // An unlink answer is no login: the browser keeps its session, and a refusal is judged by its
+        // answer alone.
+        self.backend = Some(response);
+        self.last_answer_ends_login = false;
         Ok(())
     }
 }

@@ -16,7 +16,12 @@ use futures::FutureExt as _;
 
 use mock_idp::MockIdp;
 
-use crate::{provider::Provider, target::SharedFactory, world::World};
+use crate::{
+    outcome::{Level, Outcome, StepOutcome, Tally},
+    provider::Provider,
+    target::SharedFactory,
+    world::World,
+};
 
 /// The one test the binary reports to libtest-style listers (nextest calls it back by this name).
 pub const TEST_NAME: &str = "conformance";
@@ -90,6 +95,8 @@ pub struct RunOptions {
     pub report: Option<PathBuf>,
     /// The report's title (default: the target's name).
     pub title: Option<String>,
+    /// Levels whose failures only warn (`--advisory SHOULD,POLICY`); never MUST.
+    pub advisory: Vec<Level>,
 }
 
 impl RunOptions {
@@ -111,6 +118,7 @@ impl RunOptions {
             fail_on_skipped: false,
             report: std::env::var_os("HARNESS_REPORT").map(report_path),
             title: None,
+            advisory: Vec::new(),
         }
     }
 }
@@ -142,6 +150,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--features",
     "--tags",
     "--shuffle-seed",
+    "--advisory",
 ];
 
 impl Invocation {
@@ -186,6 +195,13 @@ impl Invocation {
                     }
                 }
                 "--junit" => options.junit = value.map(report_path),
+                "--advisory" => options.advisory.extend(
+                    value
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|l| l.parse::<Level>().ok())
+                        .filter(|l| *l != Level::Must),
+                ),
                 "--tags" => options.tags.extend(
                     value
                         .unwrap_or_default()
@@ -220,17 +236,6 @@ pub struct StepResult {
     pub outcome: StepOutcome,
 }
 
-/// What happened to one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepOutcome {
-    /// It passed.
-    Passed,
-    /// It failed, with this message.
-    Failed(String),
-    /// The scenario does not apply to the target, for this reason (a hook it does not give …).
-    Skipped(String),
-}
-
 /// One scenario's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioResult {
@@ -244,18 +249,26 @@ pub struct ScenarioResult {
     pub line: usize,
     /// Its tags, without `@`.
     pub tags: Vec<String>,
-    /// Whether every step passed.
-    pub passed: bool,
-    /// Why the scenario does not apply to the target (then it neither passed nor failed).
-    pub skipped: Option<String>,
+    /// What it came to.
+    pub outcome: Outcome,
     /// Its steps as they ran, background first.
     pub steps: Vec<StepResult>,
 }
 
 impl ScenarioResult {
-    /// Whether it failed (neither passed nor skipped).
+    /// Whether every step passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+
+    /// Whether it failed (at any level; a warning is not a failure).
     pub fn failed(&self) -> bool {
-        !self.passed && self.skipped.is_none()
+        matches!(self.outcome, Outcome::Failed(_))
+    }
+
+    /// Why the run could not check it, or why its row does not apply (then it neither passed nor failed).
+    pub fn skipped(&self) -> Option<&str> {
+        self.outcome.reason()
     }
 }
 
@@ -271,36 +284,42 @@ pub struct Report {
 }
 
 impl Report {
+    /// The five outcomes counted.
+    pub fn tally(&self) -> Tally {
+        Tally::of(self.scenarios.iter().map(|s| &s.outcome))
+    }
+
     /// Scenarios that passed.
     pub fn passed(&self) -> usize {
-        self.scenarios.iter().filter(|s| s.passed).count()
+        self.tally().passed
     }
 
     /// Scenarios that failed, plus unparsable files.
     pub fn failed(&self) -> usize {
-        self.scenarios.iter().filter(|s| s.failed()).count() + self.parsing_errors
+        self.tally().failed() + self.parsing_errors
     }
 
-    /// Scenarios that do not apply to the target (a hook it does not give, a policy it does not run).
+    /// Scenarios that were not checked: skipped, or their row does not apply.
     pub fn skipped(&self) -> usize {
-        self.scenarios
-            .iter()
-            .filter(|s| s.skipped.is_some())
-            .count()
+        let t = self.tally();
+        t.skipped + t.not_applicable
     }
 
-    /// The closing line.
+    /// The closing line: `N passed, N failed (MUST n, SHOULD n, POLICY n), N warned, N not applicable,
+    /// N skipped`.
     pub fn summary(&self) -> String {
-        format!(
-            "{} passed, {} failed, {} skipped",
-            self.passed(),
-            self.failed(),
-            self.skipped()
-        )
+        let mut line = self.tally().line();
+        if self.parsing_errors > 0 {
+            line.push_str(&format!(
+                ", {} feature files did not parse",
+                self.parsing_errors
+            ));
+        }
+        line
     }
 
-    /// Whether the run succeeded (skipped scenarios do not fail it unless `--fail-on-skipped` made them
-    /// failures).
+    /// Whether the run succeeded: no failure (warnings, skips and rows that do not apply do not fail it,
+    /// unless `--fail-on-skipped` made skips failures).
     pub fn success(&self) -> bool {
         self.failed() == 0 && !self.execution_failed
     }
@@ -324,8 +343,12 @@ struct Recorder {
     report: Arc<Mutex<Report>>,
     /// Scenarios in progress: their steps so far.
     running: Arc<Mutex<std::collections::HashMap<Key, Vec<StepResult>>>>,
-    /// `--fail-on-skipped`: a scenario that does not apply is a failure.
+    /// `--fail-on-skipped`: a scenario the run cannot check is a failure.
     fail_on_skipped: bool,
+    /// The catalogue, for the level of each scenario's row.
+    catalogue: Arc<Vec<crate::report::Rule>>,
+    /// Levels whose failures only warn.
+    advisory: Vec<Level>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -352,11 +375,15 @@ impl Recorder {
             event::Step::Skipped => StepOutcome::Failed("no step definition matches".into()),
             event::Step::Failed(_, _, _, error) => {
                 let message = panic_message(error);
-                match crate::target::not_applicable_reason(&message) {
-                    Some(reason) if !self.fail_on_skipped => {
-                        StepOutcome::Skipped(reason.to_owned())
+                if let Some(reason) = crate::target::not_applicable_reason(&message) {
+                    StepOutcome::NotApplicable(reason.to_owned())
+                } else {
+                    match crate::target::skip_reason(&message) {
+                        Some(reason) if !self.fail_on_skipped => {
+                            StepOutcome::Skipped(reason.to_owned())
+                        }
+                        _ => StepOutcome::Failed(message),
                     }
-                    _ => StepOutcome::Failed(message),
                 }
             }
         };
@@ -397,25 +424,15 @@ impl Recorder {
             }
             event::Scenario::Finished => {
                 let steps = lock(&self.running).remove(&key).unwrap_or_default();
-                let failed = steps
-                    .iter()
-                    .any(|s| matches!(s.outcome, StepOutcome::Failed(_)));
-                let skipped = if failed {
-                    None
-                } else {
-                    steps.iter().find_map(|s| match &s.outcome {
-                        StepOutcome::Skipped(reason) => Some(reason.clone()),
-                        _ => None,
-                    })
-                };
+                let outcomes: Vec<StepOutcome> = steps.iter().map(|s| s.outcome.clone()).collect();
+                let level = crate::report::level_of(&self.catalogue, &scenario.tags);
                 lock(&self.report).scenarios.push(ScenarioResult {
                     feature: feature.name.clone(),
                     scenario: scenario.name.clone(),
                     file: feature.path.clone(),
                     line: scenario.position.line,
                     tags: scenario.tags.clone(),
-                    passed: !failed && skipped.is_none(),
-                    skipped,
+                    outcome: Outcome::of_steps(&outcomes, level, &self.advisory),
                     steps,
                 });
             }
@@ -474,8 +491,9 @@ impl<Wr> NotApplicable<Wr> {
                 event::Step::Failed(None, None, None, event::StepError::NotFound)
             }
             event::Step::Failed(_, _, _, ref error)
-                if !self.fail_on_skipped
-                    && crate::target::not_applicable_reason(&panic_message(error)).is_some() =>
+                if crate::target::not_applicable_reason(&panic_message(error)).is_some()
+                    || (!self.fail_on_skipped
+                        && crate::target::skip_reason(&panic_message(error)).is_some()) =>
             {
                 event::Step::Skipped
             }
@@ -673,6 +691,8 @@ async fn serve_fixed_provider(fixed: &crate::target::FixedBackend) -> io::Result
 pub async fn run(options: RunOptions) -> io::Result<Report> {
     let recorder = Recorder {
         fail_on_skipped: options.fail_on_skipped,
+        catalogue: Arc::new(catalogue()),
+        advisory: options.advisory.clone(),
         ..Recorder::default()
     };
     let report = recorder.report.clone();
@@ -784,8 +804,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
                     file: feature.path.clone(),
                     line: scenario.position.line,
                     tags: scenario.tags.clone(),
-                    passed: false,
-                    skipped: Some(
+                    outcome: Outcome::Skipped(
                         "leaves the provider changed for every scenario (tag @own-provider): needs \
                          a provider of its own, which a running backend's is not"
                             .into(),
@@ -835,7 +854,7 @@ fn html_report(
     title: &str,
     target: &str,
 ) -> anyhow::Result<String> {
-    use crate::report::{Outcome, ScenarioReport, StepReport};
+    use crate::report::{ScenarioReport, StepReport};
     let catalogue = catalogue();
     let scenarios: Vec<ScenarioReport> = report
         .scenarios
@@ -849,26 +868,14 @@ fn html_report(
                 file: s.file.as_ref().map(|f| f.display().to_string()),
                 line: s.line,
                 tags: s.tags.clone(),
-                outcome: if s.passed {
-                    Outcome::Passed
-                } else if s.skipped.is_some() {
-                    Outcome::Skipped
-                } else {
-                    Outcome::Failed
-                },
+                outcome: s.outcome.clone(),
                 steps: s
                     .steps
                     .iter()
                     .map(|st| StepReport {
                         keyword: st.keyword.clone(),
                         text: st.text.clone(),
-                        outcome: match &st.outcome {
-                            StepOutcome::Passed => crate::report::StepOutcome::Passed,
-                            StepOutcome::Failed(m) => crate::report::StepOutcome::Failed(m.clone()),
-                            StepOutcome::Skipped(r) => {
-                                crate::report::StepOutcome::Skipped(r.clone())
-                            }
-                        },
+                        outcome: st.outcome.clone(),
                     })
                     .collect(),
                 dropped_exchanges: 0,

@@ -6,19 +6,22 @@
 //! a hook the target does not offer fails with a message naming the hook.
 //!
 //! # The contract, in HTTP terms
-//! 1. `GET login_url()` answers 3xx with `Location` = the provider's authorization endpoint with `state`,
-//!    `nonce` and an S256 `code_challenge`, and sets whatever cookie binds the login to this browser.
-//! 2. The provider redirects to [`Target::redirect_uri`]; the harness (playing the frontend) hands the
-//!    query parameters to the backend as [`Target::callback`] says: a JSON POST of
-//!    `{code, state, iss, error, error_description}` or a GET with the query string.
-//! 3. Success is a 2xx whose session is delivered as [`Target::token_delivery`] says. Failure is a 4xx/5xx
-//!    whose error code [`Target::error_code`] extracts (by default the JSON `error` field), using the
-//!    vocabulary of [`crate::parameters::AppError`].
-//! 4. `GET profile_url()` with the session answers the user's profile as JSON; [`Target::profile`] reads
-//!    `role` and `avatar_url` from it.
-//! 6. Logout (optional): `POST logout_url()` with the session ends it and answers the provider's end-session
-//!    URL ([`Target::end_session_url`]); the provider POSTs `logout_token` to
-//!    [`Target::backchannel_logout_uri`] and answers 200 for a valid one, 400 otherwise.
+//! 1. The browser starts a login ([`Target::login_start`]): a `GET` that answers 3xx, or a page whose form
+//!    posts (hidden inputs kept) and then answers 3xx, to the provider's authorization endpoint; the
+//!    backend sets whatever cookie binds the login to this browser.
+//! 2. The provider redirects to [`Target::redirect_uri`]. The response reaches the backend as
+//!    [`Target::callback`] says: the browser follows the redirect itself, or a frontend hands the
+//!    parameters over (a JSON POST of `{code, state, iss, error, error_description}` or a GET).
+//! 3. **Verdicts come from what the backend does, not from the shape of its answers.** A login succeeded
+//!    when the browser afterwards holds a session that `GET profile_url()` honours as the user who signed
+//!    in at the provider ([`Target::profile`]); it was refused when the browser holds no new session and,
+//!    where the rule says so, the provider saw no further call. The session is a bearer token in the
+//!    callback's JSON answer or the browser's cookies ([`Target::token_delivery`]). Error codes
+//!    ([`Target::refusal_codes`]) refine a refusal only where the target maps them.
+//! 4. Logout (optional): `POST` (or `GET`, [`Target::logout_by_get`]) `logout_url()` ends the session and
+//!    sends the browser to the provider's end-session URL (a redirect, or [`Target::end_session_url`] in
+//!    JSON); the provider POSTs `logout_token` to [`Target::backchannel_logout_uri`], which answers 200 or
+//!    204 for a valid one and 400 otherwise.
 //! 5. Under the `require-binding` policy the callback answers `{"binding_ticket": "..."}` and
 //!    `POST bind_url()` with `{ticket, phone}` completes the login.
 
@@ -92,15 +95,47 @@ pub struct SeedUser {
     pub issuer: String,
     /// … and subject.
     pub subject: String,
+    /// Its email in the app's database, if the scenario gives one (an app that links by email would
+    /// link on it).
+    pub email: Option<String>,
 }
 
-/// How the frontend hands the authorization response to the backend.
+/// How the authorization response reaches the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackMethod {
-    /// `POST` a JSON object `{code, state, iss, error, error_description}` (absent values omitted).
+    /// A frontend `POST`s a JSON object `{code, state, iss, error, error_description}` (absent values
+    /// omitted) to the callback URL.
     PostJson,
-    /// `GET` the callback URL with the authorization response's query string.
+    /// A frontend `GET`s the callback URL with the authorization response's query string.
     GetQuery,
+    /// The browser itself follows the provider's redirect: `GET` the redirect URI with the authorization
+    /// response's query string (a server-side app's callback route).
+    Browser,
+}
+
+/// What the browser does to start a login at the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginStart {
+    /// `GET` this URL, which redirects (3xx) to the provider.
+    Get(Url),
+    /// `GET` `page`, whose form posting to `action` (a path or URL; hidden inputs such as a CSRF token
+    /// kept) starts the login with a redirect to the provider: Auth.js's sign-in page, for example.
+    Form {
+        /// The page with the form.
+        page: Url,
+        /// The form's action, as the page has it or as a path ending it.
+        action: String,
+    },
+}
+
+/// Which error codes a refusal carries, as the suite names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefusalCodes {
+    /// The target does not say how its refusals name their cause: any refusal counts.
+    NotChecked,
+    /// The suite codes this refusal stands for (an app code may stand for several, e.g. one coarse
+    /// "login failed"); empty when the refusal carried no code the target maps.
+    Codes(Vec<String>),
 }
 
 /// Where the backend puts the session it issues.
@@ -113,9 +148,14 @@ pub enum TokenDelivery {
     Cookie(String),
 }
 
-/// The profile fields the features check.
+/// The profile fields the features check; `None` where the profile does not have the field or the
+/// target does not map it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {
+    /// The provider's subject of the logged-in user, if the profile shows it.
+    pub subject: Option<String>,
+    /// The user's email, if shown.
+    pub email: Option<String>,
     /// `admin` or `user`.
     pub role: Option<String>,
     /// The avatar URL.
@@ -124,6 +164,37 @@ pub struct Profile {
     pub id: Option<String>,
     /// The name shown.
     pub display_name: Option<String>,
+}
+
+/// A profile field a step may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileField {
+    /// The provider's subject.
+    Subject,
+    /// The app's own user id.
+    Id,
+    /// The name shown.
+    Name,
+    /// The email.
+    Email,
+    /// The avatar or picture URL.
+    Picture,
+    /// The app role.
+    Role,
+}
+
+impl ProfileField {
+    /// The target-file key that maps it (`[profile] KEY = "/json/pointer"`).
+    pub fn key(self) -> &'static str {
+        match self {
+            ProfileField::Subject => "subject",
+            ProfileField::Id => "id",
+            ProfileField::Name => "name",
+            ProfileField::Email => "email",
+            ProfileField::Picture => "picture",
+            ProfileField::Role => "role",
+        }
+    }
 }
 
 /// What happened when a backend was started only to see whether it starts (a startup property).
@@ -135,24 +206,38 @@ pub enum Startup {
     Refused(String),
 }
 
-/// How a step says the scenario does not apply to this target (a hook it does not give, a policy it does
-/// not run with): the runner reports such a scenario as skipped, with this message, never as passed, and
-/// `--fail-on-skipped` makes it a failure.
-pub const NOT_APPLICABLE: &str = "not applicable to this target: ";
+/// How a step says the run cannot check its scenario against this target (a hook the target file does
+/// not give, a policy it does not run with, a backend that cannot be started fresh): the runner reports
+/// the scenario as *skipped* with this message, never as passed, and `--fail-on-skipped` makes it a
+/// failure.
+pub const SKIP: &str = "cannot check here: ";
+
+/// How a step says its catalogue row does not apply to this target at all (the row's "Applies when" is
+/// false: no `state` was sent, no `nonce`): the runner reports the scenario as *not applicable*, which is
+/// neither a pass nor a failure, naming the row that judges the target instead.
+pub const NOT_APPLICABLE: &str = "does not apply here: ";
 
 /// The error of a hook the target does not give.
 pub fn unsupported(hook: &str) -> anyhow::Error {
-    not_applicable(&format!(
-        "needs the `{hook}` hook, which the target does not give"
-    ))
+    skip(&format!("needs `{hook}`, which the target does not give"))
 }
 
-/// The error of a scenario that does not apply to this target, for `reason`.
+/// The error of a scenario the run cannot check against this target, for `reason`.
+pub fn skip(reason: &str) -> anyhow::Error {
+    anyhow!("{SKIP}{reason}")
+}
+
+/// The error of a scenario whose row does not apply to this target, for `reason`.
 pub fn not_applicable(reason: &str) -> anyhow::Error {
     anyhow!("{NOT_APPLICABLE}{reason}")
 }
 
-/// If `message` (a failed step's) says the scenario does not apply, the reason.
+/// If `message` (a failed step's) says the scenario cannot be checked here, the reason.
+pub fn skip_reason(message: &str) -> Option<&str> {
+    message.find(SKIP).map(|at| &message[at + SKIP.len()..])
+}
+
+/// If `message` (a failed step's) says the scenario's row does not apply, the reason.
 pub fn not_applicable_reason(message: &str) -> Option<&str> {
     message
         .find(NOT_APPLICABLE)
@@ -205,7 +290,11 @@ pub trait TargetFactory: Send + Sync + Debug {
         _provider: &'a ProviderSetup,
         _key: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<Startup>> {
-        Box::pin(async { Err(unsupported("try_start_with_jwt_key")) })
+        Box::pin(async {
+            Err(unsupported(
+                "a backend started for the scenario (TargetFactory::try_start_with_jwt_key; a target file cannot start one yet)",
+            ))
+        })
     }
 }
 
@@ -216,6 +305,11 @@ pub trait Target: Send + Sync + Debug {
 
     /// `GET` here starts a login: a 3xx to the provider plus the browser-binding cookie.
     fn login_url(&self) -> Url;
+
+    /// How the browser starts a login; by default a `GET` of [`Target::login_url`].
+    fn login_start(&self) -> LoginStart {
+        LoginStart::Get(self.login_url())
+    }
 
     /// Where the frontend hands over the authorization response, and how.
     fn callback(&self) -> (Url, CallbackMethod);
@@ -297,7 +391,37 @@ pub trait Target: Send + Sync + Debug {
                 _ => None,
             },
             display_name: field("display_name"),
+            subject: None,
+            email: None,
         }
+    }
+
+    /// Which profile fields this target's [`Target::profile`] reads: a step that needs another says which
+    /// to map instead of failing. By default the reference client's `role`, `avatar_url`, `id`,
+    /// `display_name`.
+    fn profile_fields(&self) -> Vec<ProfileField> {
+        vec![
+            ProfileField::Role,
+            ProfileField::Picture,
+            ProfileField::Id,
+            ProfileField::Name,
+        ]
+    }
+
+    /// The suite codes of a refusal; by default [`Target::error_code`] of the JSON body.
+    fn refusal_codes(&self, status: u16, body: &Value, _location: Option<&Url>) -> RefusalCodes {
+        RefusalCodes::Codes(self.error_code(status, body).into_iter().collect())
+    }
+
+    /// How long the backend waits for the provider's token endpoint before it gives up; `None` if the
+    /// target does not say (then the slow-provider scenarios do not apply).
+    fn provider_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Whether logout is a `GET` of [`Target::logout_url`] (a link) rather than a `POST`.
+    fn logout_by_get(&self) -> bool {
+        false
     }
 
     /// The `iss` the backend puts in its app tokens, as configured; `None` if the target does not say.
@@ -336,7 +460,7 @@ pub trait Target: Send + Sync + Debug {
 
     /// Hook: puts a user bound to (issuer, subject) in the backend's database.
     fn seed_user<'a>(&'a self, _user: &'a SeedUser) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async { Err(unsupported("seed_user")) })
+        Box::pin(async { Err(unsupported("[hooks] seed_user")) })
     }
 
     /// Hook: how many users are bound to (issuer, subject). Count them, never answer "exists or not": a
@@ -346,23 +470,23 @@ pub trait Target: Send + Sync + Debug {
         _issuer: &'a str,
         _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<usize>> {
-        Box::pin(async { Err(unsupported("users_bound_to")) })
+        Box::pin(async { Err(unsupported("[hooks] users_bound_to")) })
     }
 
     /// Hook: how many users the database holds in total.
     fn user_count(&self) -> BoxFuture<'_, anyhow::Result<usize>> {
-        Box::pin(async { Err(unsupported("user_count")) })
+        Box::pin(async { Err(unsupported("[hooks] user_count")) })
     }
 
     /// Hook: moves the backend's clock forward (transaction, ticket and session expiry).
     fn advance_clock(&self, _by: Duration) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async { Err(unsupported("advance_clock")) })
+        Box::pin(async { Err(unsupported("[hooks] advance_clock")) })
     }
 
     /// Hook: signs `claims` exactly as the backend signs its own sessions (same key, algorithm and header),
     /// so a scenario can present a token that differs from a real one only where it says.
     fn forge_token<'a>(&'a self, _claims: &'a Value) -> BoxFuture<'a, anyhow::Result<String>> {
-        Box::pin(async { Err(unsupported("forge_token")) })
+        Box::pin(async { Err(unsupported("[hooks] forge_token")) })
     }
 }
 

@@ -18,7 +18,7 @@ use std::{
 use fantoccini::{Client, Locator};
 use mock_idp_harness::{
     report::{
-        Outcome, ScenarioReport, StepOutcome, StepReport, parse_catalogue, render, rules_for,
+        Level, Outcome, ScenarioReport, StepOutcome, StepReport, parse_catalogue, render, rules_for,
     },
     trace::{Exchange, Lane, Trace},
 };
@@ -314,7 +314,7 @@ fn scenarios() -> Vec<ScenarioReport> {
             "The backend refuses a callback whose state was not issued",
             12,
             &["ST-MISMATCH", "security"],
-            Outcome::Failed,
+            Outcome::Failed(Level::Must),
             vec![
             step("Given", "alice has an account at the provider", StepOutcome::Passed),
             step("And", "she has started a login in her browser", StepOutcome::Passed),
@@ -348,7 +348,7 @@ fn scenarios() -> Vec<ScenarioReport> {
         "An unknown user is created on first login",
         30,
         &["UM-UNKNOWN-USER"],
-        Outcome::Skipped,
+        Outcome::Skipped("needs the `seed_user` hook, which the target file does not give".into()),
         vec![
             step(
                 "Given",
@@ -503,7 +503,10 @@ async fn the_report_renders_every_scenario_and_filters_in_a_real_browser() {
         .text()
         .await
         .expect("totals text");
-    assert_eq!(totals, "2 passed, 1 failed, 1 skipped");
+    assert_eq!(
+        totals,
+        "2 passed, 1 failed (MUST 1, SHOULD 0, POLICY 0), 0 warned, 0 not applicable, 1 skipped"
+    );
     // The failed scenario comes first, open, with its broken rule.
     let first = sections[0].attr("id").await.expect("id");
     assert_eq!(first.as_deref(), Some("s1"));

@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for failed in report.scenarios.iter().filter(|s| !s.passed) {
+    for failed in report.scenarios.iter().filter(|s| !s.passed()) {
         println!("FAILED: {}: {}", failed.feature, failed.scenario);
     }
     println!("{}", report.summary());

@@ -74,7 +74,7 @@ fn the_catalogue_parses_into_its_starred_checks() {
 #[test]
 fn the_catalogue_has_its_sections() {
     let sections: BTreeSet<char> = catalogue().into_iter().map(|(s, _, _)| s).collect();
-    for letter in 'A'..='L' {
+    for letter in 'A'..='M' {
         assert!(
             sections.contains(&letter),
             "no rows found in section {letter} of docs/CONFORMANCE.md"
@@ -82,12 +82,65 @@ fn the_catalogue_has_its_sections() {
     }
 }
 
+/// Rows the shared catalogue gained for open issues whose scenarios do not exist yet: issue 21 (the OpenID
+/// Foundation RP modules) and issue 24 (the Microsoft, Apple and Google personas). Each leaves this list
+/// with its first scenario; a row here that has a scenario fails the test below, so the list only shrinks.
+const AWAITING_SCENARIOS: &[&str] = &[
+    // Issue 21.
+    "AZ-FORM-POST",
+    "TK-HS256",
+    "RF-HAPPY",
+    "ST-FORM-POST",
+    "ST-SCOPE-CLAIMS",
+    "ID-SIG-ES256",
+    "ID-SIG-HS256",
+    "ID-KID-ABSENT",
+    "ID-JWKS-UNUSABLE-KEYS",
+    "ID-JWKS-URI-MOVED",
+    "RF-ID-TOKEN",
+    "RS-BEARER-BODY",
+    "RS-BEARER-SEND",
+    "RS-USERINFO-JWT",
+    "LO-RP-STATE-RETURN",
+    "LO-BACKCHANNEL-ALG",
+    "LO-BACKCHANNEL-EVENT",
+    // Issue 24.
+    "ENTRA-ISSUER",
+    "ENTRA-TENANT",
+    "ENTRA-IDENTITY-KEY",
+    "ENTRA-V1-ISSUER",
+    "APPLE-CLIENT-SECRET",
+    "APPLE-FORM-POST",
+    "APPLE-USER-BLOB",
+    "APPLE-BOOL-STRINGS",
+    "APPLE-RELAY-EMAIL",
+    "GOOGLE-ISS",
+    "GOOGLE-HD",
+    "GOOGLE-AZP",
+    "GOOGLE-SUB-KEY",
+    "GOOGLE-REFRESH",
+];
+
+#[test]
+fn a_row_awaiting_its_scenario_leaves_the_list_once_it_has_one() {
+    let tags = feature_tags();
+    let covered: Vec<&str> = AWAITING_SCENARIOS
+        .iter()
+        .copied()
+        .filter(|id| tags.contains(*id))
+        .collect();
+    assert!(
+        covered.is_empty(),
+        "these rows have scenarios now: take them out of AWAITING_SCENARIOS: {covered:?}"
+    );
+}
+
 #[test]
 fn every_check_has_a_scenario() {
     let tags = feature_tags();
     let missing: Vec<String> = catalogue()
         .into_iter()
-        .filter(|(_, id, _)| !tags.contains(id))
+        .filter(|(_, id, _)| !tags.contains(id) && !AWAITING_SCENARIOS.contains(&id.as_str()))
         .map(|(section, id, starred)| format!("{section}: {}{id}", if starred { "★" } else { "" }))
         .collect();
     assert!(

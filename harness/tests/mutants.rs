@@ -44,12 +44,12 @@ async fn weakness_is_caught(tag: &str, weaknesses: Weaknesses, at_least: usize) 
         control
             .scenarios
             .iter()
-            .filter(|s| !s.passed)
+            .filter(|s| !s.passed())
             .collect::<Vec<_>>()
     );
     let weak = run_tagged(tag, weaknesses).await;
     assert_eq!(weak.scenarios.len(), control.scenarios.len());
-    let survivors: Vec<_> = weak.scenarios.iter().filter(|s| s.passed).collect();
+    let survivors: Vec<_> = weak.scenarios.iter().filter(|s| s.passed()).collect();
     assert!(
         survivors.is_empty(),
         "these @{tag} scenarios passed against a backend with {weaknesses}: {survivors:#?}"

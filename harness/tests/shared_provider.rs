@@ -17,7 +17,7 @@ async fn every_scenario_passes_on_tenants_of_one_shared_provider() {
     let report = mock_idp_harness::run(options)
         .await
         .expect("the features run");
-    let failed: Vec<_> = report.scenarios.iter().filter(|s| !s.passed).collect();
+    let failed: Vec<_> = report.scenarios.iter().filter(|s| !s.passed()).collect();
     assert!(
         report.scenarios.len() >= 130,
         "only {} scenarios ran",

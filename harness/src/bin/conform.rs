@@ -11,7 +11,11 @@
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use mock_idp_harness::{Invocation, RunOptions, http_target::HttpFactory};
+use mock_idp_harness::{
+    Invocation, RunOptions,
+    http_target::HttpFactory,
+    outcome::{Outcome, StepOutcome},
+};
 
 const HELP: &str = "\
 conform: run the conformance features against a running backend
@@ -27,6 +31,7 @@ USAGE: conform --target FILE [OPTIONS] [NAME-FILTER]...
   --report FILE        a self-contained HTML report (or HARNESS_REPORT)
   --features PATH      a .feature file or a directory (default: the bundled features/)
   --fail-on-skipped    scenarios that need a hook the target does not give fail instead of skipping
+  --advisory L1,L2     failures at these levels (SHOULD, POLICY; never MUST) only warn
   --serial             one scenario at a time (default: concurrent; provider-wide ones run alone)
   -q, --quiet          only failures and the closing line
   NAME-FILTER          only scenarios whose \"feature: scenario\" name contains it
@@ -76,12 +81,25 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for s in report.scenarios.iter().filter(|s| s.failed()) {
-        println!("FAILED: {}: {}", s.feature, s.scenario);
-    }
     for s in &report.scenarios {
-        if let Some(reason) = &s.skipped {
-            println!("SKIPPED: {}: {} ({reason})", s.feature, s.scenario);
+        let label = s.outcome.label().to_uppercase();
+        match &s.outcome {
+            Outcome::Failed(_) | Outcome::Warned(_) => {
+                let reason = s.steps.iter().find_map(|st| match &st.outcome {
+                    StepOutcome::Failed(m) => Some(m.as_str()),
+                    _ => None,
+                });
+                println!(
+                    "{label}: {}: {}: {}",
+                    s.feature,
+                    s.scenario,
+                    reason.unwrap_or("")
+                );
+            }
+            Outcome::NotApplicable(reason) | Outcome::Skipped(reason) => {
+                println!("{label}: {}: {} ({reason})", s.feature, s.scenario);
+            }
+            Outcome::Passed => {}
         }
     }
     println!("{}", report.summary());

@@ -26,7 +26,7 @@
 //!     dropped_exchanges: 0,
 //! };
 //! let html = render("Conformance", "reference-client", &[scenario]).expect("renders");
-//! assert!(html.contains("1 passed, 0 failed, 0 skipped"));
+//! assert!(html.contains("1 passed, 0 failed (MUST 0, SHOULD 0, POLICY 0)"));
 //! ```
 
 pub mod diagram;
@@ -39,16 +39,7 @@ use serde::Serialize;
 
 use crate::trace::Exchange;
 
-/// The outcome of a scenario.
-#[derive(Debug, Clone, serde::Serialize)]
-pub enum Outcome {
-    /// Every step passed.
-    Passed,
-    /// A step failed.
-    Failed,
-    /// The scenario did not run to the end for a reason other than a failure (e.g. a missing hook).
-    Skipped,
-}
+pub use crate::outcome::{Level, Outcome, StepOutcome};
 
 /// One step of a scenario as it ran.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -61,19 +52,6 @@ pub struct StepReport {
     pub outcome: StepOutcome,
 }
 
-/// How one step went.
-#[derive(Debug, Clone, serde::Serialize)]
-pub enum StepOutcome {
-    /// It passed.
-    Passed,
-    /// It failed, with the error message.
-    Failed(String),
-    /// It was skipped, with the reason (e.g. a hook the target does not give).
-    Skipped(String),
-    /// An earlier step failed or was skipped, so it did not run.
-    NotRun,
-}
-
 /// One row of docs/CONFORMANCE.md: a check, with its ID.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rule {
@@ -81,6 +59,12 @@ pub struct Rule {
     pub id: String,
     /// `IdP`, `RP` or `both`.
     pub side: String,
+    /// The Level cell as written (`MUST`, `MUST (http) / POLICY (https)`).
+    pub level_cell: String,
+    /// The level a failure counts at in a run of this harness ([`Level::from_cell`]).
+    pub level: Level,
+    /// The row's condition ("Applies when: …"), if it has one.
+    pub applies_when: Option<String>,
     /// The expected behaviour, as plain text.
     pub expected: String,
     /// The specification sections, as plain text.
@@ -159,11 +143,20 @@ fn is_id(id: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// Parses docs/CONFORMANCE.md's table rows (`| ID | Side | Expected behaviour | Source | Scenario title |`)
-/// into rules; the ★ of an ID becomes [`Rule::starred`], and the cells become plain text.
+/// Parses docs/CONFORMANCE.md's table rows (`| ID | Side | Level | Expected behaviour | Source | Scenario
+/// title |`; the columns are found by the table's header, and a table without a Level column counts its
+/// rows as MUST) into rules; the ★ of an ID becomes [`Rule::starred`], and the cells become plain text.
 pub fn parse_catalogue(markdown: &str) -> Vec<Rule> {
+    const DEFAULT: [&str; 5] = [
+        "Side",
+        "Expected behaviour",
+        "Source",
+        "Scenario title",
+        "Level",
+    ];
     let mut section = String::new();
     let mut rules = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
     for line in markdown.lines() {
         if let Some(heading) = line.strip_prefix("## ") {
             section = plain(heading);
@@ -177,6 +170,10 @@ pub fn parse_catalogue(markdown: &str) -> Vec<Rule> {
             continue;
         };
         let first = plain(first);
+        if first == "ID" {
+            columns = cells.iter().map(|c| plain(c)).collect();
+            continue;
+        }
         let (starred, id) = match first.strip_prefix('★') {
             Some(id) => (true, id.trim().to_owned()),
             None => (false, first),
@@ -184,18 +181,55 @@ pub fn parse_catalogue(markdown: &str) -> Vec<Rule> {
         if !is_id(&id) {
             continue;
         }
-        let cell = |i: usize| cells.get(i).map(|c| plain(c)).unwrap_or_default();
+        let column = |name: &str| -> String {
+            let at = if columns.is_empty() {
+                // The catalogue before it had a Level column.
+                DEFAULT
+                    .iter()
+                    .position(|n| *n == name)
+                    .map(|i| i + 1)
+                    .filter(|i| *i < 5)
+            } else {
+                columns.iter().position(|c| c == name)
+            };
+            at.and_then(|i| cells.get(i))
+                .map(|c| plain(c))
+                .unwrap_or_default()
+        };
+        let expected = column("Expected behaviour");
+        let applies_when = expected
+            .strip_prefix("Applies when")
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(_, rest)| {
+                rest.split_once(". ")
+                    .map_or(rest, |(c, _)| c)
+                    .trim()
+                    .to_owned()
+            });
+        let level_cell = column("Level");
         rules.push(Rule {
             id,
-            side: cell(1),
-            expected: cell(2),
-            source: cell(3),
-            title: cell(4),
+            side: column("Side"),
+            level: Level::from_cell(&level_cell),
+            level_cell,
+            applies_when,
+            expected,
+            source: column("Source"),
+            title: column("Scenario title"),
             starred,
             section: section.clone(),
         });
     }
     rules
+}
+
+/// The level a scenario with these tags fails at: that of its first tag that is a catalogue row (the row
+/// it judges), else MUST.
+pub fn level_of(catalogue: &[Rule], tags: &[String]) -> Level {
+    tags.iter()
+        .map(|t| t.trim().trim_start_matches('@'))
+        .find_map(|t| catalogue.iter().find(|r| r.id == t))
+        .map_or(Level::Must, |r| r.level)
 }
 
 /// The rules whose IDs are among `tags` (with or without the `@`), in the order of the tags, each once.
@@ -239,8 +273,10 @@ struct ScenarioView<'a> {
     feature: &'a str,
     scenario: &'a str,
     location: Option<String>,
-    /// `passed`, `failed`, `skipped`.
+    /// `passed`, `failed`, `warned`, `not-applicable`, `skipped`.
     outcome: &'static str,
+    /// `pass`, `fail (MUST)`, …
+    label: String,
     tags: Vec<TagView<'a>>,
     steps: Vec<StepView<'a>>,
     rules: &'a [Rule],
@@ -249,11 +285,7 @@ struct ScenarioView<'a> {
 }
 
 fn outcome_class(outcome: &Outcome) -> &'static str {
-    match outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
-    }
+    outcome.class()
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for a time since the epoch.
@@ -300,10 +332,12 @@ pub fn render_at(
             .count()
     };
     let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
+    let (warned, not_applicable) = (count("warned"), count("not-applicable"));
+    let tally = crate::outcome::Tally::of(scenarios.iter().map(|s| &s.outcome));
 
     // Failed first; otherwise the run's order.
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
-    order.sort_by_key(|&i| !matches!(scenarios[i].outcome, Outcome::Failed));
+    order.sort_by_key(|&i| !matches!(scenarios[i].outcome, Outcome::Failed(_)));
 
     let mut cited: BTreeMap<&str, &Rule> = BTreeMap::new();
     let views: Vec<ScenarioView<'_>> = order
@@ -319,6 +353,7 @@ pub fn render_at(
                 scenario: &s.scenario,
                 location: s.file.as_ref().map(|f| format!("{f}:{}", s.line)),
                 outcome: outcome_class(&s.outcome),
+                label: s.outcome.label(),
                 tags: s
                     .tags
                     .iter()
@@ -338,6 +373,7 @@ pub fn render_at(
                             StepOutcome::Passed => ("passed", None),
                             StepOutcome::Failed(m) => ("failed", Some(m.as_str())),
                             StepOutcome::Skipped(r) => ("skipped", Some(r.as_str())),
+                            StepOutcome::NotApplicable(r) => ("not-applicable", Some(r.as_str())),
                             StepOutcome::NotRun => ("not-run", None),
                         };
                         StepView {
@@ -373,6 +409,11 @@ pub fn render_at(
             passed,
             failed,
             skipped,
+            warned,
+            not_applicable,
+            failed_must => tally.failed_must,
+            failed_should => tally.failed_should,
+            failed_policy => tally.failed_policy,
             total => scenarios.len(),
             scenarios => Value::from(Serde(&views)),
             rules => Value::from(Serde(&rules)),
@@ -407,7 +448,7 @@ mod tests {
 
     fn scenario(name: &str, outcome: Outcome, tags: &[&str], n_exchanges: usize) -> ScenarioReport {
         let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
-        let failed = matches!(outcome, Outcome::Failed);
+        let failed = matches!(outcome, Outcome::Failed(_));
         ScenarioReport {
             feature: "State".into(),
             scenario: name.into(),
@@ -507,7 +548,7 @@ mod tests {
             "target & co",
             &[scenario(
                 "<script>alert(1)</script>",
-                Outcome::Failed,
+                Outcome::Failed(Level::Must),
                 &["ST-MISMATCH"],
                 1,
             )],
@@ -523,12 +564,17 @@ mod tests {
     fn totals_rule_boxes_and_one_arrow_per_exchange() {
         let scenarios = [
             scenario("passes", Outcome::Passed, &[], 6),
-            scenario("fails", Outcome::Failed, &["ST-MISMATCH"], 3),
-            scenario("skips", Outcome::Skipped, &[], 0),
+            scenario("fails", Outcome::Failed(Level::Must), &["ST-MISMATCH"], 3),
+            scenario("skips", Outcome::Skipped("no hook".into()), &[], 0),
             scenario("passes too", Outcome::Passed, &["CODE-REPLAY"], 2),
         ];
         let html = render("Run", "reference-client", &scenarios).expect("render");
-        assert!(html.contains("2 passed, 1 failed, 1 skipped"), "totals");
+        assert!(
+            html.contains(
+                "2 passed, 1 failed (MUST 1, SHOULD 0, POLICY 0), 0 warned, 0 not applicable, 1 skipped"
+            ),
+            "totals"
+        );
         assert_eq!(html.matches("<section class=\"scenario").count(), 4);
         assert_eq!(html.matches("<svg class=\"seq\"").count(), 4);
         assert_eq!(html.matches("<g class=\"ex").count(), 11);
@@ -555,7 +601,7 @@ mod tests {
         let scenarios: Vec<ScenarioReport> = (0..150)
             .map(|i| {
                 let outcome = if i % 10 == 0 {
-                    Outcome::Failed
+                    Outcome::Failed(Level::Must)
                 } else {
                     Outcome::Passed
                 };

@@ -8,13 +8,36 @@ use cucumber::{given, then, when};
 
 use crate::{
     parameters::{Policy, Role},
-    world::World,
+    world::{Seed, World},
 };
 
 /// Puts a user with this role in the app database, bound to the provider user of that name.
 #[given(expr = "the app has a/an {role} {string}")]
 async fn app_user(w: &mut World, role: Role, username: String) -> anyhow::Result<()> {
-    w.seed_app_user(&username, role, None, false, None).await
+    w.seed_app_user(
+        &username,
+        Seed {
+            role,
+            ..Seed::default()
+        },
+    )
+    .await
+}
+
+/// Like the above, with an email in the app's database.
+#[given(expr = "the app has a/an {role} {string} with email {string}")]
+async fn app_user_with_email(
+    w: &mut World,
+    role: Role,
+    username: String,
+    email: String,
+) -> anyhow::Result<()> {
+    let seed = Seed {
+        role,
+        email: Some(&email),
+        ..Seed::default()
+    };
+    w.seed_app_user(&username, seed).await
 }
 
 /// Like the above, with the avatar the profile must show.
@@ -25,14 +48,23 @@ async fn app_user_with_avatar(
     username: String,
     avatar: String,
 ) -> anyhow::Result<()> {
-    w.seed_app_user(&username, role, Some(&avatar), false, None)
-        .await
+    let seed = Seed {
+        role,
+        avatar_url: Some(&avatar),
+        ..Seed::default()
+    };
+    w.seed_app_user(&username, seed).await
 }
 
 /// A user who exists in the app database but is disabled.
 #[given(expr = "the app has a disabled {role} {string}")]
 async fn disabled_user(w: &mut World, role: Role, username: String) -> anyhow::Result<()> {
-    w.seed_app_user(&username, role, None, true, None).await
+    let seed = Seed {
+        role,
+        disabled: true,
+        ..Seed::default()
+    };
+    w.seed_app_user(&username, seed).await
 }
 
 /// A user bound to the provider user's subject but at another issuer.
@@ -43,8 +75,12 @@ async fn user_at_issuer(
     username: String,
     issuer: String,
 ) -> anyhow::Result<()> {
-    w.seed_app_user(&username, role, None, false, Some(&issuer))
-        .await
+    let seed = Seed {
+        role,
+        issuer: Some(&issuer),
+        ..Seed::default()
+    };
+    w.seed_app_user(&username, seed).await
 }
 
 /// Chooses what the app does with an unknown identity; must come before the app is used.

@@ -58,6 +58,9 @@ async fn hand_callback(w: &mut World) -> anyhow::Result<()> {
 /// Step 4 with one parameter (`state`, `iss`, `code`) left out.
 #[when(expr = "the frontend hands the callback to the backend without its {word}")]
 async fn hand_callback_without(w: &mut World, name: String) -> anyhow::Result<()> {
+    if name == "state" {
+        w.require_sent("state", "ST-MISMATCH")?;
+    }
     let mut payload = w.callback_payload()?;
     if let Value::Object(map) = &mut payload {
         map.remove(&name);
@@ -68,6 +71,9 @@ async fn hand_callback_without(w: &mut World, name: String) -> anyhow::Result<()
 /// Step 4 with one parameter (`state`, `iss`, `code`) replaced.
 #[when(expr = "the frontend hands the callback to the backend with {word} {string}")]
 async fn hand_callback_with(w: &mut World, name: String, value: String) -> anyhow::Result<()> {
+    if name == "state" {
+        w.require_sent("state", "ST-MISMATCH")?;
+    }
     let mut payload = w.callback_payload()?;
     payload[name.as_str()] = json!(value);
     w.deliver_callback(MAIN, payload).await
@@ -87,6 +93,33 @@ async fn replay_callback(w: &mut World) -> anyhow::Result<()> {
         .last_callback
         .clone()
         .ok_or_else(|| anyhow!("no callback was handed to the backend yet"))?;
+    w.deliver_callback(MAIN, payload).await
+}
+
+/// A code injection (RFC 9700 §4.5): `username` signs in at the provider in another browser, whose
+/// authorization response is kept, not delivered; then this browser starts its own login as `own`.
+#[given(
+    expr = "another browser has signed in at the provider as {string}, and the browser as {string}"
+)]
+async fn two_browsers_signed_in(w: &mut World, other: String, own: String) -> anyhow::Result<()> {
+    w.open_login(OTHER).await?;
+    let theirs = w.submit_login_page(OTHER, &other, "login").await?;
+    w.other_auth_response = Some(theirs);
+    w.open_login(MAIN).await?;
+    w.submit_login_page(MAIN, &own, "login").await.map(drop)
+}
+
+/// Step 4 with the other browser's code and this browser's own state (and `iss`).
+#[when(expr = "the browser hands the backend the other browser's code with its own state")]
+async fn inject_code(w: &mut World) -> anyhow::Result<()> {
+    let theirs = w
+        .other_auth_response
+        .clone()
+        .ok_or_else(|| anyhow!("no other browser signed in"))?;
+    let code = crate::browser::query_param(&theirs, "code")
+        .ok_or_else(|| anyhow!("the other browser's login gave no code: {theirs}"))?;
+    let mut payload = w.callback_payload()?;
+    payload["code"] = json!(code);
     w.deliver_callback(MAIN, payload).await
 }
 

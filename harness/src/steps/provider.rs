@@ -86,19 +86,19 @@ async fn discovery_advertises(w: &mut World) -> anyhow::Result<()> {
 /// `"token.status=503"`, `"authorize.error=access_denied"` (README: the fault table).
 #[given(expr = "the provider injects {string} once")]
 async fn inject_once(w: &mut World, fault: String) -> anyhow::Result<()> {
-    w.provider.inject(&fault, Some(1)).map(drop)
+    w.inject(&fault, Some(1)).await
 }
 
 /// Arms a named fault for the next `n` responses it applies to.
 #[given(expr = "the provider injects {string} {int} times")]
 async fn inject_times(w: &mut World, fault: String, n: u32) -> anyhow::Result<()> {
-    w.provider.inject(&fault, Some(n)).map(drop)
+    w.inject(&fault, Some(n)).await
 }
 
 /// Arms a named fault for every response it applies to, for the rest of the scenario.
 #[given(expr = "the provider injects {string} until cleared")]
 async fn inject_always(w: &mut World, fault: String) -> anyhow::Result<()> {
-    w.provider.inject(&fault, None).map(drop)
+    w.inject(&fault, None).await
 }
 
 /// The next id_token's signature does not verify (`id_token.bad_signature`).

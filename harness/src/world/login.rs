@@ -7,17 +7,46 @@ use anyhow::{Context, anyhow, ensure};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{MAIN, World};
+use super::{COOKIE_SESSION, MAIN, World};
 use crate::{
-    browser::{Browser, HttpResponse, hidden_input, query_param},
-    target::{CallbackMethod, TokenDelivery},
+    browser::{Browser, HttpResponse, form_posting_to, hidden_input, query_param},
+    target::{CallbackMethod, LoginStart, Profile, TokenDelivery},
 };
+
+/// Starts a login in `b` as `start` says and returns the backend's last answer (the redirect to the
+/// provider, when the backend starts one): a `GET`, or a `GET` of a page and a `POST` of its form.
+pub(crate) async fn start_login(b: &Browser, start: &LoginStart) -> anyhow::Result<HttpResponse> {
+    match start {
+        LoginStart::Get(url) => b.get(url).await,
+        LoginStart::Form { page, action } => {
+            let shown = b.get(page).await?;
+            ensure!(
+                shown.is_success(),
+                "the app's login page {page} answered {}",
+                shown.brief()
+            );
+            let form = form_posting_to(&shown.body, page, action)?;
+            b.post_form(&form.action, &form.pairs()).await
+        }
+    }
+}
+
+/// `start` with the page or URL asking to land on `return_to`.
+fn returning_to(start: LoginStart, with_return_to: Url) -> LoginStart {
+    match start {
+        LoginStart::Get(_) => LoginStart::Get(with_return_to),
+        LoginStart::Form { action, .. } => LoginStart::Form {
+            page: with_return_to,
+            action,
+        },
+    }
+}
 
 impl World {
     /// The browser opens the backend's login: expects a redirect to the provider's authorization endpoint.
     pub async fn open_login(&mut self, browser: &str) -> anyhow::Result<Url> {
-        let url = self.app().await?.login_url();
-        self.open_login_at(browser, url).await
+        let start = self.app().await?.login_start();
+        self.open_login_at(browser, start).await
     }
 
     /// As [`World::open_login`], asking the backend to land on `return_to` after the login.
@@ -26,15 +55,16 @@ impl World {
         browser: &str,
         return_to: &str,
     ) -> anyhow::Result<Url> {
-        let url = self.app().await?.login_url_returning_to(return_to);
-        self.open_login_at(browser, url).await
+        let app = self.app().await?;
+        let start = returning_to(app.login_start(), app.login_url_returning_to(return_to));
+        self.open_login_at(browser, start).await
     }
 
-    async fn open_login_at(&mut self, browser: &str, url: Url) -> anyhow::Result<Url> {
-        let response = self.browser(browser)?.get(&url).await?;
+    async fn open_login_at(&mut self, browser: &str, start: LoginStart) -> anyhow::Result<Url> {
+        let response = start_login(&self.browser(browser)?, &start).await?;
         let location = response
             .location()
-            .context("the app's login did not redirect")?;
+            .context("the app's login did not redirect to the provider")?;
         let endpoint = self.provider.idp.authorization_endpoint();
         ensure!(
             location.as_str().starts_with(&format!("{endpoint}?")),
@@ -63,6 +93,7 @@ impl World {
             page.status,
             page.body
         );
+        let shown_name = username.to_owned();
         let username = &self.provider.login_name(username)?;
         let password = self
             .provider
@@ -89,6 +120,7 @@ impl World {
         );
         let location = response.location()?;
         self.auth_response = Some(location.clone());
+        self.signed_in_as = (action == "login").then_some(shown_name);
         Ok(location)
     }
 
@@ -107,35 +139,60 @@ impl World {
         Ok(Value::Object(body))
     }
 
-    /// The frontend in `browser` hands `payload` to the backend; the answer and any token are recorded.
+    /// The authorization response reaches the backend in `browser` with `payload` as its parameters: the
+    /// browser follows the redirect itself, or the frontend hands them over, as the target says. The
+    /// answer, and the session the browser holds before and after, are recorded.
     pub async fn deliver_callback(&mut self, browser: &str, payload: Value) -> anyhow::Result<()> {
         let (url, method) = self.app().await?.callback();
-        let b = self.browser(browser)?.as_frontend();
+        self.session_before = self.session_in(browser).await?;
+        let b = self.browser(browser)?;
         self.token_requests_before_callback = self.provider.idp.token_requests();
         self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
-        let response = match method {
-            CallbackMethod::PostJson => b.post_json(&url, &payload).await?,
-            CallbackMethod::GetQuery => {
-                let mut url = url;
-                if let Value::Object(map) = &payload {
-                    let mut q = url.query_pairs_mut();
-                    for (k, v) in map {
-                        q.append_pair(k, v.as_str().unwrap_or_default());
-                    }
+        let with_query = |mut url: Url| {
+            if let Value::Object(map) = &payload {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in map {
+                    q.append_pair(k, v.as_str().unwrap_or_default());
                 }
-                b.get(&url).await?
             }
+            url
+        };
+        let response = match method {
+            CallbackMethod::PostJson => b.as_frontend().post_json(&url, &payload).await?,
+            CallbackMethod::GetQuery => b.as_frontend().get(&with_query(url)).await?,
+            CallbackMethod::Browser => b.get(&with_query(url)).await?,
         };
         if let Some(code) = payload.get("code").and_then(Value::as_str) {
             self.codes_handed_over
                 .push(mock_idp::requests::fingerprint(code));
         }
         self.last_callback = Some(payload);
-        self.record_backend(response).await
+        self.record_backend(browser, response).await
     }
 
-    /// Records a backend answer and extracts the app token it carries, if any.
-    pub async fn record_backend(&mut self, response: HttpResponse) -> anyhow::Result<()> {
+    /// The session `browser` holds at the backend, as its profile endpoint shows it: `Some` when the
+    /// endpoint honours the browser's cookies (2xx), `None` when it refuses them (401, 403, a redirect to
+    /// a login). Only for cookie sessions: a bearer session is the token the answer carried.
+    pub async fn session_in(&mut self, browser: &str) -> anyhow::Result<Option<Profile>> {
+        let app = self.app().await?;
+        if !matches!(app.token_delivery(), TokenDelivery::Cookie(_)) {
+            return Ok(None);
+        }
+        let url = app.profile_url();
+        let response = self.browser(browser)?.get(&url).await?;
+        if !response.is_success() {
+            return Ok(None);
+        }
+        Ok(Some(self.app().await?.profile(&response.json())))
+    }
+
+    /// Records a backend answer and the session it left: the bearer token it carries, or (for a cookie
+    /// session) what the profile endpoint now honours in `browser`.
+    pub async fn record_backend(
+        &mut self,
+        browser: &str,
+        response: HttpResponse,
+    ) -> anyhow::Result<()> {
         // Whatever the status: a refusal that still carries a session is a session (JWT-LAST), so the
         // token is looked for in every answer, 4xx included.
         self.app_token = match self.app().await?.token_delivery() {
@@ -144,11 +201,15 @@ impl World {
                 .pointer(&pointer)
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            TokenDelivery::Cookie(name) => response
-                .sets_cookie(&name)
-                .then(|| format!("cookie:{name}")),
+            TokenDelivery::Cookie(_) => {
+                self.session_after = self.session_in(browser).await?;
+                self.session_after
+                    .as_ref()
+                    .map(|_| COOKIE_SESSION.to_owned())
+            }
         };
         self.backend = Some(response);
+        self.last_answer_ends_login = true;
         Ok(())
     }
 
@@ -201,7 +262,7 @@ impl World {
         let app = self.app().await?;
         let url = app
             .bind_url()
-            .ok_or_else(|| crate::target::unsupported("bind_url"))?;
+            .ok_or_else(|| crate::target::unsupported("[backend] bind"))?;
         let ticket = last
             .and_then(|r| app.binding_ticket(&r.json()))
             .or(previous)
@@ -212,7 +273,7 @@ impl World {
             .as_frontend()
             .post_json(&url, &json!({"ticket": ticket, "phone": phone}))
             .await?;
-        self.record_backend(response).await
+        self.record_backend(MAIN, response).await
     }
 
     /// The browser asks for its profile with the last app token (or `token` if given).
@@ -221,7 +282,7 @@ impl World {
         let b = self.browser(MAIN)?.as_frontend();
         let token = token.or_else(|| self.app_token.clone());
         let response = match token {
-            Some(t) if !t.starts_with("cookie:") => b.get_with_bearer(&url, &t).await?,
+            Some(t) if t != COOKIE_SESSION => b.get_with_bearer(&url, &t).await?,
             _ => b.get(&url).await?,
         };
         self.profile = Some(response);
@@ -236,19 +297,22 @@ impl World {
     /// The browser opens the backend's login, which may refuse instead of redirecting to the provider
     /// (e.g. when the provider's discovery cannot be trusted); the answer is recorded as the backend's.
     pub async fn try_open_login(&mut self, browser: &str) -> anyhow::Result<()> {
-        let url = self.app().await?.login_url();
+        let start = self.app().await?.login_start();
         self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
         self.token_requests_before_callback = self.provider.idp.token_requests();
-        let response = self.browser(browser)?.get(&url).await?;
-        self.record_backend(response).await
+        self.session_before = self.session_in(browser).await?;
+        let response = start_login(&self.browser(browser)?, &start).await?;
+        self.record_backend(browser, response).await
     }
 }
 
 /// One of several logins racing in fresh browsers.
 struct ConcurrentLogin {
     browser: Browser,
-    login: Url,
+    login: LoginStart,
     callback: (Url, CallbackMethod),
+    profile: Url,
+    cookie_session: bool,
     login_page: Url,
     username: String,
     password: String,
@@ -262,8 +326,10 @@ impl ConcurrentLogin {
             .ok_or_else(|| anyhow!("the app did not start"))?;
         Ok(ConcurrentLogin {
             browser: Browser::new()?,
-            login: app.login_url(),
+            login: app.login_start(),
             callback: app.callback(),
+            profile: app.profile_url(),
+            cookie_session: matches!(app.token_delivery(), TokenDelivery::Cookie(_)),
             login_page: Url::parse(&world.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?,
             username: world.provider.login_name(username)?,
             password: world
@@ -278,7 +344,7 @@ impl ConcurrentLogin {
 
     async fn run(&self) -> anyhow::Result<()> {
         let b = &self.browser;
-        let authorize = b.get(&self.login).await?.location()?;
+        let authorize = start_login(b, &self.login).await?.location()?;
         let page = b.get(&authorize).await?;
         let form = [
             ("request_id", hidden_input(&page.body, "request_id")?),
@@ -300,18 +366,27 @@ impl ConcurrentLogin {
                 b.post_json(&self.callback.0, &Value::Object(payload))
                     .await?
             }
-            CallbackMethod::GetQuery => {
+            CallbackMethod::GetQuery | CallbackMethod::Browser => {
                 let mut url = self.callback.0.clone();
                 url.set_query(back.query());
                 b.get(&url).await?
             }
         };
-        ensure!(
-            response.is_success(),
-            "a concurrent login was refused: {} {}",
-            response.status,
-            response.body
-        );
+        if self.cookie_session {
+            let profile = b.get(&self.profile).await?;
+            ensure!(
+                profile.is_success(),
+                "a concurrent login left no session: the callback answered {}, the profile {}",
+                response.brief(),
+                profile.brief()
+            );
+        } else {
+            ensure!(
+                response.is_success(),
+                "a concurrent login was refused: {}",
+                response.brief()
+            );
+        }
         Ok(())
     }
 }

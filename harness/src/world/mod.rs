@@ -26,6 +26,24 @@ use crate::{
 pub const MAIN: &str = "the browser";
 /// The name of a second, unrelated browser (another user, or an attacker).
 pub const OTHER: &str = "another browser";
+/// What [`World::app_token`] holds when the session is the browser's cookies, which the profile endpoint
+/// honours, rather than a bearer token.
+pub const COOKIE_SESSION: &str = "(the browser's cookie session)";
+
+/// What an app user is seeded with, beyond the provider user it is bound to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seed<'a> {
+    /// Its role.
+    pub role: Role,
+    /// The avatar its profile shows.
+    pub avatar_url: Option<&'a str>,
+    /// A disabled user gets no session.
+    pub disabled: bool,
+    /// The issuer of its identity, when not the provider's.
+    pub issuer: Option<&'a str>,
+    /// Its email in the app's database (for the checks that an email never links accounts).
+    pub email: Option<&'a str>,
+}
 
 /// Everything one scenario works with. Built fresh for each scenario, so scenarios run concurrently.
 #[derive(Debug, cucumber::World)]
@@ -51,8 +69,20 @@ pub struct World {
     pub previous_login: Option<(String, String)>,
     /// The backend's last answer to a callback or bind request.
     pub backend: Option<HttpResponse>,
-    /// The last app token issued, if any.
+    /// The last app token issued, if any: a bearer token, or [`COOKIE_SESSION`] when the browser's
+    /// cookies are a session the profile endpoint honours.
     pub app_token: Option<String>,
+    /// Whether the last backend answer ends a login attempt (a callback, a bind), so a refusal of it must
+    /// leave no new session; `false` for answers such as an unlink's.
+    pub last_answer_ends_login: bool,
+    /// The cookie session the callback's browser held before the last callback (its profile), if any.
+    pub session_before: Option<crate::target::Profile>,
+    /// The cookie session it holds after the last backend answer, if any.
+    pub session_after: Option<crate::target::Profile>,
+    /// The scenario's name of the provider user who last signed in at the provider's login page.
+    pub signed_in_as: Option<String>,
+    /// Another browser's authorization response, kept for a code-injection attempt.
+    pub other_auth_response: Option<Url>,
     /// The last binding ticket handed out (require-binding policy).
     pub last_ticket: Option<String>,
     /// The last profile request's answer.
@@ -108,6 +138,11 @@ impl World {
             previous_login: None,
             backend: None,
             app_token: None,
+            last_answer_ends_login: false,
+            session_before: None,
+            session_after: None,
+            signed_in_as: None,
+            other_auth_response: None,
             last_ticket: None,
             profile: None,
             grants: Vec::new(),
@@ -133,7 +168,7 @@ impl World {
         if let Some(fixed) = self.factory.fixed() {
             ensure!(
                 fixed.policy == policy,
-                crate::target::not_applicable(&format!(
+                crate::target::skip(&format!(
                     "needs a backend whose unknown-user policy is {}; this one's is {}",
                     policy.as_str(),
                     fixed.policy.as_str()
@@ -151,7 +186,7 @@ impl World {
     /// Gives the backend this client secret instead of a random one; only before the backend has started.
     pub fn set_app_client_secret(&mut self, secret: &str) -> anyhow::Result<()> {
         if self.factory.fixed().is_some() {
-            return Err(crate::target::not_applicable(
+            return Err(crate::target::skip(
                 "sets the backend's client secret, which a running backend's configuration fixes",
             ));
         }
@@ -203,14 +238,14 @@ impl World {
                 && self.needs_default_policy
                 && fixed.policy != Policy::default()
             {
-                return Err(crate::target::not_applicable(&format!(
+                return Err(crate::target::skip(&format!(
                     "checks the default unknown-user policy ({}); this backend runs {}",
                     Policy::default().as_str(),
                     fixed.policy.as_str()
                 )));
             }
             if self.factory.fixed().is_some() && self.needs_fresh_backend {
-                return Err(crate::target::not_applicable(
+                return Err(crate::target::skip(
                     "checks the backend's first fetch of discovery or the JWKS, which a running \
                      backend may have cached: needs a backend started for the scenario",
                 ));
@@ -273,17 +308,21 @@ impl World {
         self.provider.add_user(user)
     }
 
-    /// Seeds an app user bound to provider user `username` (at `issuer`, default the provider's).
-    pub async fn seed_app_user(
-        &mut self,
-        username: &str,
-        role: Role,
-        avatar_url: Option<&str>,
-        disabled: bool,
-        issuer: Option<&str>,
-    ) -> anyhow::Result<()> {
+    /// Seeds an app user bound to provider user `username` (at `seed.issuer`, default the provider's).
+    pub async fn seed_app_user(&mut self, username: &str, seed: Seed<'_>) -> anyhow::Result<()> {
         let subject = self.provider.subject_of(username)?;
-        let plain = role == Role::User && avatar_url.is_none() && !disabled && issuer.is_none();
+        let Seed {
+            role,
+            avatar_url,
+            disabled,
+            issuer,
+            email,
+        } = seed;
+        let plain = role == Role::User
+            && avatar_url.is_none()
+            && !disabled
+            && issuer.is_none()
+            && email.is_none();
         let issuer = issuer.map_or_else(|| self.provider.idp.issuer().to_owned(), str::to_owned);
         let user = SeedUser {
             display_name: username.to_owned(),
@@ -292,6 +331,7 @@ impl World {
             disabled,
             issuer,
             subject,
+            email: email.map(str::to_owned),
         };
         let seeded = self.app().await?.seed_user(&user).await;
         let auto_create = self
@@ -303,9 +343,7 @@ impl World {
             // by logging in once in a browser of its own, which is what creates it there. That login is
             // setup, so the scenario's provider counts start after it.
             Err(e)
-                if plain
-                    && auto_create
-                    && crate::target::not_applicable_reason(&e.to_string()).is_some() =>
+                if plain && auto_create && crate::target::skip_reason(&e.to_string()).is_some() =>
             {
                 self.seed_by_logging_in(username).await
             }

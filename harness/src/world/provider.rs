@@ -10,7 +10,54 @@ use crate::{
     provider::{ClientAuth, Grant, TokenRequest},
 };
 
+/// A delay that a scenario words relative to the backend's own timeout towards the provider.
+const BEYOND_TIMEOUT: &str = "token.delay=beyond-timeout";
+const WITHIN_TIMEOUT: &str = "token.delay=within-timeout";
+
 impl World {
+    /// Arms a provider fault for `times` answers (all, when `None`), as the scenario words it:
+    /// - `token.delay=beyond-timeout` / `=within-timeout`: two seconds past, or half of, the backend's own
+    ///   timeout ([`crate::target::Target::provider_timeout`]), so a slow provider is judged against the
+    ///   timeout the backend chose, not ours;
+    /// - an id_token nonce fault does not apply to a login that sent no `nonce` (ID-NONCE "Applies when").
+    pub async fn inject(&mut self, fault: &str, times: Option<u32>) -> anyhow::Result<()> {
+        let fault = if fault == BEYOND_TIMEOUT || fault == WITHIN_TIMEOUT {
+            let timeout = self.app().await?.provider_timeout().ok_or_else(|| {
+                crate::target::skip(
+                    "judges a slow provider against the backend's own timeout: give it as \
+                     [backend] provider_timeout_seconds",
+                )
+            })?;
+            let ms = if fault == BEYOND_TIMEOUT {
+                timeout.as_millis() + 2000
+            } else {
+                timeout.as_millis() / 2
+            };
+            format!("token.delay={ms}")
+        } else {
+            fault.to_owned()
+        };
+        if fault.starts_with("id_token.") && fault.contains("nonce") {
+            self.require_sent("nonce", "ID-NONCE")?;
+        }
+        self.provider.inject(&fault, times).map(drop)
+    }
+
+    /// The scenario's login sent `param` (`state`, `nonce`) to the provider; otherwise `row`, whose
+    /// "Applies when" names it, does not apply, and ST-CODE-INJECTION judges the client's defence.
+    pub fn require_sent(&self, param: &str, row: &str) -> anyhow::Result<()> {
+        let Some(login) = &self.login_redirect else {
+            return Ok(());
+        };
+        if crate::browser::query_param(login, param).is_some() {
+            return Ok(());
+        }
+        Err(crate::target::not_applicable(&format!(
+            "{row} applies when the client sends a `{param}`; this one sent none and relies on PKCE \
+             (RFC 9700 §2.1): ST-CODE-INJECTION judges its defence instead"
+        )))
+    }
+
     /// The provider received no request to `/{endpoint}` since the last callback was handed over.
     pub fn check_not_called_since_callback(&self, endpoint: &str) -> anyhow::Result<()> {
         let n = self
