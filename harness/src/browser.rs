@@ -139,8 +139,10 @@ pub struct Recording {
 /// A browser with its own cookie jar. Redirects are not followed.
 #[derive(Debug, Clone)]
 pub struct Browser {
-    /// The client; its cookie store is this browser's jar.
+    /// The client; its cookie store is [`Browser::jar`].
     client: reqwest::Client,
+    /// This browser's cookies.
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     /// Where its exchanges are recorded, if anywhere.
     recording: Option<Recording>,
 }
@@ -148,8 +150,9 @@ pub struct Browser {
 impl Browser {
     /// A fresh browser with an empty cookie jar.
     pub fn new() -> anyhow::Result<Browser> {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .user_agent(USER_AGENT)
@@ -158,6 +161,7 @@ impl Browser {
             .context("building a browser")?;
         Ok(Browser {
             client,
+            jar,
             recording: None,
         })
     }
@@ -166,6 +170,7 @@ impl Browser {
     pub fn recording(&self, trace: &Trace, lane: Lane, provider_origin: &str) -> Browser {
         Browser {
             client: self.client.clone(),
+            jar: self.jar.clone(),
             recording: Some(Recording {
                 trace: trace.clone(),
                 lane,
@@ -181,6 +186,30 @@ impl Browser {
             r.lane = Lane::Frontend;
         }
         b
+    }
+
+    /// The `Cookie` header this browser sends to `url`, if any.
+    pub fn cookie_header(&self, url: &Url) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        self.jar
+            .cookies(url)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+    }
+
+    /// `GET url` with exactly this `Cookie` header instead of the jar's (the jar is left as it is).
+    pub async fn get_with_cookies(&self, url: &Url, cookies: &str) -> anyhow::Result<HttpResponse> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(USER_AGENT)
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("building a client")?;
+        let request = client
+            .get(url.clone())
+            .header(reqwest::header::COOKIE, cookies);
+        self.send(request, "GET", url, vec![("cookie".into(), cookies.into())])
+            .await
     }
 
     /// `GET url`.

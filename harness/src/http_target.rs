@@ -513,6 +513,10 @@ impl Target for HttpTarget {
         }
     }
 
+    fn return_to_param(&self) -> Option<String> {
+        self.file.backend.return_to_param.clone()
+    }
+
     fn login_url_returning_to(&self, return_to: &str) -> Url {
         let name = self
             .file

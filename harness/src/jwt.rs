@@ -26,6 +26,11 @@ fn encode(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
+/// Whether `token` is a compact JWS whose header is JSON (an app's session may be an opaque string).
+pub fn is_compact_jws(token: &str) -> bool {
+    parts(token).is_ok_and(|[h, _, _]| decode(h).is_ok())
+}
+
 /// The claims of a JWT, unverified.
 pub fn claims(token: &str) -> anyhow::Result<Value> {
     decode(parts(token)?[1])

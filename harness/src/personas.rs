@@ -57,6 +57,13 @@ pub struct Personas {
     tenants: Option<(Arc<MockIdp>, Vec<String>)>,
 }
 
+impl Personas {
+    /// Whether the scenario has no persona provider.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
 impl Drop for Personas {
     fn drop(&mut self) {
         if let Some((server, names)) = &self.tenants {
@@ -174,9 +181,8 @@ impl World {
         let page = b.get(&authorize).await?;
         ensure!(
             page.status == 200,
-            "the {provider} login page answered {}: {}",
-            page.status,
-            page.body
+            "the {provider} login page answered {}",
+            page.brief()
         );
         let password = p
             .handle
@@ -225,15 +231,14 @@ impl World {
         };
         ensure!(
             response.is_success(),
-            "starting the link answered {}: {}",
-            response.status,
-            response.body
+            "starting the link answered {}",
+            response.brief()
         );
         let body = response.json();
         let url = body
             .get("url")
             .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("the link start has no url: {}", response.body))?;
+            .ok_or_else(|| anyhow!("the link start has no url: {}", response.brief()))?;
         Url::parse(url).context("the link start's url")
     }
 
@@ -349,6 +354,25 @@ impl World {
 
     /// Whether the profile's display name is `name` (`shown`) or not.
     pub async fn check_profile_name(&mut self, name: &str, shown: bool) -> anyhow::Result<()> {
+        self.require_profile_field(crate::target::ProfileField::Name)
+            .await?;
+        // The name a provider keeps out of the id_token reaches the app only through userinfo: for a
+        // client that never calls it, ID-USERINFO-SUB does not apply (its "Applies when").
+        if self.personas.is_empty()
+            && self
+                .provider
+                .idp
+                .state()
+                .requests
+                .since(self.log_seq_before_callback)
+                .iter()
+                .all(|r| !r.path.ends_with("/userinfo"))
+        {
+            return Err(crate::target::not_applicable(
+                "ID-USERINFO-SUB applies when the client calls userinfo; this one made no userinfo \
+                 call for the login",
+            ));
+        }
         self.fetch_profile(None).await?;
         let body = self
             .profile
@@ -381,9 +405,8 @@ impl World {
         };
         ensure!(
             response.is_success(),
-            "listing identities answered {}: {}",
-            response.status,
-            response.body
+            "listing identities answered {}",
+            response.brief()
         );
         Ok(response
             .json()

@@ -251,6 +251,8 @@ pub struct ScenarioResult {
     pub tags: Vec<String>,
     /// What it came to.
     pub outcome: Outcome,
+    /// The row a failing step named as the one its check judges, when not the scenario's first tag.
+    pub rule: Option<String>,
     /// Its steps as they ran, background first.
     pub steps: Vec<StepResult>,
 }
@@ -324,6 +326,15 @@ impl Report {
         self.failed() == 0 && !self.execution_failed
     }
 }
+
+/// Parts of a row that count at another level than the row (docs/CONFORMANCE.md: "A sentence in brackets
+/// that starts with a level … counts at that level"), known by a step the scenario has: (text in the
+/// step, row, level).
+const PART_LEVELS: &[(&str, &str, Level)] = &[
+    // ID-IAT-SUB: "(POLICY: the future-iat check; Core #10 says 'The acceptable range is Client
+    // specific'.)"
+    ("\"id_token.iat_future\"", "ID-IAT-SUB", Level::Policy),
+];
 
 /// (feature, scenario, line): a scenario's identity within a run.
 type Key = (String, String, usize);
@@ -425,7 +436,25 @@ impl Recorder {
             event::Scenario::Finished => {
                 let steps = lock(&self.running).remove(&key).unwrap_or_default();
                 let outcomes: Vec<StepOutcome> = steps.iter().map(|s| s.outcome.clone()).collect();
-                let level = crate::report::level_of(&self.catalogue, &scenario.tags);
+                let broken = steps.iter().find_map(|s| match &s.outcome {
+                    StepOutcome::Failed(m) => {
+                        crate::target::broken_row(m).map(|(row, level)| (row.to_owned(), level))
+                    }
+                    _ => None,
+                });
+                let rule = broken.as_ref().map(|(row, _)| row.clone());
+                let part = PART_LEVELS.iter().find(|(text, row, _)| {
+                    scenario.tags.first().is_some_and(|t| t == row)
+                        && steps.iter().any(|s| s.text.contains(text))
+                });
+                let level = match (&broken, part) {
+                    (Some((_, Some(level))), _) => *level,
+                    (Some((row, None)), _) => {
+                        crate::report::level_of(&self.catalogue, std::slice::from_ref(row))
+                    }
+                    (None, Some((_, _, level))) => *level,
+                    (None, None) => crate::report::level_of(&self.catalogue, &scenario.tags),
+                };
                 lock(&self.report).scenarios.push(ScenarioResult {
                     feature: feature.name.clone(),
                     scenario: scenario.name.clone(),
@@ -433,6 +462,7 @@ impl Recorder {
                     line: scenario.position.line,
                     tags: scenario.tags.clone(),
                     outcome: Outcome::of_steps(&outcomes, level, &self.advisory),
+                    rule,
                     steps,
                 });
             }
@@ -765,6 +795,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         })
         .before(move |feature, rule, scenario, world| {
             world.factory = factory.clone();
+            world.tags = scenario.tags.clone();
             world.needs_default_policy = scenario.tags.iter().any(|t| t == "default-policy");
             world.needs_fresh_backend = scenario.tags.iter().any(|t| t == "fresh-backend");
             if let Some(server) = &fixed {
@@ -809,6 +840,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
                          a provider of its own, which a running backend's is not"
                             .into(),
                     ),
+                    rule: None,
                     steps: Vec::new(),
                 });
                 return false;
@@ -880,7 +912,15 @@ fn html_report(
                     .collect(),
                 dropped_exchanges: 0,
                 exchanges,
-                rules: crate::report::rules_for(&catalogue, &s.tags),
+                // The row a failure is counted against comes first.
+                rules: crate::report::rules_for(
+                    &catalogue,
+                    &s.rule
+                        .iter()
+                        .cloned()
+                        .chain(s.tags.iter().cloned())
+                        .collect::<Vec<_>>(),
+                ),
             }
         })
         .collect();

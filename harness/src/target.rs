@@ -217,6 +217,33 @@ pub const SKIP: &str = "cannot check here: ";
 /// neither a pass nor a failure, naming the row that judges the target instead.
 pub const NOT_APPLICABLE: &str = "does not apply here: ";
 
+/// How a failing step names the catalogue row its check judges, when that is not the scenario's first
+/// tag (a verdict item of another row, for example): `⟦ROW⟧ message`. The runner then counts the failure
+/// at that row's level and the report names that row as broken.
+pub fn breaks(row: &str, error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("⟦{row}⟧ {error}")
+}
+
+/// As [`breaks`], for a part of the row that counts at `level` (the catalogue's "(POLICY: …)" sentences).
+pub fn breaks_at(
+    row: &str,
+    level: crate::outcome::Level,
+    error: impl std::fmt::Display,
+) -> anyhow::Error {
+    anyhow!("⟦{row} {level}⟧ {error}")
+}
+
+/// The row a failed step's message names with [`breaks`] or [`breaks_at`], and the level it gave.
+pub fn broken_row(message: &str) -> Option<(&str, Option<crate::outcome::Level>)> {
+    let start = message.find('⟦')? + '⟦'.len_utf8();
+    let end = start + message[start..].find('⟧')?;
+    let inner = &message[start..end];
+    Some(match inner.split_once(' ') {
+        Some((row, level)) => (row, level.parse().ok()),
+        None => (inner, None),
+    })
+}
+
 /// The error of a hook the target does not give.
 pub fn unsupported(hook: &str) -> anyhow::Error {
     skip(&format!("needs `{hook}`, which the target does not give"))
@@ -320,6 +347,12 @@ pub trait Target: Send + Sync + Debug {
     /// `POST {ticket, phone}` here completes a require-binding login; `None` if unsupported.
     fn bind_url(&self) -> Option<Url> {
         None
+    }
+
+    /// The login's query parameter that names where to land afterwards; `None` if the backend has none
+    /// (then the open-redirect scenarios cannot be checked).
+    fn return_to_param(&self) -> Option<String> {
+        Some("return_to".into())
     }
 
     /// `GET` here starts a login that should land on `return_to` afterwards; by default [`Target::login_url`]

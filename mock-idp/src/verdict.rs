@@ -173,7 +173,7 @@ impl Verdict {
         let (failure, seen) = fresh_values(oidc, "nonce");
         items.push(item(
             "nonce",
-            "ID-NONCE",
+            "ST-FRESH-EXPIRY",
             "nonce is present, carries at least 128 bits and is never reused",
             failure,
             seen,

@@ -155,15 +155,20 @@ async fn profile_role(w: &mut World, role: Role) -> anyhow::Result<()> {
 }
 
 async fn check_profile(w: &mut World, role: Role, avatar: Option<String>) -> anyhow::Result<()> {
+    w.require_profile_field(crate::target::ProfileField::Role)
+        .await?;
+    if avatar.is_some() {
+        w.require_profile_field(crate::target::ProfileField::Picture)
+            .await?;
+    }
     if w.profile.as_ref().is_none_or(|p| !p.is_success()) {
         w.fetch_profile(None).await?;
     }
     let response = w.profile.clone().ok_or_else(|| anyhow!("no profile"))?;
     ensure!(
         response.is_success(),
-        "the profile answered {} {}",
-        response.status,
-        response.body
+        "the profile answered {}",
+        response.brief()
     );
     let profile = w.app().await?.profile(&response.json());
     ensure!(
@@ -265,9 +270,8 @@ async fn asks_for_binding(w: &mut World) -> anyhow::Result<()> {
     let ticket = w.app().await?.binding_ticket(&response.json());
     ensure!(
         response.is_success() && ticket.is_some(),
-        "no binding ticket: {} {}",
-        response.status,
-        response.body
+        "no binding ticket: {}",
+        response.brief()
     );
     Ok(())
 }

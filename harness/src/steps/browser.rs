@@ -174,6 +174,25 @@ async fn profile_spoiled(w: &mut World, flaw: TokenFlaw) -> anyhow::Result<()> {
         .app_token
         .clone()
         .ok_or_else(|| anyhow!("no app token was issued"))?;
+    if token == crate::world::COOKIE_SESSION || !jwt::is_compact_jws(&token) {
+        // JWT-VERIFY: for an opaque or encrypted session, only tampering applies.
+        return match flaw {
+            TokenFlaw::TamperedPayload | TokenFlaw::TamperedSignature
+                if token == crate::world::COOKIE_SESSION =>
+            {
+                w.fetch_profile_with_tampered_cookie().await
+            }
+            TokenFlaw::TamperedPayload | TokenFlaw::TamperedSignature => {
+                w.fetch_profile(Some(crate::world::flip_middle(&token)))
+                    .await
+            }
+            _ => Err(crate::target::not_applicable(
+                "the session is not a JWT (JWT-VERIFY applies to a JWT session; for an opaque or \
+                 encrypted cookie only tampering, which the tampered-payload and tampered-signature \
+                 rows check)",
+            )),
+        };
+    }
     let spoiled = jwt::spoil(&token, flaw, w.app().await?).await?;
     w.fetch_profile(Some(spoiled)).await
 }

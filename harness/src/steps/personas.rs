@@ -150,6 +150,6 @@ async fn unlink_last(w: &mut World) -> anyhow::Result<()> {
 #[then(expr = "the app accepts")]
 async fn accepted(w: &mut World) -> anyhow::Result<()> {
     let r = w.last_backend()?;
-    ensure!(r.is_success(), "the app answered {}: {}", r.status, r.body);
+    ensure!(r.is_success(), "the app answered {}", r.brief());
     Ok(())
 }

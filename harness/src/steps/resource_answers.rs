@@ -10,12 +10,7 @@ use crate::{browser::HttpResponse, parameters::OAuthError, world::World};
 #[then(expr = "the revocation succeeds")]
 async fn revocation_succeeds(w: &mut World) -> anyhow::Result<()> {
     let r = w.last_revocation()?;
-    ensure!(
-        r.status == 200,
-        "the revocation answered {} {}",
-        r.status,
-        r.body
-    );
+    ensure!(r.status == 200, "the revocation answered {}", r.brief());
     Ok(())
 }
 
@@ -29,9 +24,8 @@ async fn revocation_refused_with(
     let r = w.last_revocation()?;
     ensure!(
         r.status == status && r.json()["error"] == error.to_string(),
-        "expected {status} {error}, got {} {}",
-        r.status,
-        r.body
+        "expected {status} {error}, got {}",
+        r.brief()
     );
     Ok(())
 }
@@ -42,9 +36,8 @@ async fn revocation_refused(w: &mut World) -> anyhow::Result<()> {
     let r = w.last_revocation()?;
     ensure!(
         (400..500).contains(&r.status) && r.json()["error"].is_string(),
-        "expected a refusal, got {} {}",
-        r.status,
-        r.body
+        "expected a refusal, got {}",
+        r.brief()
     );
     Ok(())
 }
@@ -75,7 +68,7 @@ async fn first_refused_at_userinfo(w: &mut World) -> anyhow::Result<()> {
 async fn first_works_at_userinfo(w: &mut World) -> anyhow::Result<()> {
     let token = w.first_token("access_token")?;
     let r = userinfo_status(w, &token).await?;
-    ensure!(r.status == 200, "userinfo answered {} {}", r.status, r.body);
+    ensure!(r.status == 200, "userinfo answered {}", r.brief());
     Ok(())
 }
 

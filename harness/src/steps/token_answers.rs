@@ -15,12 +15,7 @@ fn no_store(response: &HttpResponse) -> bool {
 #[then(expr = "the token endpoint returns tokens")]
 async fn returns_tokens(w: &mut World) -> anyhow::Result<()> {
     let r = w.last_token_response()?;
-    ensure!(
-        r.status == 200,
-        "the token endpoint answered {} {}",
-        r.status,
-        r.body
-    );
+    ensure!(r.status == 200, "the token endpoint answered {}", r.brief());
     let body = r.json();
     for field in ["access_token", "expires_in", "id_token"] {
         ensure!(body.get(field).is_some(), "no {field} in {body}");
@@ -43,9 +38,8 @@ async fn refuses_with_status(w: &mut World, status: u16, error: OAuthError) -> a
     let r = w.last_token_response()?;
     ensure!(
         r.status == status && r.json()["error"] == error.to_string(),
-        "expected {status} {error}, got {} {}",
-        r.status,
-        r.body
+        "expected {status} {error}, got {}",
+        r.brief()
     );
     Ok(())
 }
@@ -56,9 +50,8 @@ async fn refuses(w: &mut World, error: OAuthError) -> anyhow::Result<()> {
     let r = w.last_token_response()?;
     ensure!(
         (r.status == 400 || r.status == 401) && r.json()["error"] == error.to_string(),
-        "expected 400/401 {error}, got {} {}",
-        r.status,
-        r.body
+        "expected 400/401 {error}, got {}",
+        r.brief()
     );
     Ok(())
 }
@@ -95,9 +88,8 @@ async fn exactly_n_succeed(w: &mut World, n: usize, error: OAuthError) -> anyhow
     for r in w.token_responses.iter().filter(|r| !r.is_success()) {
         ensure!(
             r.json()["error"] == error.to_string(),
-            "a redemption answered {} {}",
-            r.status,
-            r.body
+            "a redemption answered {}",
+            r.brief()
         );
     }
     Ok(())

@@ -58,9 +58,8 @@ async fn has_redeemed(w: &mut World, client: String) -> anyhow::Result<()> {
     let response = w.last_token_response()?;
     ensure!(
         response.is_success(),
-        "the redemption failed: {} {}",
-        response.status,
-        response.body
+        "the redemption failed: {}",
+        response.brief()
     );
     Ok(())
 }

@@ -8,7 +8,7 @@ use super::{COOKIE_SESSION, World};
 use crate::{
     browser::HttpResponse,
     parameters::AppError,
-    target::{Profile, RefusalCodes, TokenDelivery},
+    target::{Profile, ProfileField, RefusalCodes, TokenDelivery},
 };
 
 impl World {
@@ -166,9 +166,8 @@ impl World {
             .ok_or_else(|| anyhow!("no profile answer"))?;
         ensure!(
             profile.is_success(),
-            "the app token does not open the profile: {} {}",
-            profile.status,
-            profile.body
+            "the app token does not open the profile: {}",
+            profile.brief()
         );
         let id = self.app().await?.profile(&profile.json()).id;
         ensure!(
@@ -307,6 +306,17 @@ impl World {
         let subject = self.provider.subject_of(username)?;
         let issuer = self.provider.idp.issuer().to_owned();
         self.app().await?.users_bound_to(&issuer, &subject).await
+    }
+
+    /// The target maps `field` of its profile; otherwise a step that reads it cannot be checked here.
+    pub async fn require_profile_field(&mut self, field: ProfileField) -> anyhow::Result<()> {
+        if self.app().await?.profile_fields().contains(&field) {
+            return Ok(());
+        }
+        Err(crate::target::skip(&format!(
+            "reads the profile's {0}: needs `[profile] {0}` (a JSON pointer into the profile answer)",
+            field.key()
+        )))
     }
 
     /// The backend's last answer.

@@ -56,6 +56,11 @@ impl World {
         return_to: &str,
     ) -> anyhow::Result<Url> {
         let app = self.app().await?;
+        if app.return_to_param().is_none() {
+            return Err(crate::target::skip(
+                "needs `[backend] return_to_param`: the login's parameter naming where to land",
+            ));
+        }
         let start = returning_to(app.login_start(), app.login_url_returning_to(return_to));
         self.open_login_at(browser, start).await
     }
@@ -65,6 +70,12 @@ impl World {
         let location = response
             .location()
             .context("the app's login did not redirect to the provider")?;
+        for (param, row) in std::mem::take(&mut self.conditions) {
+            if query_param(&location, param).is_none() {
+                self.login_redirect = Some(location.clone());
+                self.require_sent(param, row)?;
+            }
+        }
         let endpoint = self.provider.idp.authorization_endpoint();
         ensure!(
             location.as_str().starts_with(&format!("{endpoint}?")),
@@ -89,9 +100,8 @@ impl World {
         let page = b.get(&authorize).await?;
         ensure!(
             page.status == 200,
-            "the provider's login page answered {}: {}",
-            page.status,
-            page.body
+            "the provider's login page answered {}",
+            page.brief()
         );
         let shown_name = username.to_owned();
         let username = &self.provider.login_name(username)?;
@@ -114,9 +124,8 @@ impl World {
         let response = b.post_form(&login, &form).await?;
         ensure!(
             response.status == 302 || response.status == 303,
-            "the login form answered {} (expected 302 or 303): {}",
-            response.status,
-            response.body
+            "the login form answered {} (expected 302 or 303)",
+            response.brief()
         );
         let location = response.location()?;
         self.auth_response = Some(location.clone());
@@ -179,7 +188,14 @@ impl World {
             return Ok(None);
         }
         let url = app.profile_url();
-        let response = self.browser(browser)?.get(&url).await?;
+        let b = self.browser(browser)?;
+        // A copy of the browser's cookies asks, and whatever the answer sets is dropped: asking must not
+        // change the browser (an app whose protected page starts a login when there is no session would
+        // otherwise replace the login in progress).
+        let Some(cookies) = b.cookie_header(&url) else {
+            return Ok(None);
+        };
+        let response = b.get_with_cookies(&url, &cookies).await?;
         if !response.is_success() {
             return Ok(None);
         }
@@ -277,14 +293,55 @@ impl World {
     }
 
     /// The browser asks for its profile with the last app token (or `token` if given).
+    /// A token the step gives is presented by a client that holds nothing else (no cookies), so a cookie
+    /// session of the browser cannot answer for it.
     pub async fn fetch_profile(&mut self, token: Option<String>) -> anyhow::Result<()> {
         let url = self.app().await?.profile_url();
-        let b = self.browser(MAIN)?.as_frontend();
+        let b = match &token {
+            Some(t) if t != COOKIE_SESSION => self.fresh_client()?,
+            _ => self.browser(MAIN)?.as_frontend(),
+        };
         let token = token.or_else(|| self.app_token.clone());
         let response = match token {
             Some(t) if t != COOKIE_SESSION => b.get_with_bearer(&url, &t).await?,
             _ => b.get(&url).await?,
         };
+        self.profile = Some(response);
+        Ok(())
+    }
+
+    /// Asks for the profile with the browser's cookies, one byte of the session's cookie value changed
+    /// (JWT-VERIFY for an opaque or encrypted cookie: only tampering applies).
+    pub async fn fetch_profile_with_tampered_cookie(&mut self) -> anyhow::Result<()> {
+        let app = self.app().await?;
+        let url = app.profile_url();
+        let TokenDelivery::Cookie(name) = app.token_delivery() else {
+            return Err(anyhow!("the session is not a cookie"));
+        };
+        let header = self
+            .browser(MAIN)?
+            .cookie_header(&url)
+            .ok_or_else(|| anyhow!("the browser holds no cookie for {url}"))?;
+        let mut tampered = false;
+        let cookies: Vec<String> = header
+            .split("; ")
+            .map(|pair| match pair.split_once('=') {
+                Some((n, v)) if !tampered && (n == name || (name.is_empty() && !v.is_empty())) => {
+                    tampered = true;
+                    format!("{n}={}", flip_middle(v))
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        ensure!(
+            tampered,
+            "the browser holds no cookie {name:?} (set [session] cookie to the session's name)"
+        );
+        let response = self
+            .browser(MAIN)?
+            .as_frontend()
+            .get_with_cookies(&url, &cookies.join("; "))
+            .await?;
         self.profile = Some(response);
         Ok(())
     }
@@ -304,6 +361,22 @@ impl World {
         let response = start_login(&self.browser(browser)?, &start).await?;
         self.record_backend(browser, response).await
     }
+}
+
+/// `value` with its middle character swapped for another of the same kind, so the cookie still parses.
+pub fn flip_middle(value: &str) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    let at = chars.len() / 2;
+    if let Some(c) = chars.get_mut(at) {
+        *c = match *c {
+            'a' => 'b',
+            '0' => '1',
+            'A' => 'B',
+            c if c.is_ascii_alphanumeric() => 'a',
+            _ => 'x',
+        };
+    }
+    chars.into_iter().collect()
 }
 
 /// One of several logins racing in fresh browsers.

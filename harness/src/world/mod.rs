@@ -7,6 +7,8 @@
 
 mod backend;
 mod login;
+
+pub use login::flip_middle;
 mod provider;
 
 use std::{collections::HashMap, sync::Arc};
@@ -81,6 +83,11 @@ pub struct World {
     pub session_after: Option<crate::target::Profile>,
     /// The scenario's name of the provider user who last signed in at the provider's login page.
     pub signed_in_as: Option<String>,
+    /// The scenario's tags (without `@`), so a check of the provider's verdict judges only its rows.
+    pub tags: Vec<String>,
+    /// Parameters the next login must send for the scenario's row to apply (`("state", "ST-MISMATCH")`),
+    /// registered before any login started ([`World::require_sent`]).
+    pub conditions: Vec<(&'static str, &'static str)>,
     /// Another browser's authorization response, kept for a code-injection attempt.
     pub other_auth_response: Option<Url>,
     /// The last binding ticket handed out (require-binding policy).
@@ -143,6 +150,8 @@ impl World {
             session_after: None,
             signed_in_as: None,
             other_auth_response: None,
+            conditions: Vec::new(),
+            tags: Vec::new(),
             last_ticket: None,
             profile: None,
             grants: Vec::new(),
@@ -276,6 +285,20 @@ impl World {
         self.app
             .as_deref()
             .ok_or_else(|| anyhow!("the app did not start"))
+    }
+
+    /// The backend, if a step has started it.
+    pub(crate) fn app_if_started(&self) -> Option<&dyn Target> {
+        self.app.as_deref()
+    }
+
+    /// A browser with an empty cookie jar that nothing else uses: a client that holds only what a step
+    /// gives it (a token), recorded as the frontend.
+    pub fn fresh_client(&self) -> anyhow::Result<Browser> {
+        let origin = Url::parse(self.provider.idp.issuer())
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        Ok(Browser::new()?.recording(&self.trace, crate::trace::Lane::Frontend, &origin))
     }
 
     /// A browser by name, created on first use.

@@ -37,6 +37,9 @@ pub struct ReferenceFactory {
     pub weakened: Option<Weaknesses>,
 }
 
+/// The reference backends' HTTP timeout towards the provider.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl ReferenceFactory {
     /// The real reference client.
     pub fn new() -> Self {
@@ -103,9 +106,9 @@ impl TargetFactory for ReferenceFactory {
             settings.jwt_key = Secret::new(jwt_key.clone());
             settings.uses_dev_jwt_key = false;
             settings.seed_demo_users = false;
-            // The UM-IDP-FAILURE delay scenario (token.delay=6000) outlasts it; long enough that a loaded CI
-            // machine never times out an ordinary request.
-            settings.http_timeout = Duration::from_secs(5);
+            // Long enough that a loaded CI machine never times out an ordinary request; the UM-IDP-FAILURE
+            // delay scenarios read it through `Target::provider_timeout`.
+            settings.http_timeout = PROVIDER_TIMEOUT;
             settings.unknown_user_policy = match options.unknown_user_policy {
                 Policy::Reject => UnknownUserPolicy::Reject,
                 Policy::AutoCreate => UnknownUserPolicy::AutoCreate,
@@ -282,6 +285,10 @@ impl Target for ReferenceTarget {
 
     fn login_url(&self) -> Url {
         self.url("auth/login")
+    }
+
+    fn provider_timeout(&self) -> Option<Duration> {
+        Some(PROVIDER_TIMEOUT)
     }
 
     fn callback(&self) -> (Url, CallbackMethod) {
