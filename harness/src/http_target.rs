@@ -53,6 +53,7 @@
 //! user_count = "/test/users/count"              # GET -> {"count": n}
 //! advance_clock = "/test/clock"                 # POST {"seconds": n}
 //! forge_token = "/test/tokens"                  # POST {claims} -> {"token": "..."}
+//! reset_clock = "/test/clock/reset"             # POST: the clock back on real time (needed to move it)
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -298,6 +299,9 @@ pub struct HookSection {
     /// `POST {"claims": {...}}` → `{"token": "..."}`.
     #[serde(default)]
     pub forge_token: Option<String>,
+    /// `POST` (empty body): the clock back on the real time.
+    #[serde(default)]
+    pub reset_clock: Option<String>,
 }
 
 impl TargetFile {
@@ -706,6 +710,19 @@ impl Target for HttpTarget {
             let url = self.hook("advance_clock", self.file.hooks.advance_clock.as_ref())?;
             let body = json!({"seconds": by.as_secs()});
             self.call("advance_clock", url, Some(body)).await.map(drop)
+        })
+    }
+
+    fn can_reset_clock(&self) -> bool {
+        self.file.hooks.reset_clock.is_some()
+    }
+
+    fn reset_clock(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let url = self.hook("reset_clock", self.file.hooks.reset_clock.as_ref())?;
+            self.call("reset_clock", url, Some(json!({})))
+                .await
+                .map(drop)
         })
     }
 

@@ -202,6 +202,8 @@ pub struct Provider {
     /// Whether the scenario has the provider to itself: its own server or tenant, or a shared one while it
     /// runs alone. Steps that change or count what every scenario shares need it ([`Provider::global`]).
     pub exclusive: bool,
+    /// The keys when a scenario that has a shared provider to itself started, put back when it ends.
+    keys_at_start: Option<Arc<mock_idp::keys::Keys>>,
     /// The request-log position and token-request count when the scenario began, so counts and the
     /// verdict cover this scenario only.
     start: (u64, u64),
@@ -272,6 +274,7 @@ impl Provider {
             namespace: None,
             created: std::sync::Mutex::new(Vec::new()),
             exclusive: true,
+            keys_at_start: None,
             start,
             log_start: start.0,
         })
@@ -289,6 +292,14 @@ impl Provider {
         let mut provider = Provider::on(server, handle, None)?;
         provider.namespace = Some(namespace);
         provider.exclusive = exclusive;
+        if exclusive {
+            provider.keys_at_start = Some(
+                provider
+                    .idp
+                    .keys_snapshot()
+                    .map_err(|e| anyhow!("the provider's keys: {e}"))?,
+            );
+        }
         Ok(provider)
     }
 
@@ -621,6 +632,10 @@ impl Drop for Provider {
         if self.namespace.is_some() && self.exclusive {
             self.idp.clear_faults();
             self.idp.clock().reset();
+            // Keys rotated by the scenario would stay rotated for every later one.
+            if let Some(keys) = self.keys_at_start.take() {
+                self.idp.restore_keys(keys);
+            }
         }
         for user in self
             .created

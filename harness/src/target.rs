@@ -516,6 +516,17 @@ pub trait Target: Send + Sync + Debug {
         Box::pin(async { Err(unsupported("[hooks] advance_clock")) })
     }
 
+    /// Whether [`Target::reset_clock`] is given (a running backend's clock may only move if it can be put
+    /// back).
+    fn can_reset_clock(&self) -> bool {
+        false
+    }
+
+    /// Hook: puts the backend's clock back on the real time, undoing [`Target::advance_clock`].
+    fn reset_clock(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async { Err(unsupported("[hooks] reset_clock")) })
+    }
+
     /// Hook: signs `claims` exactly as the backend signs its own sessions (same key, algorithm and header),
     /// so a scenario can present a token that differs from a real one only where it says.
     fn forge_token<'a>(&'a self, _claims: &'a Value) -> BoxFuture<'a, anyhow::Result<String>> {

@@ -402,6 +402,12 @@ impl KeySet {
         Ok(kid)
     }
 
+    /// Puts back keys taken with [`KeySet::snapshot`]: they sign and are published again, and keys rotated
+    /// in since are gone (a test that rotated leaves the provider as it found it).
+    pub fn restore(&self, keys: Arc<Keys>) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Some(keys);
+    }
+
     /// Verifies one of this server's own tokens against the published key its `kid` names.
     pub fn verify(&self, jws: &str) -> Option<(Option<String>, Value)> {
         let header = jws.split_once('.')?.0;

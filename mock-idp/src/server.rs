@@ -527,6 +527,19 @@ impl Handle {
         self.state.keys.rotate(retire_old)
     }
 
+    /// The published keys as they are now, for [`Handle::restore_keys`].
+    pub fn keys_snapshot(
+        &self,
+    ) -> Result<std::sync::Arc<crate::keys::Keys>, crate::keys::KeyError> {
+        self.state.keys.snapshot()
+    }
+
+    /// Puts back the keys of a [`Handle::keys_snapshot`]: they sign and are published again, and keys
+    /// rotated in since are gone.
+    pub fn restore_keys(&self, keys: std::sync::Arc<crate::keys::Keys>) {
+        self.state.keys.restore(keys);
+    }
+
     /// The kids in the JWKS, the signing one first.
     pub fn key_ids(&self) -> Vec<String> {
         self.state.keys.kids()

@@ -348,7 +348,28 @@ impl World {
 
     /// Moves the backend's clock.
     pub async fn advance_app_clock(&mut self, by: Duration) -> anyhow::Result<()> {
-        self.app().await?.advance_clock(by).await
+        let shared = self.factory.fixed().is_some();
+        let app = self.app().await?;
+        if shared && !app.can_reset_clock() {
+            return Err(crate::target::skip(
+                "moves the running backend's clock, which would stay moved for every later scenario: \
+                 needs `[hooks] reset_clock` beside `[hooks] advance_clock`",
+            ));
+        }
+        app.advance_clock(by).await?;
+        self.app_clock_moved = true;
+        Ok(())
+    }
+
+    /// Puts the backend's clock back where it was before the scenario moved it.
+    pub async fn reset_app_clock(&mut self) -> anyhow::Result<()> {
+        if !std::mem::take(&mut self.app_clock_moved) {
+            return Ok(());
+        }
+        match self.app_if_started() {
+            Some(app) => app.reset_clock().await,
+            None => Ok(()),
+        }
     }
 
     /// The browser opens the backend's login, which may refuse instead of redirecting to the provider

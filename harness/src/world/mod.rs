@@ -83,6 +83,12 @@ pub struct World {
     pub session_after: Option<crate::target::Profile>,
     /// The scenario's name of the provider user who last signed in at the provider's login page.
     pub signed_in_as: Option<String>,
+    /// How many users a running backend held when the scenario started (when its target counts them), so
+    /// a count is this scenario's own.
+    pub user_count_at_start: Option<usize>,
+    /// Whether a step moved the backend's clock, which the runner puts back at the end on a running
+    /// backend ([`crate::target::Target::reset_clock`]).
+    pub app_clock_moved: bool,
     /// The scenario's tags (without `@`), so a check of the provider's verdict judges only its rows.
     pub tags: Vec<String>,
     /// Parameters the next login must send for the scenario's row to apply (`("state", "ST-MISMATCH")`),
@@ -152,6 +158,8 @@ impl World {
             other_auth_response: None,
             conditions: Vec::new(),
             tags: Vec::new(),
+            user_count_at_start: None,
+            app_clock_moved: false,
             last_ticket: None,
             profile: None,
             grants: Vec::new(),
@@ -279,6 +287,9 @@ impl World {
                     .extend(target.post_logout_redirect_uri());
                 client.backchannel_logout_uri = target.backchannel_logout_uri();
                 self.provider.register(client)?;
+            }
+            if self.factory.fixed().is_some() {
+                self.user_count_at_start = target.user_count().await.ok();
             }
             self.app = Some(target);
         }
