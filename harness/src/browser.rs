@@ -375,6 +375,12 @@ fn answer_note(response: &HttpResponse) -> Option<String> {
     None
 }
 
+/// HTML text as a browser shows it (`&amp;` → `&`, `&#39;` → `'`): what a page's pattern captured.
+pub fn unescape_html(text: &str) -> String {
+    let fragment = scraper::Html::parse_fragment(text);
+    fragment.root_element().text().collect()
+}
+
 /// A form found on a page: where it posts and the values it would send as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {

@@ -39,6 +39,7 @@
 //! name = "/name"
 //! email = "/email"
 //! # id = "/id"  picture = "/avatar_url"  role = "/role"
+//! # html_pattern = "Logged in as {name}."   # a profile that is an HTML page: where it names the user
 //!
 //! [errors]                        # optional: with none, any refusal counts
 //! # json_pointer = "/error"       # where a JSON refusal names its cause …
@@ -252,6 +253,39 @@ pub struct ProfileSection {
     /// The app role (`admin` or `user`).
     #[serde(default)]
     pub role: Option<String>,
+    /// For a profile that is an HTML page: text that names the user, with `{sub}`, `{name}` or `{email}`
+    /// where the page shows them (e.g. `"Logged in as {name}."`).
+    #[serde(default)]
+    pub html_pattern: Option<String>,
+}
+
+/// The placeholders an `html_pattern` may hold, and the profile field each fills.
+const PAGE_FIELDS: [(&str, ProfileField); 3] = [
+    ("sub", ProfileField::Subject),
+    ("name", ProfileField::Name),
+    ("email", ProfileField::Email),
+];
+
+/// `pattern` as a regex whose named groups are its placeholders; the rest matches literally.
+fn page_regex(pattern: &str) -> anyhow::Result<regex::Regex> {
+    let mut re = String::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        re.push_str(&regex::escape(&rest[..open]));
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if PAGE_FIELDS.iter().any(|(n, _)| *n == &after[..close]) => {
+                re.push_str(&format!("(?P<{}>[^<>\"]+?)", &after[..close]));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                re.push_str(&regex::escape("{"));
+                rest = after;
+            }
+        }
+    }
+    re.push_str(&regex::escape(rest));
+    regex::Regex::new(&re).context("profile.html_pattern")
 }
 
 /// `[errors]`: where a refusal names its cause and how that maps to the suite's vocabulary.
@@ -348,6 +382,9 @@ impl TargetFile {
             "backend.callback is needed unless callback_method = \"browser\" (the browser follows the \
              provider's redirect to provider.redirect_uri)"
         );
+        if let Some(pattern) = &file.profile.html_pattern {
+            page_regex(pattern)?;
+        }
         if file.session.json_pointer.is_some()
             && (file.session.cookie.is_some() || !file.session.cookies.is_empty())
         {
@@ -640,9 +677,38 @@ impl Target for HttpTarget {
         }
     }
 
+    fn profile_of_page(&self, body: &str) -> Profile {
+        let Some(pattern) = &self.file.profile.html_pattern else {
+            return self.profile(&serde_json::from_str(body).unwrap_or(Value::Null));
+        };
+        let mut profile = Profile::default();
+        // Checked when the file was loaded.
+        let Ok(re) = page_regex(pattern) else {
+            return profile;
+        };
+        if let Some(found) = re.captures(body) {
+            let text = |name: &str| {
+                found
+                    .name(name)
+                    .map(|m| crate::browser::unescape_html(m.as_str()))
+            };
+            profile.subject = text("sub");
+            profile.display_name = text("name");
+            profile.email = text("email");
+        }
+        profile
+    }
+
     fn profile_fields(&self) -> Vec<ProfileField> {
         let p = &self.file.profile;
         let mut fields = Vec::new();
+        if let Some(pattern) = &p.html_pattern {
+            for (name, field) in PAGE_FIELDS {
+                if pattern.contains(&format!("{{{name}}}")) {
+                    fields.push(field);
+                }
+            }
+        }
         for (field, mapped) in [
             (ProfileField::Subject, &p.subject),
             (ProfileField::Id, &p.id),
@@ -738,5 +804,61 @@ impl Target for HttpTarget {
                 .map(str::to_owned)
                 .ok_or_else(|| anyhow!("the forge_token hook answered no \"token\": {answer}"))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[provider]
+issuer = "http://127.0.0.1:9000"
+client_id = "my-app"
+client_secret = "s"
+redirect_uri = "http://127.0.0.1:3000/callback"
+[backend]
+base_url = "http://127.0.0.1:3000"
+login = "/login"
+callback_method = "browser"
+profile = "/"
+[profile]
+html_pattern = "<p>Logged in as {name} ({sub}).</p>"
+"#;
+
+    #[test]
+    fn an_html_profile_page_names_its_user_through_the_pattern() {
+        let file = TargetFile::parse(FILE).expect("parses");
+        let factory = HttpFactory::new(file).expect("factory");
+        let setup = factory.fixed.provider.clone();
+        let target = futures::executor::block_on(factory.start(&setup, &TargetOptions::default()))
+            .expect("target");
+        let page = "<html><body><p>Logged in as Alice &amp; co (248289761001).</p></body></html>";
+        let profile = target.profile_of_page(page);
+        assert_eq!(profile.subject.as_deref(), Some("248289761001"));
+        assert_eq!(profile.display_name.as_deref(), Some("Alice & co"));
+        assert_eq!(
+            target.profile_of_page("<p>Not logged in.</p>"),
+            Profile::default()
+        );
+        assert!(target.profile_fields().contains(&ProfileField::Subject));
+        assert!(!target.profile_fields().contains(&ProfileField::Role));
+    }
+
+    #[test]
+    fn a_built_in_client_id_is_refused_with_what_to_do() {
+        let text = FILE.replace("client_id = \"my-app\"", "client_id = \"web\"");
+        let e = TargetFile::parse(&text).expect_err("refused");
+        assert!(format!("{e:#}").contains("built-in"), "{e:#}");
+    }
+
+    #[test]
+    fn a_frontend_callback_needs_its_path() {
+        let text = FILE.replace(
+            "callback_method = \"browser\"",
+            "callback_method = \"post_json\"",
+        );
+        let e = TargetFile::parse(&text).expect_err("refused");
+        assert!(format!("{e:#}").contains("backend.callback"), "{e:#}");
     }
 }

@@ -43,6 +43,7 @@
 pub mod browser;
 pub mod bundled;
 pub mod http_target;
+pub mod junit;
 pub mod jwt;
 pub mod logout;
 pub mod outcome;

@@ -309,7 +309,7 @@ impl World {
             query_param(&url, "post_logout_redirect_uri") == expected_uri,
             "post_logout_redirect_uri is not the registered {expected_uri:?}: {url}"
         );
-        if !query_param(&url, "state").is_some_and(|s| !s.is_empty()) {
+        if query_param(&url, "state").is_none_or(|s| s.is_empty()) {
             // RPL §2 makes the RP's state OPTIONAL: the catalogue's POLICY part of LO-RP-INITIATED.
             return Err(crate::target::breaks_at(
                 "LO-RP-INITIATED",

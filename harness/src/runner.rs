@@ -731,7 +731,6 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     if options.ignored_only {
         return Ok(Report::default());
     }
-    let junit = writer::JUnit::for_tee(output(options.junit.as_ref())?, 0);
     let json = writer::Json::for_tee(output(options.cucumber_json.as_ref())?);
     let console: Box<dyn Write> = if options.quiet {
         Box::new(io::sink())
@@ -776,10 +775,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .with_writer(
             recorder
                 .tee::<World, _>(NotApplicable {
-                    inner: console
-                        .summarized()
-                        .tee::<World, _>(junit)
-                        .tee::<World, _>(json),
+                    inner: console.summarized().tee::<World, _>(json),
                     fail_on_skipped: options.fail_on_skipped,
                 })
                 .normalized(),
@@ -861,6 +857,13 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     let mut report = lock(&report).clone();
     report.scenarios.extend(lock(&not_run_after).drain(..));
     report.execution_failed = cucumber::writer::Stats::execution_has_failed(&writer);
+    if let Some(path) = &options.junit {
+        let name = options
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("Conformance: {}", options.factory.name()));
+        output(Some(path))?.write_all(crate::junit::render(&report, &name).as_bytes())?;
+    }
     if let Some(path) = &options.report {
         let title = options
             .title

@@ -429,6 +429,11 @@ pub trait Target: Send + Sync + Debug {
         }
     }
 
+    /// Reads a profile answer's body, JSON or an HTML page; by default [`Target::profile`] of its JSON.
+    fn profile_of_page(&self, body: &str) -> Profile {
+        self.profile(&serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
     /// Which profile fields this target's [`Target::profile`] reads: a step that needs another says which
     /// to map instead of failing. By default the reference client's `role`, `avatar_url`, `id`,
     /// `display_name`.

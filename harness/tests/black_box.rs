@@ -190,6 +190,14 @@ audience = "reference-client"
     }
     let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
     assert!(xml.contains("<testsuites"), "not JUnit: {xml}");
+    // Every scenario of the run is a testcase with its feature as classname, skipped ones included.
+    let testcases = xml.matches("<testcase ").count();
+    assert_eq!(
+        testcases,
+        passed + failed + skipped,
+        "JUnit has {testcases} testcases for {passed} passed, {failed} failed, {skipped} not checked"
+    );
+    assert_eq!(xml.matches("<testcase classname=\"").count(), testcases);
 
     // --fail-on-skipped turns the skips into failures.
     let output = conform(&target, &["--fail-on-skipped", "--tags", "UM-DISABLED"]);

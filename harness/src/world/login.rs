@@ -199,7 +199,7 @@ impl World {
         if !response.is_success() {
             return Ok(None);
         }
-        Ok(Some(self.app().await?.profile(&response.json())))
+        Ok(Some(self.app().await?.profile_of_page(&response.body)))
     }
 
     /// Records a backend answer and the session it left: the bearer token it carries, or (for a cookie

@@ -172,7 +172,7 @@ impl World {
              (the backend's answer: {})",
             self.backend
                 .as_ref()
-                .map_or_else(String::new, |r| format!("{}", r.brief()))
+                .map_or_else(String::new, |r| r.brief())
         );
         Ok(())
     }
