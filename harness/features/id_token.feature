@@ -110,9 +110,11 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
     When the frontend hands the callback to the backend
     Then the backend refuses with "invalid_id_token" or logs in "alice"
 
-  @ID-KID @JWT-LAST
+  @ID-KID @JWT-LAST @mutant-no-jwks-refetch
   Scenario: An id_token naming a key the JWKS does not hold is refused after one fresh look at the JWKS
-    Given the provider injects "id_token.unknown_kid" once
+    Given "alice" has logged in through the browser
+    And the browser has signed in at the provider as "alice" after opening the app's login
+    And the provider injects "id_token.unknown_kid" once
     When the frontend hands the callback to the backend
     Then the backend refuses with "invalid_id_token"
     And the provider's JWKS was fetched again for that callback

@@ -846,6 +846,13 @@ html_pattern = "<p>Logged in as {name} ({sub}).</p>"
     }
 
     #[test]
+    fn conform_inits_template_is_a_valid_target_file() {
+        let file = TargetFile::parse(include_str!("bin/conform-template.toml")).expect("parses");
+        assert_eq!(file.backend.callback_method, CallbackMethodName::Browser);
+        assert_eq!(file.profile.subject.as_deref(), Some("/sub"));
+    }
+
+    #[test]
     fn a_built_in_client_id_is_refused_with_what_to_do() {
         let text = FILE.replace("client_id = \"my-app\"", "client_id = \"web\"");
         let e = TargetFile::parse(&text).expect_err("refused");

@@ -49,6 +49,7 @@ pub mod logout;
 pub mod outcome;
 pub mod parameters;
 pub mod personas;
+pub mod preflight;
 pub mod provider;
 pub mod report;
 pub mod runner;

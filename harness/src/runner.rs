@@ -97,6 +97,9 @@ pub struct RunOptions {
     pub title: Option<String>,
     /// Levels whose failures only warn (`--advisory SHOULD,POLICY`); never MUST.
     pub advisory: Vec<Level>,
+    /// Against a running backend, one real login before any scenario ([`crate::preflight`]); a backend
+    /// whose shape the target file does not describe stops the run with one message.
+    pub preflight: bool,
 }
 
 impl RunOptions {
@@ -119,6 +122,7 @@ impl RunOptions {
             report: std::env::var_os("HARNESS_REPORT").map(report_path),
             title: None,
             advisory: Vec::new(),
+            preflight: true,
         }
     }
 }
@@ -683,6 +687,85 @@ pub fn provider_wide(
         })
 }
 
+/// Every scenario of the `.feature` files under `dir` (an outline's rows each once), as
+/// `file:line  Feature: Scenario  @TAG @TAG`, in file order.
+pub fn list_scenarios(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context as _;
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.is_file() {
+            files.push(d);
+            continue;
+        }
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() || path.extension().is_some_and(|e| e == "feature") {
+                stack.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut lines = Vec::new();
+    for file in files {
+        let feature =
+            cucumber::gherkin::Feature::parse_path(&file, cucumber::gherkin::GherkinEnv::default())
+                .with_context(|| format!("parsing {}", file.display()))?;
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+        for scenario in scenarios {
+            let tags: Vec<String> = feature
+                .tags
+                .iter()
+                .chain(&scenario.tags)
+                .map(|t| format!("@{t}"))
+                .collect();
+            // An outline runs once per row of its Examples tables (their first row is the header).
+            let count = scenario
+                .examples
+                .iter()
+                .filter_map(|e| e.table.as_ref())
+                .map(|t| t.rows.len().saturating_sub(1))
+                .sum::<usize>()
+                .max(1);
+            for _ in 0..count {
+                lines.push(format!(
+                    "{}:{}  {}: {}  {}",
+                    file.display(),
+                    scenario.position.line,
+                    feature.name,
+                    scenario.name,
+                    tags.join(" ")
+                ));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// The pre-flight found that the backend does not match its target file: the one message to show.
+#[derive(Debug)]
+pub struct PreflightFailed(pub String);
+
+impl std::fmt::Display for PreflightFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pre-flight: {}", self.0)
+    }
+}
+
+impl std::error::Error for PreflightFailed {}
+
+/// `conform check`: serves the provider the backend is configured with and runs only the pre-flight.
+pub async fn check_target(factory: SharedFactory) -> anyhow::Result<crate::preflight::Preflight> {
+    let fixed = factory
+        .fixed()
+        .ok_or_else(|| anyhow::anyhow!("check needs a running backend's target file"))?;
+    let server = Arc::new(serve_fixed_provider(fixed).await?);
+    crate::preflight::check(factory.clone(), server).await
+}
+
 /// Serves the mock provider a running backend is configured with: at its issuer, with the built-in users
 /// and clients and the backend's client registered.
 async fn serve_fixed_provider(fixed: &crate::target::FixedBackend) -> io::Result<MockIdp> {
@@ -753,6 +836,15 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         Some(fixed) => Some(Arc::new(serve_fixed_provider(fixed).await?)),
         None => None,
     };
+    if let Some(server) = &fixed
+        && options.preflight
+    {
+        match crate::preflight::check(factory.clone(), server.clone()).await {
+            Ok(crate::preflight::Preflight::LoggedIn(_)) => {}
+            Ok(crate::preflight::Preflight::Partial(note)) => eprintln!("pre-flight: {note}"),
+            Err(e) => return Err(io::Error::other(PreflightFailed(format!("{e:#}")))),
+        }
+    }
     let shared = if options.shared_provider && fixed.is_none() {
         let server = MockIdp::start(mock_idp::Config::builtin())
             .await

@@ -129,11 +129,8 @@ role = "/role"
     }
 }
 
-#[test]
-fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_a_process() {
-    let setup = Setup::new();
-    let tmp = temp_dir("reference");
-    let dir = tmp.path();
+/// The reference client as a process of its own, configured by environment variables for `setup`.
+fn start_reference(setup: &Setup, dir: &Path) -> Process {
     let jwt_key = "black-box-app-jwt-key-of-at-least-32-bytes-0123456789";
     let mut child = Command::new(reference_client_binary())
         .env("RC_ISSUER", setup.issuer())
@@ -153,7 +150,59 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
         .spawn()
         .expect("the reference client starts");
     wait_for_port(setup.backend_port, &mut child);
-    let _backend = Process(child);
+    Process(child)
+}
+
+#[test]
+fn the_pre_flight_says_once_what_to_change_and_exits_2() {
+    let setup = Setup::new();
+    let tmp = temp_dir("preflight");
+    let dir = tmp.path();
+    // No backend at all: one line naming the URL and the cause.
+    let target = setup.target_file(dir, "\n[session]\njson_pointer = \"/token\"\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["check", "--target"])
+        .arg(&target)
+        .output()
+        .expect("conform runs");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not answer") && err.contains("Connection refused"),
+        "{err}"
+    );
+    // A backend whose callback the file gets wrong: the whole run stops with one message, exit 2,
+    // instead of failing every scenario the same way.
+    let _backend = start_reference(&setup, dir);
+    let target = setup.target_file(dir, "");
+    let output = conform(&target, &[]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("pre-flight") && err.contains("json_pointer"),
+        "{err}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("FAIL"),
+        "scenarios ran after a failed pre-flight"
+    );
+    // Described right, `conform check` logs in.
+    let target = setup.target_file(dir, "\n[session]\njson_pointer = \"/token\"\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["check", "--target"])
+        .arg(&target)
+        .output()
+        .expect("conform runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
+}
+
+#[test]
+fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_a_process() {
+    let setup = Setup::new();
+    let tmp = temp_dir("reference");
+    let dir = tmp.path();
+    let _backend = start_reference(&setup, dir);
     let target = setup.target_file(
         dir,
         r#"bind = "/api/auth/bind"

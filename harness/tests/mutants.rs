@@ -6,8 +6,10 @@
 //! `@mutant-admit-unknown`, `@mutant-exchange-first`, `@mutant-logout-replay` (a back-channel endpoint
 //! without single-use `jti`), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
-//! `@mutant-no-nonce-check`. The last is caught only by the token-request count:
-//! that backend still refuses every bad callback with the right error and issues nothing.
+//! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`. Two are caught only by what the provider saw:
+//! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
+//! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
+//! unknown `kid` too, but never looks at the JWKS again).
 
 use std::sync::Arc;
 
@@ -126,6 +128,15 @@ async fn expired_token_scenarios_fail_when_exp_is_not_checked() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-exp-check", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unknown_kid_scenario_fails_when_the_jwks_is_never_fetched_again() {
+    let weak = Weaknesses {
+        never_refetch_jwks: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-jwks-refetch", weak, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

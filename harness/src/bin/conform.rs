@@ -15,12 +15,19 @@ use mock_idp_harness::{
     Invocation, RunOptions,
     http_target::HttpFactory,
     outcome::{Outcome, StepOutcome},
+    preflight::Preflight,
 };
 
 const HELP: &str = "\
 conform: run the conformance features against a running backend
 
 USAGE: conform --target FILE [OPTIONS] [NAME-FILTER]...
+       conform check --target FILE   one real login, to see that the target file describes the backend
+       conform init [FILE]           write a commented target file to start from (default conform.toml)
+       conform --list                the scenarios with their tags
+
+EXIT: 0 every scenario passed, warned, was skipped or did not apply; 1 a scenario failed;
+      2 the run could not start (arguments, the target file, the provider's port, the pre-flight)
 
   --target FILE        the target file (or HARNESS_TARGET): the backend's URL and endpoints, the
                        issuer/client it is configured with, optional hooks
@@ -37,12 +44,43 @@ USAGE: conform --target FILE [OPTIONS] [NAME-FILTER]...
   NAME-FILTER          only scenarios whose \"feature: scenario\" name contains it
 ";
 
+/// `conform init`'s template: every key, commented, for a server-side app as libraries document them.
+const TEMPLATE: &str = include_str!("conform-template.toml");
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         print!("{HELP}");
         return ExitCode::SUCCESS;
+    }
+    if args.first().map(String::as_str) == Some("init") {
+        let path = PathBuf::from(args.get(1).map_or("conform.toml", String::as_str));
+        if path.exists() {
+            eprintln!("conform: {} exists; not overwritten", path.display());
+            return ExitCode::from(2);
+        }
+        return match std::fs::write(&path, TEMPLATE) {
+            Ok(()) => {
+                println!(
+                    "wrote {}: fill in your backend, then `conform check --target {}`",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("conform: writing {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
+    if args.iter().any(|a| a == "--list") {
+        return list(&args);
+    }
+    let checking = args.first().map(String::as_str) == Some("check");
+    if checking {
+        args.remove(0);
     }
     let target = take_value(&mut args, "--target")
         .or_else(|| std::env::var("HARNESS_TARGET").ok())
@@ -65,20 +103,33 @@ async fn main() -> ExitCode {
         &["--report", "--junit", "--cucumber-json", "--features"],
     );
     let name = mock_idp_harness::target::TargetFactory::name(&factory);
+    if checking {
+        return match mock_idp_harness::runner::check_target(Arc::new(factory)).await {
+            Ok(Preflight::LoggedIn(what)) => {
+                println!("ok: {what}");
+                ExitCode::SUCCESS
+            }
+            Ok(Preflight::Partial(what)) => {
+                println!("partly checked: {what}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("conform check: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let base = RunOptions::new(Arc::new(factory));
     let mut options = match Invocation::parse(&args, base) {
         Invocation::Run(options) => *options,
-        Invocation::List { .. } => {
-            eprintln!("conform: --list is for cargo's test runners");
-            return ExitCode::from(2);
-        }
+        Invocation::List { .. } => return list(&args),
     };
     options.title = Some(format!("conform: {name}"));
     let report = match mock_idp_harness::run(options).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("conform: cannot run the features: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     for s in &report.scenarios {
@@ -107,6 +158,33 @@ async fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `--list`: every scenario of the features (`--features PATH`, default the bundled ones) with its tags.
+fn list(args: &[String]) -> ExitCode {
+    let dir = args
+        .iter()
+        .position(|a| a == "--features")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(mock_idp_harness::runner::default_features_dir);
+    match mock_idp_harness::runner::list_scenarios(&dir) {
+        Ok(lines) => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            for line in lines {
+                // A closed pipe (`conform --list | head`) ends the list, not the process with a panic.
+                if writeln!(out, "{line}").is_err() {
+                    break;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("conform: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 

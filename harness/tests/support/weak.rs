@@ -63,6 +63,9 @@ pub struct Weaknesses {
     pub skip_exp_check: bool,
     /// The id_token's `nonce` is not checked: ID-NONCE.
     pub skip_nonce_check: bool,
+    /// The JWKS is fetched once and kept for good: an id_token naming a key it does not hold is refused
+    /// without the one fresh look at the JWKS that key rotation needs (ID-KID).
+    pub never_refetch_jwks: bool,
     /// The back-channel endpoint does not remember `jti`s: a replayed logout token is accepted again
     /// (LO-BACKCHANNEL).
     pub accept_replayed_logout_tokens: bool,
@@ -89,6 +92,7 @@ impl fmt::Display for Weaknesses {
             (self.skip_aud_check, "id_token aud unchecked"),
             (self.skip_exp_check, "id_token exp unchecked"),
             (self.skip_nonce_check, "id_token nonce unchecked"),
+            (self.never_refetch_jwks, "JWKS never fetched again"),
             (
                 self.accept_replayed_logout_tokens,
                 "logout token jti unchecked",
@@ -122,6 +126,8 @@ struct Weak {
     secrets: Arc<Mutex<HashMap<String, (String, String)>>>,
     /// The weakened backend's own HTTP client for the token and JWKS requests (redirects off).
     http: reqwest::Client,
+    /// The first JWKS fetched, for `never_refetch_jwks`.
+    jwks: Arc<Mutex<Option<Value>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -134,6 +140,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         app: app.clone(),
         weak,
         started: Arc::default(),
+        jwks: Arc::default(),
         completed: Arc::default(),
         codes: Arc::default(),
         secrets: Arc::default(),
@@ -427,15 +434,26 @@ async fn verify_id_token(
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(reject("algorithm not allowed"));
         }
-        let jwks: Value = w
-            .http
-            .get(jwks_uri)
-            .send()
-            .await
-            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
-            .json()
-            .await
-            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?;
+        let cached = w
+            .weak
+            .never_refetch_jwks
+            .then(|| lock(&w.jwks).clone())
+            .flatten();
+        let jwks: Value = match cached {
+            Some(jwks) => jwks,
+            None => w
+                .http
+                .get(jwks_uri)
+                .send()
+                .await
+                .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
+                .json()
+                .await
+                .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?,
+        };
+        if w.weak.never_refetch_jwks {
+            *lock(&w.jwks) = Some(jwks.clone());
+        }
         let keys: Vec<Jwk> = jwks["keys"]
             .as_array()
             .map(|k| {
