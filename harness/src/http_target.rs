@@ -43,13 +43,15 @@
 //!
 //! [errors]                        # optional: with none, any refusal counts
 //! # json_pointer = "/error"       # where a JSON refusal names its cause …
-//! # query_param = "error"         # … or the query of the error page a refusal redirects to
+//! # query_param = "error"         # … or the query of the error page a refusal redirects to …
+//! # html_pattern = "<h1>{code}</h1>"  # … or where an HTML refusal names it …
+//! # html_pattern = "<h1>{code}</h1>"  # … or where an HTML refusal names it
 //! [errors.map]                    # its codes -> the suite's (parameters::AppError), one or a list
 //! # bad_state = "invalid_state"
 //! # login_failed = ["invalid_state", "invalid_id_token", "provider_error"]
 //!
 //! [hooks]                          # all optional; relative to base_url
-//! seed_user = "/test/users"                     # POST {display_name, role, avatar_url, disabled, issuer, subject, email}
+//! seed_user = "/test/users"                     # POST {display_name, role, avatar_url, disabled, issuer, subject, email, phone}
 //! users_bound_to = "/test/users/bound"          # POST {issuer, subject} -> {"count": n}
 //! user_count = "/test/users/count"              # GET -> {"count": n}
 //! advance_clock = "/test/clock"                 # POST {"seconds": n}
@@ -298,6 +300,10 @@ pub struct ErrorSection {
     /// The query parameter naming the error in the `Location` a refusal redirects to.
     #[serde(default)]
     pub query_param: Option<String>,
+    /// For a refusal that is an HTML page: text around the code, with `{code}` where it is (e.g.
+    /// `"<p class=\"error\">{code}</p>"`).
+    #[serde(default)]
+    pub html_pattern: Option<String>,
     /// The backend's code → the suite's ([`crate::parameters::AppError`] names), one or a list;
     /// unmapped codes pass through unchanged.
     #[serde(default)]
@@ -384,6 +390,13 @@ impl TargetFile {
         );
         if let Some(pattern) = &file.profile.html_pattern {
             page_regex(pattern)?;
+        }
+        if let Some(pattern) = &file.errors.html_pattern {
+            ensure!(
+                pattern.contains("{code}"),
+                "errors.html_pattern needs {{code}} where the page names the error"
+            );
+            page_regex(&pattern.replace("{code}", "{sub}"))?;
         }
         if file.session.json_pointer.is_some()
             && (file.session.cookie.is_some() || !file.session.cookies.is_empty())
@@ -636,14 +649,26 @@ impl Target for HttpTarget {
 
     fn refusal_codes(&self, status: u16, body: &Value, location: Option<&Url>) -> RefusalCodes {
         let errors = &self.file.errors;
-        if errors.json_pointer.is_none() && errors.query_param.is_none() {
+        if errors.json_pointer.is_none()
+            && errors.query_param.is_none()
+            && errors.html_pattern.is_none()
+        {
             return RefusalCodes::NotChecked;
         }
         let from_query = errors
             .query_param
             .as_deref()
             .and_then(|name| location.and_then(|l| crate::browser::query_param(l, name)));
-        let code = self.error_code(status, body).or(from_query);
+        // An HTML refusal reaches here as a JSON string of the page.
+        let from_page = errors.html_pattern.as_deref().and_then(|pattern| {
+            let page = body.as_str()?;
+            let re = page_regex(&pattern.replace("{code}", "{sub}")).ok()?;
+            let found = re.captures(page)?;
+            found
+                .name("sub")
+                .map(|m| crate::browser::unescape_html(m.as_str()))
+        });
+        let code = self.error_code(status, body).or(from_query).or(from_page);
         let codes = match code {
             None => Vec::new(),
             Some(code) => match errors.map.get(&code) {
@@ -747,6 +772,7 @@ impl Target for HttpTarget {
                 "issuer": user.issuer,
                 "subject": user.subject,
                 "email": user.email,
+                "phone": user.phone,
             });
             self.call("seed_user", url, Some(body)).await.map(drop)
         })
@@ -843,6 +869,22 @@ html_pattern = "<p>Logged in as {name} ({sub}).</p>"
         );
         assert!(target.profile_fields().contains(&ProfileField::Subject));
         assert!(!target.profile_fields().contains(&ProfileField::Role));
+    }
+
+    #[test]
+    fn an_html_refusal_names_its_code_through_the_pattern() {
+        let text = format!(
+            "{FILE}\n[errors]\nhtml_pattern = \"<p class=err>{{code}}</p>\"\n[errors.map]\nbad = [\"invalid_state\", \"provider_error\"]\n"
+        );
+        let factory = HttpFactory::new(TargetFile::parse(&text).expect("parses")).expect("factory");
+        let setup = factory.fixed.provider.clone();
+        let target = futures::executor::block_on(factory.start(&setup, &TargetOptions::default()))
+            .expect("target");
+        let page = Value::String("<html><p class=err>bad</p></html>".into());
+        assert_eq!(
+            target.refusal_codes(500, &page, None),
+            RefusalCodes::Codes(vec!["invalid_state".into(), "provider_error".into()])
+        );
     }
 
     #[test]

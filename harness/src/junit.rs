@@ -84,9 +84,15 @@ pub fn render(report: &Report, name: &str) -> String {
                 .as_ref()
                 .map(|f| format!(" file=\"{}:{}\"", escape(f.display().to_string()), s.line))
                 .unwrap_or_default();
+            // The mock provider checking itself is told apart from checks of the backend.
+            let classname = if s.provider_only {
+                format!("provider self-check: {feature}")
+            } else {
+                feature.to_owned()
+            };
             xml.push_str(&format!(
                 "    <testcase classname=\"{}\" name=\"{}\"{file}",
-                escape(feature),
+                escape(&classname),
                 escape(&name)
             ));
             match &s.outcome {
@@ -133,6 +139,7 @@ mod tests {
             line,
             tags: vec!["ST-MISMATCH".into()],
             rule: None,
+            provider_only: false,
             steps: vec![StepResult {
                 keyword: "Then".into(),
                 text: "the backend refuses".into(),

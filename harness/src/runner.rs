@@ -257,6 +257,8 @@ pub struct ScenarioResult {
     pub outcome: Outcome,
     /// The row a failing step named as the one its check judges, when not the scenario's first tag.
     pub rule: Option<String>,
+    /// The scenario never started the backend: the mock provider checking itself, whatever the target.
+    pub provider_only: bool,
     /// Its steps as they ran, background first.
     pub steps: Vec<StepResult>,
 }
@@ -293,6 +295,20 @@ impl Report {
     /// The five outcomes counted.
     pub fn tally(&self) -> Tally {
         Tally::of(self.scenarios.iter().map(|s| &s.outcome))
+    }
+
+    /// The outcomes of the scenarios that used the backend, and of those that only checked the mock
+    /// provider itself (which pass or fail whatever the backend does).
+    pub fn tally_apart(&self) -> (Tally, Tally) {
+        let of = |provider_only: bool| {
+            Tally::of(
+                self.scenarios
+                    .iter()
+                    .filter(|s| s.provider_only == provider_only)
+                    .map(|s| &s.outcome),
+            )
+        };
+        (of(false), of(true))
     }
 
     /// Scenarios that passed.
@@ -467,6 +483,7 @@ impl Recorder {
                     tags: scenario.tags.clone(),
                     outcome: Outcome::of_steps(&outcomes, level, &self.advisory),
                     rule,
+                    provider_only: false,
                     steps,
                 });
             }
@@ -859,6 +876,8 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     let not_run: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
     let traces: Arc<Mutex<std::collections::HashMap<Key, Vec<crate::trace::Exchange>>>> =
         Arc::default();
+    let provider_only: Arc<Mutex<std::collections::HashSet<Key>>> = Arc::default();
+    let provider_only_after = provider_only.clone();
     let traces_after = traces.clone();
     let want_report = options.report.is_some();
     let not_run_after = not_run.clone();
@@ -905,9 +924,14 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
             async {}.boxed_local()
         })
         .after(move |feature, _, scenario, _, world| {
-            if want_report && let Some(world) = world.as_deref() {
+            if let Some(world) = world.as_deref() {
                 let key = key_of(feature, scenario);
-                lock(&traces).insert(key, world.exchanges());
+                if world.app_if_started().is_none() {
+                    lock(&provider_only).insert(key.clone());
+                }
+                if want_report {
+                    lock(&traces).insert(key, world.exchanges());
+                }
             }
             async move {
                 // A running backend's clock goes back before the next scenario.
@@ -939,6 +963,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
                             .into(),
                     ),
                     rule: None,
+                    provider_only: false,
                     steps: Vec::new(),
                 });
                 return false;
@@ -948,6 +973,13 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .await;
     let mut report = lock(&report).clone();
     report.scenarios.extend(lock(&not_run_after).drain(..));
+    {
+        let provider_only = lock(&provider_only_after);
+        for s in &mut report.scenarios {
+            s.provider_only =
+                provider_only.contains(&(s.feature.clone(), s.scenario.clone(), s.line));
+        }
+    }
     report.execution_failed = cucumber::writer::Stats::execution_has_failed(&writer);
     if let Some(path) = &options.junit {
         let name = options

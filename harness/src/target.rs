@@ -98,6 +98,8 @@ pub struct SeedUser {
     /// Its email in the app's database, if the scenario gives one (an app that links by email would
     /// link on it).
     pub email: Option<String>,
+    /// Its phone number in the app's database, if the scenario gives one.
+    pub phone: Option<String>,
 }
 
 /// How the authorization response reaches the backend.

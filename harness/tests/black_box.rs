@@ -247,6 +247,7 @@ audience = "reference-client"
         "JUnit has {testcases} testcases for {passed} passed, {failed} failed, {skipped} not checked"
     );
     assert_eq!(xml.matches("<testcase classname=\"").count(), testcases);
+    assert!(stdout.contains("\nbackend: ") && stdout.contains("provider self-checks"));
 
     // --fail-on-skipped turns the skips into failures.
     let output = conform(&target, &["--fail-on-skipped", "--tags", "UM-DISABLED"]);

@@ -153,6 +153,12 @@ async fn main() -> ExitCode {
             Outcome::Passed => {}
         }
     }
+    let (backend, provider) = report.tally_apart();
+    println!(
+        "provider self-checks (the mock provider checking itself, whatever the backend): {}",
+        provider.line()
+    );
+    println!("backend: {}", backend.line());
     println!("{}", report.summary());
     if report.success() {
         ExitCode::SUCCESS

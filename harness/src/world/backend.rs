@@ -222,10 +222,11 @@ impl World {
             .is_redirect()
             .then(|| response.location().ok())
             .flatten();
-        let codes =
-            self.app()
-                .await?
-                .refusal_codes(response.status, &response.json(), location.as_ref());
+        let codes = self.app().await?.refusal_codes(
+            response.status,
+            &Self::refusal_body(&response),
+            location.as_ref(),
+        );
         match codes {
             RefusalCodes::NotChecked => Ok(()),
             RefusalCodes::Codes(codes) => {
@@ -255,10 +256,11 @@ impl World {
             .is_redirect()
             .then(|| response.location().ok())
             .flatten();
-        let codes =
-            self.app()
-                .await?
-                .refusal_codes(response.status, &response.json(), location.as_ref());
+        let codes = self.app().await?.refusal_codes(
+            response.status,
+            &Self::refusal_body(&response),
+            location.as_ref(),
+        );
         if let RefusalCodes::Codes(codes) = codes {
             ensure!(
                 (400..500).contains(&response.status)
@@ -306,6 +308,14 @@ impl World {
         let subject = self.provider.subject_of(username)?;
         let issuer = self.provider.idp.issuer().to_owned();
         self.app().await?.users_bound_to(&issuer, &subject).await
+    }
+
+    /// A refusal's body for [`crate::target::Target::refusal_codes`]: its JSON, or the page as a string.
+    fn refusal_body(response: &HttpResponse) -> serde_json::Value {
+        match response.json() {
+            serde_json::Value::Null => serde_json::Value::String(response.body.clone()),
+            json => json,
+        }
     }
 
     /// The target maps `field` of its profile; otherwise a step that reads it cannot be checked here.

@@ -46,6 +46,8 @@ pub struct Seed<'a> {
     pub issuer: Option<&'a str>,
     /// Its email in the app's database (for the checks that an email never links accounts).
     pub email: Option<&'a str>,
+    /// Its phone number in the app's database.
+    pub phone: Option<&'a str>,
 }
 
 /// Everything one scenario works with. Built fresh for each scenario, so scenarios run concurrently.
@@ -352,12 +354,14 @@ impl World {
             disabled,
             issuer,
             email,
+            phone,
         } = seed;
         let plain = role == Role::User
             && avatar_url.is_none()
             && !disabled
             && issuer.is_none()
-            && email.is_none();
+            && email.is_none()
+            && phone.is_none();
         let issuer = issuer.map_or_else(|| self.provider.idp.issuer().to_owned(), str::to_owned);
         let user = SeedUser {
             display_name: username.to_owned(),
@@ -367,6 +371,7 @@ impl World {
             issuer,
             subject,
             email: email.map(str::to_owned),
+            phone: phone.map(str::to_owned),
         };
         let seeded = self.app().await?.seed_user(&user).await;
         let auto_create = self
