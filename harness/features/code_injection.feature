@@ -5,7 +5,7 @@ Feature: A code from another browser's login cannot be injected into this browse
   the nonce check stops it at the backend (the id_token carries the other browser's nonce). Every client
   must stop it, whether or not it sends a state.
 
-  @ST-CODE-INJECTION @JWT-LAST
+  @ST-CODE-INJECTION @JWT-LAST @mutant-code-injection
   Scenario: A code from another browser's login, handed over with this browser's own state, gives no session
     Given the app has a user "alice"
     And the app has a user "bob"

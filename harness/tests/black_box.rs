@@ -69,6 +69,15 @@ fn conform(target: &Path, extra: &[&str]) -> Output {
         .expect("conform runs")
 }
 
+/// `conform check --target TARGET`: the pre-flight alone.
+fn conform_check(target: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["check", "--target"])
+        .arg(target)
+        .output()
+        .expect("conform runs")
+}
+
 struct Setup {
     provider_port: u16,
     backend_port: u16,
@@ -160,11 +169,7 @@ fn the_pre_flight_says_once_what_to_change_and_exits_2() {
     let dir = tmp.path();
     // No backend at all: one line naming the URL and the cause.
     let target = setup.target_file(dir, "\n[session]\njson_pointer = \"/token\"\n");
-    let output = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(["check", "--target"])
-        .arg(&target)
-        .output()
-        .expect("conform runs");
+    let output = conform_check(&target);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
     assert!(
@@ -188,11 +193,7 @@ fn the_pre_flight_says_once_what_to_change_and_exits_2() {
     );
     // Described right, `conform check` logs in.
     let target = setup.target_file(dir, "\n[session]\njson_pointer = \"/token\"\n");
-    let output = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(["check", "--target"])
-        .arg(&target)
-        .output()
-        .expect("conform runs");
+    let output = conform_check(&target);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
 }

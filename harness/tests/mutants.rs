@@ -6,7 +6,7 @@
 //! `@mutant-admit-unknown`, `@mutant-exchange-first`, `@mutant-logout-replay` (a back-channel endpoint
 //! without single-use `jti`), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
-//! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`. Two are caught only by what the provider saw:
+//! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
 //! unknown `kid` too, but never looks at the JWKS again).
@@ -128,6 +128,16 @@ async fn expired_token_scenarios_fail_when_exp_is_not_checked() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-exp-check", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_injection_scenario_fails_without_pkce_and_nonce_checks() {
+    let weak = Weaknesses {
+        no_pkce: true,
+        skip_nonce_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-code-injection", weak, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

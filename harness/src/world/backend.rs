@@ -29,11 +29,7 @@ impl World {
             Err(e) if identified && crate::target::skip_reason(&e.to_string()).is_some() => {}
             Err(e) => return Err(e),
         }
-        self.fetch_profile(None).await?;
-        let profile = self
-            .profile
-            .as_ref()
-            .ok_or_else(|| anyhow!("no profile answer"))?;
+        let profile = self.profile_now().await?;
         ensure!(
             profile.is_success(),
             "the session does not open the profile: {}",
@@ -196,11 +192,7 @@ impl World {
             Some(_) => Err(anyhow!("an app token was issued: {}", response.brief())),
             None => {
                 // Whatever the delivery, the browser must not be logged in now (CONFORMANCE JWT-LAST).
-                self.fetch_profile(None).await?;
-                let profile = self
-                    .profile
-                    .as_ref()
-                    .ok_or_else(|| anyhow!("no profile answer"))?;
+                let profile = self.profile_now().await?;
                 ensure!(
                     !profile.is_success(),
                     "the browser is logged in after all: the profile answered {}",
@@ -308,6 +300,14 @@ impl World {
         let subject = self.provider.subject_of(username)?;
         let issuer = self.provider.idp.issuer().to_owned();
         self.app().await?.users_bound_to(&issuer, &subject).await
+    }
+
+    /// The profile endpoint's answer now, to the browser's session as it stands.
+    async fn profile_now(&mut self) -> anyhow::Result<HttpResponse> {
+        self.fetch_profile(None).await?;
+        self.profile
+            .clone()
+            .ok_or_else(|| anyhow!("no profile answer"))
     }
 
     /// A refusal's body for [`crate::target::Target::refusal_codes`]: its JSON, or the page as a string.

@@ -63,6 +63,9 @@ pub struct Weaknesses {
     pub skip_exp_check: bool,
     /// The id_token's `nonce` is not checked: ID-NONCE.
     pub skip_nonce_check: bool,
+    /// No PKCE: the login sends no `code_challenge` and the exchange no `code_verifier`. With
+    /// `skip_nonce_check` too, nothing stops a code from another browser's login (ST-CODE-INJECTION).
+    pub no_pkce: bool,
     /// The JWKS is fetched once and kept for good: an id_token naming a key it does not hold is refused
     /// without the one fresh look at the JWKS that key rotation needs (ID-KID).
     pub never_refetch_jwks: bool,
@@ -93,6 +96,7 @@ impl fmt::Display for Weaknesses {
             (self.skip_exp_check, "id_token exp unchecked"),
             (self.skip_nonce_check, "id_token nonce unchecked"),
             (self.never_refetch_jwks, "JWKS never fetched again"),
+            (self.no_pkce, "no PKCE"),
             (
                 self.accept_replayed_logout_tokens,
                 "logout token jti unchecked",
@@ -165,7 +169,10 @@ async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
     let existing = jar.get(TX_COOKIE).map(|c| c.value().to_owned());
-    let response = redirect_to_provider(State(w.app.clone()), jar, Query(query)).await?;
+    let mut response = redirect_to_provider(State(w.app.clone()), jar, Query(query)).await?;
+    if w.weak.no_pkce {
+        without_pkce(&mut response);
+    }
     let state = response
         .headers()
         .get(header::LOCATION)
@@ -201,6 +208,27 @@ async fn login(
         lock(&w.started).push((state, cookie));
     }
     Ok(response)
+}
+
+/// The redirect to the provider without its `code_challenge` and `code_challenge_method`.
+fn without_pkce(response: &mut Response) {
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| url::Url::parse(l).ok())
+    else {
+        return;
+    };
+    let mut bare = location.clone();
+    bare.query_pairs_mut().clear().extend_pairs(
+        location
+            .query_pairs()
+            .filter(|(k, _)| !k.starts_with("code_challenge")),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(bare.as_str()) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
 }
 
 /// The transaction the callback completes.
@@ -373,17 +401,20 @@ async fn exchange_and_verify(
             encode(settings.client_secret.expose())
         ))
     );
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", settings.redirect_uri.as_str()),
+    ];
+    if !w.weak.no_pkce {
+        form.push(("code_verifier", verifier));
+    }
     let response = w
         .http
         .post(&discovery.token_endpoint)
         .header(header::AUTHORIZATION, basic)
         .header(header::ACCEPT, "application/json")
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", settings.redirect_uri.as_str()),
-            ("code_verifier", verifier),
-        ])
+        .form(&form)
         .send()
         .await
         .map_err(|e| provider(format!("token request failed: {e}")))?;
