@@ -143,6 +143,7 @@ mod tests {
             steps: vec![StepResult {
                 keyword: "Then".into(),
                 text: "the backend refuses".into(),
+                check: true,
                 outcome: match &outcome {
                     Outcome::Failed(_) => StepOutcome::Failed("got 200 \"ok\"".into()),
                     _ => StepOutcome::Passed,

@@ -238,6 +238,9 @@ pub struct StepResult {
     pub text: String,
     /// What happened.
     pub outcome: StepOutcome,
+    /// Whether it is a `Then` step (a check), not a `Given` or `When` (setup or an action): a scenario
+    /// whose setup or action failed could not check its row.
+    pub check: bool,
 }
 
 /// One scenario's outcome.
@@ -356,6 +359,9 @@ const PART_LEVELS: &[(&str, &str, Level)] = &[
     ("\"id_token.iat_future\"", "ID-IAT-SUB", Level::Policy),
 ];
 
+/// How the reason of a scenario whose setup or action failed starts: its row was never checked.
+pub const COULD_NOT_CHECK: &str = "could not check";
+
 /// (feature, scenario, line): a scenario's identity within a run.
 type Key = (String, String, usize);
 
@@ -425,6 +431,7 @@ impl Recorder {
                 keyword: step.keyword.trim().to_owned(),
                 text: step.value.clone(),
                 outcome,
+                check: step.ty == cucumber::gherkin::StepType::Then,
             });
     }
 
@@ -451,6 +458,7 @@ impl Recorder {
                         keyword: "Hook".into(),
                         text: String::new(),
                         outcome: StepOutcome::Failed(message),
+                        check: false,
                     });
             }
             event::Scenario::Finished => {
@@ -475,13 +483,32 @@ impl Recorder {
                     (None, Some((_, _, level))) => *level,
                     (None, None) => crate::report::level_of(&self.catalogue, &scenario.tags),
                 };
+                let mut outcome = Outcome::of_steps(&outcomes, level, &self.advisory);
+                // A failed setup or action is not the row's check: the row could not be checked
+                // (docs/CONFORMANCE.md, "skip": "… or an earlier step failed").
+                if matches!(outcome, Outcome::Failed(_) | Outcome::Warned(_))
+                    && let Some(step) = steps
+                        .iter()
+                        .find(|s| matches!(s.outcome, StepOutcome::Failed(_)))
+                    && !step.check
+                    && let StepOutcome::Failed(message) = &step.outcome
+                {
+                    let row = rule
+                        .clone()
+                        .or_else(|| scenario.tags.first().cloned())
+                        .unwrap_or_default();
+                    outcome = Outcome::Skipped(format!(
+                        "{COULD_NOT_CHECK} {row}: `{} {}` failed: {message}",
+                        step.keyword, step.text
+                    ));
+                }
                 lock(&self.report).scenarios.push(ScenarioResult {
                     feature: feature.name.clone(),
                     scenario: scenario.name.clone(),
                     file: feature.path.clone(),
                     line: scenario.position.line,
                     tags: scenario.tags.clone(),
-                    outcome: Outcome::of_steps(&outcomes, level, &self.advisory),
+                    outcome,
                     rule,
                     provider_only: false,
                     steps,
@@ -1048,6 +1075,7 @@ fn html_report(
                     })
                     .collect(),
                 dropped_exchanges: 0,
+                provider_only: s.provider_only,
                 exchanges,
                 // The row a failure is counted against comes first.
                 rules: crate::report::rules_for(
@@ -1127,6 +1155,55 @@ mod tests {
             o.tags,
             vec!["CODE-REPLAY".to_owned(), "PK-WRONG".to_owned()]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rule_is_named_broken_only_when_its_check_failed_not_when_its_setup_did() {
+        let dir = std::env::temp_dir().join(format!("harness-honesty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        std::fs::write(
+            dir.join("honesty.feature"),
+            "Feature: Honesty\n\n  @ST-MISMATCH\n  Scenario: Its setup fails\n    Given the app has a user \"alice\"\n    Then the backend issues an app token\n\n  @ST-SINGLE-USE\n  Scenario: Its check fails\n    Then the backend issues an app token\n",
+        )
+        .expect("the feature");
+        let report_path = dir.join("report.html");
+        let report = run(RunOptions {
+            features: dir.clone(),
+            quiet: true,
+            junit: None,
+            cucumber_json: None,
+            report: Some(report_path.clone()),
+            ..RunOptions::new(Arc::new(crate::target::NoTarget))
+        })
+        .await
+        .expect("the run");
+        let html = std::fs::read_to_string(&report_path).expect("the report");
+        let _ = std::fs::remove_dir_all(&dir);
+        let by_name = |name: &str| {
+            report
+                .scenarios
+                .iter()
+                .find(|s| s.scenario == name)
+                .unwrap_or_else(|| panic!("{name} ran"))
+        };
+        match &by_name("Its setup fails").outcome {
+            Outcome::Skipped(reason) => assert!(
+                reason.starts_with("could not check ST-MISMATCH: `Given the app has a user"),
+                "{reason}"
+            ),
+            other => panic!("a failed setup is {other:?}, not a skip"),
+        }
+        // The check itself failing breaks its row, at the row's level (ST-SINGLE-USE is SHOULD).
+        assert_eq!(
+            by_name("Its check fails").outcome,
+            Outcome::Failed(Level::Should)
+        );
+        assert_eq!(
+            html.matches("class=\"broken\"").count(),
+            1,
+            "one rule broken"
+        );
+        assert!(html.contains("could not check ST-MISMATCH"));
     }
 
     #[test]

@@ -100,10 +100,23 @@ const SECRET_NAMES: &[&str] = &[
     "app_token",
 ];
 
-/// A short fingerprint of a secret: `•••` and the first 4 hex digits of its SHA-256.
+/// A short fingerprint of a secret: `•••` and the first 8 hex digits of its SHA-256, the same digits the
+/// provider's request log keeps (`***:` and 8 hex digits), so one code reads the same in every lane.
 fn fingerprint(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
-    format!("{MASKED}{:02x}{:02x}", digest[0], digest[1])
+    format!(
+        "{MASKED}{:02x}{:02x}{:02x}{:02x}",
+        digest[0], digest[1], digest[2], digest[3]
+    )
+}
+
+/// A value from the provider's request log as the diagram shows it: its `***:` fingerprint written the
+/// way [`mask`] writes the browser's, so the same code carries the same fingerprint in every lane.
+pub fn from_provider_log(value: &str) -> String {
+    match value.strip_prefix("***:") {
+        Some(hex) => format!("{MASKED}{hex}"),
+        None => value.to_owned(),
+    }
 }
 
 fn is_secret_name(name: &str) -> bool {
@@ -134,8 +147,8 @@ pub fn now_ms() -> u64 {
 /// Masks a parameter value by name.
 ///
 /// Secrets (`client_secret`, `password`, `code`, `code_verifier`, the tokens, `assertion`, `ticket`, …, and
-/// any name ending in `_token` or `_secret`) become a short fingerprint like `•••a1b2` (the first 4 hex
-/// digits of the value's SHA-256); an `Authorization` header keeps its scheme (`Basic •••a1b2`); a
+/// any name ending in `_token` or `_secret`) become a short fingerprint like `•••a1b2c3d4` (the first 8
+/// hex digits of the value's SHA-256); an `Authorization` header keeps its scheme (`Basic •••a1b2c3d4`); a
 /// `Cookie` or `Set-Cookie` value keeps the cookie names and attributes but not the values. Everything else
 /// (`state`, `nonce`, `client_id`, `redirect_uri`, `scope`, `error`, …) is kept. Values longer than 80
 /// characters are cut. An empty value, or one masked already, is returned as it is.
@@ -272,7 +285,7 @@ mod tests {
         ] {
             let masked = mask(name, "s3cr3t-value");
             assert!(masked.starts_with("•••"), "{name}: {masked}");
-            assert_eq!(masked.chars().count(), 7, "{name}: {masked}");
+            assert_eq!(masked.chars().count(), 11, "{name}: {masked}");
             assert!(!masked.contains("s3cr3t"), "{name}: {masked}");
         }
         for name in [
@@ -340,5 +353,14 @@ mod tests {
         }
         assert_eq!(trace.exchanges().len(), Trace::CAPACITY);
         assert_eq!(trace.dropped(), 3);
+    }
+
+    #[test]
+    fn a_code_reads_the_same_in_the_browsers_lane_and_in_the_providers() {
+        let code = "ca3izabgYbut_N_iswSkJ0lt71KQddVQ_BSwUDXVwrE";
+        let browser = mask("code", code);
+        let provider = from_provider_log(&mock_idp::requests::fingerprint(code));
+        assert_eq!(browser, provider);
+        assert_eq!(from_provider_log("plain"), "plain");
     }
 }

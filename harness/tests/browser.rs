@@ -175,6 +175,7 @@ fn scenarios() -> Vec<ScenarioReport> {
             steps,
             exchanges: trace.exchanges(),
             dropped_exchanges: trace.dropped(),
+            provider_only: false,
         }
     };
 

@@ -228,6 +228,15 @@ async fn judge(name: &str) {
             ));
         }
     }
+    // A scenario whose setup or action failed checked nothing: here that is the harness or the fixture
+    // going wrong, never a finding.
+    for s in &report.scenarios {
+        if let Outcome::Skipped(reason) = &s.outcome
+            && reason.starts_with(mock_idp_harness::runner::COULD_NOT_CHECK)
+        {
+            problems.push(format!("{} (line {}): {reason}", name_of(s), s.line));
+        }
+    }
     let tally = report.tally();
     if tally.passed < expected.min_passed {
         problems.push(format!(

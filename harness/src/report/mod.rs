@@ -24,6 +24,7 @@
 //!     steps: vec![],
 //!     exchanges: vec![],
 //!     dropped_exchanges: 0,
+//!     provider_only: false,
 //! };
 //! let html = render("Conformance", "reference-client", &[scenario]).expect("renders");
 //! assert!(html.contains("1 passed, 0 failed (MUST 0, SHOULD 0, POLICY 0)"));
@@ -100,6 +101,8 @@ pub struct ScenarioReport {
     pub dropped_exchanges: usize,
     /// The catalogue rows whose IDs are among the tags ([`rules_for`]).
     pub rules: Vec<Rule>,
+    /// The scenario never used the backend: the mock provider checking itself.
+    pub provider_only: bool,
 }
 
 /// Markdown cell text as plain text: no backticks, no bold or italic markers, `\|` unescaped, spaces
@@ -277,6 +280,10 @@ struct ScenarioView<'a> {
     outcome: &'static str,
     /// `pass`, `fail (MUST)`, …
     label: String,
+    /// Why it was skipped or does not apply.
+    reason: Option<&'a str>,
+    /// The mock provider checking itself.
+    provider_only: bool,
     tags: Vec<TagView<'a>>,
     steps: Vec<StepView<'a>>,
     rules: &'a [Rule],
@@ -333,6 +340,7 @@ pub fn render_at(
     };
     let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
     let (warned, not_applicable) = (count("warned"), count("not-applicable"));
+    let provider_only = scenarios.iter().filter(|s| s.provider_only).count();
     let tally = crate::outcome::Tally::of(scenarios.iter().map(|s| &s.outcome));
 
     // Failed first; otherwise the run's order.
@@ -354,6 +362,8 @@ pub fn render_at(
                 location: s.file.as_ref().map(|f| format!("{f}:{}", s.line)),
                 outcome: outcome_class(&s.outcome),
                 label: s.outcome.label(),
+                reason: s.outcome.reason(),
+                provider_only: s.provider_only,
                 tags: s
                     .tags
                     .iter()
@@ -414,6 +424,7 @@ pub fn render_at(
             failed_must => tally.failed_must,
             failed_should => tally.failed_should,
             failed_policy => tally.failed_policy,
+            provider_only,
             total => scenarios.len(),
             scenarios => Value::from(Serde(&views)),
             rules => Value::from(Serde(&rules)),
@@ -485,6 +496,7 @@ mod tests {
                 })
                 .collect(),
             dropped_exchanges: 0,
+            provider_only: false,
         }
     }
 

@@ -446,7 +446,11 @@ impl World {
                 method: r.method.clone(),
                 path: r.path.clone(),
                 status: r.status,
-                params: r.params.clone(),
+                params: r
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), crate::trace::from_provider_log(v)))
+                    .collect(),
                 note: (!note.is_empty()).then(|| note.join("; ")),
             });
         }
