@@ -586,6 +586,29 @@ impl Provider {
         HttpResponse::read(response).await
     }
 
+    /// `POST /userinfo` with the access token sent as `how` says: `in the form body`, `in the header and
+    /// the form body` or `in the URL query` (RFC 6750 §2).
+    pub async fn userinfo_sent(
+        &self,
+        access_token: &str,
+        how: &str,
+    ) -> anyhow::Result<HttpResponse> {
+        let url = self.idp.userinfo_endpoint();
+        let form = [("access_token", access_token)];
+        let request = match how {
+            "in the form body" => self.http.post(&url).form(&form),
+            "in the header and the form body" => {
+                self.http.post(&url).bearer_auth(access_token).form(&form)
+            }
+            "in the URL query" => self.http.get(&url).query(&form),
+            other => anyhow::bail!(
+                "send the token in the form body, in the header and the form body or in the URL query, not {other}"
+            ),
+        };
+        let response = request.send().await.context("calling userinfo")?;
+        HttpResponse::read(response).await
+    }
+
     /// `POST /introspect` as the confidential client `web`.
     pub async fn introspect(&self, token: &str) -> anyhow::Result<HttpResponse> {
         let web = self.client("web")?;

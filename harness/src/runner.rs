@@ -492,6 +492,8 @@ impl Recorder {
                         .find(|s| matches!(s.outcome, StepOutcome::Failed(_)))
                     && !step.check
                     && let StepOutcome::Failed(message) = &step.outcome
+                    // A skip that --fail-on-skipped made a failure stays one.
+                    && crate::target::skip_reason(message).is_none()
                 {
                     let row = rule
                         .clone()

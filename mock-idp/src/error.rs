@@ -167,6 +167,52 @@ impl IntoResponse for BearerError {
     }
 }
 
+/// RFC 6750 §3.1: a request with no token at all gets a challenge without an error code ("the resource
+/// server SHOULD NOT include an error code or other error information").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BearerMissing;
+
+impl IntoResponse for BearerMissing {
+    fn into_response(self) -> Response {
+        let body =
+            json!({"error": "invalid_token", "error_description": "no access token was sent"});
+        let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"mock-idp\""),
+        );
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// RFC 6750 §3.1 `invalid_request`: the token sent more than one way, repeated, or in the URL query;
+/// 400 with the challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BearerInvalidRequest(pub &'static str);
+
+impl IntoResponse for BearerInvalidRequest {
+    fn into_response(self) -> Response {
+        let body = json!({"error": "invalid_request", "error_description": self.0});
+        let mut response = (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        let challenge = format!(
+            "Bearer realm=\"mock-idp\", error=\"invalid_request\", error_description=\"{}\"",
+            self.0
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
 /// RFC 6750 §3.1: a valid token whose scope does not cover the request, answered 403 with the challenge
 /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` naming the scope needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::{
-    error::{BearerError, InsufficientScope, OAuthError},
+    error::{BearerError, BearerInvalidRequest, BearerMissing, InsufficientScope, OAuthError},
     faults::{Context as FaultContext, Point, spoil},
     grants::{Params, PeerAddr, authenticate, no_store_json},
     requests::Note,
@@ -19,17 +19,78 @@ use crate::{
     tokens::{user_claims, verify_access_token},
 };
 
-/// `GET|POST /userinfo`: the claims of the token's scope, for a live access token sent as Bearer.
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
+/// Where a request to userinfo carries its access token (RFC 6750 §2).
+enum Presented {
+    /// Exactly one token, from the `Authorization: Bearer` header (§2.1) or a form-encoded POST body (§2.2).
+    One(String),
+    /// No token at all: the challenge carries no error code (§3.1).
+    None,
+    /// A token in the URL query (§2.3, which this server does not support), sent two ways at once
+    /// ("Clients MUST NOT use more than one method", §2), or a repeated `access_token`: `invalid_request`.
+    Malformed(&'static str),
+}
+
+/// The access token a userinfo request presents.
+fn presented_token(
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Presented {
+    let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    let Some(token) = token else {
-        return BearerError.into_response();
+        .map(|(_, t)| t.trim().to_owned());
+    let in_query = query.is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")
+    });
+    if in_query {
+        return Presented::Malformed("the access token must not be sent in the URL query");
+    }
+    let form_body = *method == axum::http::Method::POST
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| {
+                    m.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+    let from_body: Vec<String> = if form_body {
+        url::form_urlencoded::parse(body)
+            .filter(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    } else {
+        Vec::new()
     };
+    match (from_header, from_body.as_slice()) {
+        (Some(_), [_, ..]) => Presented::Malformed("the access token was sent more than one way"),
+        (None, [_, _, ..]) => Presented::Malformed("access_token is repeated"),
+        (Some(token), []) => Presented::One(token),
+        (None, [token]) => Presented::One(token.clone()),
+        (None, []) => Presented::None,
+    }
+}
+
+/// `GET|POST /userinfo`: the claims of the token's scope, for a live access token sent as Bearer in the
+/// header or in a form-encoded POST body (RFC 6750 §2.1–2.2).
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let token = match presented_token(&method, &headers, query.as_deref(), &body) {
+        Presented::One(token) => token,
+        Presented::None => return BearerMissing.into_response(),
+        Presented::Malformed(why) => return BearerInvalidRequest(why).into_response(),
+    };
+    let token = token.as_str();
     let Some(claims) = verify_access_token(&state, token) else {
         return BearerError.into_response();
     };

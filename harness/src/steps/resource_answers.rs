@@ -72,6 +72,30 @@ async fn first_works_at_userinfo(w: &mut World) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Userinfo takes the first redemption's access token sent as a form-encoded POST body (RFC 6750 §2.2).
+#[then(expr = "the first access token works at userinfo sent in the form body")]
+async fn first_works_in_body(w: &mut World) -> anyhow::Result<()> {
+    let token = w.first_token("access_token")?;
+    let r = w.provider.userinfo_sent(&token, "in the form body").await?;
+    ensure!(r.status == 200, "userinfo answered {}", r.brief());
+    Ok(())
+}
+
+/// Userinfo refuses the first access token sent two ways at once or in the URL query: 400
+/// `invalid_request` with the Bearer challenge (RFC 6750 §2, §3.1).
+#[then(expr = "the first access token sent {string} is refused at userinfo as invalid_request")]
+async fn first_refused_sent(w: &mut World, how: String) -> anyhow::Result<()> {
+    let token = w.first_token("access_token")?;
+    let r = w.provider.userinfo_sent(&token, &how).await?;
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    ensure!(
+        r.status == 400 && challenge.contains("error=\"invalid_request\""),
+        "userinfo answered {} ({challenge})",
+        r.brief()
+    );
+    Ok(())
+}
+
 /// Introspection says `active` or `inactive` for the first redemption's access token.
 #[then(expr = "the first access token introspects as {word}")]
 async fn first_introspects(w: &mut World, state: String) -> anyhow::Result<()> {

@@ -23,9 +23,16 @@ async fn userinfo_returns_claims_for_a_live_token_and_401_otherwise() {
             .expect("get"),
     )
     .await;
+    // No token at all: a challenge without an error code (RFC 6750 §3.1).
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    let challenge = missing.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with("Bearer") && !challenge.contains("error="),
+        "{challenge}"
+    );
     let garbage = t.userinfo("garbage").await;
     let id_token = t.userinfo(body["id_token"].as_str().expect("id")).await;
-    for r in [&missing, &garbage, &id_token] {
+    for r in [&garbage, &id_token] {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(
             r.header("www-authenticate")
@@ -44,6 +51,79 @@ async fn userinfo_returns_claims_for_a_live_token_and_401_otherwise() {
         StatusCode::UNAUTHORIZED,
         "expired"
     );
+}
+
+// RS-BEARER-BODY
+#[tokio::test]
+async fn userinfo_takes_the_token_in_a_form_body_but_one_way_only_and_never_in_the_query() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let access = t.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("a")
+        .to_owned();
+    let url = t.idp.userinfo_endpoint();
+    let in_body = read(
+        t.http
+            .post(&url)
+            .form(&[("access_token", access.as_str())])
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(in_body.status, StatusCode::OK, "{}", in_body.body);
+    assert_eq!(in_body.json()["sub"], "248289761001");
+    let both = read(
+        t.http
+            .post(&url)
+            .bearer_auth(&access)
+            .form(&[("access_token", access.as_str())])
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    let repeated = read(
+        t.http
+            .post(&url)
+            .form(&[
+                ("access_token", access.as_str()),
+                ("access_token", access.as_str()),
+            ])
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    let in_query = read(
+        t.http
+            .get(format!("{url}?access_token={access}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    for r in [&both, &repeated, &in_query] {
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.json()["error"], "invalid_request");
+        assert!(
+            r.header("www-authenticate")
+                .unwrap_or_default()
+                .contains("error=\"invalid_request\"")
+        );
+    }
+    // A body that is not form-encoded carries no token.
+    let json_body = read(
+        t.http
+            .post(&url)
+            .json(&serde_json::json!({"access_token": access}))
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(json_body.status, StatusCode::UNAUTHORIZED);
 }
 
 // RV-REVOKE, RS-BEARER, IN-INTROSPECT
