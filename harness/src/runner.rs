@@ -1005,8 +1005,10 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
     {
         let provider_only = lock(&provider_only_after);
         for s in &mut report.scenarios {
-            s.provider_only =
-                provider_only.contains(&(s.feature.clone(), s.scenario.clone(), s.line));
+            // A scenario that stopped before reaching the backend (skipped, not applicable) is the
+            // backend's all the same; only one that ran to its end without it is a self-check.
+            s.provider_only = s.skipped().is_none()
+                && provider_only.contains(&(s.feature.clone(), s.scenario.clone(), s.line));
         }
     }
     report.execution_failed = cucumber::writer::Stats::execution_has_failed(&writer);
