@@ -144,6 +144,28 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// An RFC 6750 §3 answer: `status`, a JSON body with `error` and `error_description`, the Bearer challenge
+/// (`realm`, and `error` and `error_description` unless `error` is `None`), `no-store`.
+fn bearer_answer(status: StatusCode, error: Option<&str>, description: &str) -> Response {
+    let body = json!({"error": error.unwrap_or("invalid_token"), "error_description": description});
+    let mut response = (status, Json(body)).into_response();
+    let challenge = match error {
+        Some(error) => format!(
+            "Bearer realm=\"mock-idp\", error=\"{error}\", error_description=\"{description}\""
+        ),
+        None => "Bearer realm=\"mock-idp\"".to_owned(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// RFC 6750 §3.1: a missing, malformed, expired or revoked Bearer token, answered 401 with
 /// `WWW-Authenticate: Bearer error="invalid_token"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,19 +173,11 @@ pub struct BearerError;
 
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
-        let description = "the access token is missing, invalid, expired or revoked";
-        let body = json!({"error": "invalid_token", "error_description": description});
-        let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(
-                "Bearer realm=\"mock-idp\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"",
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        bearer_answer(
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "the access token is missing, invalid, expired or revoked",
+        )
     }
 }
 
@@ -174,17 +188,7 @@ pub struct BearerMissing;
 
 impl IntoResponse for BearerMissing {
     fn into_response(self) -> Response {
-        let body =
-            json!({"error": "invalid_token", "error_description": "no access token was sent"});
-        let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"mock-idp\""),
-        );
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        bearer_answer(StatusCode::UNAUTHORIZED, None, "no access token was sent")
     }
 }
 
@@ -195,21 +199,7 @@ pub struct BearerInvalidRequest(pub &'static str);
 
 impl IntoResponse for BearerInvalidRequest {
     fn into_response(self) -> Response {
-        let body = json!({"error": "invalid_request", "error_description": self.0});
-        let mut response = (StatusCode::BAD_REQUEST, Json(body)).into_response();
-        let challenge = format!(
-            "Bearer realm=\"mock-idp\", error=\"invalid_request\", error_description=\"{}\"",
-            self.0
-        );
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        bearer_answer(StatusCode::BAD_REQUEST, Some("invalid_request"), self.0)
     }
 }
 
