@@ -46,6 +46,7 @@ pub const ITEMS: &[&str] = &[
     "pkce_s256",
     "state",
     "nonce",
+    "code_injection_defence",
     "code_redeemed_once",
     "redirect_uri_repeated",
     "client_auth_method",
@@ -96,32 +97,44 @@ fn item(
     }
 }
 
-/// Checks a fresh random value on every authorization request: present, ≥128 bits, never repeated.
+/// Whether an authorization request carries an S256 PKCE challenge.
+fn has_s256(r: &RequestRecord) -> bool {
+    r.param("code_challenge").is_some() && r.param("code_challenge_method") == Some("S256")
+}
+
+/// Checks a fresh random value on the authorization requests that carry it: ≥128 bits, never repeated.
+/// A request without it is judged by `required_unless_pkce`: when true, only a request with an S256 PKCE
+/// challenge may leave it out (RFC 9700 §2.1: a client may rely on PKCE for CSRF protection).
 fn fresh_values<'a>(
     authorizations: impl Iterator<Item = &'a RequestRecord>,
     param: &str,
+    required_unless_pkce: bool,
 ) -> (Option<String>, bool) {
     let mut seen_values = HashSet::new();
     let mut seen = false;
     for r in authorizations {
-        seen = true;
-        match r.param(param) {
-            None => return (Some(format!("request {} sent no {param}", r.seq)), true),
-            Some(v) if estimated_bits(v) < 128.0 => {
+        let Some(v) = r.param(param) else {
+            if required_unless_pkce && !has_s256(r) {
                 return (
-                    Some(format!(
-                        "request {} sent a {param} of about {:.0} bits",
-                        r.seq,
-                        estimated_bits(v)
-                    )),
+                    Some(format!("request {} sent no {param} and no PKCE", r.seq)),
                     true,
                 );
             }
-            Some(v) => {
-                if !seen_values.insert(v.to_owned()) {
-                    return (Some(format!("request {} reused a {param}", r.seq)), true);
-                }
-            }
+            continue;
+        };
+        seen = true;
+        if estimated_bits(v) < 128.0 {
+            return (
+                Some(format!(
+                    "request {} sent a {param} of about {:.0} bits",
+                    r.seq,
+                    estimated_bits(v)
+                )),
+                true,
+            );
+        }
+        if !seen_values.insert(v.to_owned()) {
+            return (Some(format!("request {} reused a {param}", r.seq)), true);
         }
     }
     (None, seen)
@@ -144,39 +157,67 @@ impl Verdict {
             .collect();
         let mut items = Vec::new();
 
-        // PKCE with S256 (RFC 9700 §2.1.1).
-        let pkce = authorizations.iter().find_map(|r| {
-            (r.param("code_challenge").is_none()
-                || r.param("code_challenge_method") != Some("S256"))
-            .then(|| format!("request {} has no S256 code_challenge", r.seq))
+        // PKCE, where the client uses it, with S256 (RFC 7636 §4.2, RFC 9700 §2.1.1). A client without
+        // PKCE is judged by the code-injection item.
+        let with_pkce: Vec<&&RequestRecord> = authorizations
+            .iter()
+            .filter(|r| r.param("code_challenge").is_some())
+            .collect();
+        let pkce = with_pkce.iter().find_map(|r| {
+            (!has_s256(r))
+                .then(|| format!("request {} has a code_challenge that is not S256", r.seq))
         });
         items.push(item(
             "pkce_s256",
             "PK-VALID",
-            "every authorization request carries an S256 code_challenge",
+            "an authorization request with a code_challenge uses S256",
             pkce,
-            !authorizations.is_empty(),
+            !with_pkce.is_empty(),
         ));
 
-        let (failure, seen) = fresh_values(authorizations.iter().copied(), "state");
+        let (failure, seen) = fresh_values(authorizations.iter().copied(), "state", true);
         items.push(item(
             "state",
             "ST-FRESH-EXPIRY",
-            "state is present, carries at least 128 bits and is never reused",
+            "state, when sent, carries at least 128 bits and is never reused; only a request with S256 PKCE \
+             may leave it out",
             failure,
             seen,
         ));
-        let oidc = authorizations.iter().copied().filter(|r| {
-            r.param("scope")
-                .is_some_and(|s| s.split(' ').any(|x| x == "openid"))
-        });
-        let (failure, seen) = fresh_values(oidc, "nonce");
+        let oidc: Vec<&RequestRecord> = authorizations
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.param("scope")
+                    .is_some_and(|s| s.split(' ').any(|x| x == "openid"))
+            })
+            .collect();
+        let (failure, seen) = fresh_values(oidc.iter().copied(), "nonce", false);
         items.push(item(
             "nonce",
             "ST-FRESH-EXPIRY",
-            "nonce is present, carries at least 128 bits and is never reused",
+            "nonce, when sent, carries at least 128 bits and is never reused",
             failure,
             seen,
+        ));
+        // Code injection (RFC 9700 §4.5): PKCE stops it at the token endpoint, the nonce at the client.
+        let injectable = authorizations.iter().find_map(|r| {
+            let nonce = r.param("nonce").is_some()
+                && r.param("scope")
+                    .is_some_and(|s| s.split(' ').any(|x| x == "openid"));
+            (!has_s256(r) && !nonce).then(|| {
+                format!(
+                    "request {} sent neither an S256 code_challenge nor a nonce",
+                    r.seq
+                )
+            })
+        });
+        items.push(item(
+            "code_injection_defence",
+            "ST-CODE-INJECTION",
+            "every authorization request carries an S256 code_challenge or a nonce",
+            injectable,
+            !authorizations.is_empty(),
         ));
 
         // A code is sent to the token endpoint at most once, even after an error (RFC 6749 §4.1.2).
@@ -326,22 +367,26 @@ impl Verdict {
             .iter()
             .filter(|r| r.path.rsplit('/').next() == Some("userinfo"))
             .collect();
-        let in_query = userinfo.iter().find_map(|r| {
+        // RFC 6750 §2: the header (RECOMMENDED) or a form body, exactly one of them, never the URL.
+        let badly_sent = userinfo.iter().find_map(|r| {
             let bearer = r
                 .header("authorization")
                 .is_some_and(|h| h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer "));
-            (r.param("access_token").is_some() || !bearer).then(|| {
-                format!(
-                    "request {} did not send the token as a Bearer header",
-                    r.seq
-                )
-            })
+            let param = r.param("access_token").is_some();
+            let why = match (bearer, param, r.method.as_str()) {
+                (_, true, "GET") => Some("sent the token in the URL query"),
+                (true, true, _) => Some("sent the token two ways at once"),
+                (false, false, _) => Some("sent no token"),
+                _ => None,
+            };
+            why.map(|why| format!("request {} {why}", r.seq))
         });
         items.push(item(
             "userinfo_bearer_header",
-            "RS-BEARER",
-            "userinfo is called with an Authorization: Bearer header, not a query parameter",
-            in_query,
+            "RS-BEARER-SEND",
+            "userinfo is called with the token in an Authorization: Bearer header or a form body, one way \
+             only, never in the URL query",
+            badly_sent,
             !userinfo.is_empty(),
         ));
         Verdict { items }

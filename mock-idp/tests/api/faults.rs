@@ -487,7 +487,7 @@ async fn the_log_is_bounded() {
 }
 
 #[tokio::test]
-async fn the_verdict_fails_a_replayed_code_a_weak_state_and_no_pkce() {
+async fn the_verdict_fails_a_replayed_code_a_weak_state_and_no_defence_against_code_injection() {
     let t = spawn_idp().await;
     let code = t.code_for("alice", &[]).await; // state "s1", no PKCE, no nonce
     t.exchange(&code).await;
@@ -496,12 +496,77 @@ async fn the_verdict_fails_a_replayed_code_a_weak_state_and_no_pkce() {
     let outcome = |n: &str| v.item(n).expect(n).outcome;
     assert_eq!(outcome("code_redeemed_once"), Outcome::Fail);
     assert_eq!(outcome("state"), Outcome::Fail);
-    assert_eq!(outcome("nonce"), Outcome::Fail);
-    assert_eq!(outcome("pkce_s256"), Outcome::Fail);
+    // Neither PKCE nor a nonce was used, so neither is judged on its own; together they are the
+    // code-injection defence, which is missing.
+    assert_eq!(outcome("nonce"), Outcome::NotSeen);
+    assert_eq!(outcome("pkce_s256"), Outcome::NotSeen);
+    assert_eq!(outcome("code_injection_defence"), Outcome::Fail);
     assert_eq!(outcome("redirect_uri_repeated"), Outcome::Pass);
     assert_eq!(outcome("client_auth_method"), Outcome::Pass);
     assert_eq!(outcome("userinfo_bearer_header"), Outcome::NotSeen);
     assert!(!v.is_clean());
+}
+
+#[tokio::test]
+async fn the_verdict_does_not_fail_a_client_that_relies_on_pkce_alone() {
+    // RFC 9700 §2.1: a client may rely on PKCE instead of state and nonce (Auth.js does by default).
+    let t = spawn_idp().await;
+    let (verifier, challenge) = pkce_pair();
+    let r = t
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", WEB),
+            ("redirect_uri", WEB_REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", "alice"),
+        ])
+        .await;
+    assert!(
+        r.status.is_redirection() || r.status.is_success(),
+        "{}",
+        r.body
+    );
+    let _ = verifier;
+    let v = t.idp.verdict();
+    let outcome = |n: &str| v.item(n).expect(n).outcome;
+    assert_eq!(outcome("pkce_s256"), Outcome::Pass);
+    assert_eq!(outcome("state"), Outcome::NotSeen);
+    assert_eq!(outcome("nonce"), Outcome::NotSeen);
+    assert_eq!(outcome("code_injection_defence"), Outcome::Pass);
+    assert!(v.is_clean(), "{v:?}");
+}
+
+#[tokio::test]
+async fn the_verdict_takes_a_userinfo_token_in_a_form_body_but_not_in_the_url() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let access = t.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("a")
+        .to_owned();
+    let url = t.idp.userinfo_endpoint();
+    t.http
+        .post(&url)
+        .form(&[("access_token", access.as_str())])
+        .send()
+        .await
+        .expect("post");
+    let item = |t: &TestIdp| {
+        t.idp
+            .verdict()
+            .item("userinfo_bearer_header")
+            .expect("item")
+            .outcome
+    };
+    assert_eq!(item(&t), Outcome::Pass);
+    t.http
+        .get(format!("{url}?access_token={access}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(item(&t), Outcome::Fail);
 }
 
 #[tokio::test]
