@@ -541,11 +541,7 @@ async fn the_verdict_does_not_fail_a_client_that_relies_on_pkce_alone() {
 #[tokio::test]
 async fn the_verdict_takes_a_userinfo_token_in_a_form_body_but_not_in_the_url() {
     let t = spawn_idp().await;
-    let code = t.code_for("alice", &[]).await;
-    let access = t.exchange(&code).await.json()["access_token"]
-        .as_str()
-        .expect("a")
-        .to_owned();
+    let access = t.access_token_of("alice").await;
     let url = t.idp.userinfo_endpoint();
     t.http
         .post(&url)

@@ -157,6 +157,15 @@ impl TestIdp {
         .await
     }
 
+    /// A live access token of `username` for the web client: a code, then its exchange.
+    pub async fn access_token_of(&self, username: &str) -> String {
+        let code = self.code_for(username, &[]).await;
+        self.exchange(&code).await.json()["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     pub async fn userinfo(&self, access_token: &str) -> Reply {
         read(
             self.http

@@ -57,11 +57,7 @@ async fn userinfo_returns_claims_for_a_live_token_and_401_otherwise() {
 #[tokio::test]
 async fn userinfo_takes_the_token_in_a_form_body_but_one_way_only_and_never_in_the_query() {
     let t = spawn_idp().await;
-    let code = t.code_for("alice", &[]).await;
-    let access = t.exchange(&code).await.json()["access_token"]
-        .as_str()
-        .expect("a")
-        .to_owned();
+    let access = t.access_token_of("alice").await;
     let url = t.idp.userinfo_endpoint();
     let in_body = read(
         t.http
