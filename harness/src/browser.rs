@@ -143,6 +143,8 @@ pub struct Browser {
     client: reqwest::Client,
     /// This browser's cookies.
     jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// The same client without the jar: sends a `Cookie` header it is given and keeps nothing it is sent.
+    bare: reqwest::Client,
     /// Where its exchanges are recorded, if anywhere.
     recording: Option<Recording>,
 }
@@ -150,18 +152,23 @@ pub struct Browser {
 impl Browser {
     /// A fresh browser with an empty cookie jar.
     pub fn new() -> anyhow::Result<Browser> {
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .user_agent(USER_AGENT)
+                .timeout(std::time::Duration::from_secs(10))
+        };
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
+        let client = builder()
             .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(USER_AGENT)
-            .timeout(std::time::Duration::from_secs(10))
             .build()
             .context("building a browser")?;
+        let bare = builder().build().context("building a browser")?;
         Ok(Browser {
             client,
             jar,
+            bare,
             recording: None,
         })
     }
@@ -171,6 +178,7 @@ impl Browser {
         Browser {
             client: self.client.clone(),
             jar: self.jar.clone(),
+            bare: self.bare.clone(),
             recording: Some(Recording {
                 trace: trace.clone(),
                 lane,
@@ -198,14 +206,8 @@ impl Browser {
 
     /// `GET url` with exactly this `Cookie` header instead of the jar's (the jar is left as it is).
     pub async fn get_with_cookies(&self, url: &Url, cookies: &str) -> anyhow::Result<HttpResponse> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(USER_AGENT)
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .context("building a client")?;
-        let request = client
+        let request = self
+            .bare
             .get(url.clone())
             .header(reqwest::header::COOKIE, cookies);
         self.send(request, "GET", url, vec![("cookie".into(), cookies.into())])

@@ -95,6 +95,18 @@ pub struct TargetFile {
     /// Optional setup hooks of its test build.
     #[serde(default)]
     pub hooks: HookSection,
+    /// The `html_pattern`s, compiled once when the file is parsed.
+    #[serde(skip)]
+    patterns: Patterns,
+}
+
+/// A target file's page patterns as regexes.
+#[derive(Debug, Clone, Default)]
+struct Patterns {
+    /// `[profile] html_pattern`, with groups `sub`, `name`, `email`.
+    profile: Option<regex::Regex>,
+    /// `[errors] html_pattern`, with group `code`.
+    error: Option<regex::Regex>,
 }
 
 /// `[provider]`: the issuer, client and redirect URI the backend is configured with.
@@ -268,15 +280,16 @@ const PAGE_FIELDS: [(&str, ProfileField); 3] = [
     ("email", ProfileField::Email),
 ];
 
-/// `pattern` as a regex whose named groups are its placeholders; the rest matches literally.
-fn page_regex(pattern: &str) -> anyhow::Result<regex::Regex> {
+/// `pattern` as a regex whose named groups are its placeholders among `names` (`{name}` → group `name`);
+/// the rest, other braces included, matches literally. `key` names the setting in errors.
+fn page_regex(pattern: &str, names: &[&str], key: &str) -> anyhow::Result<regex::Regex> {
     let mut re = String::new();
     let mut rest = pattern;
     while let Some(open) = rest.find('{') {
         re.push_str(&regex::escape(&rest[..open]));
         let after = &rest[open + 1..];
         match after.find('}') {
-            Some(close) if PAGE_FIELDS.iter().any(|(n, _)| *n == &after[..close]) => {
+            Some(close) if names.contains(&&after[..close]) => {
                 re.push_str(&format!("(?P<{}>[^<>\"]+?)", &after[..close]));
                 rest = &after[close + 1..];
             }
@@ -287,7 +300,7 @@ fn page_regex(pattern: &str) -> anyhow::Result<regex::Regex> {
         }
     }
     re.push_str(&regex::escape(rest));
-    regex::Regex::new(&re).context("profile.html_pattern")
+    regex::Regex::new(&re).with_context(|| key.to_owned())
 }
 
 /// `[errors]`: where a refusal names its cause and how that maps to the suite's vocabulary.
@@ -354,7 +367,7 @@ impl TargetFile {
 
     /// Parses and checks a target file's text.
     pub fn parse(text: &str) -> anyhow::Result<TargetFile> {
-        let file: TargetFile = toml::from_str(text)?;
+        let mut file: TargetFile = toml::from_str(text)?;
         let issuer = Url::parse(&file.provider.issuer).context("provider.issuer is not a URL")?;
         ensure!(
             issuer.scheme() == "http",
@@ -389,14 +402,15 @@ impl TargetFile {
              provider's redirect to provider.redirect_uri)"
         );
         if let Some(pattern) = &file.profile.html_pattern {
-            page_regex(pattern)?;
+            let names: Vec<&str> = PAGE_FIELDS.iter().map(|(n, _)| *n).collect();
+            file.patterns.profile = Some(page_regex(pattern, &names, "profile.html_pattern")?);
         }
         if let Some(pattern) = &file.errors.html_pattern {
             ensure!(
                 pattern.contains("{code}"),
                 "errors.html_pattern needs {{code}} where the page names the error"
             );
-            page_regex(&pattern.replace("{code}", "{sub}"))?;
+            file.patterns.error = Some(page_regex(pattern, &["code"], "errors.html_pattern")?);
         }
         if file.session.json_pointer.is_some()
             && (file.session.cookie.is_some() || !file.session.cookies.is_empty())
@@ -660,12 +674,10 @@ impl Target for HttpTarget {
             .as_deref()
             .and_then(|name| location.and_then(|l| crate::browser::query_param(l, name)));
         // An HTML refusal reaches here as a JSON string of the page.
-        let from_page = errors.html_pattern.as_deref().and_then(|pattern| {
-            let page = body.as_str()?;
-            let re = page_regex(&pattern.replace("{code}", "{sub}")).ok()?;
-            let found = re.captures(page)?;
+        let from_page = self.file.patterns.error.as_ref().and_then(|re| {
+            let found = re.captures(body.as_str()?)?;
             found
-                .name("sub")
+                .name("code")
                 .map(|m| crate::browser::unescape_html(m.as_str()))
         });
         let code = self.error_code(status, body).or(from_query).or(from_page);
@@ -703,14 +715,10 @@ impl Target for HttpTarget {
     }
 
     fn profile_of_page(&self, body: &str) -> Profile {
-        let Some(pattern) = &self.file.profile.html_pattern else {
+        let Some(re) = &self.file.patterns.profile else {
             return self.profile(&serde_json::from_str(body).unwrap_or(Value::Null));
         };
         let mut profile = Profile::default();
-        // Checked when the file was loaded.
-        let Ok(re) = page_regex(pattern) else {
-            return profile;
-        };
         if let Some(found) = re.captures(body) {
             let text = |name: &str| {
                 found

@@ -472,7 +472,8 @@ impl Recorder {
                 });
                 let rule = broken.as_ref().map(|(row, _)| row.clone());
                 let part = PART_LEVELS.iter().find(|(text, row, _)| {
-                    scenario.tags.first().is_some_and(|t| t == row)
+                    crate::report::judged_row(&self.catalogue, &scenario.tags)
+                        .is_some_and(|r| r.id == *row)
                         && steps.iter().any(|s| s.text.contains(text))
                 });
                 let level = match (&broken, part) {
@@ -497,7 +498,10 @@ impl Recorder {
                 {
                     let row = rule
                         .clone()
-                        .or_else(|| scenario.tags.first().cloned())
+                        .or_else(|| {
+                            crate::report::judged_row(&self.catalogue, &scenario.tags)
+                                .map(|r| r.id.clone())
+                        })
                         .unwrap_or_default();
                     outcome = Outcome::Skipped(format!(
                         "{COULD_NOT_CHECK} {row}: `{} {}` failed: {message}",

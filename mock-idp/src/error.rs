@@ -144,16 +144,29 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// An RFC 6750 §3 answer: `status`, a JSON body with `error` and `error_description`, the Bearer challenge
-/// (`realm`, and `error` and `error_description` unless `error` is `None`), `no-store`.
-fn bearer_answer(status: StatusCode, error: Option<&str>, description: &str) -> Response {
-    let body = json!({"error": error.unwrap_or("invalid_token"), "error_description": description});
+/// An RFC 6750 §3 answer: `status`, a JSON body with `error` and `error_description` (and `scope`), the
+/// Bearer challenge (`realm`, then `error`, `error_description` and `scope` unless `error` is `None`),
+/// `no-store`.
+fn bearer_answer(
+    status: StatusCode,
+    error: Option<&str>,
+    description: &str,
+    scope: Option<&str>,
+) -> Response {
+    let mut body =
+        json!({"error": error.unwrap_or("invalid_token"), "error_description": description});
+    if let Some(scope) = scope {
+        body["scope"] = json!(scope);
+    }
     let mut response = (status, Json(body)).into_response();
-    let challenge = match error {
-        Some(error) => format!(
+    let challenge = match (error, scope) {
+        (None, _) => "Bearer realm=\"mock-idp\"".to_owned(),
+        (Some(error), None) => format!(
             "Bearer realm=\"mock-idp\", error=\"{error}\", error_description=\"{description}\""
         ),
-        None => "Bearer realm=\"mock-idp\"".to_owned(),
+        (Some(error), Some(scope)) => format!(
+            "Bearer realm=\"mock-idp\", error=\"{error}\", error_description=\"{description}\", scope=\"{scope}\""
+        ),
     };
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
@@ -177,6 +190,7 @@ impl IntoResponse for BearerError {
             StatusCode::UNAUTHORIZED,
             Some("invalid_token"),
             "the access token is missing, invalid, expired or revoked",
+            None,
         )
     }
 }
@@ -188,7 +202,12 @@ pub struct BearerMissing;
 
 impl IntoResponse for BearerMissing {
     fn into_response(self) -> Response {
-        bearer_answer(StatusCode::UNAUTHORIZED, None, "no access token was sent")
+        bearer_answer(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "no access token was sent",
+            None,
+        )
     }
 }
 
@@ -199,7 +218,12 @@ pub struct BearerInvalidRequest(pub &'static str);
 
 impl IntoResponse for BearerInvalidRequest {
     fn into_response(self) -> Response {
-        bearer_answer(StatusCode::BAD_REQUEST, Some("invalid_request"), self.0)
+        bearer_answer(
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            self.0,
+            None,
+        )
     }
 }
 
@@ -210,21 +234,11 @@ pub struct InsufficientScope(pub &'static str);
 
 impl IntoResponse for InsufficientScope {
     fn into_response(self) -> Response {
-        let description = "the access token does not carry the scope this resource needs";
-        let body = json!({"error": "insufficient_scope", "error_description": description, "scope": self.0});
-        let mut response = (StatusCode::FORBIDDEN, Json(body)).into_response();
-        let challenge = format!(
-            "Bearer realm=\"mock-idp\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
-            self.0
-        );
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        bearer_answer(
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "the access token does not carry the scope this resource needs",
+            Some(self.0),
+        )
     }
 }

@@ -229,10 +229,14 @@ pub fn parse_catalogue(markdown: &str) -> Vec<Rule> {
 /// The level a scenario with these tags fails at: that of its first tag that is a catalogue row (the row
 /// it judges), else MUST.
 pub fn level_of(catalogue: &[Rule], tags: &[String]) -> Level {
+    judged_row(catalogue, tags).map_or(Level::Must, |r| r.level)
+}
+
+/// The row a scenario with these tags judges: its first tag that is a catalogue row.
+pub fn judged_row<'a>(catalogue: &'a [Rule], tags: &[String]) -> Option<&'a Rule> {
     tags.iter()
         .map(|t| t.trim().trim_start_matches('@'))
         .find_map(|t| catalogue.iter().find(|r| r.id == t))
-        .map_or(Level::Must, |r| r.level)
 }
 
 /// The rules whose IDs are among `tags` (with or without the `@`), in the order of the tags, each once.
