@@ -95,6 +95,15 @@ pub struct TargetFile {
     /// Optional setup hooks of its test build.
     #[serde(default)]
     pub hooks: HookSection,
+    /// WeChat and GitHub providers the backend also offers.
+    #[serde(default)]
+    pub extra_providers: Vec<ExtraProviderSection>,
+    /// Account linking, if the backend has it.
+    #[serde(default)]
+    pub linking: LinkingSection,
+    /// How to start a backend of the scenario's own, if the backend can be started so.
+    #[serde(default)]
+    pub start: Option<StartSection>,
     /// The `html_pattern`s, compiled once when the file is parsed.
     #[serde(skip)]
     patterns: Patterns,
@@ -357,6 +366,68 @@ pub struct HookSection {
     pub reset_clock: Option<String>,
 }
 
+/// `[[extra_providers]]`: a WeChat or GitHub provider the backend is configured with. The runner serves
+/// it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraProviderSection {
+    /// The name the backend gives it; the scenarios' "WeChat" and "GitHub".
+    pub name: String,
+    /// `wechat` or `github`.
+    pub kind: crate::target::ExtraKind,
+    /// The tenant that serves it (`[a-z0-9-]`).
+    pub tenant: String,
+    /// The backend's client id there (WeChat's `appid`).
+    pub client_id: String,
+    /// The backend's client secret there.
+    pub client_secret: String,
+    /// The redirect URI the backend sends there (default `provider.redirect_uri`).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// `GET` starts a login with it (default: `backend.login` with `?provider=NAME`).
+    #[serde(default)]
+    pub login: Option<String>,
+    /// Its own unknown-user policy, when it differs from the backend's.
+    #[serde(default)]
+    pub unknown_user_policy: Option<PolicyName>,
+}
+
+/// `[linking]`: account linking with the session (each optional; `{provider}` and `{id}` are filled in).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkingSection {
+    /// `GET` with the session answers `{"url": …}`, a login whose identity is linked to the user.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// `GET` with the session answers `{"identities": [{"id", "provider"}, …]}`.
+    #[serde(default)]
+    pub identities: Option<String>,
+    /// `DELETE` with the session unlinks identity `{id}`.
+    #[serde(default)]
+    pub unlink: Option<String>,
+}
+
+/// `[start]`: how the runner starts a backend of a scenario's own, pointed at a provider of the scenario's
+/// own, for the scenarios a shared running backend cannot serve (a first fetch of discovery, another
+/// unknown-user policy, a startup check, a client secret of the scenario's choice). In `command`'s
+/// arguments and `env`'s values the runner fills in `{issuer}`, `{client_id}`, `{client_secret}`,
+/// `{port}` (a free loopback port), `{base}` (`http://127.0.0.1:{port}`), `{dir}` (an empty directory
+/// removed afterwards), `{policy}` and `{jwt_key}` (32 random bytes, or what a startup scenario tries).
+/// The started backend's endpoints are `[backend]`'s and `[provider]`'s URLs with `backend.base_url`
+/// replaced by `{base}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartSection {
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Environment variables to set.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How long it may take until its port accepts connections (default 30 s).
+    #[serde(default)]
+    pub ready_seconds: Option<u64>,
+}
+
 impl TargetFile {
     /// Reads and checks a target file; errors name the file and the field.
     pub fn load(path: &Path) -> anyhow::Result<TargetFile> {
@@ -417,6 +488,27 @@ impl TargetFile {
         {
             bail!("session: give json_pointer or cookie(s), not both");
         }
+        for extra in &file.extra_providers {
+            ensure!(
+                !extra.tenant.is_empty()
+                    && extra
+                        .tenant
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "extra_providers {:?}: tenant must be [a-z0-9-] (the provider serves it at {{issuer}}/t/TENANT)",
+                extra.name
+            );
+            if let Some(uri) = &extra.redirect_uri {
+                Url::parse(uri)
+                    .with_context(|| format!("extra_providers {:?}: redirect_uri", extra.name))?;
+            }
+        }
+        if let Some(start) = &file.start {
+            ensure!(
+                !start.command.is_empty(),
+                "start.command needs at least the program"
+            );
+        }
         if let Some(id) = mock_idp::Config::builtin()
             .clients
             .iter()
@@ -466,6 +558,22 @@ impl HttpFactory {
             auth_method: file.provider.token_endpoint_auth_method,
             post_logout_redirect_uri: file.provider.post_logout_redirect_uri.clone(),
             backchannel_logout_uri: file.provider.backchannel_logout_uri.clone(),
+            personas: file
+                .extra_providers
+                .iter()
+                .map(|e| crate::target::FixedPersona {
+                    name: e.name.clone(),
+                    kind: e.kind,
+                    tenant: e.tenant.clone(),
+                    client_id: e.client_id.clone(),
+                    client_secret: e.client_secret.clone(),
+                    redirect_uri: e
+                        .redirect_uri
+                        .clone()
+                        .unwrap_or_else(|| file.provider.redirect_uri.clone()),
+                    policy: e.unknown_user_policy.map(Policy::from),
+                })
+                .collect(),
         };
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -491,6 +599,11 @@ impl TargetFactory for HttpFactory {
         Some(&self.fixed)
     }
 
+    fn own_backends(&self) -> Option<crate::target::SharedFactory> {
+        self.starter()
+            .map(|s| std::sync::Arc::new(s) as crate::target::SharedFactory)
+    }
+
     fn start<'a>(
         &'a self,
         _provider: &'a ProviderSetup,
@@ -500,21 +613,47 @@ impl TargetFactory for HttpFactory {
             Ok(Box::new(HttpTarget {
                 file: self.file.clone(),
                 http: self.http.clone(),
+                _process: None,
             }) as Box<dyn Target>)
         })
+    }
+}
+
+impl HttpFactory {
+    /// The factory of backends started for one scenario each, if the target file says how
+    /// (`[start]`).
+    pub fn starter(&self) -> Option<crate::started::StartedFactory> {
+        let start = self.file.start.clone()?;
+        Some(crate::started::StartedFactory::new(
+            self.file.clone(),
+            start,
+            self.http.clone(),
+        ))
     }
 }
 
 /// The running backend, as one scenario sees it.
 #[derive(Debug)]
 pub struct HttpTarget {
-    /// The target file.
-    file: TargetFile,
+    /// The target file (for a started backend, with its URLs moved to where it listens).
+    pub(crate) file: TargetFile,
     /// For the hooks.
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
+    /// A backend started for the scenario, stopped when the target is dropped.
+    pub(crate) _process: Option<crate::started::Process>,
 }
 
 impl HttpTarget {
+    /// A linking URL with `{provider}` and `{id}` filled in.
+    fn linking(&self, path: Option<&String>, provider: &str, id: &str) -> Option<Url> {
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let path = path?
+            .replace("{provider}", &encode(provider))
+            .replace("{id}", &encode(id));
+        self.file.backend.base_url.join(&path).ok()
+    }
+
     fn url(&self, path: &str) -> Url {
         // Checked when the file was loaded.
         self.file
@@ -759,6 +898,35 @@ impl Target for HttpTarget {
 
     fn app_token_issuer(&self) -> Option<String> {
         self.file.session.issuer.clone()
+    }
+
+    fn login_url_for(&self, provider: &str) -> Url {
+        let own = self
+            .file
+            .extra_providers
+            .iter()
+            .find(|e| e.name == provider)
+            .and_then(|e| e.login.as_deref());
+        match own {
+            Some(path) => self.url(path),
+            None => {
+                let mut url = self.login_url();
+                url.query_pairs_mut().append_pair("provider", provider);
+                url
+            }
+        }
+    }
+
+    fn link_url(&self, provider: &str) -> Option<Url> {
+        self.linking(self.file.linking.start.as_ref(), provider, "")
+    }
+
+    fn identities_url(&self) -> Option<Url> {
+        self.linking(self.file.linking.identities.as_ref(), "", "")
+    }
+
+    fn identity_url(&self, id: &str) -> Option<Url> {
+        self.linking(self.file.linking.unlink.as_ref(), "", id)
     }
 
     fn app_token_audience(&self) -> Option<String> {

@@ -40,6 +40,7 @@
 //!   target's documented hooks, and the provider through its in-process handle.
 //! - Nothing sleeps: time moves by advancing clocks.
 
+pub mod arrangement;
 pub mod browser;
 pub mod bundled;
 pub mod http_target;
@@ -53,6 +54,7 @@ pub mod preflight;
 pub mod provider;
 pub mod report;
 pub mod runner;
+pub mod started;
 pub mod steps;
 pub mod target;
 pub mod trace;

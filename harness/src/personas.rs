@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, anyhow, ensure};
-use mock_idp::{ClientConfig, Config, Fault, FaultSpec, Handle, MockIdp, Persona, UserConfig};
+use mock_idp::{ClientConfig, Fault, FaultSpec, Handle, MockIdp, UserConfig};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use url::Url;
 
 use crate::{
+    arrangement::PersonaSource,
     browser::{hidden_input, query_param},
     parameters::Policy,
     target::{ExtraKind, ExtraProvider},
@@ -30,10 +31,14 @@ pub struct PersonaProvider {
     pub kind: ExtraKind,
     /// The tenant's controls.
     pub handle: Handle,
+    /// The backend's client id there.
+    pub client_id: String,
     /// The backend's secret there.
     pub client_secret: String,
     /// Whether the backend's client is registered there (after the backend started).
     registered: bool,
+    /// On a running backend's persona, shared by every scenario: the suffix of the scenario's users.
+    namespace: Option<String>,
 }
 
 impl PersonaProvider {
@@ -55,6 +60,8 @@ pub struct Personas {
     last_code: HashMap<String, String>,
     /// The server the personas are tenants of, and their tenant names: deleted with the scenario.
     tenants: Option<(Arc<MockIdp>, Vec<String>)>,
+    /// Users the scenario added to a shared persona: removed with the scenario.
+    created: Vec<(Handle, String)>,
 }
 
 impl Personas {
@@ -66,6 +73,9 @@ impl Personas {
 
 impl Drop for Personas {
     fn drop(&mut self) {
+        for (handle, name) in &self.created {
+            handle.remove_user(name);
+        }
         if let Some((server, names)) = &self.tenants {
             for name in names {
                 server.delete_tenant(name);
@@ -75,63 +85,83 @@ impl Drop for Personas {
 }
 
 impl World {
-    /// Offers `name` through a new WeChat or GitHub persona with the provider's users; only before the
-    /// backend has started.
+    /// Offers `name` through a WeChat or GitHub persona ([`crate::arrangement::persona_for`] says which);
+    /// only before the backend has started.
     pub fn add_persona(
         &mut self,
         name: &str,
         kind: ExtraKind,
         policy: Option<Policy>,
     ) -> anyhow::Result<()> {
-        if self.factory.fixed().is_some() {
-            return Err(crate::target::skip(
-                "needs a backend configured with the scenario's own WeChat or GitHub provider",
-            ));
-        }
-        let persona = match kind {
-            ExtraKind::Wechat => Persona::Wechat,
-            ExtraKind::Github => Persona::Github,
+        let persona = match crate::arrangement::persona_for(self, name, kind, policy)? {
+            PersonaSource::Configured { handle, persona } => PersonaProvider {
+                name: name.to_owned(),
+                kind,
+                handle,
+                client_id: persona.client_id,
+                client_secret: persona.client_secret,
+                registered: true,
+                namespace: self.provider.namespace().map(str::to_owned),
+            },
+            PersonaSource::Made {
+                handle,
+                tenant,
+                server,
+            } => {
+                self.personas
+                    .tenants
+                    .get_or_insert_with(|| (server, Vec::new()))
+                    .1
+                    .push(tenant);
+                let client_secret = mock_idp::state::random_token(24);
+                self.options.extra_providers.push(ExtraProvider {
+                    name: name.to_owned(),
+                    kind,
+                    base_url: handle.issuer().to_owned(),
+                    client_id: PERSONA_CLIENT_ID.into(),
+                    client_secret: client_secret.clone(),
+                    policy,
+                });
+                PersonaProvider {
+                    name: name.to_owned(),
+                    kind,
+                    handle,
+                    client_id: PERSONA_CLIENT_ID.into(),
+                    client_secret,
+                    registered: false,
+                    namespace: None,
+                }
+            }
         };
-        let config = Config {
-            persona,
-            issuer: None,
-            users: self.provider.idp.state().usernames(),
-            ..Config::default()
-        };
-        let server = self.provider.server();
-        // A generated name: the server may be shared by concurrent scenarios.
-        let handle = server
-            .create_tenant(None, Some(config))
-            .map_err(|e| anyhow!("creating the {name} persona: {e}"))?;
-        let tenant = handle
-            .state()
-            .base_path
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        self.personas
-            .tenants
-            .get_or_insert_with(|| (server.clone(), Vec::new()))
-            .1
-            .push(tenant);
-        let client_secret = mock_idp::state::random_token(24);
-        self.options.extra_providers.push(ExtraProvider {
-            name: name.to_owned(),
-            kind,
-            base_url: handle.issuer().to_owned(),
-            client_id: PERSONA_CLIENT_ID.into(),
-            client_secret: client_secret.clone(),
-            policy,
-        });
-        self.personas.list.push(PersonaProvider {
-            name: name.to_owned(),
-            kind,
-            handle,
-            client_secret,
-            registered: false,
-        });
+        self.personas.list.push(persona);
         Ok(())
+    }
+
+    /// The persona's username for the scenario's user `name`: `name` on a persona of the scenario's own;
+    /// on a running backend's, shared by every scenario, the scenario's namespaced user, copied there
+    /// from the provider on first use (and removed when the scenario ends).
+    pub(crate) fn persona_login_name(
+        &mut self,
+        p: &PersonaProvider,
+        name: &str,
+    ) -> anyhow::Result<String> {
+        let Some(ns) = &p.namespace else {
+            return Ok(name.to_owned());
+        };
+        let mapped = format!("{name}.{ns}");
+        if p.handle.state().user(&mapped).is_none() {
+            let at_root = self.provider.login_name(name)?;
+            if let Some(mut user) = self.provider.idp.state().user(&at_root) {
+                user.username = mapped.clone();
+                p.handle
+                    .add_user(user)
+                    .map_err(|e| anyhow!("adding {mapped} at {}: {e}", p.name))?;
+                self.personas
+                    .created
+                    .push((p.handle.clone(), mapped.clone()));
+            }
+        }
+        Ok(mapped)
     }
 
     /// The persona named `name`.
@@ -150,7 +180,7 @@ impl World {
         for p in self.personas.list.iter_mut().filter(|p| !p.registered) {
             p.handle
                 .add_client(ClientConfig::confidential(
-                    PERSONA_CLIENT_ID,
+                    &p.client_id,
                     &p.client_secret,
                     &redirect,
                 ))
@@ -184,16 +214,17 @@ impl World {
             "the {provider} login page answered {}",
             page.brief()
         );
+        let username = self.persona_login_name(&p, username)?;
         let password = p
             .handle
             .state()
-            .user(username)
+            .user(&username)
             .map(|u| u.password.expose().to_owned())
             .unwrap_or_default();
         let form = [
             ("request_id", hidden_input(&page.body, "request_id")?),
             ("csrf", hidden_input(&page.body, "csrf")?),
-            ("username", username.to_owned()),
+            ("username", username.clone()),
             ("password", password),
             ("action", "login".to_owned()),
         ];
@@ -221,9 +252,7 @@ impl World {
             return b.get(&url).await?.location();
         }
         let url = app.link_url(provider).ok_or_else(|| {
-            crate::target::unsupported(
-                "account linking (a backend in-process; target files cannot describe it yet)",
-            )
+            crate::target::unsupported("[linking] in the target file (account linking)")
         })?;
         let response = match token {
             Some(t) if t != crate::world::COOKIE_SESSION => b.get_with_bearer(&url, &t).await?,
@@ -305,11 +334,16 @@ impl World {
 
     /// Adds a user with this email at the persona only.
     pub fn add_persona_user(
-        &self,
+        &mut self,
         provider: &str,
         username: &str,
         email: &str,
     ) -> anyhow::Result<()> {
+        let p = self.persona(provider)?;
+        let username = &match &p.namespace {
+            Some(ns) => format!("{username}.{ns}"),
+            None => username.to_owned(),
+        };
         let mut user = UserConfig::new(
             username,
             &format!("{username}-password"),
@@ -318,10 +352,15 @@ impl World {
         user.name = Some(format!("{username} (provider)"));
         user.email = Some(email.to_owned());
         user.email_verified = Some(true);
-        self.persona(provider)?
-            .handle
+        p.handle
             .add_user(user)
-            .map_err(|e| anyhow!("adding {username} at {provider}: {e}"))
+            .map_err(|e| anyhow!("adding {username} at {provider}: {e}"))?;
+        if p.namespace.is_some() {
+            self.personas
+                .created
+                .push((p.handle.clone(), username.clone()));
+        }
+        Ok(())
     }
 
     /// The profile's display name is `name` and its avatar the persona's picture of `username`.
@@ -331,7 +370,14 @@ impl World {
         provider: &str,
         username: &str,
     ) -> anyhow::Result<()> {
-        let avatar = self.persona(provider)?.handle.avatar_url(username);
+        let p = self.persona(provider)?;
+        let login = self.persona_login_name(&p, username)?;
+        // The picture the persona publishes for the user: a path of its own, or a URL as it is.
+        let avatar = match p.handle.state().user(&login).and_then(|u| u.picture) {
+            Some(path) if path.starts_with('/') => p.handle.url(&path),
+            Some(url) => url,
+            None => p.handle.avatar_url(&login),
+        };
         self.fetch_profile(None).await?;
         let body = self
             .profile
@@ -394,9 +440,7 @@ impl World {
     pub async fn linked_identities(&mut self) -> anyhow::Result<Vec<(String, Option<String>)>> {
         let token = self.app_token.clone();
         let url = self.app().await?.identities_url().ok_or_else(|| {
-            crate::target::unsupported(
-                "account linking (a backend in-process; target files cannot describe it yet)",
-            )
+            crate::target::unsupported("[linking] in the target file (account linking)")
         })?;
         let b = self.browser(MAIN)?;
         let response = match token {
@@ -446,9 +490,7 @@ impl World {
         };
         let token = self.app_token.clone();
         let url = self.app().await?.identity_url(&id).ok_or_else(|| {
-            crate::target::unsupported(
-                "account linking (a backend in-process; target files cannot describe it yet)",
-            )
+            crate::target::unsupported("[linking] in the target file (account linking)")
         })?;
         let b = self.browser(MAIN)?;
         let token = token.filter(|t| t != crate::world::COOKIE_SESSION);

@@ -303,6 +303,11 @@ impl Provider {
         Ok(provider)
     }
 
+    /// The suffix of the scenario's users on a provider every scenario shares, if it is one.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
     /// The provider's controls for a step that changes or counts what every scenario on it shares (faults,
     /// keys, the clock, the request counts, the verdict); refused on a shared provider unless the scenario
     /// runs alone, so a misclassified scenario fails saying so instead of disturbing others.

@@ -14,11 +14,9 @@ use std::{
 use cucumber::{Event, World as _, WriterExt as _, event, parser, writer};
 use futures::FutureExt as _;
 
-use mock_idp::MockIdp;
-
 use crate::{
+    arrangement::Arrangement,
     outcome::{Level, Outcome, StepOutcome, Tally},
-    provider::Provider,
     target::SharedFactory,
     world::World,
 };
@@ -732,6 +730,11 @@ pub fn provider_wide(
         .any(|step| {
             let text = step.value.to_lowercase();
             PROVIDER_WIDE_STEPS.iter().any(|p| text.starts_with(p))
+                // A WeChat or GitHub provider's faults and last token answer, on a running backend's
+                // persona that every scenario shares.
+                || (text.starts_with("the \"")
+                    && (text.contains("\" provider injects ") || text.contains("\" token endpoint answered ")))
+                || text.starts_with("the app understood the \"")
                 // Counting all of a running backend's users: nobody else may add any meanwhile.
                 || (text.starts_with("the app database has") && text.ends_with("in total"))
         })
@@ -809,47 +812,11 @@ impl std::error::Error for PreflightFailed {}
 
 /// `conform check`: serves the provider the backend is configured with and runs only the pre-flight.
 pub async fn check_target(factory: SharedFactory) -> anyhow::Result<crate::preflight::Preflight> {
-    let fixed = factory
-        .fixed()
+    let arrangement = Arrangement::for_run(factory.clone(), false, true).await?;
+    let server = arrangement
+        .running_provider()
         .ok_or_else(|| anyhow::anyhow!("check needs a running backend's target file"))?;
-    let server = Arc::new(serve_fixed_provider(fixed).await?);
-    crate::preflight::check(factory.clone(), server).await
-}
-
-/// Serves the mock provider a running backend is configured with: at its issuer, with the built-in users
-/// and clients and the backend's client registered.
-async fn serve_fixed_provider(fixed: &crate::target::FixedBackend) -> io::Result<MockIdp> {
-    let issuer = url::Url::parse(&fixed.provider.issuer)
-        .map_err(|e| io::Error::other(format!("the issuer {}: {e}", fixed.provider.issuer)))?;
-    let port = issuer.port().ok_or_else(|| {
-        io::Error::other(format!("the issuer {} has no port", fixed.provider.issuer))
-    })?;
-    let mut config = mock_idp::Config::builtin();
-    // Headless logins name their user (Provider::arrange_headless_login): a shared next-login queue
-    // would hand one scenario's login to another's request.
-    config.login_hint_auto_login = true;
-    config.issuer = Some(fixed.provider.issuer.trim_end_matches('/').to_owned());
-    config.address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let server = MockIdp::start(config).await.map_err(|e| {
-        io::Error::other(format!(
-            "serving the provider at {}: {e}",
-            fixed.provider.issuer
-        ))
-    })?;
-    let mut client = mock_idp::ClientConfig::confidential(
-        &fixed.provider.client_id,
-        &fixed.provider.client_secret,
-        &fixed.redirect_uri,
-    );
-    client.token_endpoint_auth_method = fixed.auth_method;
-    client
-        .post_logout_redirect_uris
-        .extend(fixed.post_logout_redirect_uri.clone());
-    client.backchannel_logout_uri = fixed.backchannel_logout_uri.clone();
-    server
-        .add_client(client)
-        .map_err(|e| io::Error::other(format!("registering the backend's client: {e}")))?;
-    Ok(server)
+    crate::preflight::check(factory, server).await
 }
 
 /// Runs the features and returns what happened. Never panics on a failing scenario.
@@ -880,32 +847,21 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .collect();
     let skip: Vec<String> = options.skip.iter().map(|f| f.to_lowercase()).collect();
     let tags = options.tags.clone();
-    // A running backend's provider, shared by every scenario; or, on request, one server whose tenants
-    // the scenarios get; or (the default) a server per scenario.
-    let fixed = match factory.fixed() {
-        Some(fixed) => Some(Arc::new(serve_fixed_provider(fixed).await?)),
-        None => None,
-    };
-    if let Some(server) = &fixed
+    // Which provider and backend each scenario gets is the arrangement's decision.
+    let serial = options.concurrency <= 1;
+    let arrangement =
+        Arc::new(Arrangement::for_run(factory.clone(), options.shared_provider, serial).await?);
+    if let Some(server) = arrangement.running_provider()
         && options.preflight
     {
-        match crate::preflight::check(factory.clone(), server.clone()).await {
+        match crate::preflight::check(factory.clone(), server).await {
             Ok(crate::preflight::Preflight::LoggedIn(_)) => {}
             Ok(crate::preflight::Preflight::Partial(note)) => eprintln!("pre-flight: {note}"),
             Err(e) => return Err(io::Error::other(PreflightFailed(format!("{e:#}")))),
         }
     }
-    let shared = if options.shared_provider && fixed.is_none() {
-        let server = MockIdp::start(mock_idp::Config::builtin())
-            .await
-            .map_err(|e| io::Error::other(format!("starting the shared mock IdP: {e}")))?;
-        Some(Arc::new(server))
-    } else {
-        None
-    };
-    let serial = options.concurrency <= 1;
-    let is_fixed = fixed.is_some();
-    let next_namespace = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let arrangement_before = arrangement.clone();
+    let arrangement_filter = arrangement.clone();
     let not_run: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
     let traces: Arc<Mutex<std::collections::HashMap<Key, Vec<crate::trace::Exchange>>>> =
         Arc::default();
@@ -927,32 +883,19 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .with_default_cli()
         .max_concurrent_scenarios(options.concurrency)
         .which_scenario(move |feature, rule, scenario| {
-            let alone = scenario.tags.iter().any(|t| t == "serial")
-                || (is_fixed && provider_wide(feature, rule, scenario));
-            if alone {
+            if arrangement.runs_alone(feature, rule, scenario) {
                 cucumber::runner::ScenarioType::Serial
             } else {
                 cucumber::runner::ScenarioType::Concurrent
             }
         })
         .before(move |feature, rule, scenario, world| {
-            world.factory = factory.clone();
             world.tags = scenario.tags.clone();
             world.needs_default_policy = scenario.tags.iter().any(|t| t == "default-policy");
             world.needs_fresh_backend = scenario.tags.iter().any(|t| t == "fresh-backend");
-            if let Some(server) = &fixed {
-                let n = next_namespace.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let exclusive = serial || provider_wide(feature, rule, scenario);
-                match Provider::shared_root(server.clone(), format!("s{n}"), exclusive) {
-                    Ok(provider) => world.provider = provider,
-                    Err(e) => eprintln!("the running backend's provider: {e:#}"),
-                }
-            } else if let Some(server) = &shared {
-                match Provider::tenant_of(server.clone()) {
-                    Ok(provider) => world.provider = provider,
-                    // The scenario then runs on its own server; say so rather than fail every step.
-                    Err(e) => eprintln!("shared provider: {e:#}"),
-                }
+            if let Err(e) = arrangement_before.assign(world, feature, rule, scenario) {
+                // The scenario then runs on its own server; say so rather than fail every step.
+                eprintln!("the scenario's provider: {e:#}");
             }
             async {}.boxed_local()
         })
@@ -983,18 +926,17 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
                 && (tags.is_empty() || scenario.tags.iter().any(|t| tags.contains(t)));
             // A scenario that changes the provider beyond what a scenario can undo (a client throttled
             // for a minute) needs a provider of its own, which a running backend's is not.
-            if selected && is_fixed && scenario.tags.iter().any(|t| t == "own-provider") {
+            if let Some(reason) = arrangement_filter
+                .not_run(feature, scenario)
+                .filter(|_| selected)
+            {
                 lock(&not_run).push(ScenarioResult {
                     feature: feature.name.clone(),
                     scenario: scenario.name.clone(),
                     file: feature.path.clone(),
                     line: scenario.position.line,
                     tags: scenario.tags.clone(),
-                    outcome: Outcome::Skipped(
-                        "leaves the provider changed for every scenario (tag @own-provider): needs \
-                         a provider of its own, which a running backend's is not"
-                            .into(),
-                    ),
+                    outcome: Outcome::Skipped(reason),
                     rule: None,
                     provider_only: false,
                     steps: Vec::new(),

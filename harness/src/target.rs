@@ -55,7 +55,8 @@ pub struct TargetOptions {
 }
 
 /// The protocol of a provider that is not OpenID Connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ExtraKind {
     /// The WeChat website login: `{base}/connect/qrconnect`, `{base}/sns/...`.
     Wechat,
@@ -289,6 +290,28 @@ pub struct FixedBackend {
     pub post_logout_redirect_uri: Option<String>,
     /// Its back-channel logout URI, registered with the client.
     pub backchannel_logout_uri: Option<String>,
+    /// The WeChat and GitHub providers it is configured with, each a tenant of the runner's provider.
+    pub personas: Vec<FixedPersona>,
+}
+
+/// A WeChat or GitHub provider a running backend is configured with: the runner serves it as the tenant
+/// `tenant` of the provider, at `{issuer}/t/{tenant}`, with the backend's client registered there.
+#[derive(Debug, Clone)]
+pub struct FixedPersona {
+    /// The name the backend gives it ("Log in with NAME"), as the scenarios name it.
+    pub name: String,
+    /// Its protocol.
+    pub kind: ExtraKind,
+    /// The tenant that serves it.
+    pub tenant: String,
+    /// The backend's client id there (WeChat's `appid`).
+    pub client_id: String,
+    /// The backend's client secret there.
+    pub client_secret: String,
+    /// The redirect URI the backend sends there.
+    pub redirect_uri: String,
+    /// Its own unknown-user policy, when the backend gives it one.
+    pub policy: Option<Policy>,
 }
 
 /// Starts fresh backends; one per scenario.
@@ -299,6 +322,12 @@ pub trait TargetFactory: Send + Sync + Debug {
     /// `Some` for a backend that is already running (the same one for every scenario), configured with a
     /// fixed provider client; `None` (the default) for a factory that starts a backend per scenario.
     fn fixed(&self) -> Option<&FixedBackend> {
+        None
+    }
+
+    /// For a running backend: a factory of backends of a scenario's own, for the scenarios the shared
+    /// one cannot serve (a target file's `[start]`); `None` if there is none.
+    fn own_backends(&self) -> Option<SharedFactory> {
         None
     }
 
@@ -321,7 +350,7 @@ pub trait TargetFactory: Send + Sync + Debug {
     ) -> BoxFuture<'a, anyhow::Result<Startup>> {
         Box::pin(async {
             Err(unsupported(
-                "a backend started for the scenario (TargetFactory::try_start_with_jwt_key; a target file cannot start one yet)",
+                "a backend started for the scenario ([start] in the target file)",
             ))
         })
     }

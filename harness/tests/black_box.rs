@@ -138,10 +138,21 @@ role = "/role"
     }
 }
 
+/// The app-JWT key the reference client runs with here.
+const JWT_KEY: &str = "black-box-app-jwt-key-of-at-least-32-bytes-0123456789";
+
 /// The reference client as a process of its own, configured by environment variables for `setup`.
 fn start_reference(setup: &Setup, dir: &Path) -> Process {
-    let jwt_key = "black-box-app-jwt-key-of-at-least-32-bytes-0123456789";
-    let mut child = Command::new(reference_client_binary())
+    start_reference_with(setup, dir, None)
+}
+
+/// The same, with a configuration file (its `[[providers]]`).
+fn start_reference_with(setup: &Setup, dir: &Path, config: Option<&Path>) -> Process {
+    let mut command = Command::new(reference_client_binary());
+    if let Some(config) = config {
+        command.env("RC_CONFIG", config);
+    }
+    let mut child = command
         .env("RC_ISSUER", setup.issuer())
         .env("RC_CLIENT_ID", "black-box-app")
         .env("RC_CLIENT_SECRET", &setup.secret)
@@ -149,7 +160,7 @@ fn start_reference(setup: &Setup, dir: &Path) -> Process {
         .env("RC_LISTEN", format!("127.0.0.1:{}", setup.backend_port))
         .env("RC_DATABASE", dir.join("app.db"))
         .env("RC_SEED_DEMO_USERS", "false")
-        .env("RC_JWT_KEY", jwt_key)
+        .env("RC_JWT_KEY", JWT_KEY)
         .env("RC_UNKNOWN_USER_POLICY", "auto-create")
         .env("RC_HTTP_TIMEOUT_MS", "5000")
         .env("RC_POST_LOGOUT_REDIRECT_URI", format!("{}/", setup.base()))
@@ -160,6 +171,84 @@ fn start_reference(setup: &Setup, dir: &Path) -> Process {
         .expect("the reference client starts");
     wait_for_port(setup.backend_port, &mut child);
     Process(child)
+}
+
+/// The reference client's `[[providers]]`: the OpenID provider, and WeChat and GitHub as the tenants
+/// `wechat` and `github` of the provider that conform serves.
+fn reference_providers(setup: &Setup, dir: &Path) -> PathBuf {
+    let text = format!(
+        r#"[[providers]]
+name = "mock-idp"
+kind = "oidc"
+issuer = "{issuer}"
+client_id = "black-box-app"
+client_secret = "{secret}"
+
+[[providers]]
+name = "WeChat"
+kind = "wechat"
+appid = "black-box-wechat"
+secret = "{secret}-wechat"
+base_url = "{issuer}/t/wechat"
+
+[[providers]]
+name = "GitHub"
+kind = "github"
+client_id = "black-box-github"
+client_secret = "{secret}-github"
+base_url = "{issuer}/t/github"
+"#,
+        issuer = setup.issuer(),
+        secret = setup.secret,
+    );
+    let path = dir.join("reference-client.toml");
+    std::fs::write(&path, text).expect("writing the reference client's configuration");
+    path
+}
+
+/// What the target file adds for the reference client's WeChat and GitHub logins, its account linking,
+/// and for starting a reference client of a scenario's own (`[start]`).
+fn reference_extras(setup: &Setup) -> String {
+    format!(
+        r#"
+[linking]
+start = "/api/auth/login-url?provider={{provider}}"
+identities = "/api/me/identities"
+unlink = "/api/me/identities/{{id}}"
+
+[[extra_providers]]
+name = "WeChat"
+kind = "wechat"
+tenant = "wechat"
+client_id = "black-box-wechat"
+client_secret = "{secret}-wechat"
+
+[[extra_providers]]
+name = "GitHub"
+kind = "github"
+tenant = "github"
+client_id = "black-box-github"
+client_secret = "{secret}-github"
+
+[start]
+command = ["{binary}"]
+[start.env]
+RC_ISSUER = "{{issuer}}"
+RC_CLIENT_ID = "{{client_id}}"
+RC_CLIENT_SECRET = "{{client_secret}}"
+RC_REDIRECT_URI = "{{base}}/callback"
+RC_POST_LOGOUT_REDIRECT_URI = "{{base}}/"
+RC_LISTEN = "127.0.0.1:{{port}}"
+RC_DATABASE = "{{dir}}/app.db"
+RC_SEED_DEMO_USERS = "false"
+RC_JWT_KEY = "{{jwt_key}}"
+RC_UNKNOWN_USER_POLICY = "{{policy}}"
+RC_HTTP_TIMEOUT_MS = "5000"
+RUST_LOG = "warn"
+"#,
+        secret = setup.secret,
+        binary = reference_client_binary().display(),
+    )
 }
 
 #[test]
@@ -203,12 +292,15 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
     let setup = Setup::new();
     let tmp = temp_dir("reference");
     let dir = tmp.path();
-    let _backend = start_reference(&setup, dir);
+    let config = reference_providers(&setup, dir);
+    let _backend = start_reference_with(&setup, dir, Some(&config));
     let target = setup.target_file(
         dir,
-        r#"bind = "/api/auth/bind"
+        &format!(
+            r#"bind = "/api/auth/bind"
 logout = "/api/auth/logout"
 provider_timeout_seconds = 5
+return_to_param = "return_to"
 
 [errors]
 json_pointer = "/error"
@@ -217,12 +309,20 @@ json_pointer = "/error"
 json_pointer = "/token"
 issuer = "reference-client"
 audience = "reference-client"
-"#,
+{}"#,
+            reference_extras(&setup)
+        ),
     );
     let junit = dir.join("junit.xml");
     let output = conform(&target, &["--junit", &junit.to_string_lossy()]);
     let (passed, failed, skipped) = summary(&output);
     let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!(
+        "the reference client as a process: {passed} passed, {failed} failed, {skipped} not checked"
+    );
+    for line in stdout.lines().filter(|l| l.starts_with("SKIP: ")) {
+        eprintln!("{line}");
+    }
     assert_eq!(
         failed, 0,
         "failures against the reference client:\n{stdout}"

@@ -14,7 +14,7 @@ mod provider;
 
 use std::{collections::HashMap, sync::Arc};
 
-use anyhow::{Context, anyhow, ensure};
+use anyhow::{anyhow, ensure};
 use serde_json::Value;
 use url::Url;
 
@@ -189,7 +189,8 @@ impl World {
             ensure!(
                 fixed.policy == policy,
                 crate::target::skip(&format!(
-                    "needs a backend whose unknown-user policy is {}; this one's is {}",
+                    "needs a backend whose unknown-user policy is {}; this one's is {} (add [start] to \
+                     the target file to start one)",
                     policy.as_str(),
                     fixed.policy.as_str()
                 ))
@@ -207,7 +208,8 @@ impl World {
     pub fn set_app_client_secret(&mut self, secret: &str) -> anyhow::Result<()> {
         if self.factory.fixed().is_some() {
             return Err(crate::target::skip(
-                "sets the backend's client secret, which a running backend's configuration fixes",
+                "sets the backend's client secret, which a running backend's configuration fixes (add \
+                 [start] to the target file to start one)",
             ));
         }
         ensure!(
@@ -259,7 +261,8 @@ impl World {
                 && fixed.policy != Policy::default()
             {
                 return Err(crate::target::skip(&format!(
-                    "checks the default unknown-user policy ({}); this backend runs {}",
+                    "checks the default unknown-user policy ({}); this backend runs {} (add [start] to \
+                     the target file to start one)",
                     Policy::default().as_str(),
                     fixed.policy.as_str()
                 )));
@@ -267,15 +270,17 @@ impl World {
             if self.factory.fixed().is_some() && self.needs_fresh_backend {
                 return Err(crate::target::skip(
                     "checks the backend's first fetch of discovery or the JWKS, which a running \
-                     backend may have cached: needs a backend started for the scenario",
+                     backend may have cached: needs a backend started for the scenario ([start] in the \
+                     target file)",
                 ));
             }
             let setup = self.provider_setup();
-            let target = self
-                .factory
-                .start(&setup, &self.options)
-                .await
-                .with_context(|| format!("starting {}", self.factory.name()))?;
+            let target = match self.factory.start(&setup, &self.options).await {
+                Ok(target) => target,
+                // A scenario this factory cannot serve says so as it is.
+                Err(e) if crate::target::skip_reason(&e.to_string()).is_some() => return Err(e),
+                Err(e) => return Err(e.context(format!("starting {}", self.factory.name()))),
+            };
             // A running backend's client was registered once, by the runner, for every scenario.
             if self.factory.fixed().is_none() {
                 let mut client = mock_idp::ClientConfig::confidential(
