@@ -59,7 +59,8 @@ Feature: Provider identities map to app users by issuer and subject, under the u
 
   @UM-KEY
   Scenario: The same subject at another issuer is another user
-    Given the app has a user "alice" at issuer "https://other-idp.example"
+    Given the app's unknown-user policy is "reject"
+    And the app has a user "alice" at issuer "https://other-idp.example"
     When "alice" logs in through the browser
     Then the backend refuses with "unknown_user"
 

@@ -40,7 +40,12 @@ pub async fn check(factory: SharedFactory, server: Arc<MockIdp>) -> anyhow::Resu
         .clone();
     let mut world = World::new().await?;
     world.factory = factory;
-    world.provider = Provider::shared_root(server, "preflight".into(), false)?;
+    // A namespace of its own each time: a backend checked twice keeps the first check's users.
+    let namespace = format!(
+        "preflight{}",
+        mock_idp::state::random_token(6).to_lowercase()
+    );
+    world.provider = Provider::shared_root(server, namespace, false)?;
 
     let app = world.app().await?;
     let start = app.login_start();

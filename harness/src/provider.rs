@@ -336,6 +336,12 @@ impl Provider {
         {
             user.username = mapped.clone();
             user.sub = format!("{}-{ns}", user.sub);
+            // Its identities at WeChat and GitHub personas are the scenario's own too (derived from
+            // the subject), or two scenarios' logins there would be one account.
+            user.github_id = None;
+            user.github_login = None;
+            user.openids.clear();
+            user.unionid = user.unionid.map(|u| format!("{u}-{ns}"));
             self.add_user(user)?;
         }
         Ok(mapped)

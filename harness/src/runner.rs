@@ -902,7 +902,7 @@ pub async fn run(options: RunOptions) -> io::Result<Report> {
         .after(move |feature, _, scenario, _, world| {
             if let Some(world) = world.as_deref() {
                 let key = key_of(feature, scenario);
-                if world.app_if_started().is_none() {
+                if !world.involved_backend() {
                     lock(&provider_only).insert(key.clone());
                 }
                 if want_report {

@@ -52,6 +52,17 @@ fn summary(output: &Output) -> (usize, usize, usize) {
     (numbers[0], numbers[1], numbers[6] + numbers[7])
 }
 
+/// Whether the JUnit file has the scenario `name` (escaped as XML) as a testcase that passed.
+fn passed_in_junit(xml: &str, name: &str) -> bool {
+    xml.split("<testcase ").skip(1).any(|case| {
+        let end = case.find("</testcase>").unwrap_or(case.len());
+        let case = &case[..end];
+        case.contains(&format!("name=\"{name}"))
+            && !case.contains("<failure")
+            && !case.contains("<skipped")
+    })
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -164,6 +175,10 @@ fn start_reference_with(setup: &Setup, dir: &Path, config: Option<&Path>) -> Pro
         .env("RC_UNKNOWN_USER_POLICY", "auto-create")
         .env("RC_HTTP_TIMEOUT_MS", "5000")
         .env("RC_POST_LOGOUT_REDIRECT_URI", format!("{}/", setup.base()))
+        .env(
+            "RC_TEST_HOOKS",
+            if config.is_some() { "true" } else { "false" },
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -207,10 +222,18 @@ base_url = "{issuer}/t/github"
 }
 
 /// What the target file adds for the reference client's WeChat and GitHub logins, its account linking,
-/// and for starting a reference client of a scenario's own (`[start]`).
+/// its test hooks (`RC_TEST_HOOKS`), and for starting a reference client of a scenario's own (`[start]`).
 fn reference_extras(setup: &Setup) -> String {
     format!(
         r#"
+[hooks]
+seed_user = "/test/users"
+users_bound_to = "/test/users/bound"
+user_count = "/test/users/count"
+advance_clock = "/test/clock"
+reset_clock = "/test/clock/reset"
+forge_token = "/test/tokens"
+
 [linking]
 start = "/api/auth/login-url?provider={{provider}}"
 identities = "/api/me/identities"
@@ -244,6 +267,7 @@ RC_SEED_DEMO_USERS = "false"
 RC_JWT_KEY = "{{jwt_key}}"
 RC_UNKNOWN_USER_POLICY = "{{policy}}"
 RC_HTTP_TIMEOUT_MS = "5000"
+RC_TEST_HOOKS = "true"
 RUST_LOG = "warn"
 "#,
         secret = setup.secret,
@@ -340,6 +364,25 @@ audience = "reference-client"
     }
     let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
     assert!(xml.contains("<testsuites"), "not JUnit: {xml}");
+    // What the target file describes runs: WeChat and GitHub logins ([[extra_providers]]), account
+    // linking ([linking]), and on backends started for the scenario ([start]) another policy, a first
+    // fetch of discovery, a startup check and a client secret of the scenario's own.
+    for name in [
+        "Log in with WeChat creates one user with the provider&apos;s name and avatar",
+        "Log in with GitHub creates one user with the provider&apos;s name and avatar",
+        "A WeChat code works once",
+        "A linked second identity logs in the same user",
+        "Under &quot;require-binding&quot; an unknown user binds with a phone number, once",
+        "The default policy is &quot;reject&quot;",
+        "A 128-bit app-JWT key refuses to start",
+        "The backend&apos;s own secret with reserved characters works",
+        "Discovery issuer mismatch is refused",
+    ] {
+        assert!(
+            passed_in_junit(&xml, name),
+            "{name:?} did not pass:\n{stdout}"
+        );
+    }
     // Every scenario of the run is a testcase with its feature as classname, skipped ones included.
     let testcases = xml.matches("<testcase ").count();
     assert_eq!(
@@ -350,8 +393,10 @@ audience = "reference-client"
     assert_eq!(xml.matches("<testcase classname=\"").count(), testcases);
     assert!(stdout.contains("\nbackend: ") && stdout.contains("provider self-checks"));
 
-    // --fail-on-skipped turns the skips into failures.
-    let output = conform(&target, &["--fail-on-skipped", "--tags", "UM-DISABLED"]);
+    // --fail-on-skipped turns the skips into failures: without [hooks] in the file, the disabled-user
+    // scenario cannot seed its user.
+    let plain = setup.target_file(dir, "\n[session]\njson_pointer = \"/token\"\n");
+    let output = conform(&plain, &["--fail-on-skipped", "--tags", "UM-DISABLED"]);
     let (_, failed, skipped) = summary(&output);
     assert!(
         failed > 0 && skipped == 0,

@@ -118,6 +118,15 @@ impl AppJwt {
         Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
     }
 
+    /// Signs arbitrary `claims` exactly as [`AppJwt::issue`] signs (key, algorithm, header): for the test
+    /// hooks, so a conformance scenario can present a token that differs from a real one only where it
+    /// says.
+    pub fn sign_claims(&self, claims: &serde_json::Value) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(APP_JWT_TYP.into());
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+
     /// Verifies a token and returns its claims.
     pub fn verify(&self, token: &str) -> Result<AppClaims, AppJwtError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppJwtError::Forged)?;

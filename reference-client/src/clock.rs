@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Wall-clock time plus an offset that tests can advance. Cloning shares the offset.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
-    /// Seconds added to the system time; only ever grows.
+    /// Seconds added to the system time; only grows, except through a test build's reset hook.
     offset_secs: Arc<AtomicU64>,
 }
 
@@ -32,5 +32,10 @@ impl Clock {
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: Duration) {
         self.offset_secs.fetch_add(by.as_secs(), Ordering::Relaxed);
+    }
+
+    /// Puts this clock (and every clone of it) back on the system time: only the test hooks do this.
+    pub fn reset(&self) {
+        self.offset_secs.store(0, Ordering::Relaxed);
     }
 }

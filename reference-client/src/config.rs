@@ -141,6 +141,9 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Seed `alice` (admin) and `bob` (user) for the configured issuer when the user table is empty.
     pub seed_demo_users: bool,
+    /// Serve the test hooks under `/test/` (seed users, count them, move the clock, sign an app token) for
+    /// a conformance run against this process. Never in production: refused unless `listen` is loopback.
+    pub test_hooks: bool,
     /// True when `jwt_key` is the public development key.
     pub uses_dev_jwt_key: bool,
     /// Upper bounds of the in-memory stores (set from Rust; the defaults suit one instance).
@@ -349,6 +352,7 @@ struct RawSettings {
     transaction_ttl_secs: Option<u64>,
     binding_ticket_ttl_secs: Option<u64>,
     seed_demo_users: Option<bool>,
+    test_hooks: Option<bool>,
     #[serde(default)]
     providers: Vec<RawProvider>,
     ca_file: Option<String>,
@@ -364,6 +368,7 @@ const NON_STRING_KEYS: &[&str] = &[
     "transaction_ttl_secs",
     "binding_ticket_ttl_secs",
     "seed_demo_users",
+    "test_hooks",
     "logout_token_max_age_secs",
 ];
 
@@ -387,6 +392,7 @@ const KEYS: &[&str] = &[
     "transaction_ttl_secs",
     "binding_ticket_ttl_secs",
     "seed_demo_users",
+    "test_hooks",
     "ca_file",
     "post_logout_redirect_uri",
     "logout_token_max_age_secs",
@@ -494,7 +500,7 @@ impl Settings {
         if !scopes.iter().any(|s| s == "openid") {
             scopes.insert(0, "openid".into());
         }
-        let listen = raw
+        let listen: SocketAddr = raw
             .listen
             .unwrap_or_else(|| "127.0.0.1:3000".into())
             .parse()
@@ -542,6 +548,14 @@ impl Settings {
                 Some("127.0.0.1" | "localhost" | "[::1]")
             )
         });
+        let test_hooks = raw.test_hooks.unwrap_or(false);
+        if test_hooks && !listen.ip().is_loopback() {
+            // The hooks create users and sign sessions for anyone who can reach them.
+            return Err(invalid(
+                "test_hooks",
+                "only for a conformance run on this machine: listen must be a loopback address",
+            ));
+        }
         let post_logout_redirect_uri = match raw.post_logout_redirect_uri {
             Some(v) => {
                 Some(url::Url::parse(&v).map_err(|e| invalid("post_logout_redirect_uri", e))?)
@@ -597,6 +611,7 @@ impl Settings {
                 raw.binding_ticket_ttl_secs.unwrap_or(300),
             )?,
             seed_demo_users,
+            test_hooks,
             limits: crate::store::StoreLimits::default(),
             providers: {
                 let list = raw
@@ -734,6 +749,19 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference-client.example.toml");
         let s = Settings::load_from(Some(&path), env(&[])).expect("example parses");
         assert!(!s.uses_dev_jwt_key);
+    }
+
+    #[test]
+    fn test_hooks_are_off_by_default_and_refused_off_loopback() {
+        assert!(!Settings::builtin().test_hooks);
+        let on = Settings::load_from(None, env(&[("RC_TEST_HOOKS", "true")])).expect("loopback");
+        assert!(on.test_hooks);
+        let err = Settings::load_from(
+            None,
+            env(&[("RC_TEST_HOOKS", "true"), ("RC_LISTEN", "0.0.0.0:3000")]),
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("test_hooks"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,9 @@ impl AppState {
         if settings.seed_demo_users && db.seed_demo_users(&settings.issuer, now)? {
             tracing::info!(issuer = %settings.issuer, "seeded demo users alice (admin) and bob (user)");
         }
+        if settings.test_hooks {
+            tracing::warn!("serving the test hooks under /test/: for a conformance run only");
+        }
         if settings.uses_dev_jwt_key {
             tracing::warn!(
                 "using the public development JWT key; set jwt_key / RC_JWT_KEY outside development"
@@ -109,7 +112,14 @@ pub fn router(state: AppState) -> Router {
             "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
         )
     });
+    // A conformance run's setup hooks, only when configured (and then only on loopback).
+    let hooks = if state.settings.test_hooks {
+        routes::test_hooks::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(hooks)
         .route("/", get(routes::pages::index))
         .route("/callback", get(routes::pages::callback))
         .route("/app.js", get(routes::pages::script))

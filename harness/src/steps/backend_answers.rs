@@ -154,6 +154,29 @@ async fn profile_role(w: &mut World, role: Role) -> anyhow::Result<()> {
     check_profile(w, role, None).await
 }
 
+/// The last login left the browser with no session, or with one that is not an admin's: whatever the
+/// unknown-user policy (refused, or a new ordinary account), it did not reach the admin's account.
+#[then("the browser holds no admin session")]
+async fn no_admin_session(w: &mut World) -> anyhow::Result<()> {
+    if w.check_token_issued().is_err() {
+        return Ok(());
+    }
+    w.require_profile_field(crate::target::ProfileField::Role)
+        .await?;
+    w.fetch_profile(None).await?;
+    let response = w.profile.clone().ok_or_else(|| anyhow!("no profile"))?;
+    if !response.is_success() {
+        return Ok(());
+    }
+    let profile = w.app().await?.profile(&response.json());
+    ensure!(
+        profile.role.as_deref() != Some(Role::Admin.as_str()),
+        "the login reached the admin's account: {}",
+        response.brief()
+    );
+    Ok(())
+}
+
 async fn check_profile(w: &mut World, role: Role, avatar: Option<String>) -> anyhow::Result<()> {
     w.require_profile_field(crate::target::ProfileField::Role)
         .await?;

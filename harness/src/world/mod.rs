@@ -306,6 +306,11 @@ impl World {
             .ok_or_else(|| anyhow!("the app did not start"))
     }
 
+    /// Whether the scenario involved the backend at all: started it, or tried to (a startup check).
+    pub(crate) fn involved_backend(&self) -> bool {
+        self.app.is_some() || self.startup.is_some()
+    }
+
     /// The backend, if a step has started it.
     pub(crate) fn app_if_started(&self) -> Option<&dyn Target> {
         self.app.as_deref()
