@@ -5,6 +5,7 @@
 mod helpers;
 
 mod app_tokens;
+mod floods;
 mod callback;
 mod hardening;
 mod hostile;
