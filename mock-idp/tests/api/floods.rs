@@ -378,3 +378,18 @@ async fn persona_throttles(persona: Persona) {
         );
     }
 }
+
+// A login page is state a visitor creates, so its size is bounded too: a request whose parameters exceed
+// 4096 bytes gets invalid_request (state echoed), one just under it a page.
+#[tokio::test]
+async fn a_login_page_holds_at_most_4096_bytes_of_request_parameters() {
+    let t = spawn_idp().await;
+    let browser = browser_at(FLOODER);
+    let long = "s".repeat(4_096);
+    let refused = read(browser.get(authorize_url(&t, &long)).send().await.expect("authorize")).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "{refused:?}");
+    assert_eq!(param(&refused.location(), "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&refused.location(), "state").as_deref(), Some(long.as_str()));
+    let page = open_page(&t, &browser, &"s".repeat(3_500)).await.expect("a page");
+    finish_login(&t, &browser, page, "3,500-byte state").await;
+}
