@@ -4,11 +4,14 @@
 //! ```text
 //! cargo bench -p mock-idp --bench hostile                         # 1,000,000 requests
 //! HOSTILE_REQUESTS=100000 cargo bench -p mock-idp --bench hostile  # a short check
+//! HOSTILE_BIN=/path/to/other/mock-idp cargo bench -p mock-idp --bench hostile  # another build
+//! HOSTILE_CONFIG=my.toml cargo bench -p mock-idp --bench hostile  # another configuration
 //! ```
 //!
 //! The CLI server runs in its own process with the built-in configuration and default `[limits]`. The
-//! requests, from a seeded generator, go over fresh connections (no keep-alive, so idle connections do not
-//! count as server memory) from many loopback addresses:
+//! requests, from a seeded generator, come from many loopback addresses: kept-alive connections from the
+//! two busiest, fresh connections from the thousands of others (so idle connections do not count as server
+//! memory):
 //! - login pages (valid `GET /authorize`, states up to 2,000 bytes) from two addresses and from 512 more,
 //!   so the login-page store reaches its per-address share and its global cap;
 //! - login-form posts with a wrong password on those pages, and with made-up request ids;
@@ -50,6 +53,11 @@ impl Rng {
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+    /// Up to `max` characters.
+    fn text_upto(&mut self, max: u64) -> String {
+        let n = self.below(max) as usize;
+        self.text(n)
     }
     fn text(&mut self, n: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
@@ -94,13 +102,13 @@ fn generate(rng: &mut Rng) -> (IpAddr, Kind) {
         0..=24 => (
             few,
             Kind::LoginPage {
-                state: rng.text(rng.below(2_000) as usize),
+                state: rng.text_upto(2_000),
             },
         ),
         25..=34 => (
             many(rng, 3, 512),
             Kind::LoginPage {
-                state: rng.text(rng.below(200) as usize),
+                state: rng.text_upto(200),
             },
         ),
         35..=49 => (few, Kind::BogusForm { id: rng.text(32) }),
@@ -166,11 +174,13 @@ struct Tally {
     answered: AtomicU64,
 }
 
-fn client_at(addr: IpAddr) -> reqwest::Client {
+/// A client at `addr`; `keep_alive` for the two busy addresses (at most 32 connections), fresh connections
+/// for the thousands of others, whose idle connections would otherwise count as server memory.
+fn client_at(addr: IpAddr, keep_alive: bool) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
-        .pool_max_idle_per_host(0)
+        .pool_max_idle_per_host(if keep_alive { 32 } else { 0 })
         .timeout(Duration::from_secs(10))
         .local_address(addr)
         .build()
@@ -184,12 +194,12 @@ fn clients() -> Clients {
     let mut all = Clients::new();
     for last in [2, 3] {
         let a = IpAddr::from([127, 0, 0, last]);
-        all.insert(a, client_at(a));
+        all.insert(a, client_at(a, true));
     }
     for (second, n) in [(3u8, 512u16), (2, 4_096)] {
         for i in 0..n {
             let a = IpAddr::from([127, second, (i >> 8) as u8, (i & 0xff) as u8]);
-            all.insert(a, client_at(a));
+            all.insert(a, client_at(a, false));
         }
     }
     all
@@ -291,8 +301,15 @@ async fn main() {
     let requests = env_u64("HOSTILE_REQUESTS", 1_000_000);
     let seed = env_u64("HOSTILE_SEED", 20_261_206);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-idp"))
-        .args(["--port", "0"])
+    // `HOSTILE_BIN`: another build of the server to compare with (an older commit's release binary).
+    let bin = std::env::var("HOSTILE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mock-idp").to_owned());
+    let mut command = Command::new(bin);
+    command.args(["--port", "0"]);
+    // `HOSTILE_CONFIG`: a configuration file instead of the built-in defaults.
+    if let Ok(config) = std::env::var("HOSTILE_CONFIG") {
+        command.args(["--config", &config]);
+    }
+    let mut child = command
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -456,7 +456,7 @@ impl Default for Limits {
             codes: 100_000,
             access_tokens: 100_000,
             refresh_tokens: 100_000,
-            pending_logins: 10_000,
+            pending_logins: 5_000,
             pending_logins_per_address: 1_000,
             auth_failure_counters: 10_000,
             sessions: 100_000,

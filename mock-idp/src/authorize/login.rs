@@ -27,7 +27,7 @@ pub const BROWSER_COOKIE: &str = "mockidp_browser";
 pub const LOGIN_PATH: &str = "/authorize/login";
 /// The most bytes of request parameters a login page keeps (state, nonce, login_hint, scopes, redirect
 /// URI…). A page is state any visitor creates, so its size is bounded as well as its number: with the
-/// default `[limits]`, 10,000 pages stay under about 50 MiB, one address's 1,000 under 5 MiB.
+/// default `[limits]`, 5,000 pages stay under about 25 MiB, one address's 1,000 under 5 MiB.
 pub const MAX_PENDING_BYTES: usize = 4096;
 /// The most users the login page offers as one-click buttons.
 pub const LOGIN_PAGE_USERS: usize = 50;

