@@ -60,7 +60,8 @@ impl Rng {
         self.text(n)
     }
     fn text(&mut self, n: usize) -> String {
-        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
+        const ALPHABET: &[u8] =
+            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
         (0..n)
             .map(|_| ALPHABET[self.below(ALPHABET.len() as u64) as usize] as char)
             .collect()
@@ -149,8 +150,18 @@ fn generate(rng: &mut Rng) -> (IpAddr, Kind) {
                     format!("client_id={}&response_type=code", rng.text(12)),
                     String::new(),
                 ),
-                3 => (false, "/userinfo", format!("access_token={}", rng.text(40)), String::new()),
-                4 => (true, "/introspect", String::new(), format!("token={}", rng.text(40))),
+                3 => (
+                    false,
+                    "/userinfo",
+                    format!("access_token={}", rng.text(40)),
+                    String::new(),
+                ),
+                4 => (
+                    true,
+                    "/introspect",
+                    String::new(),
+                    format!("token={}", rng.text(40)),
+                ),
                 _ => (true, "/no-such-path", String::new(), rng.text(200)),
             };
             (
@@ -252,7 +263,11 @@ async fn send(issuer: &str, http: &reqwest::Client, kind: Kind, tally: &Tally) {
         Kind::BogusForm { id } => {
             count(
                 http.post(format!("{issuer}/authorize/login"))
-                    .form(&[("request_id", id.as_str()), ("csrf", "x"), ("username", "alice")])
+                    .form(&[
+                        ("request_id", id.as_str()),
+                        ("csrf", "x"),
+                        ("username", "alice"),
+                    ])
                     .send()
                     .await,
             );
@@ -302,7 +317,8 @@ async fn main() {
     let seed = env_u64("HOSTILE_SEED", 20_261_206);
 
     // `HOSTILE_BIN`: another build of the server to compare with (an older commit's release binary).
-    let bin = std::env::var("HOSTILE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mock-idp").to_owned());
+    let bin =
+        std::env::var("HOSTILE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mock-idp").to_owned());
     let mut command = Command::new(bin);
     command.args(["--port", "0"]);
     // `HOSTILE_CONFIG`: a configuration file instead of the built-in defaults.
@@ -389,6 +405,14 @@ async fn main() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(login.is_ok(), "a login after the load: {login:?}");
-    assert_eq!(tally.server_errors.load(Ordering::Relaxed), 0, "5xx answers");
-    assert_eq!(tally.no_answer.load(Ordering::Relaxed), 0, "requests without an answer");
+    assert_eq!(
+        tally.server_errors.load(Ordering::Relaxed),
+        0,
+        "5xx answers"
+    );
+    assert_eq!(
+        tally.no_answer.load(Ordering::Relaxed),
+        0,
+        "requests without an answer"
+    );
 }

@@ -206,7 +206,8 @@ pub struct RequestLog {
 
 /// About what a record holds on the heap: its text plus a fixed allowance for the rest.
 fn record_bytes(r: &RequestRecord) -> usize {
-    let pairs = |v: &[(String, String)]| v.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>();
+    let pairs =
+        |v: &[(String, String)]| v.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>();
     256 + r.method.len()
         + r.path.len()
         + pairs(&r.params)
@@ -236,7 +237,9 @@ impl RequestLog {
         let mut guard = self.lock();
         let (records, bytes) = &mut *guard;
         record.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        while records.len() >= self.capacity || (*bytes + size > MAX_LOG_BYTES && !records.is_empty()) {
+        while records.len() >= self.capacity
+            || (*bytes + size > MAX_LOG_BYTES && !records.is_empty())
+        {
             if let Some(old) = records.pop_front() {
                 *bytes = bytes.saturating_sub(record_bytes(&old));
             }
@@ -542,7 +545,11 @@ mod tests {
         }
         let (records, bytes) = &*log.lock();
         assert!(*bytes <= MAX_LOG_BYTES, "{bytes}");
-        assert!(records.len() < 75 && records.len() > 50, "{}", records.len());
+        assert!(
+            records.len() < 75 && records.len() > 50,
+            "{}",
+            records.len()
+        );
         assert_eq!(records.back().map(|r| r.seq), Some(1_000));
     }
 }

@@ -190,7 +190,14 @@ impl<K: Clone + Eq + Hash, V> Fair<K, V> {
     }
 
     /// Inserts, after sweeping and evicting as the type's docs say. Never refuses.
-    fn insert(&mut self, key: K, value: V, from: Option<IpAddr>, now: u64, alive: impl Fn(&V) -> bool) {
+    fn insert(
+        &mut self,
+        key: K,
+        value: V,
+        from: Option<IpAddr>,
+        now: u64,
+        alive: impl Fn(&V) -> bool,
+    ) {
         let owner = owner(from);
         let before = self.inner.map.len();
         self.inner.sweep(now, |(v, _, _)| alive(v));
@@ -200,7 +207,11 @@ impl<K: Clone + Eq + Hash, V> Fair<K, V> {
         if let Some((_, old, _)) = self.inner.map.remove(&key) {
             self.forget(old);
         }
-        while self.owners.get(&owner).is_some_and(|h| h.live >= self.quota) {
+        while self
+            .owners
+            .get(&owner)
+            .is_some_and(|h| h.live >= self.quota)
+        {
             self.evict_oldest(owner);
         }
         while self.inner.map.len() >= self.inner.cap {
@@ -647,7 +658,11 @@ mod tests {
         for i in 0..1_000 {
             store.insert(tx(&i.to_string(), 100), 100, 600);
         }
-        assert_eq!(store.len(), 5, "the quota of one address, and the other one");
+        assert_eq!(
+            store.len(),
+            5,
+            "the quota of one address, and the other one"
+        );
         assert!(store.take("other", Some("browser-a"), 101, 600).is_ok());
         assert!(store.take("999", Some("browser-a"), 101, 600).is_ok());
         assert_eq!(
@@ -669,7 +684,10 @@ mod tests {
         store.insert(e, 100, 600);
         assert_eq!(store.len(), 4);
         for kept in ["a", "b", "d", "e"] {
-            assert!(store.take(kept, Some("browser-a"), 101, 600).is_ok(), "{kept}");
+            assert!(
+                store.take(kept, Some("browser-a"), 101, 600).is_ok(),
+                "{kept}"
+            );
         }
     }
 

@@ -170,8 +170,7 @@ async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
     let existing = jar.get(TX_COOKIE).map(|c| c.value().to_owned());
-    let mut response =
-        redirect_to_provider(State(w.app.clone()), from, jar, Query(query)).await?;
+    let mut response = redirect_to_provider(State(w.app.clone()), from, jar, Query(query)).await?;
     if w.weak.no_pkce {
         without_pkce(&mut response);
     }

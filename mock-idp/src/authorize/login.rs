@@ -37,7 +37,12 @@ fn ct_eq(a: &str, b: &str) -> bool {
 }
 
 /// Renders the login page for a checked request, creating the pending request it posts back to.
-pub fn show(state: &AppState, request: AuthRequest, peer: PeerAddr, headers: &HeaderMap) -> Response {
+pub fn show(
+    state: &AppState,
+    request: AuthRequest,
+    peer: PeerAddr,
+    headers: &HeaderMap,
+) -> Response {
     let jar = CookieJar::from_headers(headers);
     let (browser, new_cookie) = match jar.get(BROWSER_COOKIE) {
         Some(c) if c.value().len() >= 22 => (c.value().to_owned(), false),
@@ -67,7 +72,10 @@ pub fn show(state: &AppState, request: AuthRequest, peer: PeerAddr, headers: &He
         csrf: random_token(24),
         expires_at: now + PENDING_TTL,
     };
-    if let Err(full) = state.pending.insert(id.clone(), pending.clone(), peer.0, now) {
+    if let Err(full) = state
+        .pending
+        .insert(id.clone(), pending.clone(), peer.0, now)
+    {
         let r = &pending.request;
         return redirect_error(state, &r.redirect_uri, r.state.as_deref(), &full.into());
     }

@@ -89,7 +89,6 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
     Ok(Presented::Basic { id, secret })
 }
 
-
 /// Authenticates the client of a request, or says why not.
 ///
 /// Unknown clients and wrong secrets fail identically (same status, headers and body), and a secret is

@@ -107,7 +107,11 @@ impl<K: Clone + Eq + Hash, V> FairMap<K, V> {
         if let Some((_, old_owner, _)) = self.entries.remove(&key) {
             self.forget(old_owner);
         }
-        while self.owners.get(&owner).is_some_and(|h| h.live >= self.quota) {
+        while self
+            .owners
+            .get(&owner)
+            .is_some_and(|h| h.live >= self.quota)
+        {
             self.evict_oldest(owner);
         }
         while self.entries.len() >= self.cap {
@@ -217,7 +221,13 @@ mod tests {
         map.insert(100u32, 1_000u64, at(9), 1, |&e| e > 1);
         for i in 0..20u32 {
             // Many addresses, then one address with several records.
-            map.insert(i, 1_000, at(if i < 3 { 10 + i as u8 } else { 1 }), 1, |&e| e > 1);
+            map.insert(
+                i,
+                1_000,
+                at(if i < 3 { 10 + i as u8 } else { 1 }),
+                1,
+                |&e| e > 1,
+            );
         }
         assert_eq!(map.len(), 6);
         for kept in [100, 0, 1, 2, 19] {
@@ -229,7 +239,9 @@ mod tests {
     fn taken_and_expired_records_leave_no_bookkeeping_behind() {
         let mut map = FairMap::new(100_000, 1_000);
         for i in 0..50_000u32 {
-            map.insert(i, u64::from(i) + 1, at(1), u64::from(i), |&e| e > u64::from(i));
+            map.insert(i, u64::from(i) + 1, at(1), u64::from(i), |&e| {
+                e > u64::from(i)
+            });
             map.remove(&i);
         }
         assert_eq!(map.len(), 0);
@@ -246,8 +258,12 @@ mod tests {
     #[test]
     fn ipv6_addresses_are_grouped_by_their_64_prefix() {
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap_or(IpAddr::from([0u8; 16]));
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap_or(IpAddr::from([0u8; 16]));
-        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap_or(IpAddr::from([0u8; 16]));
+        let b: IpAddr = "2001:db8:1:2:ffff::9"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 16]));
+        let mapped: IpAddr = "::ffff:127.0.0.1"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 16]));
         assert_eq!(Owner::of(Some(a)), Owner::of(Some(b)));
         assert_eq!(Owner::of(Some(mapped)), at(1));
     }

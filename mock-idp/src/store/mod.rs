@@ -19,8 +19,8 @@ mod throttle;
 mod tokens;
 
 pub use crate::authorize::{MemoryPendingStore, Pending, PendingStore};
-pub(crate) use fair::{FairMap, Owner};
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
+pub(crate) use fair::{FairMap, Owner};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
 pub use sessions::{MemorySessionStore, Session, SessionStore};
 pub use throttle::AuthFailures;

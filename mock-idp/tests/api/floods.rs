@@ -44,7 +44,11 @@ fn authorize_url(t: &TestIdp, state: &str) -> url::Url {
 }
 
 /// A login page opened by `browser`: (request_id, csrf), or the reply when there is no page.
-async fn open_page(t: &TestIdp, browser: &reqwest::Client, state: &str) -> Result<(String, String), Reply> {
+async fn open_page(
+    t: &TestIdp,
+    browser: &reqwest::Client,
+    state: &str,
+) -> Result<(String, String), Reply> {
     let page = read(
         browser
             .get(authorize_url(t, state))
@@ -60,7 +64,12 @@ async fn open_page(t: &TestIdp, browser: &reqwest::Client, state: &str) -> Resul
 }
 
 /// Signs in as alice on an opened page and redeems the code: the whole login, asserted.
-async fn finish_login(t: &TestIdp, browser: &reqwest::Client, (request_id, csrf): (String, String), who: &str) {
+async fn finish_login(
+    t: &TestIdp,
+    browser: &reqwest::Client,
+    (request_id, csrf): (String, String),
+    who: &str,
+) {
     let signed_in = read(
         browser
             .post(t.idp.url("/authorize/login"))
@@ -76,7 +85,11 @@ async fn finish_login(t: &TestIdp, browser: &reqwest::Client, (request_id, csrf)
             .expect("login"),
     )
     .await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{who}: {signed_in:?}");
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{who}: {signed_in:?}"
+    );
     let code = param(&signed_in.location(), "code").unwrap_or_else(|| panic!("{who}: no code"));
     let tokens = read(
         browser
@@ -156,7 +169,9 @@ async fn flood(t: &TestIdp, n: usize, done: &AtomicUsize) -> usize {
 async fn logins_survive_a_flood(config: Config, rounds: usize) {
     let t = spawn_idp_with(config).await;
     let early = browser_at(OTHER);
-    let early_page = open_page(&t, &early, "early").await.expect("a page before the flood");
+    let early_page = open_page(&t, &early, "early")
+        .await
+        .expect("a page before the flood");
     let done = AtomicUsize::new(0);
     let (errors, ()) = tokio::join!(flood(&t, rounds, &done), async {
         // Once the flood has filled the store, halfway through, the early user signs in, and a new user
@@ -164,7 +179,13 @@ async fn logins_survive_a_flood(config: Config, rounds: usize) {
         while done.load(Ordering::Relaxed) < rounds / 2 {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        finish_login(&t, &early, early_page, "127.0.0.2, page opened before the flood").await;
+        finish_login(
+            &t,
+            &early,
+            early_page,
+            "127.0.0.2, page opened before the flood",
+        )
+        .await;
         log_in_from(&t, OTHER, "127.0.0.2, during the flood").await;
     });
     assert_eq!(errors, 0, "5xx or transport errors during the flood");
@@ -198,7 +219,9 @@ async fn a_full_login_page_store_evicts_from_the_address_holding_the_most() {
     let page = open_page(&t, &other, "other").await.expect("page");
     let flooder = browser_at(FLOODER);
     for i in 0..10 {
-        open_page(&t, &flooder, &format!("flood-{i}")).await.expect("a page, never temporarily_unavailable");
+        open_page(&t, &flooder, &format!("flood-{i}"))
+            .await
+            .expect("a page, never temporarily_unavailable");
     }
     finish_login(&t, &other, page, "127.0.0.2").await;
 }
@@ -213,7 +236,9 @@ async fn one_address_holds_at_most_its_share_of_login_pages() {
     let first = open_page(&t, &browser, "first").await.expect("page");
     let second = open_page(&t, &browser, "second").await.expect("page");
     for i in 0..3 {
-        open_page(&t, &browser, &format!("more-{i}")).await.expect("page");
+        open_page(&t, &browser, &format!("more-{i}"))
+            .await
+            .expect("page");
     }
     // The two oldest pages of this address made room: they answer like expired ones.
     for (request_id, csrf) in [first, second] {
@@ -238,7 +263,12 @@ async fn one_address_holds_at_most_its_share_of_login_pages() {
 }
 
 /// A token request for the web client with `secret` and a code that does not exist, from `client`.
-async fn wrong_code_token_request(t: &TestIdp, client: &reqwest::Client, id: &str, secret: &str) -> StatusCode {
+async fn wrong_code_token_request(
+    t: &TestIdp,
+    client: &reqwest::Client,
+    id: &str,
+    secret: &str,
+) -> StatusCode {
     client
         .post(t.idp.token_endpoint())
         .header("authorization", basic(id, secret))
@@ -292,7 +322,11 @@ async fn a_throttle_table_filled_from_many_addresses_still_throttles_a_brute_for
             throttled_after.get_or_insert(attempt - 1);
         }
     }
-    assert_eq!(throttled_after, Some(max), "the brute-forcer is throttled after {max} failures");
+    assert_eq!(
+        throttled_after,
+        Some(max),
+        "the brute-forcer is throttled after {max} failures"
+    );
     // The client, at its own address, is not locked out: its secret is checked (the code is what fails).
     let own = browser_at([127, 0, 0, 3]);
     assert_eq!(
@@ -328,30 +362,38 @@ async fn persona_throttles(persona: Persona) {
             let t = &t;
             async move {
                 let response = match persona {
-                    Persona::Wechat => client
-                        .get(t.idp.url("/sns/oauth2/access_token"))
-                        .query(&[
-                            ("appid", WEB),
-                            ("secret", secret.as_str()),
-                            ("code", "no-such-code"),
-                            ("grant_type", "authorization_code"),
-                        ])
-                        .send()
-                        .await,
-                    _ => client
-                        .post(t.idp.url("/login/oauth/access_token"))
-                        .header("accept", "application/json")
-                        .form(&[
-                            ("client_id", WEB),
-                            ("client_secret", secret.as_str()),
-                            ("code", "no-such-code"),
-                        ])
-                        .send()
-                        .await,
+                    Persona::Wechat => {
+                        client
+                            .get(t.idp.url("/sns/oauth2/access_token"))
+                            .query(&[
+                                ("appid", WEB),
+                                ("secret", secret.as_str()),
+                                ("code", "no-such-code"),
+                                ("grant_type", "authorization_code"),
+                            ])
+                            .send()
+                            .await
+                    }
+                    _ => {
+                        client
+                            .post(t.idp.url("/login/oauth/access_token"))
+                            .header("accept", "application/json")
+                            .form(&[
+                                ("client_id", WEB),
+                                ("client_secret", secret.as_str()),
+                                ("code", "no-such-code"),
+                            ])
+                            .send()
+                            .await
+                    }
                 };
                 let reply = read(response.expect("token request")).await;
                 let json = reply.json();
-                (reply.status, json["errcode"].as_i64(), json["error"].as_str().map(str::to_owned))
+                (
+                    reply.status,
+                    json["errcode"].as_i64(),
+                    json["error"].as_str().map(str::to_owned),
+                )
             }
         };
         let brute = browser_at(OTHER);
@@ -360,17 +402,26 @@ async fn persona_throttles(persona: Persona) {
             let (status, errcode, error) = exchange(brute.clone(), format!("guess-{i}")).await;
             let limited = match persona {
                 Persona::Wechat => errcode == Some(45011),
-                _ => status == StatusCode::TOO_MANY_REQUESTS && error.as_deref() == Some("rate_limited"),
+                _ => {
+                    status == StatusCode::TOO_MANY_REQUESTS
+                        && error.as_deref() == Some("rate_limited")
+                }
             };
             if limited {
                 assert!(i >= max, "{persona:?}: throttled after {i} failures");
                 throttled += 1;
             }
         }
-        assert_eq!(throttled, 5, "{persona:?}: the attempts past {max} are throttled");
+        assert_eq!(
+            throttled, 5,
+            "{persona:?}: the attempts past {max} are throttled"
+        );
         // The right secret from 127.0.0.2 is throttled too; from 127.0.0.1 it is checked as usual.
         let (_, errcode, error) = exchange(brute.clone(), WEB_SECRET.to_owned()).await;
-        assert!(errcode == Some(45011) || error.as_deref() == Some("rate_limited"), "{persona:?}");
+        assert!(
+            errcode == Some(45011) || error.as_deref() == Some("rate_limited"),
+            "{persona:?}"
+        );
         let (_, errcode, error) = exchange(browser_at(FLOODER), WEB_SECRET.to_owned()).await;
         assert!(
             errcode == Some(40029) || error.as_deref() == Some("bad_verification_code"),
@@ -386,10 +437,25 @@ async fn a_login_page_holds_at_most_4096_bytes_of_request_parameters() {
     let t = spawn_idp().await;
     let browser = browser_at(FLOODER);
     let long = "s".repeat(4_096);
-    let refused = read(browser.get(authorize_url(&t, &long)).send().await.expect("authorize")).await;
+    let refused = read(
+        browser
+            .get(authorize_url(&t, &long))
+            .send()
+            .await
+            .expect("authorize"),
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::SEE_OTHER, "{refused:?}");
-    assert_eq!(param(&refused.location(), "error").as_deref(), Some("invalid_request"));
-    assert_eq!(param(&refused.location(), "state").as_deref(), Some(long.as_str()));
-    let page = open_page(&t, &browser, &"s".repeat(3_500)).await.expect("a page");
+    assert_eq!(
+        param(&refused.location(), "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        param(&refused.location(), "state").as_deref(),
+        Some(long.as_str())
+    );
+    let page = open_page(&t, &browser, &"s".repeat(3_500))
+        .await
+        .expect("a page");
     finish_login(&t, &browser, page, "3,500-byte state").await;
 }

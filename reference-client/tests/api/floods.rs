@@ -83,11 +83,21 @@ async fn logins_survive_a_flood(limit: Option<usize>, rounds: usize) {
     assert_eq!(refused, 0, "every login start of the flood was answered");
     // The flooding address held at most its share; memory follows that bound, not the flood.
     let limits = app.state.settings.limits;
-    assert!(app.state.transactions.len() <= limits.transactions_per_address.min(limits.transactions));
+    assert!(
+        app.state.transactions.len() <= limits.transactions_per_address.min(limits.transactions)
+    );
     let r = app.login_as(&browser_at([127, 0, 0, 2]), "alice").await;
-    assert_eq!(r.status(), StatusCode::OK, "login from 127.0.0.2 after the flood");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "login from 127.0.0.2 after the flood"
+    );
     let r = app.login_as(&browser_at([127, 0, 0, 1]), "bob").await;
-    assert_eq!(r.status(), StatusCode::OK, "login from the flooding address after the flood");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "login from the flooding address after the flood"
+    );
 }
 
 // Room for 100 transactions and 1,000 login starts: a store that refused when full would answer every

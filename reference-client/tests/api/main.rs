@@ -5,8 +5,8 @@
 mod helpers;
 
 mod app_tokens;
-mod floods;
 mod callback;
+mod floods;
 mod hardening;
 mod hostile;
 mod login;
