@@ -14,6 +14,7 @@
 //! unfinished logins. The other stores are written only after the provider authenticated someone (binding
 //! tickets, sessions) or after a provider-signed token was checked (logout `jti`s).
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -238,11 +239,17 @@ impl<K: Clone + Eq + Hash, V> Fair<K, V> {
         self.inner.map.insert(key, (value, owner, seq));
     }
 
-    fn get(&self, key: &K) -> Option<&V> {
+    fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.inner.map.get(key).map(|(v, _, _)| v)
     }
 
-    fn remove(&mut self, key: &K) -> Option<V> {
+    fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let (v, owner, _) = self.inner.map.remove(key)?;
         self.forget(owner);
         Some(v)
@@ -366,13 +373,12 @@ impl TransactionStore {
         ttl_secs: u64,
     ) -> Result<LoginTransaction, TakeError> {
         let mut map = lock(&self.inner);
-        let key = state.to_owned();
-        let tx = map.get(&key).ok_or(TakeError::Unknown)?;
+        let tx = map.get(state).ok_or(TakeError::Unknown)?;
         match browser_binding {
             Some(b) if ct_eq(b, &tx.browser_binding) => {}
             _ => return Err(TakeError::OtherBrowser),
         }
-        let tx = map.remove(&key).ok_or(TakeError::Unknown)?;
+        let tx = map.remove(state).ok_or(TakeError::Unknown)?;
         if now.saturating_sub(tx.created_at) > ttl_secs {
             return Err(TakeError::Expired);
         }

@@ -78,14 +78,12 @@ impl PendingStore for MemoryPendingStore {
 
     fn get(&self, id: &str, now: u64) -> Option<Pending> {
         lock(&self.inner)
-            .get(&id.to_owned())
+            .get(id)
             .filter(|p| p.expires_at > now)
             .cloned()
     }
 
     fn take(&self, id: &str, now: u64) -> Option<Pending> {
-        lock(&self.inner)
-            .remove(&id.to_owned())
-            .filter(|p| p.expires_at > now)
+        lock(&self.inner).remove(id).filter(|p| p.expires_at > now)
     }
 }

@@ -9,6 +9,7 @@
 //! or anything that guards a security property.
 
 use std::{
+    borrow::Borrow,
     collections::{HashMap, VecDeque},
     hash::Hash,
     net::IpAddr,
@@ -139,12 +140,18 @@ impl<K: Clone + Eq + Hash, V> FairMap<K, V> {
     }
 
     /// The value under `key`.
-    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+    pub(crate) fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.entries.get(key).map(|(v, _, _)| &**v)
     }
 
     /// Removes and returns the value under `key`.
-    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+    pub(crate) fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let (v, owner, _) = self.entries.remove(key)?;
         self.forget(owner);
         Some(*v)
