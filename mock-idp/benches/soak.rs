@@ -191,6 +191,7 @@ async fn main() {
         access_tokens: 10_000_000,
         refresh_tokens: 10_000_000,
         pending_logins: 10_000_000,
+        pending_logins_per_address: 10_000_000,
         auth_failure_counters: 10_000_000,
         sessions: 10_000_000,
     };

@@ -437,9 +437,14 @@ pub struct Limits {
     pub access_tokens: usize,
     /// Refresh tokens, live or spent (until they expire).
     pub refresh_tokens: usize,
-    /// Requests waiting at the login page (10 minutes each).
+    /// Requests waiting at the login page (10 minutes each). Anyone can create one, so the store is fair
+    /// rather than refusing: when full, the oldest page of the address holding the most is evicted.
     pub pending_logins: usize,
-    /// Failed-client-authentication counters, one per (client, remote address) per minute.
+    /// Of those, the most one client address holds (IPv6: one /64); its oldest goes first. Sized well
+    /// above what a concurrent test run from one address keeps open.
+    pub pending_logins_per_address: usize,
+    /// Failed-client-authentication counters, one per (client, remote address) per minute. When full, the
+    /// counters with the fewest failures make room: every failure is counted.
     pub auth_failure_counters: usize,
     /// Provider sessions of clients with a back-channel logout URI (until the tokens they issued expire).
     pub sessions: usize,
@@ -451,7 +456,8 @@ impl Default for Limits {
             codes: 100_000,
             access_tokens: 100_000,
             refresh_tokens: 100_000,
-            pending_logins: 10_000,
+            pending_logins: 5_000,
+            pending_logins_per_address: 1_000,
             auth_failure_counters: 10_000,
             sessions: 100_000,
         }
@@ -810,6 +816,10 @@ impl Config {
             ("limits.access_tokens", self.limits.access_tokens),
             ("limits.refresh_tokens", self.limits.refresh_tokens),
             ("limits.pending_logins", self.limits.pending_logins),
+            (
+                "limits.pending_logins_per_address",
+                self.limits.pending_logins_per_address,
+            ),
             (
                 "limits.auth_failure_counters",
                 self.limits.auth_failure_counters,

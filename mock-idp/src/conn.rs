@@ -4,7 +4,7 @@
 
 use std::{
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::{
         Arc,
@@ -13,12 +13,32 @@ use std::{
     task::{Context, Poll},
 };
 
-use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, FromRequestParts, connect_info::Connected};
+use axum::http::request::Parts;
 use axum::serve::IncomingStream;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
 };
+
+/// The address a request came from, when the server was started with connection info (every real server
+/// is; `router(state)` driven by `oneshot` has none). Only the socket peer counts: forwarded headers are
+/// ignored, since anyone can send them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<Conn>>()
+                .map(|c| c.0.remote.ip()),
+        ))
+    }
+}
 
 /// What a handler learns about its connection (`ConnectInfo<Conn>`).
 #[derive(Debug, Clone)]

@@ -50,6 +50,10 @@ const HIDDEN: &[&str] = &[
 const MAX_LOGGED_BODY: u64 = 64 * 1024;
 /// The default number of records kept.
 pub const DEFAULT_CAPACITY: usize = 5_000;
+/// The most bytes of logged text (paths, parameters, headers) kept, whatever the record count: requests are
+/// logged before anyone is authenticated, so a stranger sending large ones must not make the log hold
+/// `capacity` times 64 KiB. The oldest records go first, as when the count is reached.
+pub const MAX_LOG_BYTES: usize = 4 << 20;
 
 /// `***:` and the first 8 hex digits of SHA-256: enough to see that two requests carried the same code,
 /// far too little to recover a 256-bit code.
@@ -191,25 +195,37 @@ impl RequestRecord {
 /// The bounded log of one provider.
 #[derive(Debug)]
 pub struct RequestLog {
-    /// Newest last. A `std::sync::Mutex` on purpose: pushes are short and never await.
-    records: Mutex<VecDeque<RequestRecord>>,
+    /// Newest last, and the approximate bytes they hold. A `std::sync::Mutex` on purpose: pushes are short
+    /// and never await.
+    records: Mutex<(VecDeque<RequestRecord>, usize)>,
     /// The most records kept; 0 keeps none.
     capacity: usize,
     /// The last sequence number handed out.
     seq: AtomicU64,
 }
 
+/// About what a record holds on the heap: its text plus a fixed allowance for the rest.
+fn record_bytes(r: &RequestRecord) -> usize {
+    let pairs =
+        |v: &[(String, String)]| v.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>();
+    256 + r.method.len()
+        + r.path.len()
+        + pairs(&r.params)
+        + pairs(&r.headers)
+        + r.client_id.as_ref().map_or(0, String::len)
+}
+
 impl RequestLog {
-    /// A log keeping at most `capacity` records.
+    /// A log keeping at most `capacity` records (and at most [`MAX_LOG_BYTES`] of their text).
     pub fn new(capacity: usize) -> RequestLog {
         RequestLog {
-            records: Mutex::new(VecDeque::new()),
+            records: Mutex::new((VecDeque::new(), 0)),
             capacity,
             seq: AtomicU64::new(0),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RequestRecord>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<RequestRecord>, usize)> {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -217,22 +233,30 @@ impl RequestLog {
         if self.capacity == 0 {
             return;
         }
-        let mut records = self.lock();
+        let size = record_bytes(&record);
+        let mut guard = self.lock();
+        let (records, bytes) = &mut *guard;
         record.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        while records.len() >= self.capacity {
-            records.pop_front();
+        while records.len() >= self.capacity
+            || (*bytes + size > MAX_LOG_BYTES && !records.is_empty())
+        {
+            if let Some(old) = records.pop_front() {
+                *bytes = bytes.saturating_sub(record_bytes(&old));
+            }
         }
+        *bytes += size;
         records.push_back(record);
     }
 
     /// Every record kept, oldest first.
     pub fn all(&self) -> Vec<RequestRecord> {
-        self.lock().iter().cloned().collect()
+        self.lock().0.iter().cloned().collect()
     }
 
     /// The records after sequence number `seq`, oldest first.
     pub fn since(&self, seq: u64) -> Vec<RequestRecord> {
         self.lock()
+            .0
             .iter()
             .filter(|r| r.seq > seq)
             .cloned()
@@ -246,7 +270,7 @@ impl RequestLog {
 
     /// Forgets every record (sequence numbers keep counting).
     pub fn clear(&self) {
-        self.lock().clear();
+        *self.lock() = (VecDeque::new(), 0);
     }
 
     /// The most records kept.
@@ -499,5 +523,33 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].seq, 3);
         assert_eq!(log.since(4).len(), 1);
+    }
+
+    #[test]
+    fn large_requests_make_the_log_keep_fewer_records_not_more_bytes() {
+        let log = RequestLog::new(5_000);
+        for i in 0..1_000 {
+            log.push(RequestRecord {
+                seq: 0,
+                time_ms: i,
+                method: "POST".into(),
+                path: "/token".into(),
+                params: vec![("state".into(), "x".repeat(60_000))],
+                headers: vec![],
+                remote: None,
+                client_id: None,
+                client_auth: None,
+                status: 400,
+                note: Note::default(),
+            });
+        }
+        let (records, bytes) = &*log.lock();
+        assert!(*bytes <= MAX_LOG_BYTES, "{bytes}");
+        assert!(
+            records.len() < 75 && records.len() > 50,
+            "{}",
+            records.len()
+        );
+        assert_eq!(records.back().map(|r| r.seq), Some(1_000));
     }
 }

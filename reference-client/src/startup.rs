@@ -77,7 +77,10 @@ impl AppState {
             db: Arc::new(db),
             provider,
             providers,
-            transactions: Arc::new(TransactionStore::new(limits.transactions)),
+            transactions: Arc::new(TransactionStore::new(
+                limits.transactions,
+                limits.transactions_per_address,
+            )),
             binding_tickets: Arc::new(BindingTickets::new(limits.binding_tickets)),
             sessions: Arc::new(SessionStore::new(limits.sessions)),
             logout_jtis: Arc::new(UsedJtis::new(limits.logout_jtis)),
@@ -233,7 +236,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = router(self.state);
+        // The peer address keys the login-transaction store's per-address fairness.
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

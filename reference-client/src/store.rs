@@ -7,9 +7,17 @@
 //! Each store is bounded ([`StoreLimits`]) and swept on insert: at most once per second (and at once when the
 //! map has doubled), never a scan per insert, and always before a full store refuses.
 //! A full store answers [`StoreFull`], which the API turns into 503 with `Retry-After`.
+//!
+//! The exception is the store a stranger fills without any credentials: login transactions (`GET /auth/login`
+//! and `GET /api/auth/login-url` each create one). It never refuses; it is fair between client addresses
+//! instead ([`TransactionStore`]), so a flood from one address only ever evicts that address's own
+//! unfinished logins. The other stores are written only after the provider authenticated someone (binding
+//! tickets, sessions) or after a provider-signed token was checked (logout `jti`s).
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 
 use base64::Engine;
@@ -38,6 +46,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct StoreLimits {
     /// Login transactions in progress (`transaction_ttl` each, 10 minutes by default).
     pub transactions: usize,
+    /// Of those, the most started from one client address (IPv6: one /64).
+    pub transactions_per_address: usize,
     /// Binding tickets waiting for a phone number (`binding_ticket_ttl` each).
     pub binding_tickets: usize,
     /// Cookie-mode sessions (`jwt_ttl` each).
@@ -50,6 +60,7 @@ impl Default for StoreLimits {
     fn default() -> Self {
         Self {
             transactions: 10_000,
+            transactions_per_address: 1_000,
             binding_tickets: 10_000,
             sessions: 100_000,
             logout_jtis: 10_000,
@@ -93,6 +104,17 @@ impl<K: Eq + Hash, V> Bounded<K, V> {
         now: u64,
         alive: impl Fn(&V) -> bool,
     ) -> Result<(), StoreFull> {
+        self.sweep(now, alive);
+        if self.map.len() >= self.cap {
+            return Err(StoreFull);
+        }
+        self.map.insert(key, value);
+        Ok(())
+    }
+
+    /// Drops dead entries when due: once a clock second (from 1024 entries, or when full), and at once when
+    /// the map has doubled since the last sweep.
+    fn sweep(&mut self, now: u64, alive: impl Fn(&V) -> bool) {
         let len = self.map.len();
         let doubled = len >= self.watermark.saturating_mul(2);
         let due = self.last_sweep.is_none_or(|last| now > last) && (len >= 1024 || len >= self.cap);
@@ -104,11 +126,168 @@ impl<K: Eq + Hash, V> Bounded<K, V> {
                 self.map.shrink_to(2 * self.map.len());
             }
         }
-        if self.map.len() >= self.cap {
-            return Err(StoreFull);
+    }
+}
+
+/// Whose login transaction it is: the client address, IPv6 grouped by /64 (one host usually holds a whole
+/// /64), IPv4-mapped IPv6 read as IPv4. `None` when the request came without a socket address.
+fn owner(addr: Option<IpAddr>) -> Option<IpAddr> {
+    addr.map(|a| match a {
+        IpAddr::V4(_) => a,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
+    })
+}
+
+/// One owner's records, oldest first. `order` may hold stale entries (records taken or swept since); they are
+/// skipped when met and compacted away when they outnumber the live ones.
+#[derive(Debug)]
+struct Held<K> {
+    /// Records of this owner in the map.
+    live: usize,
+    /// (insertion number, key), oldest first.
+    order: VecDeque<(u64, K)>,
+}
+
+// By hand: a derive would ask for `K: Default`.
+impl<K> Default for Held<K> {
+    fn default() -> Self {
+        Held {
+            live: 0,
+            order: VecDeque::new(),
         }
-        self.map.insert(key, value);
-        Ok(())
+    }
+}
+
+/// A capped map that is fair between owners (client addresses): an owner holds at most `quota` records and a
+/// new one beyond that evicts its own oldest; a map at `cap` evicts the oldest record of the owner holding
+/// the most. So a visitor holding fewer records than the biggest holder is never evicted. Swept like
+/// [`Bounded`]. Only for records whose loss costs a retry, never for one that guards a security property.
+#[derive(Debug)]
+struct Fair<K, V> {
+    /// The records: key → (value, owner, insertion number).
+    inner: Bounded<K, (V, Option<IpAddr>, u64)>,
+    /// Owner → its records in insertion order.
+    owners: HashMap<Option<IpAddr>, Held<K>>,
+    /// The next insertion number.
+    next: u64,
+    /// The most records one owner holds.
+    quota: usize,
+}
+
+impl<K: Clone + Eq + Hash, V> Fair<K, V> {
+    fn new(cap: usize, quota: usize) -> Self {
+        Self {
+            inner: Bounded::new(cap.max(1)),
+            owners: HashMap::new(),
+            next: 0,
+            quota: quota.max(1),
+        }
+    }
+
+    /// Inserts, after sweeping and evicting as the type's docs say. Never refuses.
+    fn insert(
+        &mut self,
+        key: K,
+        value: V,
+        from: Option<IpAddr>,
+        now: u64,
+        alive: impl Fn(&V) -> bool,
+    ) {
+        let owner = owner(from);
+        let before = self.inner.map.len();
+        self.inner.sweep(now, |(v, _, _)| alive(v));
+        if self.inner.map.len() != before {
+            self.recount();
+        }
+        if let Some((_, old, _)) = self.inner.map.remove(&key) {
+            self.forget(old);
+        }
+        while self
+            .owners
+            .get(&owner)
+            .is_some_and(|h| h.live >= self.quota)
+        {
+            self.evict_oldest(owner);
+        }
+        while self.inner.map.len() >= self.inner.cap {
+            let biggest = self
+                .owners
+                .iter()
+                .max_by_key(|(_, h)| h.live)
+                .map(|(o, _)| *o);
+            match biggest {
+                Some(o) => self.evict_oldest(o),
+                None => break,
+            }
+        }
+        let seq = self.next;
+        self.next += 1;
+        let held = self.owners.entry(owner).or_default();
+        held.live += 1;
+        held.order.push_back((seq, key.clone()));
+        if held.order.len() > 2 * held.live + 32 {
+            let map = &self.inner.map;
+            held.order
+                .retain(|(s, k)| map.get(k).is_some_and(|e| e.2 == *s));
+        }
+        self.inner.map.insert(key, (value, owner, seq));
+    }
+
+    fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.inner.map.get(key).map(|(v, _, _)| v)
+    }
+
+    fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        let (v, owner, _) = self.inner.map.remove(key)?;
+        self.forget(owner);
+        Some(v)
+    }
+
+    fn forget(&mut self, owner: Option<IpAddr>) {
+        if let Some(held) = self.owners.get_mut(&owner) {
+            held.live = held.live.saturating_sub(1);
+            if held.live == 0 {
+                self.owners.remove(&owner);
+            }
+        }
+    }
+
+    fn evict_oldest(&mut self, owner: Option<IpAddr>) {
+        let Some(held) = self.owners.get_mut(&owner) else {
+            return;
+        };
+        while let Some((seq, key)) = held.order.pop_front() {
+            if self.inner.map.get(&key).is_some_and(|e| e.2 == seq) {
+                self.inner.map.remove(&key);
+                held.live = held.live.saturating_sub(1);
+                break;
+            }
+        }
+        if held.live == 0 || held.order.is_empty() {
+            self.owners.remove(&owner);
+        }
+    }
+
+    fn recount(&mut self) {
+        let map = &self.inner.map;
+        self.owners.retain(|_, held| {
+            held.order
+                .retain(|(s, k)| map.get(k).is_some_and(|e| e.2 == *s));
+            held.live = held.order.len();
+            held.live > 0
+        });
     }
 }
 
@@ -131,6 +310,8 @@ pub struct LoginTransaction {
     pub provider: String,
     /// The logged-in user who started this login to link another identity, if any.
     pub link_user: Option<i64>,
+    /// The address that started it: the transaction store's fairness counts per address.
+    pub client_addr: Option<IpAddr>,
 }
 
 /// Why a transaction could not be taken.
@@ -148,32 +329,38 @@ pub enum TakeError {
 ///
 /// Invariant: [`TransactionStore::take`] returns a transaction at most once; after a successful take, or an
 /// expired one, every later take of the same state returns [`TakeError::Unknown`].
-/// At most [`StoreLimits::transactions`] are held; one is forgotten once older than the ttl.
+/// At most [`StoreLimits::transactions`] are held, at most [`StoreLimits::transactions_per_address`] of them
+/// started from one address; one is forgotten once older than the ttl. Anyone can start one, so the store
+/// never refuses: a new one evicts the oldest of its own address when that address is at its quota, and the
+/// oldest of the address holding the most when the store is full. An evicted login fails at its callback
+/// like an expired one, and the user starts again.
 #[derive(Debug)]
 pub struct TransactionStore {
-    /// state → transaction.
-    inner: Mutex<Bounded<String, LoginTransaction>>,
+    /// state → transaction, fair between client addresses.
+    inner: Mutex<Fair<String, LoginTransaction>>,
 }
 
 impl Default for TransactionStore {
     fn default() -> Self {
-        Self::new(StoreLimits::default().transactions)
+        let limits = StoreLimits::default();
+        Self::new(limits.transactions, limits.transactions_per_address)
     }
 }
 
 impl TransactionStore {
-    /// An empty store holding at most `cap` transactions.
-    pub fn new(cap: usize) -> Self {
+    /// An empty store holding at most `cap` transactions, `per_address` of them from one address.
+    pub fn new(cap: usize, per_address: usize) -> Self {
         Self {
-            inner: Mutex::new(Bounded::new(cap)),
+            inner: Mutex::new(Fair::new(cap, per_address)),
         }
     }
 
-    /// Stores a new transaction, unless the store is full of transactions younger than `ttl_secs`.
-    pub fn insert(&self, tx: LoginTransaction, now: u64, ttl_secs: u64) -> Result<(), StoreFull> {
-        lock(&self.inner).insert(tx.state.clone(), tx, now, |t| {
+    /// Stores a new transaction, evicting as the type's docs say; expired ones are swept first.
+    pub fn insert(&self, tx: LoginTransaction, now: u64, ttl_secs: u64) {
+        let from = tx.client_addr;
+        lock(&self.inner).insert(tx.state.clone(), tx, from, now, |t| {
             now.saturating_sub(t.created_at) <= ttl_secs
-        })
+        });
     }
 
     /// Removes and returns the transaction for `state` if `browser_binding` matches its cookie and it is not
@@ -185,8 +372,7 @@ impl TransactionStore {
         now: u64,
         ttl_secs: u64,
     ) -> Result<LoginTransaction, TakeError> {
-        let mut guard = lock(&self.inner);
-        let map = &mut guard.map;
+        let mut map = lock(&self.inner);
         let tx = map.get(state).ok_or(TakeError::Unknown)?;
         match browser_binding {
             Some(b) if ct_eq(b, &tx.browser_binding) => {}
@@ -201,7 +387,7 @@ impl TransactionStore {
 
     /// Number of pending transactions (for tests and metrics).
     pub fn len(&self) -> usize {
-        lock(&self.inner).map.len()
+        lock(&self.inner).inner.map.len()
     }
 
     /// True when no transaction is pending.
@@ -425,6 +611,7 @@ mod tests {
             created_at: now,
             provider: "p".into(),
             link_user: None,
+            client_addr: Some([127, 0, 0, 1].into()),
         }
     }
 
@@ -432,7 +619,7 @@ mod tests {
     #[test]
     fn a_transaction_is_taken_once() {
         let store = TransactionStore::default();
-        store.insert(tx("s", 100), 100, 600).expect("room");
+        store.insert(tx("s", 100), 100, 600);
         assert!(store.take("s", Some("browser-a"), 101, 600).is_ok());
         assert_eq!(
             store.take("s", Some("browser-a"), 101, 600).err(),
@@ -444,7 +631,7 @@ mod tests {
     #[test]
     fn another_browser_cannot_take_or_burn_a_transaction() {
         let store = TransactionStore::default();
-        store.insert(tx("s", 100), 100, 600).expect("room");
+        store.insert(tx("s", 100), 100, 600);
         assert_eq!(
             store.take("s", Some("browser-b"), 101, 600).err(),
             Some(TakeError::OtherBrowser)
@@ -460,7 +647,7 @@ mod tests {
     #[test]
     fn an_old_transaction_is_expired_and_removed() {
         let store = TransactionStore::default();
-        store.insert(tx("s", 100), 100, 600).expect("room");
+        store.insert(tx("s", 100), 100, 600);
         assert_eq!(
             store.take("s", Some("browser-a"), 701, 600).err(),
             Some(TakeError::Expired)
@@ -469,24 +656,53 @@ mod tests {
     }
 
     #[test]
-    fn a_full_transaction_store_refuses_until_old_transactions_expire() {
-        let store = TransactionStore::new(2);
-        store.insert(tx("a", 100), 100, 600).expect("room");
-        store.insert(tx("b", 100), 100, 600).expect("room");
-        assert_eq!(store.insert(tx("c", 200), 200, 600), Err(StoreFull));
-        assert_eq!(store.len(), 2);
-        store
-            .insert(tx("c", 701), 701, 600)
-            .expect("a and b expired");
-        assert_eq!(store.len(), 1);
+    fn a_flood_from_one_address_evicts_only_its_own_oldest_transactions() {
+        let store = TransactionStore::new(10, 4);
+        let mut other = tx("other", 100);
+        other.client_addr = Some([127, 0, 0, 2].into());
+        store.insert(other, 100, 600);
+        for i in 0..1_000 {
+            store.insert(tx(&i.to_string(), 100), 100, 600);
+        }
+        assert_eq!(
+            store.len(),
+            5,
+            "the quota of one address, and the other one"
+        );
+        assert!(store.take("other", Some("browser-a"), 101, 600).is_ok());
+        assert!(store.take("999", Some("browser-a"), 101, 600).is_ok());
+        assert_eq!(
+            store.take("995", Some("browser-a"), 101, 600).err(),
+            Some(TakeError::Unknown)
+        );
+    }
+
+    #[test]
+    fn a_full_transaction_store_evicts_from_the_address_holding_the_most() {
+        let store = TransactionStore::new(4, 4);
+        for (state, last) in [("a", 2), ("b", 3), ("c", 1), ("d", 1)] {
+            let mut t = tx(state, 100);
+            t.client_addr = Some([127, 0, 0, last].into());
+            store.insert(t, 100, 600);
+        }
+        let mut e = tx("e", 100);
+        e.client_addr = Some([127, 0, 0, 4].into());
+        store.insert(e, 100, 600);
+        assert_eq!(store.len(), 4);
+        for kept in ["a", "b", "d", "e"] {
+            assert!(
+                store.take(kept, Some("browser-a"), 101, 600).is_ok(),
+                "{kept}"
+            );
+        }
     }
 
     #[test]
     fn inserting_many_transactions_keeps_only_the_live_ones() {
-        let store = TransactionStore::new(usize::MAX);
+        let store = TransactionStore::new(usize::MAX, usize::MAX);
         for i in 0..50_000u64 {
             // One per second, each living 10 seconds.
-            store.insert(tx(&i.to_string(), i), i, 10).expect("no cap");
+            store.insert(tx(&i.to_string(), i), i, 10);
         }
         assert!(store.len() <= 2048, "{}", store.len());
     }

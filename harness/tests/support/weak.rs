@@ -32,7 +32,7 @@ use reference_client::{
         TX_COOKIE,
         callback::{BindingRequired, CallbackRequest},
         complete_login,
-        login::{LoginQuery, redirect_to_provider},
+        login::{ClientAddr, LoginQuery, redirect_to_provider},
     },
     store::{LoginTransaction, PendingBinding, TakeError},
 };
@@ -165,11 +165,12 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
 /// The real login, remembering the state and browser cookie it hands out.
 async fn login(
     State(w): State<Weak>,
+    from: ClientAddr,
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
     let existing = jar.get(TX_COOKIE).map(|c| c.value().to_owned());
-    let mut response = redirect_to_provider(State(w.app.clone()), jar, Query(query)).await?;
+    let mut response = redirect_to_provider(State(w.app.clone()), from, jar, Query(query)).await?;
     if w.weak.no_pkce {
         without_pkce(&mut response);
     }
@@ -201,8 +202,7 @@ async fn login(
         {
             let secrets = (tx.pkce_verifier.clone(), tx.nonce.clone());
             lock(&w.secrets).insert(state.clone(), secrets);
-            let _ = app
-                .transactions
+            app.transactions
                 .insert(tx, app.now(), app.settings.transaction_ttl.as_secs());
         }
         lock(&w.started).push((state, cookie));

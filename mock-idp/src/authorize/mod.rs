@@ -16,6 +16,7 @@ use axum::{
 
 use crate::{
     config::{Persona, UserConfig},
+    conn::PeerAddr,
     error::OAuthError,
     faults::{Context as FaultContext, Point, spoil},
     requests::{Note, fingerprint},
@@ -95,6 +96,7 @@ pub fn error_page(
 pub async fn authorize(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    peer: PeerAddr,
     headers: HeaderMap,
 ) -> Response {
     let request = match checks::check(&state, query.as_deref().unwrap_or("")) {
@@ -110,12 +112,18 @@ pub async fn authorize(
             return redirect_error(&state, &redirect_uri, st.as_deref(), &error);
         }
     };
-    complete_or_show(&state, request, &headers)
+    complete_or_show(&state, request, peer, &headers)
 }
 
 /// A checked request, completed headlessly (a queued next login, or `login_hint` when enabled) or shown
-/// the login page. Every persona's authorization endpoint ends here.
-pub fn complete_or_show(state: &AppState, request: AuthRequest, headers: &HeaderMap) -> Response {
+/// the login page (whose pending request counts against `peer`'s share). Every persona's authorization
+/// endpoint ends here.
+pub fn complete_or_show(
+    state: &AppState,
+    request: AuthRequest,
+    peer: PeerAddr,
+    headers: &HeaderMap,
+) -> Response {
     // Headless completion: a next login arranged through the handle, or login_hint when enabled.
     let queued = {
         let mut queue = state.next_logins.lock().unwrap_or_else(|p| p.into_inner());
@@ -137,7 +145,7 @@ pub fn complete_or_show(state: &AppState, request: AuthRequest, headers: &Header
             ),
         };
     }
-    login::show(state, request, headers)
+    login::show(state, request, peer, headers)
 }
 
 /// Builds `redirect_uri` plus `params`, keeping the URI's own query (RFC 6749 §3.1.2).

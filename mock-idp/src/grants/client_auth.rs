@@ -1,14 +1,10 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3, §3.2.1).
 
-use std::net::IpAddr;
-
-use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::{HeaderMap, header, request::Parts},
-};
+use axum::http::{HeaderMap, header};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::Params;
+pub use crate::conn::PeerAddr;
 use crate::{
     config::AuthMethod,
     error::OAuthError,
@@ -91,25 +87,6 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
         ));
     }
     Ok(Presented::Basic { id, secret })
-}
-
-/// The address a request came from, when the server was started with connection info (every real server
-/// is; `router(state)` driven by `oneshot` has none). Only the socket peer counts: forwarded headers are
-/// ignored, since anyone can send them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<crate::conn::Conn>>()
-                .map(|c| c.0.remote.ip()),
-        ))
-    }
 }
 
 /// Authenticates the client of a request, or says why not.

@@ -24,7 +24,9 @@ use super::{
     ClientError, CodeError, PersonaAuthorize, authenticate, github_id, github_login, issue_tokens,
     redeem_code, token_faults, token_owner, user_api_faults,
 };
-use crate::{faults::spoil, requests::Note, state::AppState, tokens::published_url};
+use crate::{
+    conn::PeerAddr, faults::spoil, requests::Note, state::AppState, tokens::published_url,
+};
 
 /// Where GitHub's errors point for help.
 const DOCS: &str = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
@@ -47,6 +49,9 @@ pub enum GithubError {
     IncorrectClientCredentials,
     /// `redirect_uri` differs from the authorization request's.
     RedirectUriMismatch,
+    /// Too many failed authentications of this app from this address in the last minute: 429, as GitHub
+    /// answers a rate limit, with `Retry-After` (the throttle of the OpenID token endpoint).
+    RateLimited,
 }
 
 impl GithubError {
@@ -56,6 +61,7 @@ impl GithubError {
             GithubError::BadVerificationCode => "bad_verification_code",
             GithubError::IncorrectClientCredentials => "incorrect_client_credentials",
             GithubError::RedirectUriMismatch => "redirect_uri_mismatch",
+            GithubError::RateLimited => "rate_limited",
         }
     }
 
@@ -69,6 +75,9 @@ impl GithubError {
             GithubError::RedirectUriMismatch => {
                 "The redirect_uri MUST match the registered callback URL for this application."
             }
+            GithubError::RateLimited => {
+                "Too many failed authentications from this address. Retry in a minute."
+            }
         }
     }
 
@@ -80,6 +89,12 @@ impl GithubError {
             "error_uri": DOCS,
         });
         let mut response = render(body, json);
+        if self == GithubError::RateLimited {
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
         Note {
             error: Some(self.code().to_owned()),
             ..Note::default()
@@ -128,6 +143,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 pub async fn authorize(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
+    peer: PeerAddr,
     headers: HeaderMap,
 ) -> Response {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
@@ -145,6 +161,7 @@ pub async fn authorize(
             state: get("state"),
             scope,
         },
+        peer,
         &headers,
     )
 }
@@ -152,6 +169,7 @@ pub async fn authorize(
 /// `POST /login/oauth/access_token`: credentials and code as form parameters.
 pub async fn access_token(
     State(state): State<AppState>,
+    peer: PeerAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -165,10 +183,11 @@ pub async fn access_token(
         let (Some(id), Some(secret)) = (get("client_id"), get("client_secret")) else {
             return Err(GithubError::IncorrectClientCredentials);
         };
-        let client = authenticate(&state, id, secret).map_err(|e| match e {
+        let client = authenticate(&state, id, secret, peer).map_err(|e| match e {
             ClientError::UnknownClient | ClientError::WrongSecret => {
                 GithubError::IncorrectClientCredentials
             }
+            ClientError::Throttled => GithubError::RateLimited,
         })?;
         let code = get("code").ok_or(GithubError::BadVerificationCode)?;
         let redeemed =

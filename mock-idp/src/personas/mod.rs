@@ -19,9 +19,10 @@ use subtle::ConstantTimeEq;
 use crate::{
     authorize::{AuthRequest, complete_or_show, error_page},
     config::UserConfig,
+    conn::PeerAddr,
     error::OAuthError,
     faults::{Context as FaultContext, Fault, Point},
-    state::{AppState, RegisteredClient},
+    state::{AppState, RegisteredClient, secret_hash},
     store::{AuthorizationCode, Redemption},
     tokens::{Issue, Issued, issue, verify_access_token},
 };
@@ -41,7 +42,12 @@ pub struct PersonaAuthorize<'a> {
 
 /// Checks the client and redirect URI (exact match, as for OpenID) and then completes the login or shows
 /// the login page. Until both are trusted, a failure is an HTML page, never a redirect (RFC 6749 §4.1.2.1).
-pub fn authorize(state: &AppState, request: PersonaAuthorize<'_>, headers: &HeaderMap) -> Response {
+pub fn authorize(
+    state: &AppState,
+    request: PersonaAuthorize<'_>,
+    peer: PeerAddr,
+    headers: &HeaderMap,
+) -> Response {
     let bad = |description: &str| {
         error_page(
             state,
@@ -74,7 +80,7 @@ pub fn authorize(state: &AppState, request: PersonaAuthorize<'_>, headers: &Head
         // No id_token, so no OpenID logout: the personas have neither end-session nor back-channel logout.
         backchannel: false,
     };
-    complete_or_show(state, request, headers)
+    complete_or_show(state, request, peer, headers)
 }
 
 /// Why a client could not be authenticated by id and secret.
@@ -84,19 +90,38 @@ pub enum ClientError {
     UnknownClient,
     /// The secret is wrong, or the client has none.
     WrongSecret,
+    /// Too many failures of this client from this address in the last minute.
+    Throttled,
 }
 
-/// The client `id` if `secret` is its secret (compared as hashes in constant time).
+/// The client `id` if `secret` is its secret (compared as hashes in constant time), under the same
+/// failed-authentication throttle as the OpenID token endpoint: failures counted per (client, address),
+/// unknown ids sharing one counter per address, [`ClientError::Throttled`] past
+/// `max_auth_failures_per_minute`.
 pub fn authenticate(
     state: &AppState,
     id: &str,
     secret: &str,
+    peer: PeerAddr,
 ) -> Result<RegisteredClient, ClientError> {
-    let client = state.client(id).ok_or(ClientError::UnknownClient)?;
-    if client.secret_matches(secret) {
-        Ok(client)
-    } else {
-        Err(ClientError::WrongSecret)
+    let client = state.client(id);
+    let counter = if client.is_some() { id } else { "" };
+    let now = state.clock.now();
+    let max = state.config.max_auth_failures_per_minute;
+    if state.auth_failures.throttled(counter, peer.0, max, now) {
+        return Err(ClientError::Throttled);
+    }
+    match client {
+        Some(client) if client.secret_matches(secret) => Ok(client),
+        Some(_) => {
+            state.auth_failures.record(counter, peer.0, now);
+            Err(ClientError::WrongSecret)
+        }
+        None => {
+            let _ = secret_hash(secret);
+            state.auth_failures.record(counter, peer.0, now);
+            Err(ClientError::UnknownClient)
+        }
     }
 }
 

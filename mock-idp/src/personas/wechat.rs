@@ -29,6 +29,7 @@ use super::{
 };
 use crate::{
     authorize::error_page,
+    conn::PeerAddr,
     faults::spoil,
     requests::Note,
     state::AppState,
@@ -82,6 +83,9 @@ pub enum WechatError {
     MissingOpenid,
     /// 42002: the refresh token has expired.
     RefreshTokenExpired,
+    /// 45011: too many failed authentications of this app from this address in the last minute (the
+    /// throttle the OpenID token endpoint answers with 429).
+    MinuteQuota,
     /// -1: system busy (a store is full).
     SystemBusy,
 }
@@ -105,6 +109,7 @@ impl WechatError {
             WechatError::MissingCode => 41008,
             WechatError::MissingOpenid => 41009,
             WechatError::RefreshTokenExpired => 42002,
+            WechatError::MinuteQuota => 45011,
             WechatError::SystemBusy => -1,
         }
     }
@@ -129,6 +134,7 @@ impl WechatError {
             WechatError::MissingCode => "code missing",
             WechatError::MissingOpenid => "openid missing",
             WechatError::RefreshTokenExpired => "refresh_token expired",
+            WechatError::MinuteQuota => "api minute-quota reach limit mustslower retry next minute",
             WechatError::SystemBusy => "system error",
         }
     }
@@ -174,6 +180,7 @@ fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str>
 pub async fn qrconnect(
     State(state): State<AppState>,
     Query(params): Params,
+    peer: PeerAddr,
     headers: HeaderMap,
 ) -> Response {
     if param(&params, "response_type") != Some("code") {
@@ -201,6 +208,7 @@ pub async fn qrconnect(
             state: param(&params, "state"),
             scope: vec![SCOPE.to_owned()],
         },
+        peer,
         &headers,
     )
 }
@@ -212,7 +220,11 @@ fn count_token_request(state: &AppState) {
 }
 
 /// `GET /sns/oauth2/access_token`: the code exchange, with `appid` and `secret` as query parameters.
-pub async fn access_token(State(state): State<AppState>, Query(params): Params) -> Response {
+pub async fn access_token(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    Query(params): Params,
+) -> Response {
     count_token_request(&state);
     let step = || -> Result<_, WechatError> {
         let appid = param(&params, "appid").ok_or(WechatError::MissingAppid)?;
@@ -221,9 +233,10 @@ pub async fn access_token(State(state): State<AppState>, Query(params): Params) 
         if param(&params, "grant_type") != Some("authorization_code") {
             return Err(WechatError::InvalidGrantType);
         }
-        let client = authenticate(&state, appid, secret).map_err(|e| match e {
+        let client = authenticate(&state, appid, secret, peer).map_err(|e| match e {
             ClientError::UnknownClient => WechatError::InvalidAppid,
             ClientError::WrongSecret => WechatError::InvalidAppsecret,
+            ClientError::Throttled => WechatError::MinuteQuota,
         })?;
         // WeChat's token request names no redirect URI: the code is bound to the app (and was issued
         // only to a registered redirect URI).

@@ -4,12 +4,15 @@
 //!
 //! Every store is bounded (the caps are [`Limits`](crate::config::Limits)) and swept: a record lives only as
 //! long as it can still matter (its own expiry, or the expiry of the tokens it could revoke), and a full store
-//! refuses new records with [`StoreFull`] rather than growing.
+//! refuses new records with [`StoreFull`] rather than growing. The one store a visitor fills without
+//! credentials, the login pages, instead evicts fairly between client addresses (`fair.rs`), and the
+//! failed-authentication counters drop their weakest counters: neither can be filled to lock others out.
 //!
 //! The memory stores use `std::sync::Mutex` on purpose: no `.await` happens while a lock is held, and a
 //! plain mutex is both cheaper and enough to make "check and mark" steps atomic.
 
 mod codes;
+mod fair;
 mod refresh;
 mod sessions;
 mod throttle;
@@ -17,6 +20,7 @@ mod tokens;
 
 pub use crate::authorize::{MemoryPendingStore, Pending, PendingStore};
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
+pub(crate) use fair::{FairMap, Owner};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
 pub use sessions::{MemorySessionStore, Session, SessionStore};
 pub use throttle::AuthFailures;
@@ -55,7 +59,10 @@ impl Stores {
             codes: Box::new(MemoryCodeStore::new(limits.codes)),
             tokens: Box::new(MemoryTokenStore::new(limits.access_tokens)),
             refresh: Box::new(MemoryRefreshStore::new(limits.refresh_tokens)),
-            pending: Box::new(MemoryPendingStore::new(limits.pending_logins)),
+            pending: Box::new(MemoryPendingStore::new(
+                limits.pending_logins,
+                limits.pending_logins_per_address,
+            )),
             sessions: Box::new(MemorySessionStore::new(limits.sessions)),
         }
     }

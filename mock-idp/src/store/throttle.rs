@@ -3,19 +3,21 @@
 
 use std::{collections::HashMap, net::IpAddr, sync::Mutex};
 
-use super::{Sweeper, lock};
+use super::{Sweeper, fair::Owner, lock};
 
 /// Length of a counting window, seconds.
 const WINDOW: u64 = 60;
 
 /// (client id, remote address) → (window start, failures in it).
-type Counters = HashMap<(String, Option<IpAddr>), (u64, u32)>;
+type Counters = HashMap<(String, Owner), (u64, u32)>;
 
-/// Failure counters keyed by (client id, remote address), at most `cap` of them.
+/// Failure counters keyed by (client id, remote address; IPv6 by /64), at most `cap` of them.
 ///
-/// Invariant: failures from one address never throttle the same client at another address. A counter goes
-/// when its window ends. When `cap` counters are live, failures under a new key are not counted (throttling
-/// fails open rather than refusing a client that never failed).
+/// Invariant: failures from one address never throttle the same client at another address, and every
+/// failure is counted. A counter goes when its window ends. When `cap` counters are live, the weakest
+/// eighth (fewest failures, then oldest window) is dropped to make room: a stranger filling the table from
+/// many addresses only pushes out counters like its own, while a counter near the limit (a brute-forcer
+/// being throttled) outlives any number of single failures.
 pub struct AuthFailures {
     /// The counters and their sweep bookkeeping.
     inner: Mutex<(Counters, Sweeper)>,
@@ -37,7 +39,7 @@ impl AuthFailures {
         let guard = lock(&self.inner);
         guard
             .0
-            .get(&(client.to_owned(), addr))
+            .get(&(client.to_owned(), Owner::of(addr)))
             .is_some_and(|&(start, n)| now < start + WINDOW && n >= max)
     }
 
@@ -45,17 +47,36 @@ impl AuthFailures {
     pub fn record(&self, client: &str, addr: Option<IpAddr>, now: u64) {
         let mut guard = lock(&self.inner);
         let (map, sweeper) = &mut *guard;
-        let key = (client.to_owned(), addr);
+        let key = (client.to_owned(), Owner::of(addr));
         if !map.contains_key(&key)
             && !sweeper.make_room(map, self.cap, now, |&(start, _)| now < start + WINDOW)
         {
-            return;
+            drop_weakest(map, self.cap / 8 + 1);
         }
         let entry = map.entry(key).or_insert((now, 0));
         if now >= entry.0 + WINDOW {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
+    }
+}
+
+/// Drops the `n` counters with the fewest failures (the oldest window first among equals). One O(len)
+/// selection per `n` insertions keeps a full table cheap to insert into.
+fn drop_weakest(map: &mut Counters, n: usize) {
+    let mut ranked: Vec<((u32, u64), (String, Owner))> = map
+        .iter()
+        .map(|(k, &(start, count))| ((count, start), k.clone()))
+        .collect();
+    let n = n.min(ranked.len());
+    if n == 0 {
+        return;
+    }
+    if n < ranked.len() {
+        ranked.select_nth_unstable_by_key(n - 1, |(rank, _)| *rank);
+    }
+    for (_, key) in ranked.into_iter().take(n) {
+        map.remove(&key);
     }
 }
 
@@ -82,15 +103,25 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_fails_open_for_new_keys_and_frees_ended_windows() {
-        let f = AuthFailures::new(1);
-        f.record("web", None, 100);
-        f.record("spa", None, 100);
-        assert!(!f.throttled("spa", None, 1, 100), "not counted: table full");
-        f.record("spa", None, 160);
-        assert!(
-            f.throttled("spa", None, 1, 160),
-            "web's window ended, spa counted"
-        );
+    fn a_table_filled_from_many_addresses_still_counts_a_brute_forcer() {
+        let f = AuthFailures::new(100);
+        let stranger = |j: u32| {
+            let [_, _, a, b] = j.to_be_bytes();
+            Some([10, 0, a, b].into())
+        };
+        for j in 0..1_000 {
+            f.record("", stranger(j), 100);
+        }
+        let brute = Some([127, 0, 0, 2].into());
+        for i in 0..10u32 {
+            f.record("web", brute, 101);
+            // Strangers keep failing between its attempts.
+            for j in 0..20 {
+                f.record("", stranger(1_000 + i * 20 + j), 100);
+            }
+        }
+        assert!(f.throttled("web", brute, 10, 101));
+        assert!(!f.throttled("web", Some([127, 0, 0, 3].into()), 1, 101));
+        assert!(lock(&f.inner).0.len() <= 100);
     }
 }

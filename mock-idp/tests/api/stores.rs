@@ -91,31 +91,6 @@ async fn a_full_refresh_store_answers_503_and_room_comes_back_at_expiry() {
     );
 }
 
-#[tokio::test]
-async fn a_full_pending_login_store_refuses_new_login_pages() {
-    let t = spawn_idp_with(small(|l| l.pending_logins = 1)).await;
-    let (_page, request_id, csrf) = t.login_page("a").await;
-    let r = t
-        .authorize(&[
-            ("client_id", WEB),
-            ("redirect_uri", WEB_REDIRECT),
-            ("response_type", "code"),
-            ("state", "b"),
-        ])
-        .await;
-    assert_eq!(
-        param(&r.location(), "error").as_deref(),
-        Some("temporarily_unavailable")
-    );
-    // The page already shown still works, and using it frees its place.
-    let ok = t
-        .sign_in(&request_id, &csrf, "alice", "alice-password")
-        .await;
-    assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    assert!(param(&ok.location(), "code").is_some());
-    t.login_page("c").await;
-}
-
 /// A code store that counts what goes through it, wrapping the in-memory one.
 struct Counting {
     inner: MemoryCodeStore,

@@ -1,8 +1,13 @@
 //! Step 1: login starts at the backend. A login transaction (state, nonce, PKCE verifier, created-at,
 //! return path) is stored server-side and bound to this browser by an HttpOnly, SameSite=Lax cookie.
+//! Anyone can start one, so the store is fair between client addresses (see
+//! [`TransactionStore`](crate::store::TransactionStore)): a stranger's flood evicts only its own.
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -93,12 +98,33 @@ fn is_our_token(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The address a request came from: the TCP peer when the server runs with connection info (it does, see
+/// `startup.rs`). Forwarded headers are ignored: anyone can send them. Behind a reverse proxy, every user
+/// has the proxy's address; take the client address from the proxy's header there, once the proxy is
+/// trusted to set it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// Starts a transaction and returns the authorization URL plus the cookie jar to send.
 async fn start(
     state: &AppState,
     jar: CookieJar,
     query: LoginQuery,
     link_user: Option<i64>,
+    from: ClientAddr,
 ) -> Result<(CookieJar, String), ApiError> {
     let provider = state
         .providers
@@ -125,10 +151,11 @@ async fn start(
             created_at: now,
             provider: provider.name.clone(),
             link_user,
+            client_addr: from.0,
         },
         now,
         ttl,
-    )?;
+    );
     let jar = jar.add(cookie(
         state,
         TX_COOKIE,
@@ -142,6 +169,7 @@ async fn start(
 /// cookie mode, a browser already logged in links the provider's identity to its user.
 pub async fn redirect_to_provider(
     State(state): State<AppState>,
+    from: ClientAddr,
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
@@ -151,7 +179,7 @@ pub async fn redirect_to_provider(
     } else {
         None
     };
-    let (jar, url) = start(&state, jar, query, link_user).await?;
+    let (jar, url) = start(&state, jar, query, link_user, from).await?;
     Ok((StatusCode::FOUND, jar, [(header::LOCATION, url)]).into_response())
 }
 
@@ -160,6 +188,7 @@ pub async fn redirect_to_provider(
 /// links the provider's identity to the logged-in user.
 pub async fn login_url(
     State(state): State<AppState>,
+    from: ClientAddr,
     jar: CookieJar,
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
@@ -169,7 +198,7 @@ pub async fn login_url(
     } else {
         None
     };
-    let (jar, url) = start(&state, jar, query, link_user).await?;
+    let (jar, url) = start(&state, jar, query, link_user, from).await?;
     Ok((jar, Json(LoginUrl { url })).into_response())
 }
 

@@ -12,36 +12,6 @@ use reqwest::StatusCode;
 use crate::helpers::{assert_error, browser, spawn_app, spawn_app_with};
 use reference_client::UnknownUserPolicy;
 
-// Each GET /auth/login stores a transaction: a stranger looping on it meets a bound, not an ever-growing map.
-#[tokio::test]
-async fn a_full_transaction_store_answers_503_with_retry_after_then_recovers() {
-    let app = spawn_app_with(|s| s.limits.transactions = 3).await;
-    for _ in 0..3 {
-        assert_eq!(
-            app.get_login(&browser(), None).await.status(),
-            StatusCode::FOUND
-        );
-    }
-    let full = app.get_login(&browser(), None).await;
-    assert_eq!(
-        full.headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-        Some("10")
-    );
-    assert_error(
-        full,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "temporarily_unavailable",
-    )
-    .await;
-    assert_eq!(app.state.transactions.len(), 3);
-    // Once the abandoned transactions are older than transaction_ttl, logins start again.
-    app.state.clock.advance(Duration::from_secs(601));
-    let response = app.login_as(&browser(), "alice").await;
-    assert_eq!(response.status(), StatusCode::OK);
-}
-
 // A cookie-mode session store at its bound refuses new sessions rather than growing.
 #[tokio::test]
 async fn a_full_session_store_refuses_a_new_session_with_503() {
