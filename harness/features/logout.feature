@@ -49,6 +49,26 @@ Feature: Logging out at the app and at the provider
     When the browser asks for its profile
     Then the profile shows role "user"
 
+  @LO-BACKCHANNEL @mutant-logout-ends-all
+  Scenario: A logout token for one user ends only that user's sessions
+    Given the app has a user "bob"
+    And "bob" has logged in through another browser
+    When the app is sent a logout token for "alice"
+    Then the app accepts the logout token
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+    And the session in another browser still works
+
+  @LO-BACKCHANNEL @mutant-logout-ends-all @mutant-logout-sid-ends-all
+  Scenario: A logout token naming only a provider session ends only that user's sessions
+    Given the app has a user "bob"
+    And "bob" has logged in through another browser
+    When the app is sent a logout token naming only the sid of "alice"'s provider session
+    Then the app accepts the logout token
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+    And the session in another browser still works
+
   @LO-BACKCHANNEL @mutant-logout-replay
   Scenario: A replayed logout token is refused and ends nothing
     When the app is sent a logout token for "alice"

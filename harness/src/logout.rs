@@ -13,7 +13,7 @@ use url::Url;
 use crate::{
     browser::{HttpResponse, query_param},
     target::unsupported,
-    world::{MAIN, World},
+    world::{MAIN, OTHER, World},
 };
 
 /// What the logout steps observed in one scenario.
@@ -31,6 +31,10 @@ pub struct LogoutState {
     pub backchannel_status: Option<u16>,
     /// An app token put aside before a logout, to present afterwards.
     pub kept_token: Option<String>,
+    /// The session of another user in [`OTHER`]: their name and the app token that browser holds
+    /// ([`crate::world::COOKIE_SESSION`] for a cookie session), so a logout of one user can be seen to
+    /// leave the other's session alone.
+    pub other_session: Option<(String, String)>,
 }
 
 /// How a logout token sent to the backend is spoiled (Back-Channel Logout 1.0 §2.6).
@@ -280,6 +284,107 @@ impl World {
             .active()
             .and_then(|k| k.sign_with_header(header, &claims))
             .map_err(|e| anyhow!("re-signing: {e}"))
+    }
+
+    /// `username` logs in through [`OTHER`], a browser of their own, and keeps that session there; the
+    /// main browser's session stays the scenario's current one.
+    pub async fn log_in_in_other_browser(&mut self, username: &str) -> anyhow::Result<()> {
+        let (token, backend) = (self.app_token.take(), self.backend.take());
+        let outcome = match self.log_in(OTHER, username).await {
+            Ok(()) => self.check_token_issued(),
+            Err(e) => Err(e),
+        };
+        let other = self.app_token.take();
+        (self.app_token, self.backend) = (token, backend);
+        outcome.map_err(|e| anyhow!("{username} logging in through another browser: {e:#}"))?;
+        let other = other.ok_or_else(|| anyhow!("{username} got no session in another browser"))?;
+        self.logout.other_session = Some((username.to_owned(), other));
+        Ok(())
+    }
+
+    /// The provider ends every session of `username` with the app and tells the app with a logout token
+    /// per session that names only its `sid` (Back-Channel Logout 1.0 §2.4: "sub" OPTIONAL when "sid" is
+    /// present), signed by the provider as its own tokens are.
+    pub async fn log_out_session_at_provider_by_sid(
+        &mut self,
+        username: &str,
+    ) -> anyhow::Result<()> {
+        self.app().await?;
+        let client_id = self.provider_setup().client_id;
+        let sub = self.provider.subject_of(username)?;
+        let state = self.provider.idp.state();
+        let sids: Vec<String> = state
+            .sessions
+            .end_user(&sub, state.clock.now())
+            .into_iter()
+            .filter(|(_, s)| s.client_id == client_id)
+            .map(|(sid, _)| sid)
+            .collect();
+        ensure!(
+            !sids.is_empty(),
+            "the provider holds no session of {username} with the app: it keeps sessions only for a \
+             client that registered a backchannel_logout_uri"
+        );
+        let mut tokens = Vec::new();
+        for sid in sids {
+            let token = mock_idp::logout::logout_token(state, &client_id, &sub, &sid)
+                .map_err(|e| anyhow!("signing a logout token: {e}"))?;
+            tokens.push(self.resigned_without(&token, &["sub"])?);
+        }
+        let mut refused = None;
+        for token in tokens {
+            self.post_logout_token(token).await?;
+            if self.logout.backchannel_status.is_some_and(|s| s != 200 && s != 204) {
+                refused = self.logout.backchannel_status;
+            }
+        }
+        // One refusal among several deliveries is what the check sees.
+        if refused.is_some() {
+            self.logout.backchannel_status = refused;
+        }
+        Ok(())
+    }
+
+    /// `token` (a JWS of the provider) re-signed with the provider's key without these claims.
+    fn resigned_without(&self, token: &str, claims: &[&str]) -> anyhow::Result<String> {
+        let (header, rest) = token.split_once('.').ok_or_else(|| anyhow!("not a JWS"))?;
+        let payload = rest.split('.').next().unwrap_or_default();
+        let mut value: Value = serde_json::from_slice(&B64.decode(payload)?)?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("claims are not an object"))?;
+        for name in claims {
+            obj.remove(*name);
+        }
+        self.provider
+            .idp
+            .state()
+            .keys
+            .active()
+            .and_then(|k| k.sign_with_header(header, &value))
+            .map_err(|e| anyhow!("re-signing: {e}"))
+    }
+
+    /// The other browser's session ([`World::log_in_in_other_browser`]) still opens the profile.
+    pub async fn check_other_session_works(&mut self) -> anyhow::Result<()> {
+        let (username, token) = self
+            .logout
+            .other_session
+            .clone()
+            .ok_or_else(|| anyhow!("nobody has logged in through another browser"))?;
+        let url = self.app().await?.profile_url();
+        let b = self.browser(OTHER)?.as_frontend();
+        let response = if token == crate::world::COOKIE_SESSION {
+            b.get(&url).await?
+        } else {
+            b.get_with_bearer(&url, &token).await?
+        };
+        ensure!(
+            response.is_success(),
+            "{username}'s session in another browser no longer opens the profile: {}",
+            response.brief()
+        );
+        Ok(())
     }
 
     // ----- checks -----

@@ -98,3 +98,21 @@ async fn accepted(w: &mut World) -> anyhow::Result<()> {
 async fn refused(w: &mut World) -> anyhow::Result<()> {
     w.check_backchannel_status(400)
 }
+
+/// Another user logs in through a browser of their own, which keeps that session.
+#[given(expr = "{string} has logged in through another browser")]
+async fn other_logged_in(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.log_in_in_other_browser(&username).await
+}
+
+/// The provider ends the user's sessions with the app and sends a logout token naming only the `sid`.
+#[when(expr = "the app is sent a logout token naming only the sid of {string}'s provider session")]
+async fn send_sid_only(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.log_out_session_at_provider_by_sid(&username).await
+}
+
+/// The other browser's session still opens the profile.
+#[then(expr = "the session in another browser still works")]
+async fn other_session_works(w: &mut World) -> anyhow::Result<()> {
+    w.check_other_session_works().await
+}

@@ -72,6 +72,11 @@ pub struct Weaknesses {
     /// The back-channel endpoint does not remember `jti`s: a replayed logout token is accepted again
     /// (LO-BACKCHANNEL).
     pub accept_replayed_logout_tokens: bool,
+    /// A valid logout token ends every user's sessions, not only those of the user it names
+    /// (LO-BACKCHANNEL).
+    pub logout_ends_every_session: bool,
+    /// A valid logout token that names only a `sid` ends every user's sessions (LO-BACKCHANNEL).
+    pub sid_logout_ends_every_session: bool,
 }
 
 impl fmt::Display for Weaknesses {
@@ -100,6 +105,14 @@ impl fmt::Display for Weaknesses {
             (
                 self.accept_replayed_logout_tokens,
                 "logout token jti unchecked",
+            ),
+            (
+                self.logout_ends_every_session,
+                "a logout token ends every user's sessions",
+            ),
+            (
+                self.sid_logout_ends_every_session,
+                "a sid-only logout token ends every user's sessions",
             ),
         ] {
             if on {
@@ -377,6 +390,10 @@ async fn callback(
             }
         },
     };
+    // As the real callback: the logout hint, and the provider session a back-channel logout may name.
+    if let Some(id_token) = login.id_token.clone() {
+        app.db.set_login_hint(user.id, &id_token, login.sid.as_deref())?;
+    }
     complete_login(app, jar, &user, tx.return_to)
 }
 
@@ -550,13 +567,15 @@ async fn verify_id_token(
         subject,
         name: claims["name"].as_str().map(str::to_owned),
         picture: claims["picture"].as_str().map(str::to_owned),
-        id_token: None,
-        sid: None,
+        id_token: Some(token.to_owned()),
+        sid: claims["sid"].as_str().map(str::to_owned),
     })
 }
 
-/// `POST /backchannel-logout`: the real handler, or with `accept_replayed_logout_tokens` the same checks
-/// without the single-use `jti`.
+/// `POST /backchannel-logout`: the real handler, or the same checks with the switched-off ones left out:
+/// `accept_replayed_logout_tokens` drops the single-use `jti`; `logout_ends_every_session` ends every
+/// user's sessions whoever the token names, and `sid_logout_ends_every_session` does so for a token that
+/// names only a `sid`.
 async fn backchannel_logout(
     State(w): State<Weak>,
     form: Result<
@@ -564,20 +583,50 @@ async fn backchannel_logout(
         axum::extract::rejection::FormRejection,
     >,
 ) -> Result<Response, ApiError> {
-    if !w.weak.accept_replayed_logout_tokens {
+    let weak = w.weak;
+    if !weak.accept_replayed_logout_tokens
+        && !weak.logout_ends_every_session
+        && !weak.sid_logout_ends_every_session
+    {
         return reference_client::routes::logout::backchannel(State(w.app), form).await;
     }
     let token = form
         .ok()
         .and_then(|axum::Form(f)| f.logout_token)
         .ok_or_else(|| ApiError::InvalidLogoutToken("no logout_token".into()))?;
-    let max_age = w.app.settings.logout_token_max_age.as_secs();
-    let claims = w.app.provider.verify_logout_token(&token, max_age).await?;
-    let issuer = w.app.provider.issuer().to_owned();
-    w.app
-        .db
+    let app = &w.app;
+    let max_age = app.settings.logout_token_max_age.as_secs();
+    let claims = app.provider.verify_logout_token(&token, max_age).await?;
+    if !weak.accept_replayed_logout_tokens {
+        let forget_at = claims
+            .iat
+            .saturating_add(max_age)
+            .saturating_add(app.settings.clock_skew.as_secs())
+            .saturating_add(1);
+        if !app
+            .logout_jtis
+            .first_use(&claims.jti, forget_at, app.now())?
+        {
+            return Err(ApiError::InvalidLogoutToken("jti already used".into()));
+        }
+    }
+    let everyone = weak.logout_ends_every_session
+        || (weak.sid_logout_ends_every_session && claims.sub.is_none());
+    let issuer = app.provider.issuer().to_owned();
+    app.db
         .call(move |db| {
-            db.end_sessions_at_provider(&issuer, claims.sub.as_deref(), claims.sid.as_deref())
+            if !everyone {
+                return db.end_sessions_at_provider(
+                    &issuer,
+                    claims.sub.as_deref(),
+                    claims.sid.as_deref(),
+                );
+            }
+            let users = db.list_users()?;
+            for user in &users {
+                db.end_sessions(user.id)?;
+            }
+            Ok(users.len())
         })
         .await?;
     Ok(axum::http::StatusCode::OK.into_response())
