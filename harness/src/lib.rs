@@ -48,6 +48,7 @@ pub mod jwt;
 pub mod logout;
 pub mod outcome;
 pub mod parameters;
+pub mod persona_client;
 pub mod personas;
 pub mod preflight;
 pub mod provider;

@@ -6,6 +6,7 @@ pub mod authorization_answers;
 pub mod backend_answers;
 pub mod browser;
 pub mod logout;
+pub mod persona_client;
 pub mod personas;
 pub mod provider;
 pub mod resource_answers;

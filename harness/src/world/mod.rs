@@ -137,6 +137,8 @@ pub struct World {
     pub personas: crate::personas::Personas,
     /// What the logout steps observed (`crate::logout`).
     pub logout: crate::logout::LogoutState,
+    /// WeChat and GitHub personas the scenario talks to directly, as a client (`crate::persona_client`).
+    pub persona_clients: crate::persona_client::PersonaClients,
 }
 
 impl World {
@@ -180,6 +182,7 @@ impl World {
             codes_handed_over: Vec::new(),
             personas: Default::default(),
             logout: Default::default(),
+            persona_clients: Default::default(),
         })
     }
 
