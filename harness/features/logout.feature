@@ -31,6 +31,23 @@ Feature: Logging out at the app and at the provider
       | https://attacker.example/        |
       | http://127.0.0.1:1/              |
 
+  @LO-RP-INITIATED
+  Scenario Outline: A post_logout_redirect_uri that only starts with the registered one gets an error page
+    When the browser logs out of the app
+    And the browser follows the logout to the provider with the registered post_logout_redirect_uri followed by "<suffix>"
+    Then the provider shows an error page and redirects nowhere
+
+    Examples:
+      | suffix                          |
+      | attacker/                       |
+      | ?next=https://attacker.example/ |
+
+  @LO-RP-INITIATED
+  Scenario: An id_token_hint issued to another client gets an error page
+    When the browser logs out of the app
+    And the browser follows the logout to the provider with an id_token_hint issued to another client
+    Then the provider shows an error page and redirects nowhere
+
   @LO-BACKCHANNEL
   Scenario: Back-channel logout ends the app session
     When "alice" is logged out at the provider

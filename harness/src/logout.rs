@@ -146,6 +146,52 @@ impl World {
         Ok(())
     }
 
+    /// The browser follows the logout with the registered `post_logout_redirect_uri` extended by `suffix`:
+    /// a URI that only starts with the registered one (RP-Initiated Logout 1.0 §3 compares exactly).
+    pub async fn follow_logout_with_extended_uri(&mut self, suffix: &str) -> anyhow::Result<()> {
+        let registered = self
+            .app()
+            .await?
+            .post_logout_redirect_uri()
+            .ok_or_else(|| unsupported("[provider] post_logout_redirect_uri"))?;
+        self.follow_logout(Some(&format!("{registered}{suffix}")))
+            .await
+    }
+
+    /// The browser follows the logout with its `id_token_hint` replaced by an id_token of the same user
+    /// issued to another client of the provider, and `client_id` naming the app (RP-Initiated Logout 1.0
+    /// §2: the hint's audience must be the client).
+    pub async fn follow_logout_with_foreign_hint(&mut self) -> anyhow::Result<()> {
+        let app_client = self.provider_setup().client_id;
+        let username = self.signed_in_as.clone().unwrap_or_else(|| "alice".into());
+        let login = self.provider.login_name(&username)?;
+        let state = self.provider.idp.state();
+        let other = ["web", "web-post"]
+            .into_iter()
+            .find(|id| *id != app_client && state.client(id).is_some())
+            .ok_or_else(|| anyhow!("the provider has no other client to mint a hint for"))?;
+        let minted = mock_idp::tokens::mint_for_user(state, other, &login, &["openid".into()])
+            .map_err(|e| anyhow!("minting another client's id_token: {e}"))?;
+        let hint = minted["id_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no id_token minted"))?
+            .to_owned();
+        let url = self
+            .logout
+            .end_session_url
+            .as_mut()
+            .ok_or_else(|| anyhow!("the logout sent the browser nowhere"))?;
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "id_token_hint" && k != "client_id")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.push(("id_token_hint".into(), hint));
+        pairs.push(("client_id".into(), app_client));
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        self.follow_logout(None).await
+    }
+
     /// The browser opens the app's login and follows it to the provider, whose answer is kept.
     pub async fn open_login_at_provider(&mut self) -> anyhow::Result<()> {
         let authorize = self.open_login(MAIN).await?;

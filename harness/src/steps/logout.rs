@@ -25,6 +25,22 @@ async fn follow_with(w: &mut World, uri: String) -> anyhow::Result<()> {
     w.follow_logout(Some(&uri)).await
 }
 
+/// As above, with the registered post-logout redirect URI followed by more characters (a prefix match).
+#[when(
+    expr = "the browser follows the logout to the provider with the registered post_logout_redirect_uri followed by {string}"
+)]
+async fn follow_extended(w: &mut World, suffix: String) -> anyhow::Result<()> {
+    w.follow_logout_with_extended_uri(&suffix).await
+}
+
+/// As above, with an id_token of the same user issued to another client as the hint (client_id the app's).
+#[when(
+    expr = "the browser follows the logout to the provider with an id_token_hint issued to another client"
+)]
+async fn follow_foreign_hint(w: &mut World) -> anyhow::Result<()> {
+    w.follow_logout_with_foreign_hint().await
+}
+
 /// The browser opens the app's login again and goes to the provider.
 #[when(expr = "the browser opens the app's login and goes to the provider")]
 async fn login_again(w: &mut World) -> anyhow::Result<()> {
