@@ -56,6 +56,7 @@ pub mod report;
 pub mod runner;
 pub mod steps;
 pub mod target;
+pub mod tenants;
 pub mod trace;
 pub mod world;
 

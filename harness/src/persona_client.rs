@@ -37,7 +37,6 @@ struct DirectPersona {
 #[derive(Debug, Clone)]
 struct PersonaCode {
     provider: String,
-    client_id: String,
     code: String,
     redirect_uri: String,
 }
@@ -198,7 +197,6 @@ impl World {
             .ok_or_else(|| anyhow!("{provider} redirected without a code: {location}"))?;
         self.persona_clients.code = Some(PersonaCode {
             provider: provider.to_owned(),
-            client_id: client_id.to_owned(),
             code,
             redirect_uri: SCENARIO_REDIRECT_URI.to_owned(),
         });

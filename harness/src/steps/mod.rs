@@ -10,5 +10,6 @@ pub mod persona_client;
 pub mod personas;
 pub mod provider;
 pub mod resource_answers;
+pub mod tenants;
 pub mod token_answers;
 pub mod token_endpoint;

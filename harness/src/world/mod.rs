@@ -139,6 +139,8 @@ pub struct World {
     pub logout: crate::logout::LogoutState,
     /// WeChat and GitHub personas the scenario talks to directly, as a client (`crate::persona_client`).
     pub persona_clients: crate::persona_client::PersonaClients,
+    /// Another tenant of the provider's server (`crate::tenants`).
+    pub other_tenant: crate::tenants::OtherTenant,
 }
 
 impl World {
@@ -183,6 +185,7 @@ impl World {
             personas: Default::default(),
             logout: Default::default(),
             persona_clients: Default::default(),
+            other_tenant: Default::default(),
         })
     }
 
