@@ -380,7 +380,11 @@ impl World {
         let mut refused = None;
         for token in tokens {
             self.post_logout_token(token).await?;
-            if self.logout.backchannel_status.is_some_and(|s| s != 200 && s != 204) {
+            if self
+                .logout
+                .backchannel_status
+                .is_some_and(|s| s != 200 && s != 204)
+            {
                 refused = self.logout.backchannel_status;
             }
         }

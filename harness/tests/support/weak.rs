@@ -1,8 +1,11 @@
 //! A deliberately weakened reference client, for the mutation test: the features must fail against it.
 //!
-//! It is the real reference client (same state, same routes) with two handlers replaced: `/auth/login`
-//! is wrapped to remember every transaction it starts, and `/api/auth/callback` is a copy of the real one
-//! with switches that turn single protections off (or, for `exchange_before_checks`, move one too late). With every switch off it must pass the same scenarios as
+//! It is the real reference client (same state, same routes) with three handlers replaced: `/auth/login`
+//! is wrapped to remember every transaction it starts, `/api/auth/callback` is a copy of the real one
+//! with switches that turn single protections off (or, for `exchange_before_checks`, move one too late),
+//! and `/backchannel-logout` a copy of the real one with its switches. A callback of a WeChat or GitHub
+//! login goes to the real callback, or with a persona switch on to a copy whose identity key the switch
+//! changes. With every switch off it must pass the same scenarios as
 //! the real backend (the mutation test's control run), so a failure under a switch is that switch's doing.
 
 use std::{
@@ -430,7 +433,8 @@ async fn callback(
     };
     // As the real callback: the logout hint, and the provider session a back-channel logout may name.
     if let Some(id_token) = login.id_token.clone() {
-        app.db.set_login_hint(user.id, &id_token, login.sid.as_deref())?;
+        app.db
+            .set_login_hint(user.id, &id_token, login.sid.as_deref())?;
     }
     complete_login(app, jar, &user, tx.return_to)
 }
@@ -679,8 +683,12 @@ async fn persona_callback(
 ) -> Result<Response, ApiError> {
     let app = &w.app;
     if !w.weak.weakens_personas() {
-        return reference_client::routes::callback::callback(State(app.clone()), jar, Ok(Json(req)))
-            .await;
+        return reference_client::routes::callback::callback(
+            State(app.clone()),
+            jar,
+            Ok(Json(req)),
+        )
+        .await;
     }
     let tx = transaction(w, &req, &jar)?;
     let provider = app
@@ -766,7 +774,8 @@ async fn wechat_login(w: &Weak, wechat: &Wechat, code: &str) -> Result<ProviderL
             ]),
     )
     .await?;
-    let (Some(access_token), Some(openid)) = (token["access_token"].as_str(), token["openid"].as_str())
+    let (Some(access_token), Some(openid)) =
+        (token["access_token"].as_str(), token["openid"].as_str())
     else {
         return Err(ApiError::Provider("no access_token or openid".into()));
     };
