@@ -355,7 +355,9 @@ impl World {
         &mut self,
         username: &str,
     ) -> anyhow::Result<()> {
-        self.app().await?;
+        if self.app().await?.backchannel_logout_uri().is_none() {
+            return Err(unsupported("[provider] backchannel_logout_uri"));
+        }
         let client_id = self.provider_setup().client_id;
         let sub = self.provider.subject_of(username)?;
         let state = self.provider.idp.state();
