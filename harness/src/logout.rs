@@ -417,28 +417,6 @@ impl World {
             .map_err(|e| anyhow!("re-signing: {e}"))
     }
 
-    /// The other browser's session ([`World::log_in_in_other_browser`]) still opens the profile.
-    pub async fn check_other_session_works(&mut self) -> anyhow::Result<()> {
-        let (username, token) = self
-            .logout
-            .other_session
-            .clone()
-            .ok_or_else(|| anyhow!("nobody has logged in through another browser"))?;
-        let url = self.app().await?.profile_url();
-        let b = self.browser(OTHER)?.as_frontend();
-        let response = if token == crate::world::COOKIE_SESSION {
-            b.get(&url).await?
-        } else {
-            b.get_with_bearer(&url, &token).await?
-        };
-        ensure!(
-            response.is_success(),
-            "{username}'s session in another browser no longer opens the profile: {}",
-            response.brief()
-        );
-        Ok(())
-    }
-
     // ----- checks -----
 
     /// The logout sent the browser to the provider's end-session endpoint with the id_token as hint, the
@@ -539,6 +517,28 @@ impl World {
         ensure!(
             got == expected || (accepted(expected) && accepted(got)),
             "the back-channel endpoint answered {got}, expected {expected}"
+        );
+        Ok(())
+    }
+
+    /// The other browser's session ([`World::log_in_in_other_browser`]) still opens the profile.
+    pub async fn check_other_session_works(&mut self) -> anyhow::Result<()> {
+        let (username, token) = self
+            .logout
+            .other_session
+            .clone()
+            .ok_or_else(|| anyhow!("nobody has logged in through another browser"))?;
+        let url = self.app().await?.profile_url();
+        let b = self.browser(OTHER)?.as_frontend();
+        let response = if token == crate::world::COOKIE_SESSION {
+            b.get(&url).await?
+        } else {
+            b.get_with_bearer(&url, &token).await?
+        };
+        ensure!(
+            response.is_success(),
+            "{username}'s session in another browser no longer opens the profile: {}",
+            response.brief()
         );
         Ok(())
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, ensure};
 use mock_idp::{Handle, MockIdp};
 use url::Url;
 
@@ -63,18 +63,31 @@ impl World {
         Ok(())
     }
 
-    /// The first access token at the other tenant's userinfo.
-    pub async fn userinfo_at_other_tenant(&self) -> anyhow::Result<crate::browser::HttpResponse> {
+    /// The other tenant's userinfo refuses the first access token: 401 `Bearer error="invalid_token"`.
+    pub async fn check_refused_at_other_tenant(&self) -> anyhow::Result<()> {
         let token = self.first_token("access_token")?;
         let endpoint = self.other_tenant()?.userinfo_endpoint();
-        self.provider.userinfo_at(&endpoint, &token).await
+        let r = self.provider.userinfo_at(&endpoint, &token).await?;
+        let challenge = r.header("www-authenticate").unwrap_or_default();
+        ensure!(
+            r.status == 401 && challenge.contains("invalid_token"),
+            "the other tenant's userinfo answered {} ({challenge})",
+            r.brief()
+        );
+        Ok(())
     }
 
-    /// The first access token at the other tenant's introspection endpoint, as client `web`.
-    pub async fn introspect_at_other_tenant(&self) -> anyhow::Result<serde_json::Value> {
+    /// The other tenant's introspection says only `{"active": false}` of the first access token (RFC 7662
+    /// §2.2), asked by client `web`.
+    pub async fn check_inactive_at_other_tenant(&self) -> anyhow::Result<()> {
         let token = self.first_token("access_token")?;
         let endpoint = self.other_tenant()?.introspection_endpoint();
-        Ok(self.provider.introspect_at(&endpoint, &token).await?.json())
+        let body = self.provider.introspect_at(&endpoint, &token).await?.json();
+        ensure!(
+            body == serde_json::json!({"active": false}),
+            "the other tenant's introspection: {body}"
+        );
+        Ok(())
     }
 
     /// The browser ends the session of the first id_token at the other tenant's end-session endpoint,
