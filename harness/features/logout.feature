@@ -31,6 +31,23 @@ Feature: Logging out at the app and at the provider
       | https://attacker.example/        |
       | http://127.0.0.1:1/              |
 
+  @LO-RP-INITIATED
+  Scenario Outline: A post_logout_redirect_uri that only starts with the registered one gets an error page
+    When the browser logs out of the app
+    And the browser follows the logout to the provider with the registered post_logout_redirect_uri followed by "<suffix>"
+    Then the provider shows an error page and redirects nowhere
+
+    Examples:
+      | suffix                          |
+      | attacker/                       |
+      | ?next=https://attacker.example/ |
+
+  @LO-RP-INITIATED
+  Scenario: An id_token_hint issued to another client gets an error page
+    When the browser logs out of the app
+    And the browser follows the logout to the provider with an id_token_hint issued to another client
+    Then the provider shows an error page and redirects nowhere
+
   @LO-BACKCHANNEL
   Scenario: Back-channel logout ends the app session
     When "alice" is logged out at the provider
@@ -48,6 +65,26 @@ Feature: Logging out at the app and at the provider
     Given "alice" has logged in through the browser
     When the browser asks for its profile
     Then the profile shows role "user"
+
+  @LO-BACKCHANNEL @mutant-logout-ends-all
+  Scenario: A logout token for one user ends only that user's sessions
+    Given the app has a user "bob"
+    And "bob" has logged in through another browser
+    When the app is sent a logout token for "alice"
+    Then the app accepts the logout token
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+    And the session in another browser still works
+
+  @LO-BACKCHANNEL @mutant-logout-ends-all @mutant-logout-sid-ends-all
+  Scenario: A logout token naming only a provider session ends only that user's sessions
+    Given the app has a user "bob"
+    And "bob" has logged in through another browser
+    When the app is sent a logout token naming only the sid of "alice"'s provider session
+    Then the app accepts the logout token
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+    And the session in another browser still works
 
   @LO-BACKCHANNEL @mutant-logout-replay
   Scenario: A replayed logout token is refused and ends nothing

@@ -40,6 +40,15 @@ Feature: Log in with WeChat or GitHub: providers that are not OpenID Connect
     And the "WeChat" token endpoint answered "40163" with HTTP 200
     And no app token was issued
 
+  @NP-CODE-RULES @NP-ERROR-200
+  Scenario: A GitHub code works once
+    Given the app's unknown-user policy is "auto-create"
+    And "alice" has logged in with "GitHub" through the browser
+    When the browser logs in with "GitHub" again but hands the backend the previous code
+    Then the backend refuses with "provider_error"
+    And the "GitHub" token endpoint answered "bad_verification_code" with HTTP 200
+    And no app token was issued
+
   @NP-ERROR-200
   Scenario Outline: A 200 answer carrying an error fails the login (<provider>)
     Given the app's unknown-user policy is "auto-create"

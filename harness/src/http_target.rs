@@ -57,6 +57,16 @@
 //! advance_clock = "/test/clock"                 # POST {"seconds": n}
 //! forge_token = "/test/tokens"                  # POST {claims} -> {"token": "..."}
 //! reset_clock = "/test/clock/reset"             # POST: the clock back on real time (needed to move it)
+//!
+//! [[extra_providers]]             # optional: WeChat or GitHub, served by the runner at {issuer}/t/TENANT
+//! # name = "GitHub"  kind = "github"  tenant = "github"  client_id = "…"  client_secret = "…"
+//!
+//! [linking]                       # optional: {provider} and {id} are filled in
+//! # start = "/api/link?provider={provider}"  identities = "/api/me/identities"  unlink = "/api/me/identities/{id}"
+//!
+//! [start]                         # optional: a backend of a scenario's own (see [`StartSection`])
+//! # command = ["./my-backend"]
+//! # env = { ISSUER = "{issuer}", PORT = "{port}", POLICY = "{policy}", JWT_KEY = "{jwt_key}" }
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};

@@ -49,6 +49,7 @@ pub mod jwt;
 pub mod logout;
 pub mod outcome;
 pub mod parameters;
+pub mod persona_client;
 pub mod personas;
 pub mod preflight;
 pub mod provider;
@@ -57,6 +58,7 @@ pub mod runner;
 pub mod started;
 pub mod steps;
 pub mod target;
+pub mod tenants;
 pub mod trace;
 pub mod world;
 

@@ -13,7 +13,7 @@ use url::Url;
 use crate::{
     browser::{HttpResponse, query_param},
     target::unsupported,
-    world::{MAIN, World},
+    world::{MAIN, OTHER, World},
 };
 
 /// What the logout steps observed in one scenario.
@@ -31,6 +31,10 @@ pub struct LogoutState {
     pub backchannel_status: Option<u16>,
     /// An app token put aside before a logout, to present afterwards.
     pub kept_token: Option<String>,
+    /// The session of another user in [`OTHER`]: their name and the app token that browser holds
+    /// ([`crate::world::COOKIE_SESSION`] for a cookie session), so a logout of one user can be seen to
+    /// leave the other's session alone.
+    pub other_session: Option<(String, String)>,
 }
 
 /// How a logout token sent to the backend is spoiled (Back-Channel Logout 1.0 §2.6).
@@ -140,6 +144,52 @@ impl World {
         self.authorization = Some((params, response.clone()));
         self.logout.at_provider = Some(response);
         Ok(())
+    }
+
+    /// The browser follows the logout with the registered `post_logout_redirect_uri` extended by `suffix`:
+    /// a URI that only starts with the registered one (RP-Initiated Logout 1.0 §3 compares exactly).
+    pub async fn follow_logout_with_extended_uri(&mut self, suffix: &str) -> anyhow::Result<()> {
+        let registered = self
+            .app()
+            .await?
+            .post_logout_redirect_uri()
+            .ok_or_else(|| unsupported("[provider] post_logout_redirect_uri"))?;
+        self.follow_logout(Some(&format!("{registered}{suffix}")))
+            .await
+    }
+
+    /// The browser follows the logout with its `id_token_hint` replaced by an id_token of the same user
+    /// issued to another client of the provider, and `client_id` naming the app (RP-Initiated Logout 1.0
+    /// §2: the hint's audience must be the client).
+    pub async fn follow_logout_with_foreign_hint(&mut self) -> anyhow::Result<()> {
+        let app_client = self.provider_setup().client_id;
+        let username = self.signed_in_as.clone().unwrap_or_else(|| "alice".into());
+        let login = self.provider.login_name(&username)?;
+        let state = self.provider.idp.state();
+        let other = ["web", "web-post"]
+            .into_iter()
+            .find(|id| *id != app_client && state.client(id).is_some())
+            .ok_or_else(|| anyhow!("the provider has no other client to mint a hint for"))?;
+        let minted = mock_idp::tokens::mint_for_user(state, other, &login, &["openid".into()])
+            .map_err(|e| anyhow!("minting another client's id_token: {e}"))?;
+        let hint = minted["id_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no id_token minted"))?
+            .to_owned();
+        let url = self
+            .logout
+            .end_session_url
+            .as_mut()
+            .ok_or_else(|| anyhow!("the logout sent the browser nowhere"))?;
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "id_token_hint" && k != "client_id")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.push(("id_token_hint".into(), hint));
+        pairs.push(("client_id".into(), app_client));
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        self.follow_logout(None).await
     }
 
     /// The browser opens the app's login and follows it to the provider, whose answer is kept.
@@ -282,6 +332,91 @@ impl World {
             .map_err(|e| anyhow!("re-signing: {e}"))
     }
 
+    /// `username` logs in through [`OTHER`], a browser of their own, and keeps that session there; the
+    /// main browser's session stays the scenario's current one.
+    pub async fn log_in_in_other_browser(&mut self, username: &str) -> anyhow::Result<()> {
+        let (token, backend) = (self.app_token.take(), self.backend.take());
+        let outcome = match self.log_in(OTHER, username).await {
+            Ok(()) => self.check_token_issued(),
+            Err(e) => Err(e),
+        };
+        let other = self.app_token.take();
+        (self.app_token, self.backend) = (token, backend);
+        outcome.map_err(|e| anyhow!("{username} logging in through another browser: {e:#}"))?;
+        let other = other.ok_or_else(|| anyhow!("{username} got no session in another browser"))?;
+        self.logout.other_session = Some((username.to_owned(), other));
+        Ok(())
+    }
+
+    /// The provider ends every session of `username` with the app and tells the app with a logout token
+    /// per session that names only its `sid` (Back-Channel Logout 1.0 §2.4: "sub" OPTIONAL when "sid" is
+    /// present), signed by the provider as its own tokens are.
+    pub async fn log_out_session_at_provider_by_sid(
+        &mut self,
+        username: &str,
+    ) -> anyhow::Result<()> {
+        if self.app().await?.backchannel_logout_uri().is_none() {
+            return Err(unsupported("[provider] backchannel_logout_uri"));
+        }
+        let client_id = self.provider_setup().client_id;
+        let sub = self.provider.subject_of(username)?;
+        let state = self.provider.idp.state();
+        let sids: Vec<String> = state
+            .sessions
+            .end_user(&sub, state.clock.now())
+            .into_iter()
+            .filter(|(_, s)| s.client_id == client_id)
+            .map(|(sid, _)| sid)
+            .collect();
+        ensure!(
+            !sids.is_empty(),
+            "the provider holds no session of {username} with the app: it keeps sessions only for a \
+             client that registered a backchannel_logout_uri"
+        );
+        let mut tokens = Vec::new();
+        for sid in sids {
+            let token = mock_idp::logout::logout_token(state, &client_id, &sub, &sid)
+                .map_err(|e| anyhow!("signing a logout token: {e}"))?;
+            tokens.push(self.resigned_without(&token, &["sub"])?);
+        }
+        let mut refused = None;
+        for token in tokens {
+            self.post_logout_token(token).await?;
+            if self
+                .logout
+                .backchannel_status
+                .is_some_and(|s| s != 200 && s != 204)
+            {
+                refused = self.logout.backchannel_status;
+            }
+        }
+        // One refusal among several deliveries is what the check sees.
+        if refused.is_some() {
+            self.logout.backchannel_status = refused;
+        }
+        Ok(())
+    }
+
+    /// `token` (a JWS of the provider) re-signed with the provider's key without these claims.
+    fn resigned_without(&self, token: &str, claims: &[&str]) -> anyhow::Result<String> {
+        let (header, rest) = token.split_once('.').ok_or_else(|| anyhow!("not a JWS"))?;
+        let payload = rest.split('.').next().unwrap_or_default();
+        let mut value: Value = serde_json::from_slice(&B64.decode(payload)?)?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| anyhow!("claims are not an object"))?;
+        for name in claims {
+            obj.remove(*name);
+        }
+        self.provider
+            .idp
+            .state()
+            .keys
+            .active()
+            .and_then(|k| k.sign_with_header(header, &value))
+            .map_err(|e| anyhow!("re-signing: {e}"))
+    }
+
     // ----- checks -----
 
     /// The logout sent the browser to the provider's end-session endpoint with the id_token as hint, the
@@ -382,6 +517,28 @@ impl World {
         ensure!(
             got == expected || (accepted(expected) && accepted(got)),
             "the back-channel endpoint answered {got}, expected {expected}"
+        );
+        Ok(())
+    }
+
+    /// The other browser's session ([`World::log_in_in_other_browser`]) still opens the profile.
+    pub async fn check_other_session_works(&mut self) -> anyhow::Result<()> {
+        let (username, token) = self
+            .logout
+            .other_session
+            .clone()
+            .ok_or_else(|| anyhow!("nobody has logged in through another browser"))?;
+        let url = self.app().await?.profile_url();
+        let b = self.browser(OTHER)?.as_frontend();
+        let response = if token == crate::world::COOKIE_SESSION {
+            b.get(&url).await?
+        } else {
+            b.get_with_bearer(&url, &token).await?
+        };
+        ensure!(
+            response.is_success(),
+            "{username}'s session in another browser no longer opens the profile: {}",
+            response.brief()
         );
         Ok(())
     }

@@ -31,10 +31,11 @@ pub struct PersonaProvider {
     pub kind: ExtraKind,
     /// The tenant's controls.
     pub handle: Handle,
-    /// The backend's client id there.
-    pub client_id: String,
     /// The backend's secret there.
     pub client_secret: String,
+    /// The backend's client id there: [`PERSONA_CLIENT_ID`], or another for a further app of the same
+    /// developer at the same persona ([`World::add_persona_app`]).
+    pub client_id: String,
     /// Whether the backend's client is registered there (after the backend started).
     registered: bool,
     /// On a running backend's persona, shared by every scenario: the suffix of the scenario's users.
@@ -500,5 +501,95 @@ impl World {
         self.backend = Some(response);
         self.last_answer_ends_login = false;
         Ok(())
+    }
+}
+
+/// Identity keys of the personas (CONFORMANCE NP-IDENTITY-KEY): a further app of one developer, a
+/// renamed GitHub login, WeChat users without a `unionid` or with a chosen `openid`. Each changes only the
+/// persona's own user and client registry, through the handle's `add_user` and `add_client`.
+impl World {
+    /// Offers `name` through a further app (client) of the developer behind persona `of`: the same
+    /// provider and users, another client id and secret; only before the backend has started.
+    pub fn add_persona_app(&mut self, name: &str, of: &str) -> anyhow::Result<()> {
+        if self.factory.fixed().is_some() {
+            return Err(crate::target::skip(
+                "needs a backend configured with two apps of the scenario's own WeChat or GitHub provider",
+            ));
+        }
+        ensure!(
+            self.app_if_started().is_none(),
+            "the app is already running: offer {name} before any step that uses it"
+        );
+        let first = self.persona(of)?;
+        let client_id = format!("{PERSONA_CLIENT_ID}-{}", self.personas.list.len() + 1);
+        let client_secret = mock_idp::state::random_token(24);
+        self.options.extra_providers.push(ExtraProvider {
+            name: name.to_owned(),
+            kind: first.kind,
+            base_url: first.handle.issuer().to_owned(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            policy: None,
+        });
+        self.personas.list.push(PersonaProvider {
+            name: name.to_owned(),
+            kind: first.kind,
+            handle: first.handle,
+            client_secret,
+            client_id,
+            registered: false,
+            namespace: None,
+        });
+        Ok(())
+    }
+
+    /// Changes `username`'s user at persona `provider` (which users all of its apps share).
+    fn change_persona_user(
+        &mut self,
+        provider: &str,
+        username: &str,
+        change: impl FnOnce(&mut UserConfig),
+    ) -> anyhow::Result<()> {
+        let p = self.persona(provider)?;
+        let username = &self.persona_login_name(&p, username)?;
+        let handle = p.handle;
+        let mut user = handle
+            .state()
+            .user(username)
+            .ok_or_else(|| anyhow!("{provider} has no user {username:?}"))?;
+        change(&mut user);
+        handle
+            .add_user(user)
+            .map_err(|e| anyhow!("changing {username} at {provider}: {e}"))
+    }
+
+    /// The user renames their GitHub `login`; the numeric `id` stays.
+    pub fn rename_persona_login(
+        &mut self,
+        provider: &str,
+        username: &str,
+        login: &str,
+    ) -> anyhow::Result<()> {
+        self.change_persona_user(provider, username, |u| {
+            u.github_login = Some(login.to_owned())
+        })
+    }
+
+    /// The user has no WeChat `unionid` (an app not bound to an open-platform account).
+    pub fn drop_persona_unionid(&mut self, provider: &str, username: &str) -> anyhow::Result<()> {
+        self.change_persona_user(provider, username, |u| u.unionid = None)
+    }
+
+    /// The user's WeChat `openid` at app `app` (a provider name of this scenario) is `openid`.
+    pub fn set_persona_openid(
+        &mut self,
+        app: &str,
+        username: &str,
+        openid: &str,
+    ) -> anyhow::Result<()> {
+        let client_id = self.persona(app)?.client_id;
+        self.change_persona_user(app, username, |u| {
+            u.openids.insert(client_id, openid.to_owned());
+        })
     }
 }

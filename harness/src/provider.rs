@@ -537,10 +537,18 @@ impl Provider {
 
     /// Sends a token request.
     pub async fn token(&self, request: &TokenRequest) -> anyhow::Result<HttpResponse> {
-        let endpoint = self.idp.token_endpoint();
+        self.token_at(&self.idp.token_endpoint(), request).await
+    }
+
+    /// Sends a token request to `endpoint` (another tenant's, say).
+    pub async fn token_at(
+        &self,
+        endpoint: &str,
+        request: &TokenRequest,
+    ) -> anyhow::Result<HttpResponse> {
         let builder = match request.transport {
-            Transport::Get => self.http.get(&endpoint),
-            Transport::Form | Transport::Json => self.http.post(&endpoint),
+            Transport::Get => self.http.get(endpoint),
+            Transport::Form | Transport::Json => self.http.post(endpoint),
         };
         let (builder, fields) = authenticate(
             builder,
@@ -587,9 +595,19 @@ impl Provider {
 
     /// `GET /userinfo` with a bearer token.
     pub async fn userinfo(&self, access_token: &str) -> anyhow::Result<HttpResponse> {
+        self.userinfo_at(&self.idp.userinfo_endpoint(), access_token)
+            .await
+    }
+
+    /// `GET` this userinfo endpoint (another tenant's, say) with a bearer token.
+    pub async fn userinfo_at(
+        &self,
+        endpoint: &str,
+        access_token: &str,
+    ) -> anyhow::Result<HttpResponse> {
         let response = self
             .http
-            .get(self.idp.userinfo_endpoint())
+            .get(endpoint)
             .bearer_auth(access_token)
             .send()
             .await
@@ -622,10 +640,16 @@ impl Provider {
 
     /// `POST /introspect` as the confidential client `web`.
     pub async fn introspect(&self, token: &str) -> anyhow::Result<HttpResponse> {
+        self.introspect_at(&self.idp.introspection_endpoint(), token)
+            .await
+    }
+
+    /// `POST` this introspection endpoint (another tenant's, say) as the confidential client `web`.
+    pub async fn introspect_at(&self, endpoint: &str, token: &str) -> anyhow::Result<HttpResponse> {
         let web = self.client("web")?;
         let response = self
             .http
-            .post(self.idp.introspection_endpoint())
+            .post(endpoint)
             .header(
                 reqwest::header::AUTHORIZATION,
                 basic_credentials(&web.id, web.secret.as_deref().unwrap_or_default()),
@@ -634,6 +658,18 @@ impl Provider {
             .send()
             .await
             .context("calling introspection")?;
+        HttpResponse::read(response).await
+    }
+
+    /// `GET` this URL with no cookies, without following a redirect (another tenant's end-session
+    /// endpoint, say).
+    pub async fn get(&self, url: &Url) -> anyhow::Result<HttpResponse> {
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .with_context(|| format!("calling {url}"))?;
         HttpResponse::read(response).await
     }
 

@@ -355,6 +355,8 @@ const PART_LEVELS: &[(&str, &str, Level)] = &[
     // ID-IAT-SUB: "(POLICY: the future-iat check; Core #10 says 'The acceptable range is Client
     // specific'.)"
     ("\"id_token.iat_future\"", "ID-IAT-SUB", Level::Policy),
+    // RF-ROTATION: "(POLICY: the same for a confidential client …)"; the scenarios' confidential client.
+    ("client \"web\" refreshes", "RF-ROTATION", Level::Policy),
 ];
 
 /// How the reason of a scenario whose setup or action failed starts: its row was never checked.

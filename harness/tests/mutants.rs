@@ -4,7 +4,9 @@
 //!
 //! Scenarios declare which weakness they catch with a tag: `@mutant-no-state-check`, `@mutant-code-reuse`,
 //! `@mutant-admit-unknown`, `@mutant-exchange-first`, `@mutant-logout-replay` (a back-channel endpoint
-//! without single-use `jti`), and for the ★ rows of section G (id_token checks)
+//! without single-use `jti`), `@mutant-logout-ends-all` (a logout token ends every user's sessions),
+//! `@mutant-logout-sid-ends-all` (so does one that names only a `sid`), `@mutant-github-login-key`,
+//! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
@@ -165,4 +167,49 @@ async fn logout_replay_scenarios_fail_when_logout_tokens_can_be_replayed() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-logout-replay", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_logout_scenarios_fail_when_a_logout_token_ends_every_session() {
+    let weak = Weaknesses {
+        logout_ends_every_session: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-logout-ends-all", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sid_logout_scenario_fails_when_a_sid_only_token_ends_every_session() {
+    let weak = Weaknesses {
+        sid_logout_ends_every_session: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-logout-sid-ends-all", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_github_rename_scenario_fails_when_github_is_keyed_on_login() {
+    let weak = Weaknesses {
+        github_login_key: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-github-login-key", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_two_wechat_apps_scenario_fails_when_the_unionid_is_ignored() {
+    let weak = Weaknesses {
+        wechat_ignores_unionid: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-wechat-ignores-unionid", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_openid_scenario_fails_when_openids_are_not_namespaced_per_app() {
+    let weak = Weaknesses {
+        wechat_openid_unscoped: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-wechat-openid-unscoped", weak, 1).await;
 }

@@ -25,6 +25,22 @@ async fn follow_with(w: &mut World, uri: String) -> anyhow::Result<()> {
     w.follow_logout(Some(&uri)).await
 }
 
+/// As above, with the registered post-logout redirect URI followed by more characters (a prefix match).
+#[when(
+    expr = "the browser follows the logout to the provider with the registered post_logout_redirect_uri followed by {string}"
+)]
+async fn follow_extended(w: &mut World, suffix: String) -> anyhow::Result<()> {
+    w.follow_logout_with_extended_uri(&suffix).await
+}
+
+/// As above, with an id_token of the same user issued to another client as the hint (client_id the app's).
+#[when(
+    expr = "the browser follows the logout to the provider with an id_token_hint issued to another client"
+)]
+async fn follow_foreign_hint(w: &mut World) -> anyhow::Result<()> {
+    w.follow_logout_with_foreign_hint().await
+}
+
 /// The browser opens the app's login again and goes to the provider.
 #[when(expr = "the browser opens the app's login and goes to the provider")]
 async fn login_again(w: &mut World) -> anyhow::Result<()> {
@@ -97,4 +113,22 @@ async fn accepted(w: &mut World) -> anyhow::Result<()> {
 #[then(expr = "the app refuses the logout token")]
 async fn refused(w: &mut World) -> anyhow::Result<()> {
     w.check_backchannel_status(400)
+}
+
+/// Another user logs in through a browser of their own, which keeps that session.
+#[given(expr = "{string} has logged in through another browser")]
+async fn other_logged_in(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.log_in_in_other_browser(&username).await
+}
+
+/// The provider ends the user's sessions with the app and sends a logout token naming only the `sid`.
+#[when(expr = "the app is sent a logout token naming only the sid of {string}'s provider session")]
+async fn send_sid_only(w: &mut World, username: String) -> anyhow::Result<()> {
+    w.log_out_session_at_provider_by_sid(&username).await
+}
+
+/// The other browser's session still opens the profile.
+#[then(expr = "the session in another browser still works")]
+async fn other_session_works(w: &mut World) -> anyhow::Result<()> {
+    w.check_other_session_works().await
 }

@@ -153,3 +153,37 @@ async fn accepted(w: &mut World) -> anyhow::Result<()> {
     ensure!(r.is_success(), "the app answered {}", r.brief());
     Ok(())
 }
+
+/// The app also offers "Log in with NAME" through a further app of the same developer at that persona.
+#[given(expr = "the app also offers {string} through another app of the {string} provider")]
+async fn offers_second_app(w: &mut World, name: String, of: String) -> anyhow::Result<()> {
+    w.add_persona_app(&name, &of)
+}
+
+/// The user renames their login at the persona (GitHub's `login`; the numeric `id` stays).
+#[when(expr = "{string} renames their {string} login to {string}")]
+async fn rename_login(
+    w: &mut World,
+    username: String,
+    provider: String,
+    login: String,
+) -> anyhow::Result<()> {
+    w.rename_persona_login(&provider, &username, &login)
+}
+
+/// The persona's user has no `unionid` (WeChat).
+#[given(expr = "{string} has no unionid at {string}")]
+async fn no_unionid(w: &mut World, username: String, provider: String) -> anyhow::Result<()> {
+    w.drop_persona_unionid(&provider, &username)
+}
+
+/// The user's `openid` at that app of the persona is this string (WeChat).
+#[given(expr = "{string}'s openid at {string} is {string}")]
+async fn openid_at(
+    w: &mut World,
+    username: String,
+    app: String,
+    openid: String,
+) -> anyhow::Result<()> {
+    w.set_persona_openid(&app, &username, &openid)
+}

@@ -72,6 +72,23 @@ async fn first_works_at_userinfo(w: &mut World) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Userinfo refuses the newest successful token answer's access token (after a refresh: the refreshed
+/// one).
+#[then(expr = "the refreshed access token is refused at userinfo")]
+async fn refreshed_refused_at_userinfo(w: &mut World) -> anyhow::Result<()> {
+    let token = w.latest_token("access_token")?;
+    refused_as_bearer(&userinfo_status(w, &token).await?)
+}
+
+/// Userinfo accepts the newest successful token answer's access token.
+#[then(expr = "the refreshed access token works at userinfo")]
+async fn refreshed_works_at_userinfo(w: &mut World) -> anyhow::Result<()> {
+    let token = w.latest_token("access_token")?;
+    let r = userinfo_status(w, &token).await?;
+    ensure!(r.status == 200, "userinfo answered {}", r.brief());
+    Ok(())
+}
+
 /// Userinfo takes the first redemption's access token sent as a form-encoded POST body (RFC 6750 §2.2).
 #[then(expr = "the first access token works at userinfo sent in the form body")]
 async fn first_works_in_body(w: &mut World) -> anyhow::Result<()> {

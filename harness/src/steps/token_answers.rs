@@ -100,3 +100,9 @@ async fn exactly_n_succeed(w: &mut World, n: usize, error: OAuthError) -> anyhow
 async fn codes_unguessable(w: &mut World) -> anyhow::Result<()> {
     w.check_codes_unguessable()
 }
+
+/// A successful refresh with a new access token and a refresh token never issued before (rotation).
+#[then(expr = "the refresh returns a new access token and another refresh token")]
+async fn refresh_rotated(w: &mut World) -> anyhow::Result<()> {
+    w.check_refresh_rotated()
+}

@@ -338,3 +338,17 @@ async fn authorize_with(
     w.authorization = Some((params, response));
     Ok(())
 }
+
+/// `grant_type=refresh_token` with the refresh token of the first redemption.
+#[when(expr = "client {string} refreshes with the first refresh token")]
+async fn refresh_first(w: &mut World, client: String) -> anyhow::Result<()> {
+    let token = w.first_token("refresh_token")?;
+    w.refresh(&client, &token).await
+}
+
+/// `grant_type=refresh_token` with the refresh token of the newest successful answer.
+#[when(expr = "client {string} refreshes with the refreshed refresh token")]
+async fn refresh_latest(w: &mut World, client: String) -> anyhow::Result<()> {
+    let token = w.latest_token("refresh_token")?;
+    w.refresh(&client, &token).await
+}

@@ -137,6 +137,10 @@ pub struct World {
     pub personas: crate::personas::Personas,
     /// What the logout steps observed (`crate::logout`).
     pub logout: crate::logout::LogoutState,
+    /// WeChat and GitHub personas the scenario talks to directly, as a client (`crate::persona_client`).
+    pub persona_clients: crate::persona_client::PersonaClients,
+    /// Another tenant of the provider's server (`crate::tenants`).
+    pub other_tenant: crate::tenants::OtherTenant,
 }
 
 impl World {
@@ -180,6 +184,8 @@ impl World {
             codes_handed_over: Vec::new(),
             personas: Default::default(),
             logout: Default::default(),
+            persona_clients: Default::default(),
+            other_tenant: Default::default(),
         })
     }
 

@@ -266,3 +266,63 @@ impl World {
             .ok_or_else(|| anyhow!("no successful token response with {field}"))
     }
 }
+
+/// Refresh tokens straight at the provider (RFC 6749 §6; CONFORMANCE RF-ROTATION).
+impl World {
+    /// The field of the newest successful token answer (after refreshes: the refreshed tokens).
+    pub fn latest_token(&self, field: &str) -> anyhow::Result<String> {
+        self.token_responses
+            .iter()
+            .rev()
+            .find(|r| r.is_success())
+            .and_then(|r| {
+                r.json()
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| anyhow!("no successful token response with {field}"))
+    }
+
+    /// `client` sends `grant_type=refresh_token` with `refresh_token`, authenticated as registered.
+    pub async fn refresh(&mut self, client: &str, refresh_token: &str) -> anyhow::Result<()> {
+        let request = TokenRequest {
+            client: self.provider.client(client)?,
+            auth: ClientAuth::Registered,
+            fields: vec![
+                ("grant_type".to_owned(), "refresh_token".to_owned()),
+                ("refresh_token".to_owned(), refresh_token.to_owned()),
+            ],
+            transport: crate::provider::Transport::Form,
+        };
+        self.send_token_request(&request).await
+    }
+
+    /// The last token answer is a successful refresh: a new access token, and a refresh token other than
+    /// every one issued before (rotation, RFC 9700 §4.14.2).
+    pub fn check_refresh_rotated(&self) -> anyhow::Result<()> {
+        let (last, earlier) = self
+            .token_responses
+            .split_last()
+            .ok_or_else(|| anyhow!("the token endpoint was not called"))?;
+        ensure!(last.is_success(), "the refresh answered {}", last.brief());
+        let body = last.json();
+        let field = |b: &Value, f: &str| b.get(f).and_then(Value::as_str).map(str::to_owned);
+        let access = field(&body, "access_token");
+        let refresh = field(&body, "refresh_token")
+            .ok_or_else(|| anyhow!("the refresh answer has no new refresh token: {body}"))?;
+        ensure!(access.is_some(), "the refresh answer has no access token");
+        for r in earlier.iter().filter(|r| r.is_success()) {
+            let before = r.json();
+            ensure!(
+                field(&before, "refresh_token").as_deref() != Some(refresh.as_str()),
+                "the refresh answered the same refresh token again: it was not rotated"
+            );
+            ensure!(
+                field(&before, "access_token") != access,
+                "the refresh answered an access token issued before"
+            );
+        }
+        Ok(())
+    }
+}

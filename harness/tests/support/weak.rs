@@ -1,8 +1,11 @@
 //! A deliberately weakened reference client, for the mutation test: the features must fail against it.
 //!
-//! It is the real reference client (same state, same routes) with two handlers replaced: `/auth/login`
-//! is wrapped to remember every transaction it starts, and `/api/auth/callback` is a copy of the real one
-//! with switches that turn single protections off (or, for `exchange_before_checks`, move one too late). With every switch off it must pass the same scenarios as
+//! It is the real reference client (same state, same routes) with three handlers replaced: `/auth/login`
+//! is wrapped to remember every transaction it starts, `/api/auth/callback` is a copy of the real one
+//! with switches that turn single protections off (or, for `exchange_before_checks`, move one too late),
+//! and `/backchannel-logout` a copy of the real one with its switches. A callback of a WeChat or GitHub
+//! login goes to the real callback, or with a persona switch on to a copy whose identity key the switch
+//! changes. With every switch off it must pass the same scenarios as
 //! the real backend (the mutation test's control run), so a failure under a switch is that switch's doing.
 
 use std::{
@@ -28,6 +31,7 @@ use reference_client::{
     AppState, NewUser, UnknownUserPolicy,
     error::ApiError,
     oidc::VerifiedLogin,
+    providers::{Protocol, ProviderLogin, github::Github, wechat::Wechat},
     routes::{
         TX_COOKIE,
         callback::{BindingRequired, CallbackRequest},
@@ -72,6 +76,25 @@ pub struct Weaknesses {
     /// The back-channel endpoint does not remember `jti`s: a replayed logout token is accepted again
     /// (LO-BACKCHANNEL).
     pub accept_replayed_logout_tokens: bool,
+    /// A valid logout token ends every user's sessions, not only those of the user it names
+    /// (LO-BACKCHANNEL).
+    pub logout_ends_every_session: bool,
+    /// A valid logout token that names only a `sid` ends every user's sessions (LO-BACKCHANNEL).
+    pub sid_logout_ends_every_session: bool,
+    /// A GitHub identity is keyed on the renamable `login` instead of the numeric `id` (NP-IDENTITY-KEY).
+    pub github_login_key: bool,
+    /// A WeChat identity ignores the `unionid`: always the app's `openid` (NP-IDENTITY-KEY).
+    pub wechat_ignores_unionid: bool,
+    /// A WeChat `openid` is not namespaced per app: the same string at two apps is one identity
+    /// (NP-IDENTITY-KEY).
+    pub wechat_openid_unscoped: bool,
+}
+
+impl Weaknesses {
+    /// Whether a switch of the WeChat or GitHub logins is on.
+    fn weakens_personas(self) -> bool {
+        self.github_login_key || self.wechat_ignores_unionid || self.wechat_openid_unscoped
+    }
 }
 
 impl fmt::Display for Weaknesses {
@@ -100,6 +123,20 @@ impl fmt::Display for Weaknesses {
             (
                 self.accept_replayed_logout_tokens,
                 "logout token jti unchecked",
+            ),
+            (
+                self.logout_ends_every_session,
+                "a logout token ends every user's sessions",
+            ),
+            (
+                self.sid_logout_ends_every_session,
+                "a sid-only logout token ends every user's sessions",
+            ),
+            (self.github_login_key, "GitHub keyed on login"),
+            (self.wechat_ignores_unionid, "WeChat unionid ignored"),
+            (
+                self.wechat_openid_unscoped,
+                "WeChat openid not namespaced per app",
             ),
         ] {
             if on {
@@ -132,6 +169,8 @@ struct Weak {
     http: reqwest::Client,
     /// The first JWKS fetched, for `never_refetch_jwks`.
     jwks: Arc<Mutex<Option<Value>>>,
+    /// The states of logins started with a WeChat or GitHub provider, whose callbacks take the persona path.
+    persona_logins: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -148,6 +187,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         completed: Arc::default(),
         codes: Arc::default(),
         secrets: Arc::default(),
+        persona_logins: Arc::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(app.settings.http_timeout)
@@ -202,6 +242,13 @@ async fn login(
         {
             let secrets = (tx.pkce_verifier.clone(), tx.nonce.clone());
             lock(&w.secrets).insert(state.clone(), secrets);
+            let persona = app
+                .providers
+                .get(Some(&tx.provider))
+                .is_some_and(|p| !matches!(p.protocol, Protocol::Oidc(_)));
+            if persona {
+                lock(&w.persona_logins).insert(state.clone());
+            }
             app.transactions
                 .insert(tx, app.now(), app.settings.transaction_ttl.as_secs());
         }
@@ -283,6 +330,13 @@ async fn callback(
     jar: CookieJar,
     Json(req): Json<CallbackRequest>,
 ) -> Result<Response, ApiError> {
+    let persona = req
+        .state
+        .as_ref()
+        .is_some_and(|s| lock(&w.persona_logins).contains(s));
+    if persona {
+        return persona_callback(&w, jar, req).await;
+    }
     let app = &w.app;
     // `exchange_before_checks`: the code goes to the provider with the verifier of the login the state names
     // (or of the latest one), before the state, browser, age and iss are looked at.
@@ -377,6 +431,11 @@ async fn callback(
             }
         },
     };
+    // As the real callback: the logout hint, and the provider session a back-channel logout may name.
+    if let Some(id_token) = login.id_token.clone() {
+        app.db
+            .set_login_hint(user.id, &id_token, login.sid.as_deref())?;
+    }
     complete_login(app, jar, &user, tx.return_to)
 }
 
@@ -550,13 +609,15 @@ async fn verify_id_token(
         subject,
         name: claims["name"].as_str().map(str::to_owned),
         picture: claims["picture"].as_str().map(str::to_owned),
-        id_token: None,
-        sid: None,
+        id_token: Some(token.to_owned()),
+        sid: claims["sid"].as_str().map(str::to_owned),
     })
 }
 
-/// `POST /backchannel-logout`: the real handler, or with `accept_replayed_logout_tokens` the same checks
-/// without the single-use `jti`.
+/// `POST /backchannel-logout`: the real handler, or the same checks with the switched-off ones left out:
+/// `accept_replayed_logout_tokens` drops the single-use `jti`; `logout_ends_every_session` ends every
+/// user's sessions whoever the token names, and `sid_logout_ends_every_session` does so for a token that
+/// names only a `sid`.
 async fn backchannel_logout(
     State(w): State<Weak>,
     form: Result<
@@ -564,21 +625,228 @@ async fn backchannel_logout(
         axum::extract::rejection::FormRejection,
     >,
 ) -> Result<Response, ApiError> {
-    if !w.weak.accept_replayed_logout_tokens {
+    let weak = w.weak;
+    if !weak.accept_replayed_logout_tokens
+        && !weak.logout_ends_every_session
+        && !weak.sid_logout_ends_every_session
+    {
         return reference_client::routes::logout::backchannel(State(w.app), form).await;
     }
     let token = form
         .ok()
         .and_then(|axum::Form(f)| f.logout_token)
         .ok_or_else(|| ApiError::InvalidLogoutToken("no logout_token".into()))?;
-    let max_age = w.app.settings.logout_token_max_age.as_secs();
-    let claims = w.app.provider.verify_logout_token(&token, max_age).await?;
-    let issuer = w.app.provider.issuer().to_owned();
-    w.app
-        .db
+    let app = &w.app;
+    let max_age = app.settings.logout_token_max_age.as_secs();
+    let claims = app.provider.verify_logout_token(&token, max_age).await?;
+    if !weak.accept_replayed_logout_tokens {
+        let forget_at = claims
+            .iat
+            .saturating_add(max_age)
+            .saturating_add(app.settings.clock_skew.as_secs())
+            .saturating_add(1);
+        if !app
+            .logout_jtis
+            .first_use(&claims.jti, forget_at, app.now())?
+        {
+            return Err(ApiError::InvalidLogoutToken("jti already used".into()));
+        }
+    }
+    let everyone = weak.logout_ends_every_session
+        || (weak.sid_logout_ends_every_session && claims.sub.is_none());
+    let issuer = app.provider.issuer().to_owned();
+    app.db
         .call(move |db| {
-            db.end_sessions_at_provider(&issuer, claims.sub.as_deref(), claims.sid.as_deref())
+            if !everyone {
+                return db.end_sessions_at_provider(
+                    &issuer,
+                    claims.sub.as_deref(),
+                    claims.sid.as_deref(),
+                );
+            }
+            let users = db.list_users()?;
+            for user in &users {
+                db.end_sessions(user.id)?;
+            }
+            Ok(users.len())
         })
         .await?;
     Ok(axum::http::StatusCode::OK.into_response())
+}
+
+/// The callback of a WeChat or GitHub login: the real one, or with a persona switch on a copy of it whose
+/// identity is keyed as the switches say (OpenID only parts left out: no `iss`, no id_token).
+async fn persona_callback(
+    w: &Weak,
+    jar: CookieJar,
+    req: CallbackRequest,
+) -> Result<Response, ApiError> {
+    let app = &w.app;
+    if !w.weak.weakens_personas() {
+        return reference_client::routes::callback::callback(
+            State(app.clone()),
+            jar,
+            Ok(Json(req)),
+        )
+        .await;
+    }
+    let tx = transaction(w, &req, &jar)?;
+    let provider = app
+        .providers
+        .get(Some(&tx.provider))
+        .ok_or(ApiError::InvalidState("no such provider"))?;
+    if req.iss.is_some() {
+        return Err(ApiError::IssuerMismatch(
+            "iss parameter on a provider that sends none",
+        ));
+    }
+    if let Some(error) = req.error.as_deref() {
+        return Err(ApiError::Provider(format!("authorization error {error}")));
+    }
+    let code = req
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
+    let login = match &provider.protocol {
+        Protocol::Wechat(wechat) => wechat_login(w, wechat, code).await?,
+        Protocol::Github(github) => github_login(w, github, code).await?,
+        Protocol::Oidc(_) => return Err(ApiError::InvalidState("not a persona login")),
+    };
+    let user = match app.db.find_by_identity(&login.namespace, &login.subject)? {
+        Some(user) => user,
+        None if provider.policy == UnknownUserPolicy::AutoCreate => {
+            let new = NewUser {
+                display_name: login.name.clone().unwrap_or_else(|| "New user".into()),
+                role: reference_client::Role::User,
+                avatar_url: login.picture.clone(),
+                phone: None,
+            };
+            let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+            app.db
+                .find_or_create_user_via(
+                    Some(&provider.name),
+                    &login.namespace,
+                    &login.subject,
+                    &new,
+                    now,
+                )?
+                .0
+        }
+        // The persona switches are judged under auto-create; the other policies refuse here.
+        None => return Err(ApiError::UnknownUser),
+    };
+    complete_login(app, jar, &user, tx.return_to)
+}
+
+/// A provider's JSON answer, or a provider error (WeChat's `errcode`, GitHub's `error`, a non-2xx).
+async fn provider_json(what: &str, request: reqwest::RequestBuilder) -> Result<Value, ApiError> {
+    let provider = |m: String| ApiError::Provider(m);
+    let response = request
+        .send()
+        .await
+        .map_err(|e| provider(format!("{what}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(provider(format!("{what}: {}", response.status())));
+    }
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|e| provider(format!("{what}: not JSON: {e}")))?;
+    if body["errcode"].as_i64().is_some_and(|c| c != 0) || body.get("error").is_some() {
+        return Err(provider(format!("{what}: {body}")));
+    }
+    Ok(body)
+}
+
+/// A copy of `reference_client::providers::wechat` (code exchange, user API), the key behind the switches.
+async fn wechat_login(w: &Weak, wechat: &Wechat, code: &str) -> Result<ProviderLogin, ApiError> {
+    let api = wechat.api_base.as_str().trim_end_matches('/');
+    let token = provider_json(
+        "WeChat token request",
+        w.http
+            .get(format!("{api}/sns/oauth2/access_token"))
+            .query(&[
+                ("appid", wechat.appid.as_str()),
+                ("secret", wechat.secret.expose()),
+                ("code", code),
+                ("grant_type", "authorization_code"),
+            ]),
+    )
+    .await?;
+    let (Some(access_token), Some(openid)) =
+        (token["access_token"].as_str(), token["openid"].as_str())
+    else {
+        return Err(ApiError::Provider("no access_token or openid".into()));
+    };
+    let user = provider_json(
+        "WeChat userinfo",
+        w.http
+            .get(format!("{api}/sns/userinfo"))
+            .query(&[("access_token", access_token), ("openid", openid)]),
+    )
+    .await?;
+    if user["openid"].as_str() != Some(openid) {
+        return Err(ApiError::Provider("userinfo names another openid".into()));
+    }
+    let unionid = token["unionid"]
+        .as_str()
+        .or(user["unionid"].as_str())
+        .filter(|u| !u.is_empty() && !w.weak.wechat_ignores_unionid);
+    let namespace = format!("wechat:{api}");
+    let (namespace, subject) = match unionid {
+        Some(u) => (namespace, u.to_owned()),
+        None if w.weak.wechat_openid_unscoped => (namespace, openid.to_owned()),
+        None => (format!("{namespace}#{}", wechat.appid), openid.to_owned()),
+    };
+    Ok(ProviderLogin {
+        namespace,
+        subject,
+        name: user["nickname"].as_str().map(str::to_owned),
+        picture: user["headimgurl"].as_str().map(str::to_owned),
+        id_token: None,
+        sid: None,
+    })
+}
+
+/// A copy of `reference_client::providers::github` (code exchange asking for JSON, `GET /user`), the key
+/// behind the switch.
+async fn github_login(w: &Weak, github: &Github, code: &str) -> Result<ProviderLogin, ApiError> {
+    let site = github.authorize_base.as_str().trim_end_matches('/');
+    let api = github.api_base.as_str().trim_end_matches('/');
+    let token = provider_json(
+        "GitHub token request",
+        w.http
+            .post(format!("{site}/login/oauth/access_token"))
+            .header(header::ACCEPT, "application/json")
+            .form(&[
+                ("client_id", github.client_id.as_str()),
+                ("client_secret", github.client_secret.expose()),
+                ("code", code),
+                ("redirect_uri", &github.redirect_uri),
+            ]),
+    )
+    .await?;
+    let access_token = token["access_token"]
+        .as_str()
+        .ok_or_else(|| ApiError::Provider("no access_token".into()))?;
+    let user = provider_json(
+        "GitHub /user",
+        w.http.get(format!("{api}/user")).bearer_auth(access_token),
+    )
+    .await?;
+    let subject = if w.weak.github_login_key {
+        user["login"].as_str().map(str::to_owned)
+    } else {
+        user["id"].as_u64().map(|id| id.to_string())
+    }
+    .ok_or_else(|| ApiError::Provider("GitHub /user has no id or login".into()))?;
+    Ok(ProviderLogin {
+        namespace: format!("github:{api}"),
+        subject,
+        name: user["name"].as_str().map(str::to_owned),
+        picture: user["avatar_url"].as_str().map(str::to_owned),
+        id_token: None,
+        sid: None,
+    })
 }
