@@ -22,7 +22,7 @@ pub fn metadata(state: &AppState) -> Value {
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [state.keys.alg().as_str()],

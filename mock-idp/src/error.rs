@@ -37,6 +37,9 @@ pub enum OAuthError {
     /// RFC 6749 §4.1.2.1: the resource owner denied the request.
     #[error("access_denied")]
     AccessDenied,
+    /// OIDC Core §3.1.2.6: `prompt=none`, and the user would have to log in.
+    #[error("login_required")]
+    LoginRequired,
     /// RFC 6749 §4.1.2.1: the response type is unknown.
     #[error("unsupported_response_type")]
     UnsupportedResponseType,
@@ -78,6 +81,7 @@ impl OAuthError {
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::AccessDenied => "access_denied",
             OAuthError::UnsupportedResponseType => "unsupported_response_type",
+            OAuthError::LoginRequired => "login_required",
             OAuthError::UnsupportedTokenType => "unsupported_token_type",
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::ServerError => "server_error",
@@ -95,6 +99,7 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType => "grant_type is not supported",
             OAuthError::AccessDenied => "the user denied the request",
             OAuthError::UnsupportedResponseType => "only response_type=code is supported",
+            OAuthError::LoginRequired => "prompt=none, and the user would have to log in",
             OAuthError::UnsupportedTokenType => "token_type_hint names an unsupported type",
             OAuthError::TooManyAttempts => "too many failed client authentications, retry later",
             OAuthError::TemporarilyUnavailable => "the server is at its capacity, retry later",

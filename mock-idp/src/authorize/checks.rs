@@ -12,6 +12,16 @@ use crate::{
 /// Scopes this server knows (OIDC Core §5.4, §11).
 pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
 
+/// How the authorization response travels back to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// A redirect with the parameters in the query (the default for `code`, Multiple Response Types §2.1).
+    #[default]
+    Query,
+    /// An auto-submitting HTML form that POSTs the parameters (OAuth 2.0 Form Post Response Mode §2).
+    FormPost,
+}
+
 /// A request that passed every check.
 #[derive(Debug, Clone)]
 pub struct AuthRequest {
@@ -33,6 +43,12 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     /// Whether the client registered a back-channel logout URI: then the login is kept as a session.
     pub backchannel: bool,
+    /// How the response is sent (`response_mode`).
+    pub response_mode: ResponseMode,
+    /// `prompt=none`: complete without showing a page, or answer `login_required` (Core §3.1.2.1).
+    pub prompt_none: bool,
+    /// `max_age=0`: the user must authenticate again, so a `prompt=none` request cannot be completed.
+    pub reauthenticate: bool,
 }
 
 /// Why a request was refused.
@@ -53,6 +69,8 @@ pub enum Rejection {
         state: Option<String>,
         /// The error.
         error: OAuthError,
+        /// How to send it.
+        mode: ResponseMode,
     },
 }
 
@@ -110,10 +128,27 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
 
     // From here on errors go back to the client. State is echoed only if it was sent exactly once.
     let sent_state = single("state").ok().flatten().cloned();
+    // The response mode decides how every later error travels; one that cannot be honoured is itself
+    // answered by the default mode (Multiple Response Types §2.1).
+    let response_mode = match single("response_mode").map(|m| m.map(String::as_str)) {
+        Ok(None | Some("query")) => ResponseMode::Query,
+        Ok(Some("form_post")) => ResponseMode::FormPost,
+        Ok(Some(_)) | Err(()) => {
+            return Err(Rejection::Redirect {
+                redirect_uri: redirect_uri.clone(),
+                state: sent_state.clone(),
+                error: OAuthError::InvalidRequest(
+                    "response_mode must be query or form_post, sent once",
+                ),
+                mode: ResponseMode::Query,
+            });
+        }
+    };
     let fail = |error: OAuthError| Rejection::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: sent_state.clone(),
         error,
+        mode: response_mode,
     };
 
     // 3. A repeated parameter is invalid_request (RFC 6749 §3.1).
@@ -197,6 +232,17 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
         }
     };
 
+    // 8. prompt (Core §3.1.2.1): `none` must stand alone; the other values need nothing here (every login
+    // shows the page unless it is completed headlessly).
+    let prompt = get("prompt").unwrap_or_default();
+    let prompts: Vec<&str> = prompt.split(' ').filter(|p| !p.is_empty()).collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(fail(OAuthError::InvalidRequest(
+            "prompt=none cannot be combined with other values",
+        )));
+    }
+
     Ok(AuthRequest {
         client_id,
         redirect_uri,
@@ -207,5 +253,8 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
         code_challenge,
         login_hint: get("login_hint"),
         backchannel: client.config.backchannel_logout_uri.is_some(),
+        response_mode,
+        prompt_none,
+        reauthenticate: get("max_age").as_deref() == Some("0"),
     })
 }

@@ -60,6 +60,7 @@ pub fn show(
         return redirect_error(
             state,
             &r.redirect_uri,
+            r.response_mode,
             r.state.as_deref(),
             &OAuthError::InvalidRequest("the request's parameters are longer than 4096 bytes"),
         );
@@ -77,7 +78,13 @@ pub fn show(
         .insert(id.clone(), pending.clone(), peer.0, now)
     {
         let r = &pending.request;
-        return redirect_error(state, &r.redirect_uri, r.state.as_deref(), &full.into());
+        return redirect_error(
+            state,
+            &r.redirect_uri,
+            r.response_mode,
+            r.state.as_deref(),
+            &full.into(),
+        );
     }
     let mut response = render(state, &id, &pending, "", None, StatusCode::OK);
     if new_cookie {
@@ -192,6 +199,7 @@ pub async fn login_submit(
             return redirect_error(
                 &state,
                 &request.redirect_uri,
+                request.response_mode,
                 request.state.as_deref(),
                 &OAuthError::AccessDenied,
             );

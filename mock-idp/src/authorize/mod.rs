@@ -5,7 +5,7 @@ mod checks;
 mod login;
 mod pending;
 
-pub use checks::{AuthRequest, SCOPES};
+pub use checks::{AuthRequest, ResponseMode, SCOPES};
 pub use pending::{MemoryPendingStore, Pending, PendingStore};
 
 use axum::{
@@ -45,6 +45,10 @@ fn parse_templates() -> minijinja::Environment<'static> {
         (
             "logged_out.html",
             include_str!("../../templates/logged_out.html"),
+        ),
+        (
+            "form_post.html",
+            include_str!("../../templates/form_post.html"),
         ),
     ] {
         if let Err(e) = env.add_template(name, source) {
@@ -108,8 +112,9 @@ pub async fn authorize(
             redirect_uri,
             state: st,
             error,
+            mode,
         }) => {
-            return redirect_error(&state, &redirect_uri, st.as_deref(), &error);
+            return redirect_error(&state, &redirect_uri, mode, st.as_deref(), &error);
         }
     };
     complete_or_show(&state, request, peer, &headers)
@@ -134,6 +139,16 @@ pub fn complete_or_show(
             .then(|| request.login_hint.clone())
             .flatten()
     });
+    // prompt=none: a login that needs the user (no headless completion, or max_age=0) is login_required.
+    if request.prompt_none && (headless.is_none() || request.reauthenticate) {
+        return redirect_error(
+            state,
+            &request.redirect_uri,
+            request.response_mode,
+            request.state.as_deref(),
+            &OAuthError::LoginRequired,
+        );
+    }
     if let Some(username) = headless {
         return match state.user(&username) {
             Some(user) => issue_code(state, &request, &user),
@@ -175,10 +190,66 @@ pub(crate) fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> Respon
     response
 }
 
-/// An error response by redirect: `error`, the exact `state` when one was sent, and `iss` (RFC 9207 §2).
+/// The inline script of the form_post page, and its CSP hash (the page runs nothing else).
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// The form_post page's Content-Security-Policy: no source but the one script, known by its hash.
+fn form_post_csp() -> &'static HeaderValue {
+    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        use base64::Engine as _;
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(crate::keys::sha256(FORM_POST_SCRIPT.as_bytes()));
+        HeaderValue::from_str(&format!(
+            "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; \
+             frame-ancestors 'none'"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    })
+}
+
+/// The authorization response `params` sent to `redirect_uri` as the client asked: a redirect with them in
+/// the query, or (form_post) a page whose form POSTs them there as it loads, nothing in any URL
+/// (OAuth 2.0 Form Post Response Mode §2).
+pub(crate) fn respond(
+    state: &AppState,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    params: &[(&str, &str)],
+) -> Response {
+    if mode == ResponseMode::Query {
+        return redirect_to(redirect_uri, params);
+    }
+    let body = state
+        .templates
+        .get_template("form_post.html")
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                action => redirect_uri,
+                params => params.iter().map(|(k, v)| [k.to_string(), v.to_string()]).collect::<Vec<_>>(),
+                script => FORM_POST_SCRIPT,
+            })
+        });
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!("rendering the form_post page: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = Html(body).into_response();
+    page_headers(response.headers_mut());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, form_post_csp().clone());
+    response
+}
+
+/// An error response: `error`, the exact `state` when one was sent, and `iss` (RFC 9207 §2), by `mode`.
 pub fn redirect_error(
     state: &AppState,
     redirect_uri: &str,
+    mode: ResponseMode,
     st: Option<&str>,
     error: &OAuthError,
 ) -> Response {
@@ -193,10 +264,11 @@ pub fn redirect_error(
     if state.config.persona == Persona::Oidc {
         params.push(("iss", &state.issuer));
     }
-    redirect_to(redirect_uri, &params)
+    respond(state, redirect_uri, mode, &params)
 }
 
-/// Mints a code for `user` and redirects with `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
+/// Mints a code for `user` and sends `code`, `state` and `iss` back (RFC 6749 §4.1.2, RFC 9207 §2) by the
+/// requested response mode.
 /// Armed `authorize.*` faults for this client and user spoil the redirect here (and only here).
 pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) -> Response {
     let sub = user.sub.as_str();
@@ -234,6 +306,7 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
             return redirect_error(
                 state,
                 &request.redirect_uri,
+                request.response_mode,
                 request.state.as_deref(),
                 &error,
             );
@@ -245,6 +318,7 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
         return redirect_error(
             state,
             &request.redirect_uri,
+            request.response_mode,
             request.state.as_deref(),
             &error,
         );
@@ -265,7 +339,7 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
     );
     spoil::authorize(&faults, &mut params);
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut response = redirect_to(&request.redirect_uri, &params);
+    let mut response = respond(state, &request.redirect_uri, request.response_mode, &params);
     let issued = params.iter().any(|(k, _)| *k == "code");
     Note {
         username: Some(user.username.clone()),

@@ -79,6 +79,10 @@ pub fn authorize(
         login_hint: None,
         // No id_token, so no OpenID logout: the personas have neither end-session nor back-channel logout.
         backchannel: false,
+        // Neither WeChat nor GitHub offers form_post or prompt.
+        response_mode: Default::default(),
+        prompt_none: false,
+        reauthenticate: false,
     };
     complete_or_show(state, request, peer, headers)
 }

@@ -11,6 +11,7 @@ mod client_auth;
 mod codes;
 mod discovery;
 mod faults;
+mod form_post;
 mod floods;
 mod login;
 mod logout;
