@@ -99,6 +99,19 @@ pub enum SessionMode {
     Cookie,
 }
 
+/// How the provider sends the authorization response to the redirect URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// A redirect with `code`, `state` and `iss` in the query. The default.
+    #[default]
+    Query,
+    /// `response_mode=form_post`: the provider's page POSTs them to the redirect URI (OAuth 2.0 Form Post
+    /// Response Mode). The callback page is then served for `POST /callback` as well, with the posted
+    /// response in the page; its script hands it to the API same-origin, so the `SameSite=Lax` transaction
+    /// cookie goes with it (CONFORMANCE ST-FORM-POST).
+    FormPost,
+}
+
 /// The validated settings the application runs with.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -129,6 +142,8 @@ pub struct Settings {
     pub unknown_user_policy: UnknownUserPolicy,
     /// JWT bearer token or server-side session cookie.
     pub session_mode: SessionMode,
+    /// How the OpenID provider sends the authorization response (`query` or `form_post`).
+    pub response_mode: ResponseMode,
     /// Allowed clock difference with the provider when checking id_token `exp` and `iat`.
     pub clock_skew: Duration,
     /// Timeout of every request to the provider (discovery, JWKS, token endpoint).
@@ -347,6 +362,7 @@ struct RawSettings {
     jwt_ttl_secs: Option<u64>,
     unknown_user_policy: Option<String>,
     session_mode: Option<String>,
+    response_mode: Option<String>,
     clock_skew_secs: Option<u64>,
     http_timeout_ms: Option<u64>,
     transaction_ttl_secs: Option<u64>,
@@ -387,6 +403,7 @@ const KEYS: &[&str] = &[
     "jwt_ttl_secs",
     "unknown_user_policy",
     "session_mode",
+    "response_mode",
     "clock_skew_secs",
     "http_timeout_ms",
     "transaction_ttl_secs",
@@ -535,6 +552,16 @@ impl Settings {
                 ));
             }
         };
+        let response_mode = match raw.response_mode.as_deref() {
+            None | Some("query") => ResponseMode::Query,
+            Some("form_post") => ResponseMode::FormPost,
+            Some(v) => {
+                return Err(invalid(
+                    "response_mode",
+                    format!("`{v}` is not query or form_post"),
+                ));
+            }
+        };
         let jwt_ttl = positive("jwt_ttl_secs", raw.jwt_ttl_secs.unwrap_or(900))?;
         let http_timeout_ms = raw.http_timeout_ms.unwrap_or(5000);
         if http_timeout_ms == 0 {
@@ -600,6 +627,7 @@ impl Settings {
             jwt_ttl,
             unknown_user_policy,
             session_mode,
+            response_mode,
             clock_skew: Duration::from_secs(raw.clock_skew_secs.unwrap_or(120)),
             http_timeout: Duration::from_millis(http_timeout_ms),
             transaction_ttl: positive(
@@ -735,6 +763,16 @@ mod tests {
     fn an_empty_issuer_is_reported_by_name() {
         let err = Settings::load_from(None, env(&[("RC_ISSUER", "")])).expect_err("refused");
         assert!(err.to_string().contains("`issuer`"), "{err}");
+    }
+
+    #[test]
+    fn response_mode_is_query_unless_form_post_is_asked_for() {
+        assert_eq!(Settings::builtin().response_mode, ResponseMode::Query);
+        let s = Settings::load_from(None, env(&[("RC_RESPONSE_MODE", "form_post")])).expect("ok");
+        assert_eq!(s.response_mode, ResponseMode::FormPost);
+        let err = Settings::load_from(None, env(&[("RC_RESPONSE_MODE", "fragment")]))
+            .expect_err("refused");
+        assert!(err.to_string().contains("`response_mode`"), "{err}");
     }
 
     #[test]

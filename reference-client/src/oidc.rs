@@ -232,6 +232,8 @@ pub struct Provider {
     redirect_uri: String,
     /// Requested scopes.
     scopes: Vec<String>,
+    /// Whether to ask for `response_mode=form_post`.
+    form_post: bool,
     /// Allowed difference with the provider's clock.
     skew_secs: u64,
     /// Redirects off, timeout set.
@@ -292,6 +294,7 @@ impl Provider {
             client_secret: settings.client_secret.clone(),
             redirect_uri: settings.redirect_uri.to_string(),
             scopes: settings.scopes.clone(),
+            form_post: settings.response_mode == crate::config::ResponseMode::FormPost,
             skew_secs: settings.clock_skew.as_secs(),
             http: OAuthHttp(http),
             clock,
@@ -382,12 +385,15 @@ impl Provider {
         let client = self.oauth_client(&discovery)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = state.to_owned();
-        let (url, _) = client
+        let mut request = client
             .authorize_url(move || CsrfToken::new(state))
             .add_scopes(self.scopes.iter().cloned().map(Scope::new))
             .add_extra_param("nonce", nonce)
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if self.form_post {
+            request = request.add_extra_param("response_mode", "form_post");
+        }
+        let (url, _) = request.url();
         Ok(AuthorizationStart {
             url,
             pkce_verifier: verifier.secret().clone(),

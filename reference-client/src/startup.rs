@@ -121,10 +121,16 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
+    // With form_post the provider's page POSTs the response to the callback page; otherwise only GET.
+    let callback = if state.settings.response_mode == crate::config::ResponseMode::FormPost {
+        get(routes::pages::callback).post(routes::pages::callback_posted)
+    } else {
+        get(routes::pages::callback)
+    };
     Router::new()
         .merge(hooks)
         .route("/", get(routes::pages::index))
-        .route("/callback", get(routes::pages::callback))
+        .route("/callback", callback)
         .route("/app.js", get(routes::pages::script))
         .route("/health", get(routes::pages::health))
         .route("/auth/login", get(routes::login::redirect_to_provider))

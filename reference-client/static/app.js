@@ -41,7 +41,10 @@ function finishLogin(data) {
 }
 
 async function callbackPage() {
-  const params = new URLSearchParams(window.location.search);
+  // A form_post response arrives in the page (POST /callback puts it in data-response), a query one in
+  // the address.
+  const posted = document.body.dataset.response;
+  const params = posted ? new URLSearchParams(JSON.parse(posted)) : new URLSearchParams(window.location.search);
   const body = {};
   for (const key of ["code", "state", "iss", "error", "error_description"]) {
     if (params.has(key)) body[key] = params.get(key);
