@@ -30,3 +30,18 @@ Feature: The authorization endpoint answers in the shape RFC 6749 and RFC 9207 r
     When client "web" asks to authorize
     Then the provider shows its login page
     And the page cannot be framed and sends no referrer
+
+  @AZ-FORM-POST @AZ-ISS
+  Scenario: form_post answers with a page that POSTs the code, the exact state and the issuer
+    When client "web" asks to authorize by form_post with state "a b&c=d/é?\"<'>"
+    Then the provider posts back a code, that exact state and its issuer
+
+  @AZ-FORM-POST
+  Scenario: An error after the redirect URI is trusted is posted the same way
+    When client "web" asks to authorize by form_post with scope "openid nonsense"
+    Then the provider posts back error "invalid_scope" and the same state
+
+  @AZ-FORM-POST
+  Scenario: prompt=none where the user would have to log in is login_required, posted
+    When client "web" asks to authorize by form_post with prompt "none"
+    Then the provider posts back error "login_required" and the same state

@@ -6,7 +6,10 @@ use reqwest::{Method, header::HeaderMap};
 use serde_json::Value;
 use url::Url;
 
-use crate::trace::{Exchange, Lane, Trace};
+use crate::{
+    cookies::{Navigation, SiteJar},
+    trace::{Exchange, Lane, Trace},
+};
 
 /// One HTTP response, read whole.
 #[derive(Debug, Clone)]
@@ -142,7 +145,7 @@ pub struct Browser {
     /// The client; its cookie store is [`Browser::jar`].
     client: reqwest::Client,
     /// This browser's cookies.
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    jar: std::sync::Arc<SiteJar>,
     /// The same client without the jar: sends a `Cookie` header it is given and keeps nothing it is sent.
     bare: reqwest::Client,
     /// Where its exchanges are recorded, if anywhere.
@@ -159,7 +162,7 @@ impl Browser {
                 .user_agent(USER_AGENT)
                 .timeout(std::time::Duration::from_secs(10))
         };
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let jar = std::sync::Arc::new(SiteJar::default());
         let client = builder()
             .cookie_provider(jar.clone())
             .build()
@@ -196,12 +199,49 @@ impl Browser {
         b
     }
 
-    /// The `Cookie` header this browser sends to `url`, if any.
+    /// The `Cookie` header this browser sends to `url` from the site itself, if any.
     pub fn cookie_header(&self, url: &Url) -> Option<String> {
-        use reqwest::cookie::CookieStore as _;
+        self.jar.header(url, Navigation::SameSite)
+    }
+
+    /// The cookies for `url` that a navigation made as `navigation` would leave behind, with their
+    /// `SameSite` (what a failure message names).
+    pub fn withheld_cookies(&self, url: &Url, navigation: Navigation) -> Vec<String> {
+        self.jar.withheld(url, navigation)
+    }
+
+    /// A top-level navigation that another site (the provider) starts: its redirect back (`GET url`), or
+    /// its form_post page (`POST` of `form` to `url`). The jar's cookies go as `SameSite` lets them
+    /// ([`crate::cookies`]), and what the answer sets is kept.
+    pub async fn navigate_from_other_site(
+        &self,
+        url: &Url,
+        form: Option<&[(&str, &str)]>,
+    ) -> anyhow::Result<HttpResponse> {
+        let (navigation, request, method, params) = match form {
+            Some(form) => (
+                Navigation::CrossSitePost,
+                self.bare.post(url.clone()).form(form),
+                "POST",
+                form.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            None => (
+                Navigation::CrossSiteGet,
+                self.bare.get(url.clone()),
+                "GET",
+                Vec::new(),
+            ),
+        };
+        let request = match self.jar.header(url, navigation) {
+            Some(cookies) => request.header(reqwest::header::COOKIE, cookies),
+            None => request,
+        };
+        let response = self.send(request, method, url, params).await?;
         self.jar
-            .cookies(url)
-            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .store(response.headers.get_all(reqwest::header::SET_COOKIE).iter(), url);
+        Ok(response)
     }
 
     /// `GET url` with exactly this `Cookie` header instead of the jar's (the jar is left as it is).
@@ -446,6 +486,21 @@ pub fn forms(html: &str, page: &Url) -> Vec<Form> {
             })
         })
         .collect()
+}
+
+/// The form a page submits as it loads (a form_post response, or a page that re-posts it): an HTML answer
+/// with one `POST` form and a script or `onload` that calls `submit()`. Parsed, not run: the harness's
+/// browser has no JavaScript, so this is the one script it honours.
+pub fn auto_submitted_form(response: &HttpResponse) -> Option<Form> {
+    let html = response
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html"));
+    if !response.is_success() || !html || !response.body.contains("submit()") {
+        return None;
+    }
+    let page = response.url.as_ref()?;
+    let mut all = forms(&response.body, page);
+    (all.len() == 1 && all[0].method == "POST").then(|| all.remove(0))
 }
 
 /// The form on `page` whose action is `action` (a URL, or a path its action ends with).

@@ -42,6 +42,7 @@
 
 pub mod arrangement;
 pub mod browser;
+pub mod cookies;
 pub mod bundled;
 pub mod http_target;
 pub mod junit;

@@ -78,7 +78,7 @@ impl Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Parameter)]
 #[param(
     name = "oauth_error",
-    regex = "invalid_request|invalid_client|invalid_grant|unauthorized_client|unsupported_grant_type|invalid_scope|access_denied|unsupported_response_type|unsupported_token_type"
+    regex = "invalid_request|invalid_client|invalid_grant|unauthorized_client|unsupported_grant_type|invalid_scope|access_denied|unsupported_response_type|unsupported_token_type|login_required"
 )]
 pub enum OAuthError {
     /// Missing, repeated or malformed parameter.
@@ -99,6 +99,8 @@ pub enum OAuthError {
     UnsupportedResponseType,
     /// Unknown token type at revocation.
     UnsupportedTokenType,
+    /// `prompt=none`, and the user would have to log in (OIDC Core §3.1.2.6).
+    LoginRequired,
 }
 
 /// The value whose name is `s` in a (value, name) table.
@@ -131,6 +133,7 @@ const OAUTH_ERRORS: &[(OAuthError, &str)] = &[
         "unsupported_response_type",
     ),
     (OAuthError::UnsupportedTokenType, "unsupported_token_type"),
+    (OAuthError::LoginRequired, "login_required"),
 ];
 
 impl FromStr for OAuthError {

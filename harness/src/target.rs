@@ -52,6 +52,9 @@ pub struct TargetOptions {
     pub unknown_user_policy: Policy,
     /// Providers that are not OpenID Connect, offered beside the OpenID one (a scenario's personas).
     pub extra_providers: Vec<ExtraProvider>,
+    /// The scenario judges a backend that asks for `response_mode=form_post`: a factory that can choose
+    /// starts one so. Any backend is judged by what its login asks for (ST-FORM-POST's "Applies when").
+    pub form_post: bool,
 }
 
 /// The protocol of a provider that is not OpenID Connect.

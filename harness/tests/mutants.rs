@@ -6,7 +6,8 @@
 //! `@mutant-admit-unknown`, `@mutant-exchange-first`, `@mutant-logout-replay` (a back-channel endpoint
 //! without single-use `jti`), `@mutant-logout-ends-all` (a logout token ends every user's sessions),
 //! `@mutant-logout-sid-ends-all` (so does one that names only a `sid`), `@mutant-github-login-key`,
-//! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), and for the ★ rows of section G (id_token checks)
+//! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), `@mutant-no-form-post-callback` (a
+//! redirect URI that takes no POST, for an app asking for form_post), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
@@ -67,6 +68,15 @@ async fn bad_state_scenarios_fail_when_the_state_check_is_off() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-state-check", weak, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_post_scenarios_fail_when_the_redirect_uri_takes_no_post() {
+    let weak = Weaknesses {
+        no_form_post_callback: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-form-post-callback", weak, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,6 +118,68 @@ async fn headless_redirect(w: &mut World) -> anyhow::Result<url::Url> {
     w.provider.authorize(&params).await?.location()
 }
 
+/// The form_post page an answer is: `(redirect URI with the posted fields as its query)`, after checking
+/// that nothing of the response is in a URL (no `Location`, the form's action is the bare redirect URI).
+fn posted_back(r: &HttpResponse, params: &[(String, String)]) -> anyhow::Result<url::Url> {
+    ensure!(
+        r.header("location").is_none(),
+        "form_post answered with a redirect: {}",
+        r.brief()
+    );
+    let form = crate::browser::auto_submitted_form(r)
+        .ok_or_else(|| anyhow!("no auto-submitting POST form in the answer: {}", r.brief()))?;
+    ensure!(
+        form.action.query().is_none(),
+        "the form posts to {}, with a query",
+        form.action
+    );
+    let mut back = form.action.clone();
+    back.query_pairs_mut().extend_pairs(form.pairs());
+    exactly_to(&back, params)?;
+    Ok(back)
+}
+
+/// AZ-FORM-POST: with a headless login arranged, the page POSTs a code, the exact state and `iss` to the
+/// exact redirect URI.
+#[then(expr = "the provider posts back a code, that exact state and its issuer")]
+async fn posted_code(w: &mut World) -> anyhow::Result<()> {
+    let (mut params, _) = last_authorization(w)?;
+    w.provider.arrange_headless_login("alice", &mut params)?;
+    let answer = w.provider.authorize(&params).await?;
+    let back = posted_back(&answer, &params)?;
+    ensure!(query_param(&back, "code").is_some(), "no code posted: {back}");
+    ensure!(
+        query_param(&back, "state") == sent(&params, "state"),
+        "state altered: {back}"
+    );
+    ensure!(
+        query_param(&back, "iss").as_deref() == Some(w.provider.idp.issuer()),
+        "iss: {back}"
+    );
+    Ok(())
+}
+
+/// AZ-FORM-POST: an error goes back by the requested mode too, with the state and `iss`, and no code.
+#[then(expr = "the provider posts back error \"{oauth_error}\" and the same state")]
+async fn posted_error(w: &mut World, error: OAuthError) -> anyhow::Result<()> {
+    let (params, r) = last_authorization(w)?;
+    let back = posted_back(&r, &params)?;
+    ensure!(
+        query_param(&back, "error") == Some(error.to_string()),
+        "error posted: {back}"
+    );
+    ensure!(
+        query_param(&back, "state") == sent(&params, "state"),
+        "state: {back}"
+    );
+    ensure!(query_param(&back, "code").is_none(), "a code: {back}");
+    ensure!(
+        query_param(&back, "iss").as_deref() == Some(w.provider.idp.issuer()),
+        "iss: {back}"
+    );
+    Ok(())
+}
+
 /// The provider answered 200 with its login form.
 #[then(expr = "the provider shows its login page")]
 async fn login_page(w: &mut World) -> anyhow::Result<()> {

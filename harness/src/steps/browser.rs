@@ -48,6 +48,13 @@ async fn signed_in_at_provider(w: &mut World, username: String) -> anyhow::Resul
         .map(drop)
 }
 
+/// ST-FORM-POST: the backend asks for `response_mode=form_post` (an in-process backend is started so; any
+/// other backend is judged by what its login asks for).
+#[given(expr = "the app asks for authorization responses by form_post")]
+async fn asks_for_form_post(w: &mut World) -> anyhow::Result<()> {
+    w.want_form_post()
+}
+
 /// Step 4: the frontend hands the authorization response's parameters to the backend, unchanged.
 #[when(expr = "the frontend hands the callback to the backend")]
 async fn hand_callback(w: &mut World) -> anyhow::Result<()> {

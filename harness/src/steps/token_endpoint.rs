@@ -271,6 +271,27 @@ async fn authorize_with_param(
     authorize_with(w, &client, |p| set(p, &name, Some(&value))).await
 }
 
+/// The usual authorization request with `response_mode=form_post` (AZ-FORM-POST).
+#[when(expr = "client {string} asks to authorize by form_post")]
+async fn authorize_by_form_post(w: &mut World, client: String) -> anyhow::Result<()> {
+    authorize_with(w, &client, |p| set(p, "response_mode", Some("form_post"))).await
+}
+
+/// As above, with one more parameter set to this value.
+#[when(expr = "client {string} asks to authorize by form_post with {word} {string}")]
+async fn authorize_by_form_post_with(
+    w: &mut World,
+    client: String,
+    name: String,
+    value: String,
+) -> anyhow::Result<()> {
+    authorize_with(w, &client, |p| {
+        set(p, "response_mode", Some("form_post"));
+        set(p, &name, Some(&value));
+    })
+    .await
+}
+
 /// The usual authorization request without this parameter.
 #[when(expr = "client {string} asks to authorize without {word}")]
 async fn authorize_without_param(

@@ -38,6 +38,26 @@ impl World {
         Ok(())
     }
 
+    /// What the browser left out of the last callback because of `SameSite`, as a sentence for a failed
+    /// login's message (empty when nothing was left out).
+    fn withheld_note(&self) -> String {
+        if self.withheld_cookies.is_empty() {
+            return String::new();
+        }
+        let how = if self.auth_response_posted {
+            "the provider's form_post page POSTs the response from another site, and only a cookie \
+             `SameSite=None; Secure` goes with a cross-site POST (or answer the POST with a page that \
+             re-posts it same-origin)"
+        } else {
+            "the provider's redirect back is a navigation from another site, which carries no \
+             `SameSite=Strict` cookie"
+        };
+        format!(
+            ". The browser did not send {}: {how}",
+            self.withheld_cookies.join(", ")
+        )
+    }
+
     /// The last backend answer left the browser with a session: a bearer token in a 2xx answer, or
     /// cookies the profile endpoint honours, as the user who signed in at the provider where the profile
     /// shows who it is.
@@ -57,13 +77,14 @@ impl World {
                 Ok(())
             }
             None => Err(anyhow!(
-                "the backend gave the browser no session: it answered {}{}",
+                "the backend gave the browser no session: it answered {}{}{}",
                 response.brief(),
                 match self.app.as_deref().map(|a| a.token_delivery()) {
                     Some(TokenDelivery::Cookie(_)) =>
                         ", and the profile endpoint does not honour the browser's cookies",
                     _ => "",
-                }
+                },
+                self.withheld_note()
             )),
         }
     }

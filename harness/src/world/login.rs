@@ -9,7 +9,10 @@ use url::Url;
 
 use super::{COOKIE_SESSION, MAIN, World};
 use crate::{
-    browser::{Browser, HttpResponse, form_posting_to, hidden_input, query_param},
+    browser::{
+        Browser, HttpResponse, auto_submitted_form, form_posting_to, hidden_input, query_param,
+    },
+    cookies::Navigation,
     target::{CallbackMethod, LoginStart, Profile, TokenDelivery},
 };
 
@@ -29,6 +32,32 @@ pub(crate) async fn start_login(b: &Browser, start: &LoginStart) -> anyhow::Resu
             b.post_form(&form.action, &form.pairs()).await
         }
     }
+}
+
+/// The provider's answer to a sign-in, as a browser takes it: a redirect to the redirect URI (the response
+/// in its query), or a form_post page whose form POSTs the response there as it loads. Either way the
+/// redirect URI with the response's parameters in its query, and whether it is to be POSTed.
+pub(crate) fn authorization_response(answer: &HttpResponse) -> anyhow::Result<(Url, bool)> {
+    if answer.is_redirect() {
+        return Ok((answer.location()?, false));
+    }
+    let form = auto_submitted_form(answer).ok_or_else(|| {
+        anyhow!(
+            "the provider answered the sign-in with {}, neither a redirect nor a form_post page",
+            answer.brief()
+        )
+    })?;
+    let mut url = form.action.clone();
+    url.query_pairs_mut().extend_pairs(form.pairs());
+    Ok((url, true))
+}
+
+/// The fields of an authorization response kept as a URL's query by [`authorization_response`].
+fn response_fields(response: &Url) -> Vec<(String, String)> {
+    response
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// `start` with the page or URL asking to land on `return_to`.
@@ -74,6 +103,16 @@ impl World {
             if query_param(&location, param).is_none() {
                 self.login_redirect = Some(location.clone());
                 self.require_sent(param, row)?;
+            }
+        }
+        if self.options.form_post {
+            let mode = query_param(&location, "response_mode");
+            if mode.as_deref() != Some("form_post") {
+                return Err(crate::target::not_applicable(&format!(
+                    "ST-FORM-POST applies when the backend asks for `response_mode=form_post`; this one \
+                     asks for {} responses",
+                    mode.as_deref().unwrap_or("query")
+                )));
             }
         }
         let endpoint = self.provider.idp.authorization_endpoint();
@@ -122,13 +161,10 @@ impl World {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let login = Url::parse(&self.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?;
         let response = b.post_form(&login, &form).await?;
-        ensure!(
-            response.status == 302 || response.status == 303,
-            "the login form answered {} (expected 302 or 303)",
-            response.brief()
-        );
-        let location = response.location()?;
+        let (location, posted) = authorization_response(&response)
+            .context("the provider's login form (expected a 302 or 303, or a form_post page)")?;
         self.auth_response = Some(location.clone());
+        self.auth_response_posted = posted;
         self.signed_in_as = (action == "login").then_some(shown_name);
         Ok(location)
     }
@@ -157,19 +193,46 @@ impl World {
         let b = self.browser(browser)?;
         self.token_requests_before_callback = self.provider.idp.token_requests();
         self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
+        let fields: Vec<(String, String)> = match &payload {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let with_query = |mut url: Url| {
-            if let Value::Object(map) = &payload {
-                let mut q = url.query_pairs_mut();
-                for (k, v) in map {
-                    q.append_pair(k, v.as_str().unwrap_or_default());
-                }
-            }
+            url.query_pairs_mut().extend_pairs(&pairs);
             url
         };
+        let posted = self.auth_response_posted;
         let response = match method {
-            CallbackMethod::PostJson => b.as_frontend().post_json(&url, &payload).await?,
-            CallbackMethod::GetQuery => b.as_frontend().get(&with_query(url)).await?,
-            CallbackMethod::Browser => b.get(&with_query(url)).await?,
+            // The provider's redirect (or form_post page) sends the browser to the backend: a navigation
+            // from another site, so the browser's cookies go as SameSite lets them.
+            CallbackMethod::Browser if posted => {
+                self.withheld_cookies = b.withheld_cookies(&url, Navigation::CrossSitePost);
+                let answer = b.navigate_from_other_site(&url, Some(&pairs)).await?;
+                self.follow_reposts(&b, answer).await?
+            }
+            CallbackMethod::Browser => {
+                let url = with_query(url);
+                self.withheld_cookies = b.withheld_cookies(&url, Navigation::CrossSiteGet);
+                b.navigate_from_other_site(&url, None).await?
+            }
+            frontend => {
+                if posted {
+                    // The form_post page POSTs the response to the redirect URI, a page of the app whose
+                    // script then hands it to the API as the target says.
+                    self.post_to_redirect_uri(&b, &pairs).await?;
+                }
+                match frontend {
+                    CallbackMethod::PostJson => b.as_frontend().post_json(&url, &payload).await?,
+                    _ => b.as_frontend().get(&with_query(url)).await?,
+                }
+            }
         };
         if let Some(code) = payload.get("code").and_then(Value::as_str) {
             self.codes_handed_over
@@ -177,6 +240,47 @@ impl World {
         }
         self.last_callback = Some(payload);
         self.record_backend(browser, response).await
+    }
+
+    /// A form_post response POSTed to the app's redirect URI when the app's frontend, not the browser's
+    /// navigation, hands it to the backend: the page must take the POST (2xx).
+    async fn post_to_redirect_uri(&self, b: &Browser, pairs: &[(&str, &str)]) -> anyhow::Result<()> {
+        let redirect_uri = self
+            .app_if_started()
+            .map(|app| app.redirect_uri())
+            .ok_or_else(|| anyhow!("the app did not start"))?;
+        let redirect_uri = Url::parse(&redirect_uri).context("redirect URI")?;
+        let page = b.navigate_from_other_site(&redirect_uri, Some(pairs)).await?;
+        ensure!(
+            page.is_success(),
+            "the app's redirect URI answered the form_post response ({redirect_uri}) with {}: with \
+             response_mode=form_post it must take a POST",
+            page.brief()
+        );
+        Ok(())
+    }
+
+    /// Pages that re-post the response as they load (a same-origin form that lets a `SameSite=Lax`
+    /// transaction cookie go), followed as a browser does: at most three, to the backend's own origin.
+    async fn follow_reposts(
+        &self,
+        b: &Browser,
+        mut answer: HttpResponse,
+    ) -> anyhow::Result<HttpResponse> {
+        for _ in 0..3 {
+            let Some(form) = auto_submitted_form(&answer) else {
+                break;
+            };
+            let same_origin = answer
+                .url
+                .as_ref()
+                .is_some_and(|u| u.origin() == form.action.origin());
+            if !same_origin {
+                break;
+            }
+            answer = b.post_form(&form.action, &form.pairs()).await?;
+        }
+        Ok(answer)
     }
 
     /// The session `browser` holds at the backend, as its profile endpoint shows it: `Some` when the
@@ -448,22 +552,37 @@ impl ConcurrentLogin {
             ("action", "login".to_owned()),
         ];
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let back = b.post_form(&self.login_page, &form).await?.location()?;
+        let (back, posted) = authorization_response(&b.post_form(&self.login_page, &form).await?)?;
         let mut payload = serde_json::Map::new();
         for name in ["code", "state", "iss"] {
             if let Some(v) = query_param(&back, name) {
                 payload.insert(name.to_owned(), json!(v));
             }
         }
+        let fields = response_fields(&back);
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut redirect_uri = back.clone();
+        redirect_uri.set_query(None);
+        if posted && self.callback.1 != CallbackMethod::Browser {
+            b.navigate_from_other_site(&redirect_uri, Some(&pairs))
+                .await?;
+        }
         let response = match self.callback.1 {
             CallbackMethod::PostJson => {
                 b.post_json(&self.callback.0, &Value::Object(payload))
                     .await?
             }
+            CallbackMethod::Browser if posted => {
+                b.navigate_from_other_site(&self.callback.0, Some(&pairs))
+                    .await?
+            }
             CallbackMethod::GetQuery | CallbackMethod::Browser => {
                 let mut url = self.callback.0.clone();
                 url.set_query(back.query());
-                b.get(&url).await?
+                b.navigate_from_other_site(&url, None).await?
             }
         };
         if self.cookie_session {

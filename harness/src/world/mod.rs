@@ -66,8 +66,14 @@ pub struct World {
     browsers: HashMap<String, Browser>,
     /// The authorization URL the backend last sent a browser to.
     pub login_redirect: Option<Url>,
-    /// The provider's last redirect back to the app's redirect URI (the authorization response).
+    /// The provider's last authorization response: the redirect URI with the response's parameters in its
+    /// query, whether it came as a redirect or (see [`World::auth_response_posted`]) a form_post page.
     pub auth_response: Option<Url>,
+    /// Whether the provider sent [`World::auth_response`] by form_post: the browser then POSTs it.
+    pub auth_response_posted: bool,
+    /// The backend's cookies the browser left out of the last callback because of their `SameSite`
+    /// (named in a failed login's message).
+    pub withheld_cookies: Vec<String>,
     /// The last callback handed to the backend, for replays.
     pub last_callback: Option<Value>,
     /// (username, code) of the previous successful login, for replaying its code through the backend.
@@ -154,6 +160,8 @@ impl World {
             browsers: HashMap::new(),
             login_redirect: None,
             auth_response: None,
+            auth_response_posted: false,
+            withheld_cookies: Vec::new(),
             last_callback: None,
             previous_login: None,
             backend: None,
@@ -207,6 +215,17 @@ impl World {
             "the app is already running: set its unknown-user policy before any step that uses it"
         );
         self.options.unknown_user_policy = policy;
+        Ok(())
+    }
+
+    /// The scenario judges a backend that asks for form_post responses (ST-FORM-POST); only before the
+    /// backend has started. A backend that asks for another mode makes the scenario not applicable.
+    pub fn want_form_post(&mut self) -> anyhow::Result<()> {
+        ensure!(
+            self.app.is_none(),
+            "the app is already running: ask for form_post before any step that uses it"
+        );
+        self.options.form_post = true;
         Ok(())
     }
 
@@ -420,6 +439,7 @@ impl World {
         self.app_token = None;
         self.login_redirect = None;
         self.auth_response = None;
+        self.auth_response_posted = false;
         self.last_callback = None;
         self.provider.restart_counts();
         Ok(())

@@ -117,6 +117,9 @@ impl TargetFactory for ReferenceFactory {
             if !options.extra_providers.is_empty() {
                 settings.providers = providers(&settings, &options.extra_providers)?;
             }
+            if options.form_post {
+                settings.response_mode = reference_client::config::ResponseMode::FormPost;
+            }
             let jwt_issuer = settings.jwt_issuer.clone();
             let jwt_audience = settings.jwt_audience.clone();
 

@@ -88,6 +88,9 @@ pub struct Weaknesses {
     /// A WeChat `openid` is not namespaced per app: the same string at two apps is one identity
     /// (NP-IDENTITY-KEY).
     pub wechat_openid_unscoped: bool,
+    /// The redirect URI takes no `POST`: asking for form_post, the app answers the posted response 405
+    /// (ST-FORM-POST).
+    pub no_form_post_callback: bool,
 }
 
 impl Weaknesses {
@@ -138,6 +141,7 @@ impl fmt::Display for Weaknesses {
                 self.wechat_openid_unscoped,
                 "WeChat openid not namespaced per app",
             ),
+            (self.no_form_post_callback, "no POST at the redirect URI"),
         ] {
             if on {
                 names.push(name);
@@ -194,7 +198,11 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
             .build()
             .unwrap_or_default(),
     };
-    Router::new()
+    let mut router = Router::new();
+    if weak.no_form_post_callback {
+        router = router.route("/callback", get(reference_client::routes::pages::callback));
+    }
+    router
         .route("/auth/login", get(login))
         .route("/api/auth/callback", post(callback))
         .route("/backchannel-logout", post(backchannel_logout))
