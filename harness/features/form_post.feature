@@ -19,7 +19,7 @@ Feature: A form_post response logs in and keeps the state check
     Then the backend issues an app token
     And the provider's token endpoint was called 1 time for that callback
 
-  @ST-FORM-POST @JWT-LAST @mutant-no-state-check @mutant-exchange-first
+  @ST-MISMATCH @ST-FORM-POST @JWT-LAST @mutant-no-state-check @mutant-exchange-first
   Scenario: A form_post response with a tampered state is rejected
     Given the browser has signed in at the provider as "alice" after opening the app's login
     When the frontend hands the callback to the backend with state "tampered-state-value"
@@ -27,7 +27,7 @@ Feature: A form_post response logs in and keeps the state check
     And the provider's token endpoint was not called for that callback
     And no app token was issued
 
-  @ST-FORM-POST @JWT-LAST @mutant-no-state-check @mutant-exchange-first
+  @ST-BOUND-TO-UA @ST-FORM-POST @JWT-LAST @mutant-no-state-check @mutant-exchange-first
   Scenario: A form_post response posted in another browser is rejected
     Given the browser has signed in at the provider as "alice" after opening the app's login
     When another browser hands the callback to the backend
@@ -35,7 +35,7 @@ Feature: A form_post response logs in and keeps the state check
     And the provider's token endpoint was not called for that callback
     And no app token was issued
 
-  @ST-FORM-POST @JWT-LAST @mutant-no-state-check @mutant-exchange-first
+  @ST-SINGLE-USE @ST-FORM-POST @JWT-LAST @mutant-no-state-check @mutant-exchange-first
   Scenario: A form_post response posted twice is rejected the second time
     Given the browser has signed in at the provider as "alice" after opening the app's login
     When the frontend hands the callback to the backend
@@ -45,7 +45,7 @@ Feature: A form_post response logs in and keeps the state check
     And the provider's token endpoint was not called for that callback
     And no app token was issued
 
-  @ST-FORM-POST @JWT-LAST @mutant-exchange-first
+  @ST-ISS-MIXUP @ST-FORM-POST @JWT-LAST @mutant-exchange-first
   Scenario: A form_post response naming another issuer is rejected
     Given the browser has signed in at the provider as "alice" after opening the app's login
     When the frontend hands the callback to the backend with iss "https://evil.example"
@@ -53,7 +53,7 @@ Feature: A form_post response logs in and keeps the state check
     And the provider's token endpoint was not called for that callback
     And no app token was issued
 
-  @ST-FORM-POST @AZ-FORM-POST @JWT-LAST
+  @ST-ERROR-CALLBACK @ST-FORM-POST @JWT-LAST
   Scenario: A denial posted by form_post gets an error and no token request
     When the browser opens the app's login
     And the user denies the request at the provider

@@ -140,7 +140,12 @@ pub async fn check(factory: SharedFactory, server: Arc<MockIdp>) -> anyhow::Resu
 /// A failed login, in target-file terms.
 fn explain_login(world: &World, profile_url: &Url, e: &anyhow::Error) -> anyhow::Error {
     let message = format!("{e:#}");
-    let hint = if message.contains("profile endpoint does not honour")
+    let hint = if !world.withheld_cookies.is_empty() {
+        // The login's transaction never reached the backend: no key of the target file mends that.
+        "the backend must let its login's cookie go with the provider's answer (see above); nothing in \
+         the target file changes that"
+            .to_owned()
+    } else if message.contains("profile endpoint does not honour")
         || message.contains("no session")
     {
         match world.last_backend() {

@@ -67,9 +67,37 @@ fn venv_python() -> PathBuf {
     target.join("fixture-venv/bin/python")
 }
 
+/// One run of a fixture: the environment it gets beside the usual, the scenario tags it runs (all when
+/// empty) and the file of what it is expected to do.
+struct Run {
+    fixture: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    tags: &'static [&'static str],
+    expected: &'static str,
+}
+
+impl Run {
+    /// The whole suite against the fixture as it stands.
+    fn whole(fixture: &'static str) -> Run {
+        Run {
+            fixture,
+            env: &[],
+            tags: &[],
+            expected: "expected.toml",
+        }
+    }
+}
+
 /// Starts the fixture `name` on `port` for `issuer` as client `client_id`, configured by environment
-/// variables only.
-fn start(name: &str, port: u16, issuer: &str, client_id: &str, secret: &str) -> Process {
+/// variables only (`env` besides the usual ones).
+fn start(
+    name: &str,
+    port: u16,
+    issuer: &str,
+    client_id: &str,
+    secret: &str,
+    env: &[(&str, &str)],
+) -> Process {
     let dir = fixtures().join(name);
     let mut command = if name == "flask-authlib" {
         let python = venv_python();
@@ -105,6 +133,7 @@ fn start(name: &str, port: u16, issuer: &str, client_id: &str, secret: &str) -> 
             format!("{secret}-session-secret-0123456789abcdef"),
         )
         .env("NODE_ENV", "production")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("the log file"))
         .stderr(log)
@@ -142,12 +171,13 @@ fn reason(s: &ScenarioResult) -> String {
         .unwrap_or_default()
 }
 
-async fn judge(name: &str) {
+async fn judge(run: Run) {
+    let name = run.fixture;
     let expected: Expected = toml::from_str(
-        &std::fs::read_to_string(fixtures().join(name).join("expected.toml"))
-            .expect("the fixture's expected.toml"),
+        &std::fs::read_to_string(fixtures().join(name).join(run.expected))
+            .expect("the fixture's expected file"),
     )
-    .expect("expected.toml parses");
+    .expect("the expected file parses");
     let tmp = TempDir::new(&format!("real-backend-{name}"));
     let (provider_port, backend_port) = (free_port(), free_port());
     let issuer = format!("http://127.0.0.1:{provider_port}");
@@ -161,6 +191,7 @@ async fn judge(name: &str) {
         &issuer,
         &file.provider.client_id,
         &secret,
+        run.env,
     );
     let factory = HttpFactory::new(file).expect("the target file");
     let report_path = std::env::var_os("REAL_BACKENDS_REPORTS")
@@ -172,6 +203,7 @@ async fn judge(name: &str) {
         report: report_path,
         // A loaded 2-core machine runs Node or Python backends; more at once only queues.
         concurrency: 4,
+        tags: run.tags.iter().map(|t| (*t).to_owned()).collect(),
         ..RunOptions::new(Arc::new(factory))
     })
     .await
@@ -246,7 +278,8 @@ async fn judge(name: &str) {
     }
     assert!(
         problems.is_empty(),
-        "{name} ({}): {}\n{}\n(the backend's log: {})",
+        "{name} {} ({}): {}\n{}\n(the backend's log: {})",
+        run.expected,
         expected.library,
         tally.line(),
         problems.join("\n"),
@@ -254,23 +287,90 @@ async fn judge(name: &str) {
             .join(format!("fixture-{name}.log"))
             .display()
     );
-    println!("{name} ({}): {}", expected.library, tally.line());
+    println!(
+        "{name} {} ({}): {}",
+        run.expected,
+        expected.library,
+        tally.line()
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
 async fn flask_with_authlib_is_judged_truthfully() {
-    judge("flask-authlib").await;
+    judge(Run::whole("flask-authlib")).await;
+}
+
+/// form_post with Flask's session cookie `SameSite=None; Secure`, as a cross-site POST needs: the login's
+/// state (in that cookie) survives, and the form_post scenarios judge the library.
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn flask_with_authlib_by_form_post_is_judged_truthfully() {
+    judge(Run {
+        fixture: "flask-authlib",
+        env: &[
+            ("RESPONSE_MODE", "form_post"),
+            ("SESSION_COOKIE_SAMESITE", "None"),
+        ],
+        tags: &["ST-FORM-POST"],
+        expected: "expected-form-post.toml",
+    })
+    .await;
+}
+
+/// form_post with Flask's session cookie `SameSite=Lax`: the browser keeps it back from the provider's
+/// cross-site POST, so no login completes; conform's pre-flight says so once, naming the cookie.
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn flask_with_authlib_by_form_post_and_a_lax_cookie_is_told_why_its_logins_fail() {
+    let name = "flask-authlib";
+    let tmp = TempDir::new("real-backend-lax");
+    let (provider_port, backend_port) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let base = format!("http://127.0.0.1:{backend_port}");
+    let secret = format!("{name}-secret-{backend_port}");
+    let target = target_file(name, tmp.path(), &issuer, &base, &secret);
+    let file = mock_idp_harness::http_target::TargetFile::load(&target).expect("the target file");
+    let _backend = start(
+        name,
+        backend_port,
+        &issuer,
+        &file.provider.client_id,
+        &secret,
+        &[
+            ("RESPONSE_MODE", "form_post"),
+            ("SESSION_COOKIE_SAMESITE", "Lax"),
+        ],
+    );
+    let factory = HttpFactory::new(file).expect("the target file");
+    let outcome = mock_idp_harness::run(RunOptions {
+        quiet: true,
+        junit: None,
+        cucumber_json: None,
+        tags: vec!["ST-FORM-POST".into()],
+        ..RunOptions::new(Arc::new(factory))
+    })
+    .await;
+    let Err(error) = outcome else {
+        panic!("a login whose state cookie stays behind passed the pre-flight");
+    };
+    let message = format!("{error:?}");
+    assert!(
+        message.contains("did not send session (SameSite=Lax)")
+            && message.contains("form_post")
+            && !message.contains("callback_method"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
 async fn express_with_express_openid_connect_is_judged_truthfully() {
-    judge("express-openid-connect").await;
+    judge(Run::whole("express-openid-connect")).await;
 }
 
 #[tokio::test]
 #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
 async fn express_with_authjs_is_judged_truthfully() {
-    judge("authjs").await;
+    judge(Run::whole("authjs")).await;
 }
