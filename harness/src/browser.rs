@@ -239,8 +239,10 @@ impl Browser {
             None => request,
         };
         let response = self.send(request, method, url, params).await?;
-        self.jar
-            .store(response.headers.get_all(reqwest::header::SET_COOKIE).iter(), url);
+        self.jar.store(
+            response.headers.get_all(reqwest::header::SET_COOKIE).iter(),
+            url,
+        );
         Ok(response)
     }
 

@@ -137,7 +137,11 @@ mod tests {
         get.sort();
         assert_eq!(get, ["lax=3", "none=1", "plain=5"]);
         let all = jar.header(&url, Navigation::SameSite).unwrap_or_default();
-        assert_eq!(all.split("; ").count(), 4, "{all}: SameSite=None without Secure is refused");
+        assert_eq!(
+            all.split("; ").count(),
+            4,
+            "{all}: SameSite=None without Secure is refused"
+        );
         let mut withheld = jar.withheld(&url, Navigation::CrossSitePost);
         withheld.sort();
         assert_eq!(

@@ -42,8 +42,8 @@
 
 pub mod arrangement;
 pub mod browser;
-pub mod cookies;
 pub mod bundled;
+pub mod cookies;
 pub mod http_target;
 pub mod junit;
 pub mod jwt;

@@ -145,8 +145,7 @@ fn explain_login(world: &World, profile_url: &Url, e: &anyhow::Error) -> anyhow:
         "the backend must let its login's cookie go with the provider's answer (see above); nothing in \
          the target file changes that"
             .to_owned()
-    } else if message.contains("profile endpoint does not honour")
-        || message.contains("no session")
+    } else if message.contains("profile endpoint does not honour") || message.contains("no session")
     {
         match world.last_backend() {
             Ok(answer) if answer.is_redirect() => format!(

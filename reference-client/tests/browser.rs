@@ -82,7 +82,18 @@ async fn start_stack() -> Stack {
 async fn start_stack_with<T>(
     customise: impl FnOnce(&MockIdp, &str, &mut Settings) -> T,
 ) -> (Stack, T) {
-    let idp = MockIdp::start(Config::builtin()).await.expect("idp");
+    start_stack_on("127.0.0.1", customise).await
+}
+
+/// As [`start_stack_with`], with mock-idp listening on `idp_host` (`127.0.0.2` puts it on another site
+/// than the app, as a real provider is).
+async fn start_stack_on<T>(
+    idp_host: &str,
+    customise: impl FnOnce(&MockIdp, &str, &mut Settings) -> T,
+) -> (Stack, T) {
+    let mut config = Config::builtin();
+    config.address = format!("{idp_host}:0").parse().expect("address");
+    let idp = MockIdp::start(config).await.expect("idp");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let app_url = format!("http://127.0.0.1:{port}");
@@ -159,6 +170,39 @@ async fn alice_logs_in_through_the_login_page_and_sees_her_admin_profile() {
         !url.contains("code=") && !url.contains("eyJ"),
         "neither code nor JWT stays in the URL: {url}"
     );
+    browser.close().await.expect("close");
+}
+
+// ST-FORM-POST: mock-idp on another site (127.0.0.2) POSTs the response to the app's callback page, whose
+// script hands it to the API same-origin; the SameSite=Lax transaction cookie goes with that call.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn a_form_post_login_from_another_site_completes_with_the_lax_transaction_cookie() {
+    let (stack, ()) = start_stack_on("127.0.0.2", |_, _, settings| {
+        settings.seed_demo_users = true;
+        settings.response_mode = reference_client::config::ResponseMode::FormPost;
+    })
+    .await;
+    let (_driver, browser) = start_browser(BrowserOptions::default()).await;
+    browser
+        .goto(&format!("{}/", stack.app_url))
+        .await
+        .expect("open the app");
+    wait_for(&browser, "#login")
+        .await
+        .click()
+        .await
+        .expect("click Log in");
+    let at_provider = browser.current_url().await.expect("url").to_string();
+    assert!(
+        at_provider.starts_with("http://127.0.0.2:")
+            && at_provider.contains("response_mode=form_post"),
+        "{at_provider}"
+    );
+    sign_in_as_alice(&browser).await;
+    assert_eq!(text_of(&browser, "#name").await, "Alice Adams");
+    let url = browser.current_url().await.expect("url").to_string();
+    assert!(!url.contains("code="), "{url}");
     browser.close().await.expect("close");
 }
 

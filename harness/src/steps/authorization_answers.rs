@@ -147,7 +147,10 @@ async fn posted_code(w: &mut World) -> anyhow::Result<()> {
     w.provider.arrange_headless_login("alice", &mut params)?;
     let answer = w.provider.authorize(&params).await?;
     let back = posted_back(&answer, &params)?;
-    ensure!(query_param(&back, "code").is_some(), "no code posted: {back}");
+    ensure!(
+        query_param(&back, "code").is_some(),
+        "no code posted: {back}"
+    );
     ensure!(
         query_param(&back, "state") == sent(&params, "state"),
         "state altered: {back}"

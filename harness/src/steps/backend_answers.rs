@@ -54,7 +54,9 @@ async fn login_redirect_shape(w: &mut World) -> anyhow::Result<()> {
 
 /// Step 3 by form_post: the provider's page POSTs a code, the state of step 1 and `iss` to the app's
 /// redirect URI, and none of them is in a URL (AZ-FORM-POST).
-#[then(expr = "the provider posts the response to the app with a code, the same state and its issuer")]
+#[then(
+    expr = "the provider posts the response to the app with a code, the same state and its issuer"
+)]
 async fn posted_back_with_code(w: &mut World) -> anyhow::Result<()> {
     ensure!(
         w.auth_response_posted,

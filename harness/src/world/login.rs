@@ -244,13 +244,19 @@ impl World {
 
     /// A form_post response POSTed to the app's redirect URI when the app's frontend, not the browser's
     /// navigation, hands it to the backend: the page must take the POST (2xx).
-    async fn post_to_redirect_uri(&self, b: &Browser, pairs: &[(&str, &str)]) -> anyhow::Result<()> {
+    async fn post_to_redirect_uri(
+        &self,
+        b: &Browser,
+        pairs: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
         let redirect_uri = self
             .app_if_started()
             .map(|app| app.redirect_uri())
             .ok_or_else(|| anyhow!("the app did not start"))?;
         let redirect_uri = Url::parse(&redirect_uri).context("redirect URI")?;
-        let page = b.navigate_from_other_site(&redirect_uri, Some(pairs)).await?;
+        let page = b
+            .navigate_from_other_site(&redirect_uri, Some(pairs))
+            .await?;
         ensure!(
             page.is_success(),
             "the app's redirect URI answered the form_post response ({redirect_uri}) with {}: with \

@@ -114,7 +114,9 @@ async fn a_login_on_the_page_answers_by_form_post_too() {
     assert_eq!(page.status, StatusCode::OK);
     let request_id = hidden(&page.body, "request_id");
     let csrf = hidden(&page.body, "csrf");
-    let reply = t.sign_in(&request_id, &csrf, "alice", "alice-password").await;
+    let reply = t
+        .sign_in(&request_id, &csrf, "alice", "alice-password")
+        .await;
     let form = posted(&reply);
     assert_eq!(form.action, WEB_REDIRECT);
     assert!(form.get("code").is_some());
@@ -138,7 +140,8 @@ async fn a_login_on_the_page_answers_by_form_post_too() {
 
 // AZ-FORM-POST
 #[tokio::test]
-async fn an_error_after_the_redirect_uri_is_trusted_is_posted_and_an_unknown_mode_is_refused_by_query() {
+async fn an_error_after_the_redirect_uri_is_trusted_is_posted_and_an_unknown_mode_is_refused_by_query()
+ {
     let t = spawn_idp().await;
     let form = posted(&t.authorize(&with(&[("scope", "openid nonsense")])).await);
     assert_eq!(form.get("error"), Some("invalid_scope"));

@@ -88,9 +88,15 @@ mod tests {
             error_description: None,
         };
         let Html(page) = callback_posted(axum::Form(posted)).await;
-        assert!(page.contains("data-response=\"{&quot;code&quot;:&quot;c0de&quot;"), "{page}");
+        assert!(
+            page.contains("data-response=\"{&quot;code&quot;:&quot;c0de&quot;"),
+            "{page}"
+        );
         assert!(!page.contains("<script>alert"), "{page}");
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;"),
+            "{page}"
+        );
         assert!(!page.contains("null"), "absent fields are left out: {page}");
     }
 }
