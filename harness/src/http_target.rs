@@ -19,7 +19,8 @@
 //! base_url = "http://127.0.0.1:3000"
 //! login = "/login"                # GET: 3xx to the provider …
 //! # login_form = "/auth/signin/mock"  # … or a page whose form posting here starts the login
-//! callback_method = "browser"     # the browser follows the redirect to redirect_uri (server-side apps);
+//! callback_method = "browser"     # the browser follows the redirect to redirect_uri (server-side apps),
+//!                                 # or POSTs the form_post page there when the login asks for form_post;
 //!                                 # "post_json" / "get_query": a frontend hands it to `callback`
 //! # callback = "/api/auth/callback"
 //! profile = "/me"                 # GET with the session: 2xx as the user; 401/403/3xx without one
