@@ -67,7 +67,8 @@
 //!
 //! [start]                         # optional: a backend of a scenario's own (see [`StartSection`])
 //! # command = ["./my-backend"]
-//! # env = { ISSUER = "{issuer}", PORT = "{port}", POLICY = "{policy}", JWT_KEY = "{jwt_key}" }
+//! # env = { ISSUER = "{issuer}", PORT = "{port}", POLICY = "{policy}", JWT_KEY = "{jwt_key}",
+//! #         RESPONSE_MODE = "{response_mode}" }
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -423,7 +424,9 @@ pub struct LinkingSection {
 /// unknown-user policy, a startup check, a client secret of the scenario's choice). In `command`'s
 /// arguments and `env`'s values the runner fills in `{issuer}`, `{client_id}`, `{client_secret}`,
 /// `{port}` (a free loopback port), `{base}` (`http://127.0.0.1:{port}`), `{dir}` (an empty directory
-/// removed afterwards), `{policy}` and `{jwt_key}` (32 random bytes, or what a startup scenario tries).
+/// removed afterwards), `{policy}`, `{jwt_key}` (32 random bytes, or what a startup scenario tries) and
+/// `{response_mode}` (`query`, or `form_post` for the form_post scenarios, which then get a backend
+/// started so instead of the running one).
 /// The started backend's endpoints are `[backend]`'s and `[provider]`'s URLs with `backend.base_url`
 /// replaced by `{base}`.
 #[derive(Debug, Clone, Deserialize)]

@@ -69,6 +69,7 @@ impl StartedFactory {
         provider: &ProviderSetup,
         policy: Policy,
         jwt_key: &str,
+        response_mode: &str,
     ) -> anyhow::Result<Started> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         // A free port: bound and released; the backend binds it a moment later.
@@ -92,6 +93,7 @@ impl StartedFactory {
                 .replace("{dir}", &dir.to_string_lossy())
                 .replace("{policy}", policy.as_str())
                 .replace("{jwt_key}", jwt_key)
+                .replace("{response_mode}", response_mode)
         };
         let program = fill(&self.start.command[0]);
         let output = dir.join("output.log");
@@ -180,8 +182,13 @@ impl TargetFactory for StartedFactory {
                 ));
             }
             let key = mock_idp::state::random_token(32);
+            let mode = if options.form_post {
+                "form_post"
+            } else {
+                "query"
+            };
             match self
-                .spawn(provider, options.unknown_user_policy, &key)
+                .spawn(provider, options.unknown_user_policy, &key, mode)
                 .await?
             {
                 Started::Listening(process, base) => Ok(Box::new(HttpTarget {
@@ -194,6 +201,11 @@ impl TargetFactory for StartedFactory {
                 )),
             }
         })
+    }
+
+    fn chooses_response_mode(&self) -> bool {
+        let placeholder = |t: &String| t.contains("{response_mode}");
+        self.start.command.iter().any(placeholder) || self.start.env.values().any(placeholder)
     }
 
     fn try_start_with_jwt_key<'a>(
@@ -213,7 +225,7 @@ impl TargetFactory for StartedFactory {
                     "needs {jwt_key} in [start] (the app-JWT key the started backend signs with)",
                 ));
             }
-            Ok(match self.spawn(provider, Policy::default(), key).await? {
+            Ok(match self.spawn(provider, Policy::default(), key, "query").await? {
                 Started::Listening(process, _) => {
                     drop(process);
                     Startup::Started

@@ -342,6 +342,13 @@ pub trait TargetFactory: Send + Sync + Debug {
         options: &'a TargetOptions,
     ) -> BoxFuture<'a, anyhow::Result<Box<dyn Target>>>;
 
+    /// Whether the backends it starts can be asked to use `response_mode=form_post` (honouring
+    /// [`TargetOptions::form_post`]): then a form_post scenario gets one of its own instead of the running
+    /// backend.
+    fn chooses_response_mode(&self) -> bool {
+        false
+    }
+
     /// Hook: starts a backend the way a deployment does (configuration, then startup) with this app-JWT
     /// signing key, and stops it again; says whether it refused to start. A startup property has no running
     /// backend to ask, so this is the factory's hook, not the target's. `Err` is reserved for the hook

@@ -266,6 +266,7 @@ RC_DATABASE = "{{dir}}/app.db"
 RC_SEED_DEMO_USERS = "false"
 RC_JWT_KEY = "{{jwt_key}}"
 RC_UNKNOWN_USER_POLICY = "{{policy}}"
+RC_RESPONSE_MODE = "{{response_mode}}"
 RC_HTTP_TIMEOUT_MS = "5000"
 RC_TEST_HOOKS = "true"
 RUST_LOG = "warn"
@@ -352,7 +353,7 @@ audience = "reference-client"
         "failures against the reference client:\n{stdout}"
     );
     assert!(output.status.success(), "conform exited {}", output.status);
-    assert!(passed >= 60, "only {passed} scenarios passed:\n{stdout}");
+    assert!(passed >= 190, "only {passed} scenarios passed:\n{stdout}");
     // Without hooks, the scenarios that seed users, count them, move the app's clock or forge tokens do
     // not apply, and each says which hook or setting it needed.
     assert!(skipped > 0, "nothing was skipped, yet no hook was given");
@@ -366,7 +367,7 @@ audience = "reference-client"
     assert!(xml.contains("<testsuites"), "not JUnit: {xml}");
     // What the target file describes runs: WeChat and GitHub logins ([[extra_providers]]), account
     // linking ([linking]), and on backends started for the scenario ([start]) another policy, a first
-    // fetch of discovery, a startup check and a client secret of the scenario's own.
+    // fetch of discovery, a startup check, a client secret of the scenario's own and form_post responses.
     for name in [
         "Log in with WeChat creates one user with the provider&apos;s name and avatar",
         "Log in with GitHub creates one user with the provider&apos;s name and avatar",
@@ -377,6 +378,7 @@ audience = "reference-client"
         "A 128-bit app-JWT key refuses to start",
         "The backend&apos;s own secret with reserved characters works",
         "Discovery issuer mismatch is refused",
+        "A form_post response logs the user in",
     ] {
         assert!(
             passed_in_junit(&xml, name),
