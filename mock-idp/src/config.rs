@@ -138,6 +138,28 @@ pub enum Persona {
 }
 
 impl Persona {
+    /// The access-token lifetime the real provider documents, for a client that sets none: WeChat 7,200 s
+    /// ("access_token 接口调用凭证超时时间", `expires_in` 7200); GitHub OAuth-app tokens do not expire by
+    /// time, so they are kept a year (GitHub revokes a token unused for a year) and no `expires_in` is
+    /// sent. `None`: the configuration's `access_token_ttl`.
+    pub fn access_ttl(self) -> Option<u64> {
+        match self {
+            Persona::Oidc => None,
+            Persona::Wechat => Some(7_200),
+            Persona::Github => Some(365 * 86_400),
+        }
+    }
+
+    /// The refresh-token lifetime the real provider documents: WeChat 30 days; GitHub's expiring user
+    /// tokens 15,897,600 s (six months, `refresh_token_expires_in`). `None`: `refresh_token_ttl`.
+    pub fn refresh_ttl(self) -> Option<u64> {
+        match self {
+            Persona::Oidc => None,
+            Persona::Wechat => Some(30 * 86_400),
+            Persona::Github => Some(15_897_600),
+        }
+    }
+
     /// The configuration name.
     pub fn as_str(self) -> &'static str {
         match self {

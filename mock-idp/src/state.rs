@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     clock::Clock,
-    config::{ClientConfig, Config, GrantType, UserConfig},
+    config::{ClientConfig, Config, GrantType, Persona, UserConfig},
     faults::FaultRegistry,
     keys::{KeySet, SigningKey},
     requests::RequestLog,
@@ -262,11 +262,21 @@ impl AppState {
     /// When every token a grant of `client` could have produced until now is dead: the bound kept by
     /// revocation and replay records (RFC 6749 §4.1.2, RFC 7009 §2.1).
     pub fn tokens_dead_by(&self, client: &ClientConfig) -> u64 {
+        let persona = self.config.persona;
         let access = client
             .access_token_ttl
+            .or(persona.access_ttl())
             .unwrap_or(self.config.access_token_ttl);
-        let refresh = if client.grant_types.contains(&GrantType::RefreshToken) {
-            self.config.refresh_token_ttl
+        // WeChat always hands out a refresh token; GitHub only with expiring tokens (a client lifetime).
+        let refreshes = match persona {
+            Persona::Oidc => client.grant_types.contains(&GrantType::RefreshToken),
+            Persona::Wechat => true,
+            Persona::Github => client.access_token_ttl.is_some(),
+        };
+        let refresh = if refreshes {
+            persona
+                .refresh_ttl()
+                .unwrap_or(self.config.refresh_token_ttl)
         } else {
             0
         };

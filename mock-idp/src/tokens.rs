@@ -10,7 +10,7 @@ use crate::{
     faults::{Context as FaultContext, Point, spoil},
     keys::half_hash,
     state::{AppState, random_token},
-    store::{AccessRecord, RefreshGrant},
+    store::{AccessRecord, Holder, RefreshGrant},
 };
 
 /// The claims of an access token this server issues.
@@ -92,6 +92,55 @@ pub struct Issue<'a> {
     pub refresh: bool,
     /// Whether to issue an id_token (only when `openid` was granted).
     pub id_token: bool,
+    /// The access token's format.
+    pub access: AccessFormat,
+    /// The access token's lifetime when the client sets none (a persona's documented value); `None`:
+    /// the provider's `access_token_ttl`.
+    pub access_ttl: Option<u64>,
+    /// The refresh token's lifetime (a persona's documented value); `None`: `refresh_token_ttl`.
+    pub refresh_ttl: Option<u64>,
+}
+
+/// How an access token looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessFormat {
+    /// A signed JWT (RFC 9068), verified without a lookup.
+    Jwt,
+    /// An opaque string: this prefix and 36 random letters and digits, as GitHub's `gho_…` tokens
+    /// (40 characters); the token store remembers whom it stands for. Its refresh token, if any, is
+    /// `ghr_` and 76 of them.
+    Opaque(&'static str),
+}
+
+/// Letters and digits: the alphabet of GitHub's tokens.
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `prefix` and `n` letters and digits from the OS CSPRNG (uniform: bytes past the last whole multiple of
+/// 62 are drawn again).
+pub fn opaque_token(prefix: &str, n: usize) -> String {
+    let mut out = String::with_capacity(prefix.len() + n);
+    out.push_str(prefix);
+    let mut bytes = [0u8; 64];
+    while out.len() < prefix.len() + n {
+        // aws-lc's RNG only fails if the OS entropy source is broken, in which case no token is safe.
+        #[allow(clippy::expect_used)]
+        aws_lc_rs::rand::fill(&mut bytes).expect("operating system CSPRNG");
+        for b in bytes {
+            if out.len() == prefix.len() + n {
+                break;
+            }
+            if usize::from(b) < 62 * 4 {
+                out.push(char::from(ALPHANUMERIC[usize::from(b) % 62]));
+            }
+        }
+    }
+    out
+}
+
+/// The store key of an opaque token: a digest, so the store never holds the bearer string itself.
+fn opaque_jti(token: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::keys::sha256(token.as_bytes()))
 }
 
 /// A successful grant's answer and what the request log notes about it.
@@ -117,27 +166,42 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
     let ttl = what
         .client
         .access_token_ttl
+        .or(what.access_ttl)
         .unwrap_or(state.config.access_token_ttl);
     let client_id = what.client.client_id.as_str();
-    let jti = random_token(16);
-    let access = key
-        .sign_access_token(&AccessClaims {
-            iss: &state.issuer,
-            sub: what.sub,
-            aud: client_id,
-            client_id,
-            scope: what.scope.join(" "),
-            iat: now,
-            exp: now + ttl,
-            jti: jti.clone(),
-        })
-        .map_err(internal)?;
+    let (jti, access, holder) = match what.access {
+        AccessFormat::Jwt => {
+            let jti = random_token(16);
+            let access = key
+                .sign_access_token(&AccessClaims {
+                    iss: &state.issuer,
+                    sub: what.sub,
+                    aud: client_id,
+                    client_id,
+                    scope: what.scope.join(" "),
+                    iat: now,
+                    exp: now + ttl,
+                    jti: jti.clone(),
+                })
+                .map_err(internal)?;
+            (jti, access, None)
+        }
+        AccessFormat::Opaque(prefix) => {
+            let access = opaque_token(prefix, 36);
+            let holder = Holder {
+                sub: what.sub.to_owned(),
+                scope: what.scope.to_vec(),
+            };
+            (opaque_jti(&access), access, Some(Box::new(holder)))
+        }
+    };
     state.tokens.record(
         &jti,
         AccessRecord {
             grant_id: what.grant_id.map(str::to_owned),
             client_id: client_id.to_owned(),
             expires_at: now + ttl,
+            holder,
         },
         now,
     )?;
@@ -198,7 +262,10 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
         body["id_token"] = json!(token);
     }
     if let (true, Some(grant_id)) = (what.refresh, what.grant_id) {
-        let token = random_token(32);
+        let token = match what.access {
+            AccessFormat::Jwt => random_token(32),
+            AccessFormat::Opaque(_) => opaque_token("ghr_", 76),
+        };
         state.refresh.insert(
             &token,
             RefreshGrant {
@@ -207,7 +274,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
                 sub: what.sub.to_owned(),
                 scope: what.scope.to_vec(),
                 auth_time: what.auth_time,
-                expires_at: now + state.config.refresh_token_ttl,
+                expires_at: now + what.refresh_ttl.unwrap_or(state.config.refresh_token_ttl),
             },
             now,
         )?;
@@ -241,6 +308,24 @@ pub fn verify_access_token(state: &AppState, token: &str) -> Option<Value> {
     alive.then_some(claims)
 }
 
+/// What a live opaque access token of this server stands for, in the claims' shape (`sub`, `client_id`,
+/// `scope`, `exp`, `jti`), or `None` if it is unknown, expired or revoked.
+pub fn verify_opaque(state: &AppState, token: &str) -> Option<Value> {
+    let jti = opaque_jti(token);
+    let record = state.tokens.get(&jti)?;
+    let holder = record.holder?;
+    let alive = record.expires_at > state.clock.now() && !state.tokens.is_revoked(&jti);
+    alive.then(|| {
+        json!({
+            "sub": holder.sub,
+            "client_id": record.client_id,
+            "scope": holder.scope.join(" "),
+            "exp": record.expires_at,
+            "jti": jti,
+        })
+    })
+}
+
 /// Tokens for `username` and `client_id` without a browser, as if a code flow had just completed (the CLI's
 /// `token` subcommand). No refresh token: there is no stored grant behind them.
 pub fn mint_for_user(
@@ -267,6 +352,9 @@ pub fn mint_for_user(
             auth_time: state.clock.now(),
             refresh: false,
             id_token: scope.iter().any(|s| s == "openid"),
+            access: AccessFormat::Jwt,
+            access_ttl: None,
+            refresh_ttl: None,
         },
     )
     .map(|issued| issued.body)

@@ -47,6 +47,26 @@ fn hex(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
+/// The id and secret of an `Authorization: Basic` header, each half form-decoded (RFC 6749 §2.3.1): `None`
+/// without the header, `Some(Err(()))` when it is not Basic or is malformed.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
+    headers
+        .get(header::AUTHORIZATION)
+        .map(|auth| basic_value(auth).ok_or(()))
+}
+
+fn basic_value(auth: &axum::http::HeaderValue) -> Option<(String, String)> {
+    let value = auth.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    // The encoded id cannot hold a raw `:`, so the first one separates id and secret (RFC 7617 §2).
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
 fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
@@ -60,21 +80,7 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
             (None, _) => Err(OAuthError::InvalidClient { basic: false }),
         };
     };
-    let malformed = OAuthError::InvalidClient { basic: true };
-    let value = auth.to_str().map_err(|_| malformed.clone())?;
-    let (scheme, encoded) = value.split_once(' ').ok_or(malformed.clone())?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed);
-    }
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| malformed.clone())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed.clone())?;
-    // The encoded id cannot hold a raw `:`, so the first one separates id and secret (RFC 7617 §2).
-    let (id, secret) = decoded.split_once(':').ok_or(malformed.clone())?;
-    let (Some(id), Some(secret)) = (form_decode(id), form_decode(secret)) else {
-        return Err(malformed);
-    };
+    let (id, secret) = basic_value(auth).ok_or(OAuthError::InvalidClient { basic: true })?;
     // RFC 6749 §2.3: one method per request.
     if body_secret.is_some() {
         return Err(OAuthError::InvalidRequest(

@@ -2,7 +2,7 @@
 //! `match` on `grant_type` hands it to the module of that grant.
 
 mod authorization_code;
-mod client_auth;
+pub(crate) mod client_auth;
 mod client_credentials;
 mod refresh_token;
 

@@ -1,13 +1,18 @@
-//! The GitHub persona: GitHub's OAuth apps (not its OpenID Connect for Actions).
+//! The GitHub persona: GitHub's OAuth apps (not its OpenID Connect for Actions), as "Authorizing OAuth apps"
+//! documents them.
 //!
 //! - `GET /login/oauth/authorize?client_id&redirect_uri&state&scope`: the login page, then a redirect
-//!   with `code` and `state`.
-//! - `POST /login/oauth/access_token` with `client_id`, `client_secret`, `code` (and `redirect_uri`) as
-//!   form parameters: answered **form-encoded** (`access_token=…&scope=…&token_type=bearer`) unless the
-//!   request says `Accept: application/json`. Errors too are HTTP 200: `error=bad_verification_code`,
-//!   `incorrect_client_credentials`, `redirect_uri_mismatch` ([`GithubError`]).
-//! - `GET /user` with `Authorization: Bearer` (or `token`): `{id, login, name, avatar_url, email, …}`;
-//!   `GET /user/emails` (scope `user:email` or `user`).
+//!   with `code` and `state`. The `redirect_uri` may be the callback URL, a subdirectory of it, a subdomain
+//!   of its host, and for a loopback callback any port ([`redirect_allowed`]).
+//! - `POST /login/oauth/access_token` with the code and the app's id and secret as HTTP Basic, as form
+//!   fields or in a JSON body (one way per request): answered **form-encoded**
+//!   (`access_token=…&scope=…&token_type=bearer`) unless `Accept` asks for JSON or XML. Errors too are
+//!   HTTP 200: `error=bad_verification_code`, `incorrect_client_credentials`, `redirect_uri_mismatch`,
+//!   `bad_refresh_token` ([`GithubError`]). Access tokens are opaque `gho_` and 36 letters and digits,
+//!   and do not expire by time; a client with its own `access_token_ttl` gets GitHub's expiring user
+//!   tokens instead (`ghu_…`, `expires_in`, a `ghr_…` refresh token for `grant_type=refresh_token`).
+//! - `GET /user` with `Authorization: Bearer` (or `token`): `{id, login, name, avatar_url, email, …}`
+//!   and `X-OAuth-Scopes`; `GET /user/emails` (scope `user:email` or `user`).
 
 use axum::{
     Json, Router,
@@ -22,10 +27,15 @@ use std::collections::HashMap;
 
 use super::{
     ClientError, CodeError, PersonaAuthorize, authenticate, github_id, github_login, issue_tokens,
-    redeem_code, token_faults, token_owner, user_api_faults,
+    redeem_code, token_faults, token_format, token_owner, user_api_faults,
 };
 use crate::{
-    conn::PeerAddr, faults::spoil, requests::Note, state::AppState, tokens::published_url,
+    conn::PeerAddr,
+    faults::spoil,
+    requests::Note,
+    state::AppState,
+    store::RefreshRedemption,
+    tokens::{Issue, issue, published_url},
 };
 
 /// Where GitHub's errors point for help.
@@ -49,6 +59,8 @@ pub enum GithubError {
     IncorrectClientCredentials,
     /// `redirect_uri` differs from the authorization request's.
     RedirectUriMismatch,
+    /// The refresh token is unknown, expired, used or another app's.
+    BadRefreshToken,
     /// Too many failed authentications of this app from this address in the last minute: 429, as GitHub
     /// answers a rate limit, with `Retry-After` (the throttle of the OpenID token endpoint).
     RateLimited,
@@ -61,6 +73,7 @@ impl GithubError {
             GithubError::BadVerificationCode => "bad_verification_code",
             GithubError::IncorrectClientCredentials => "incorrect_client_credentials",
             GithubError::RedirectUriMismatch => "redirect_uri_mismatch",
+            GithubError::BadRefreshToken => "bad_refresh_token",
             GithubError::RateLimited => "rate_limited",
         }
     }
@@ -75,20 +88,21 @@ impl GithubError {
             GithubError::RedirectUriMismatch => {
                 "The redirect_uri MUST match the registered callback URL for this application."
             }
+            GithubError::BadRefreshToken => "The refresh token passed is incorrect or expired.",
             GithubError::RateLimited => {
                 "Too many failed authentications from this address. Retry in a minute."
             }
         }
     }
 
-    /// HTTP 200 with the error as JSON or as a form, as the request's `Accept` asked.
-    pub fn respond(self, json: bool) -> Response {
+    /// HTTP 200 with the error as a form, JSON or XML, as the request's `Accept` asked.
+    pub fn respond(self, format: Format) -> Response {
         let body = json!({
             "error": self.code(),
             "error_description": self.description(),
             "error_uri": DOCS,
         });
-        let mut response = render(body, json);
+        let mut response = render(body, format);
         if self == GithubError::RateLimited {
             *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             response
@@ -104,42 +118,120 @@ impl GithubError {
     }
 }
 
-/// A flat JSON object as JSON, or form-encoded (GitHub's default).
-fn render(body: Value, json: bool) -> Response {
-    let mut response = if json {
-        (StatusCode::OK, Json(body)).into_response()
-    } else {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        if let Value::Object(map) = &body {
-            for (k, v) in map {
-                match v {
-                    Value::String(s) => form.append_pair(k, s),
-                    other => form.append_pair(k, &other.to_string()),
-                };
-            }
+/// How the token endpoint answers: form-encoded unless `Accept` asks for JSON or XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/x-www-form-urlencoded` (GitHub's default).
+    Form,
+    /// `Accept: application/json`.
+    Json,
+    /// `Accept: application/xml`: `<OAuth><access_token>…</access_token>…</OAuth>`.
+    Xml,
+}
+
+impl Format {
+    fn of(headers: &HeaderMap) -> Format {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if accept.contains("application/json") {
+            Format::Json
+        } else if accept.contains("application/xml") {
+            Format::Xml
+        } else {
+            Format::Form
         }
-        let mut r = (StatusCode::OK, form.finish()).into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
-        );
-        r
+    }
+}
+
+/// A flat JSON object's members as (name, text) pairs.
+fn members(body: &Value) -> Vec<(String, String)> {
+    match body {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k.clone(), s.clone()),
+                other => (k.clone(), other.to_string()),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `text` escaped for XML character data.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A flat JSON object as JSON, form-encoded (GitHub's default) or XML.
+fn render(body: Value, format: Format) -> Response {
+    let (content_type, text) = match format {
+        Format::Json => ("application/json; charset=utf-8", body.to_string()),
+        Format::Form => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in members(&body) {
+                form.append_pair(&k, &v);
+            }
+            (
+                "application/x-www-form-urlencoded; charset=utf-8",
+                form.finish(),
+            )
+        }
+        Format::Xml => {
+            let mut xml = String::from("<OAuth>");
+            for (k, v) in members(&body) {
+                xml.push_str(&format!("<{k}>{}</{k}>", xml_text(&v)));
+            }
+            xml.push_str("</OAuth>");
+            ("application/xml; charset=utf-8", xml)
+        }
     };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = (StatusCode::OK, text).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
+/// Whether GitHub sends the browser to `sent` for an app whose callback URL is `registered`
+/// ("Authorizing OAuth apps": Redirect URLs, Loopback redirect URLs): the same scheme; the same host or a
+/// subdomain of it; the same port, or any port when the callback's host is a loopback address; the
+/// callback's path or a subdirectory of it. No user information.
+pub fn redirect_allowed(registered: &str, sent: &str) -> bool {
+    if registered == sent {
+        return true;
+    }
+    let (Ok(r), Ok(s)) = (url::Url::parse(registered), url::Url::parse(sent)) else {
+        return false;
+    };
+    let (Some(rh), Some(sh)) = (r.host(), s.host()) else {
+        return false;
+    };
+    let loopback = match &rh {
+        url::Host::Domain(d) => *d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let same_host = rh == sh;
+    let subdomain = matches!((&rh, &sh), (url::Host::Domain(r), url::Host::Domain(s))
+        if !loopback && s.ends_with(&format!(".{r}")));
+    let port = s.port_or_known_default() == r.port_or_known_default() || (loopback && same_host);
+    let base = r.path().trim_end_matches('/');
+    let path = s.path() == r.path() || s.path().starts_with(&format!("{base}/"));
+    r.scheme() == s.scheme()
+        && (same_host || subdomain)
+        && port
+        && path
+        && s.username().is_empty()
+        && s.password().is_none()
+        && s.fragment().is_none()
 }
 
-/// `GET /login/oauth/authorize`: scopes are space- or comma-separated; the client and redirect URI are
-/// checked exactly (GitHub allows sub-paths of the callback; this mock is stricter).
+/// `GET /login/oauth/authorize`: scopes are space- or comma-separated; the redirect URI as GitHub checks
+/// it ([`redirect_allowed`]).
 pub async fn authorize(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -166,7 +258,70 @@ pub async fn authorize(
     )
 }
 
-/// `POST /login/oauth/access_token`: credentials and code as form parameters.
+/// The token request's parameters: a JSON object (`Content-Type: application/json`, as GitHub's own SDK
+/// sends) or a form. A body that is neither yields nothing, so the request fails as one without them.
+fn body_params(headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return url::form_urlencoded::parse(body).into_owned().collect();
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                Value::Number(n) => Some((k, n.to_string())),
+                _ => None,
+            })
+            .collect(),
+        _ => HashMap::new(),
+    }
+}
+
+/// The app's id and secret, sent one way: HTTP Basic (RFC 6749 §2.3.1, which Authlib, requests-oauthlib
+/// and simple-oauth2 use), or `client_id` and `client_secret` in the body. Both at once, a malformed
+/// header, or a missing half is `incorrect_client_credentials`.
+fn credentials(
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<(String, String), GithubError> {
+    let get = |k: &str| params.get(k).filter(|v| !v.is_empty());
+    match crate::grants::client_auth::basic_credentials(headers) {
+        Some(Ok((id, secret))) => {
+            let body_id_differs = get("client_id").is_some_and(|b| *b != id);
+            if get("client_secret").is_some() || body_id_differs {
+                return Err(GithubError::IncorrectClientCredentials);
+            }
+            Ok((id, secret))
+        }
+        Some(Err(())) => Err(GithubError::IncorrectClientCredentials),
+        None => match (get("client_id"), get("client_secret")) {
+            (Some(id), Some(secret)) => Ok((id.clone(), secret.clone())),
+            _ => Err(GithubError::IncorrectClientCredentials),
+        },
+    }
+}
+
+/// The answer to a successful grant: the token, its scopes (comma-separated, as GitHub lists them) and
+/// `bearer`; for expiring tokens also their lifetimes and the refresh token.
+fn token_body(issued: &crate::tokens::Issued, scope: &[String], expiring: bool) -> Value {
+    let mut body = json!({
+        "access_token": issued.body["access_token"],
+        "scope": scope.join(","),
+        "token_type": "bearer",
+    });
+    if expiring {
+        body["expires_in"] = issued.body["expires_in"].clone();
+        body["refresh_token"] = issued.body["refresh_token"].clone();
+        body["refresh_token_expires_in"] = json!(super::Persona::Github.refresh_ttl());
+    }
+    body
+}
+
+/// `POST /login/oauth/access_token`: a code (or, for expiring tokens, a refresh token) for tokens.
 pub async fn access_token(
     State(state): State<AppState>,
     peer: PeerAddr,
@@ -176,55 +331,109 @@ pub async fn access_token(
     state
         .token_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let json = wants_json(&headers);
-    let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let format = Format::of(&headers);
+    let params = body_params(&headers, &body);
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let step = || -> Result<_, GithubError> {
-        let (Some(id), Some(secret)) = (get("client_id"), get("client_secret")) else {
-            return Err(GithubError::IncorrectClientCredentials);
-        };
-        let client = authenticate(&state, id, secret, peer).map_err(|e| match e {
+        let (id, secret) = credentials(&headers, &params)?;
+        let client = authenticate(&state, &id, &secret, peer).map_err(|e| match e {
             ClientError::UnknownClient | ClientError::WrongSecret => {
                 GithubError::IncorrectClientCredentials
             }
             ClientError::Throttled => GithubError::RateLimited,
         })?;
+        if get("grant_type") == Some("refresh_token") {
+            return refresh(&state, &client, get("refresh_token"));
+        }
         let code = get("code").ok_or(GithubError::BadVerificationCode)?;
         let redeemed =
             redeem_code(&state, &client, code, get("redirect_uri")).map_err(|e| match e {
                 CodeError::RedirectMismatch => GithubError::RedirectUriMismatch,
                 _ => GithubError::BadVerificationCode,
             })?;
-        let issued = issue_tokens(&state, &client, &redeemed, false)
+        let expiring = client.config.access_token_ttl.is_some();
+        let issued = issue_tokens(&state, &client, &redeemed, expiring)
             .map_err(|_| GithubError::BadVerificationCode)?;
-        Ok((client, redeemed, issued))
+        let body = token_body(&issued, &redeemed.grant.scope, expiring);
+        Ok((client, redeemed.user, body))
     };
-    let (client, redeemed, issued) = match step() {
+    let (client, user, body) = match step() {
         Ok(ok) => ok,
-        Err(e) => return e.respond(json),
+        Err(e) => return e.respond(format),
     };
     let client_id = client.config.client_id.as_str();
-    let body = json!({
-        "access_token": issued.body["access_token"],
-        // GitHub lists the granted scopes comma-separated and says `bearer` in lower case.
-        "scope": redeemed.grant.scope.join(","),
-        "token_type": "bearer",
-    });
-    let faults = token_faults(&state, client_id, &redeemed.user.username);
+    let faults = token_faults(&state, client_id, &user.username);
     let mut response = spoil::persona_token(
         &faults,
         body,
-        |b| render(b, json),
-        || GithubError::BadVerificationCode.respond(json),
+        |b| render(b, format),
+        || GithubError::BadVerificationCode.respond(format),
     )
     .await;
     Note {
-        username: Some(redeemed.user.username.clone()),
+        username: Some(user.username.clone()),
         client_id: Some(client_id.to_owned()),
         ..Note::default()
     }
     .attach(&mut response);
     response
+}
+
+/// `grant_type=refresh_token` for an app with expiring tokens: the refresh token is spent and replaced
+/// (a replay revokes the tokens of its family, as at the OpenID token endpoint).
+fn refresh(
+    state: &AppState,
+    client: &crate::state::RegisteredClient,
+    token: Option<&str>,
+) -> Result<
+    (
+        crate::state::RegisteredClient,
+        crate::config::UserConfig,
+        Value,
+    ),
+    GithubError,
+> {
+    let token = token.ok_or(GithubError::BadRefreshToken)?;
+    let client_id = client.config.client_id.as_str();
+    let grant = match state.refresh.redeem(token, client_id) {
+        RefreshRedemption::Fresh(grant) => grant,
+        RefreshRedemption::Replayed { grant_id } => {
+            let (until, now) = (state.tokens_dead_by(&client.config), state.clock.now());
+            if state.tokens.revoke_grant(&grant_id, until, now).is_err() {
+                tracing::error!("the revoked-grant store is full: a replayed family stays valid");
+            }
+            return Err(GithubError::BadRefreshToken);
+        }
+        RefreshRedemption::WrongClient | RefreshRedemption::Unknown => {
+            return Err(GithubError::BadRefreshToken);
+        }
+    };
+    if state.tokens.is_grant_revoked(&grant.grant_id) || state.clock.now() >= grant.expires_at {
+        return Err(GithubError::BadRefreshToken);
+    }
+    let user = state
+        .user_by_sub(&grant.sub)
+        .ok_or(GithubError::BadRefreshToken)?;
+    let issued = issue(
+        state,
+        Issue {
+            grant_id: Some(&grant.grant_id),
+            client: &client.config,
+            sub: &grant.sub,
+            scope: &grant.scope,
+            user: Some(&user),
+            nonce: None,
+            auth_time: grant.auth_time,
+            refresh: true,
+            id_token: false,
+            access: token_format(state, client),
+            access_ttl: state.config.persona.access_ttl(),
+            refresh_ttl: state.config.persona.refresh_ttl(),
+        },
+    )
+    .map_err(|_| GithubError::BadRefreshToken)?;
+    let body = token_body(&issued, &grant.scope, true);
+    Ok((client.clone(), user, body))
 }
 
 /// GitHub's 401.
@@ -283,6 +492,7 @@ pub async fn user(State(state): State<AppState>, headers: HeaderMap) -> Response
     body.insert("email".into(), json!(u.email));
     let faults = user_api_faults(&state, &owner.client_id, &u.username);
     let mut response = spoil::user_api(&faults, body, "id").await;
+    scope_headers(&mut response, &owner.scope, "");
     Note {
         username: Some(u.username.clone()),
         client_id: Some(owner.client_id.clone()),
@@ -312,5 +522,19 @@ pub async fn emails(State(state): State<AppState>, headers: HeaderMap) -> Respon
             json!({"email": e, "primary": true, "verified": u.email_verified.unwrap_or(false), "visibility": "public"})
         })
         .collect();
-    Json(Value::Array(list)).into_response()
+    let mut response = Json(Value::Array(list)).into_response();
+    scope_headers(&mut response, &owner.scope, "user, user:email");
+    response
+}
+
+/// `X-OAuth-Scopes` (what the token was granted) and `X-Accepted-OAuth-Scopes` (what the endpoint
+/// checks for), comma-separated as GitHub sends them ("Scopes for OAuth apps").
+fn scope_headers(response: &mut Response, granted: &[String], accepted: &'static str) {
+    if let Ok(v) = HeaderValue::from_str(&granted.join(", ")) {
+        response.headers_mut().insert("x-oauth-scopes", v);
+    }
+    response.headers_mut().insert(
+        "x-accepted-oauth-scopes",
+        HeaderValue::from_static(accepted),
+    );
 }

@@ -18,13 +18,13 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     authorize::{AuthRequest, complete_or_show, error_page},
-    config::UserConfig,
+    config::{Persona, UserConfig},
     conn::PeerAddr,
     error::OAuthError,
     faults::{Context as FaultContext, Fault, Point},
     state::{AppState, RegisteredClient, secret_hash},
     store::{AuthorizationCode, Redemption},
-    tokens::{Issue, Issued, issue, verify_access_token},
+    tokens::{AccessFormat, Issue, Issued, issue, verify_access_token, verify_opaque},
 };
 
 /// An authorization request as a persona's endpoint received it.
@@ -40,7 +40,7 @@ pub struct PersonaAuthorize<'a> {
     pub scope: Vec<String>,
 }
 
-/// Checks the client and redirect URI (exact match, as for OpenID) and then completes the login or shows
+/// Checks the client and redirect URI (as the persona's provider compares them) and then completes the login or shows
 /// the login page. Until both are trusted, a failure is an HTML page, never a redirect (RFC 6749 §4.1.2.1).
 pub fn authorize(
     state: &AppState,
@@ -60,8 +60,15 @@ pub fn authorize(
         return bad("the application (client id) is not registered.");
     };
     let registered = &client.config.redirect_uris;
+    // WeChat compares exactly; GitHub also takes a subdirectory, a subdomain and (loopback) any port.
+    let allowed = |r: &String, uri: &str| match state.config.persona {
+        Persona::Github => github::redirect_allowed(r, uri),
+        _ => r == uri,
+    };
     let (redirect_uri, redirect_uri_param) = match request.redirect_uri {
-        Some(uri) if registered.iter().any(|r| r == uri) => (uri.to_owned(), Some(uri.to_owned())),
+        Some(uri) if registered.iter().any(|r| allowed(r, uri)) => {
+            (uri.to_owned(), Some(uri.to_owned()))
+        }
         Some(_) => {
             return bad("redirect_uri is not registered for this application (exact match).");
         }
@@ -223,8 +230,21 @@ pub fn issue_tokens(
             auth_time: redeemed.grant.auth_time,
             refresh,
             id_token: false,
+            access: token_format(state, client),
+            access_ttl: state.config.persona.access_ttl(),
+            refresh_ttl: state.config.persona.refresh_ttl(),
         },
     )
+}
+
+/// The persona's access-token format: GitHub's opaque tokens (`gho_` for an OAuth app's, which do not
+/// expire; `ghu_` for the expiring user tokens a client lifetime asks for), else JWTs.
+pub fn token_format(state: &AppState, client: &RegisteredClient) -> AccessFormat {
+    match state.config.persona {
+        Persona::Github if client.config.access_token_ttl.is_some() => AccessFormat::Opaque("ghu_"),
+        Persona::Github => AccessFormat::Opaque("gho_"),
+        _ => AccessFormat::Jwt,
+    }
 }
 
 /// The token-endpoint faults armed for this answer (the same registry and point as `/token`).
@@ -262,7 +282,7 @@ pub struct TokenOwner {
 
 /// The owner of a live access token (not expired, not revoked, issued here), if any.
 pub fn token_owner(state: &AppState, token: &str) -> Option<TokenOwner> {
-    let claims = verify_access_token(state, token)?;
+    let claims = verify_access_token(state, token).or_else(|| verify_opaque(state, token))?;
     let user = state.user_by_sub(claims.get("sub")?.as_str()?)?;
     let client_id = claims.get("client_id")?.as_str()?.to_owned();
     let scope = claims

@@ -2,8 +2,8 @@
 //!
 //! - `GET /connect/qrconnect?appid&redirect_uri&response_type=code&scope=snsapi_login&state`: the login
 //!   page (WeChat shows a QR code; here the ordinary login page), then a redirect with `code` and `state`.
-//! - `GET /sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code`:
-//!   `{access_token, expires_in, refresh_token, openid, scope, unionid}`.
+//! - `GET /sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code` (or the same as a
+//!   `POST` form): `{access_token, expires_in (7200), refresh_token (30 days), openid, scope, unionid}`.
 //! - `GET /sns/oauth2/refresh_token?appid&grant_type=refresh_token&refresh_token`.
 //! - `GET /sns/userinfo?access_token&openid`: `{openid, nickname, sex, province, city, country,
 //!   headimgurl, privilege, unionid}`.
@@ -44,7 +44,10 @@ pub const SCOPE: &str = "snsapi_login";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/connect/qrconnect", get(qrconnect))
-        .route("/sns/oauth2/access_token", get(access_token))
+        .route(
+            "/sns/oauth2/access_token",
+            get(access_token).post(access_token_posted),
+        )
         .route("/sns/oauth2/refresh_token", get(refresh_token))
         .route("/sns/userinfo", get(userinfo))
         .route("/sns/auth", get(auth))
@@ -276,6 +279,19 @@ pub async fn access_token(
     response
 }
 
+/// `POST /sns/oauth2/access_token` with the parameters as a form body (or in the query). WeChat documents
+/// `GET`; its servers take this too, and a widely used library has sent it for years, so the persona is
+/// as tolerant as the provider. The parameters are the `GET`'s, checked the same way.
+pub async fn access_token_posted(
+    state: State<AppState>,
+    peer: PeerAddr,
+    Query(mut params): Params,
+    body: axum::body::Bytes,
+) -> Response {
+    params.extend(url::form_urlencoded::parse(&body).into_owned());
+    access_token(state, peer, Query(params)).await
+}
+
 /// `GET /sns/oauth2/refresh_token`: rotates a refresh token (no secret: WeChat takes none here).
 pub async fn refresh_token(State(state): State<AppState>, Query(params): Params) -> Response {
     let step = || -> Result<Value, WechatError> {
@@ -321,6 +337,9 @@ pub async fn refresh_token(State(state): State<AppState>, Query(params): Params)
                 auth_time: grant.auth_time,
                 refresh: true,
                 id_token: false,
+                access: crate::tokens::AccessFormat::Jwt,
+                access_ttl: state.config.persona.access_ttl(),
+                refresh_ttl: state.config.persona.refresh_ttl(),
             },
         )
         .map_err(|_| WechatError::SystemBusy)?;

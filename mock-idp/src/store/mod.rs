@@ -24,7 +24,7 @@ pub(crate) use fair::{FairMap, Owner};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
 pub use sessions::{MemorySessionStore, Session, SessionStore};
 pub use throttle::AuthFailures;
-pub use tokens::{AccessRecord, MemoryTokenStore, TokenStore};
+pub use tokens::{AccessRecord, Holder, MemoryTokenStore, TokenStore};
 
 use std::{collections::HashMap, hash::Hash, sync::MutexGuard};
 

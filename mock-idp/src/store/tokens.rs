@@ -13,6 +13,17 @@ pub struct AccessRecord {
     pub client_id: String,
     /// Unix seconds after which it is dead anyway.
     pub expires_at: u64,
+    /// For an opaque token (GitHub's `gho_…`), whom it stands for: the token itself carries nothing.
+    pub holder: Option<Box<Holder>>,
+}
+
+/// The user and scopes an opaque access token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The user's `sub`.
+    pub sub: String,
+    /// The granted scopes.
+    pub scope: Vec<String>,
 }
 
 /// Records access tokens by `jti` and answers whether one was revoked.
@@ -169,6 +180,7 @@ mod tests {
 
     fn record(grant: &str, expires_at: u64) -> AccessRecord {
         AccessRecord {
+            holder: None,
             grant_id: Some(grant.into()),
             client_id: "web".into(),
             expires_at,

@@ -15,6 +15,7 @@ mod floods;
 mod form_post;
 mod login;
 mod logout;
+mod persona_fidelity;
 mod personas;
 mod pkce;
 mod refresh;
