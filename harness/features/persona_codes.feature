@@ -1,6 +1,8 @@
 Feature: WeChat and GitHub personas keep the code rules
   Straight at the personas, as a client: the authorization endpoint redirects only to a registered
-  redirect URI, and a code works once, for the app it was issued to and (GitHub, whose token request names
+  redirect URI (WeChat exactly; GitHub, as it documents, also to a subdirectory of the callback URL, a
+  subdomain of its host and, for a loopback callback, any port, but never another path or host), and a code
+  works once, for the app it was issued to and (GitHub, whose token request names
   one) with the redirect URI it was issued for (CONFORMANCE NP-CODE-RULES). Each persona here is the
   scenario's own, so these scenarios need no backend.
 
@@ -19,8 +21,9 @@ Feature: WeChat and GitHub personas keep the code rules
       | WeChat   | a longer path    | http://127.0.0.1:7000/callback/attacker    |
       | WeChat   | a trailing slash | http://127.0.0.1:7000/callback/            |
       | GitHub   | another site     | https://attacker.example/callback          |
-      | GitHub   | a longer path    | http://127.0.0.1:7000/callback/attacker    |
-      | GitHub   | a trailing slash | http://127.0.0.1:7000/callback/            |
+      | GitHub   | another path     | http://127.0.0.1:7000/elsewhere            |
+      | GitHub   | the parent path  | http://127.0.0.1:7000/                     |
+      | GitHub   | another host     | http://127.0.0.2:7000/callback             |
 
   @NP-CODE-RULES
   Scenario: GitHub binds a code to the redirect URI it was issued for
