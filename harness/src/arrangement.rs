@@ -144,7 +144,10 @@ impl Arrangement {
             } else if text.starts_with("the app's client secret is") {
                 Some("sets the backend's client secret")
             } else if text == "the app asks for authorization responses by form_post"
-                && self.starter.as_ref().is_some_and(|s| s.chooses_response_mode())
+                && self
+                    .starter
+                    .as_ref()
+                    .is_some_and(|s| s.chooses_response_mode())
             {
                 Some("asks for form_post responses, which [start] can ask of a backend")
             } else {

@@ -225,13 +225,18 @@ impl TargetFactory for StartedFactory {
                     "needs {jwt_key} in [start] (the app-JWT key the started backend signs with)",
                 ));
             }
-            Ok(match self.spawn(provider, Policy::default(), key, "query").await? {
-                Started::Listening(process, _) => {
-                    drop(process);
-                    Startup::Started
-                }
-                Started::Exited(why) => Startup::Refused(why),
-            })
+            Ok(
+                match self
+                    .spawn(provider, Policy::default(), key, "query")
+                    .await?
+                {
+                    Started::Listening(process, _) => {
+                        drop(process);
+                        Startup::Started
+                    }
+                    Started::Exited(why) => Startup::Refused(why),
+                },
+            )
         })
     }
 }
