@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the third-party client libraries of harness/tests/fixtures/libs/ from the package registries, the
-# way their users install them: a Python virtual environment from requirements.txt (pinned) and `npm ci`
-# from each package-lock.json. Installs python3-venv and Node.js from Debian first where they are missing.
+# Installs the third-party client libraries of harness/tests/fixtures/libs/ and
+# harness/tests/fixtures/persona-libs/ from the package registries, the way their users install them: a
+# Python virtual environment from requirements.txt (pinned) and `npm ci` from each package-lock.json.
+# Installs python3-venv and Node.js from Debian first where they are missing.
 # The virtual environment goes to $CARGO_TARGET_DIR/fixture-venv (default target/fixture-venv), where
-# harness/tests/real_backends.rs looks for it.
+# harness/tests/real_backends.rs and harness/tests/persona_libs.rs look for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 libs=harness/tests/fixtures/libs
+persona_libs=harness/tests/fixtures/persona-libs
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 
 need_apt=()
@@ -22,8 +24,9 @@ venv="$target/fixture-venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$libs/flask-authlib/requirements.txt"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$libs/flask-authlib/requirements.txt" \
+  -r "$persona_libs/python/requirements.txt"
 
-for app in express-openid-connect authjs; do
-  npm ci --prefix "$libs/$app" --no-audit --no-fund --loglevel=error
+for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node"; do
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done

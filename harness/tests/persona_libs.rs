@@ -1,0 +1,291 @@
+//! Widely used OAuth client libraries log in to mock-idp's personas as they log in to GitHub and WeChat:
+//! each configured exactly as its own GitHub or WeChat example or documentation shows, with only the
+//! provider's URLs changed (`tests/fixtures/persona-libs/`, one script per library, which says in its
+//! header what, if anything, it had to change besides). GitHub: Authlib and requests-oauthlib (Python),
+//! simple-oauth2, @octokit/oauth-methods and passport-github2 (Node). WeChat website login: wechatpy
+//! (Python) and wechat-oauth (Node).
+//!
+//! Each test starts the provider in-process, arranges a headless login of alice, runs the library's script
+//! as a process of its own and plays the browser between them: the script prints the authorization URL
+//! its library built, the test follows it to the provider's redirect and hands the callback URL back on
+//! the script's stdin; the library checks state (or the script does, where the library has no check),
+//! exchanges the code, reads the user and prints what it read as one JSON line.
+//!
+//! `#[ignore]`d in a plain `cargo test`, which needs only the Rust toolchain; `.ci/run` installs the
+//! packages with `scripts/install-fixtures.sh` and runs `cargo test --workspace --test persona_libs --
+//! --ignored --test-threads=1`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use mock_idp::{
+    Config, MockIdp, Persona, UserConfig,
+    personas::{github_id, github_login, wechat_openid},
+};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    process::{Child, ChildStdout, Command},
+    time::timeout,
+};
+
+/// The built-in confidential client (fixtures/mock-idp.toml), with its one registered redirect URI.
+const CLIENT_ID: &str = "web";
+const CLIENT_SECRET: &str = "web-secret";
+const REDIRECT_URI: &str = "http://127.0.0.1:3000/callback";
+/// Who logs in.
+const USER: &str = "alice";
+/// How long a script may take for each of its two halves (interpreter start and imports included).
+const STEP: Duration = Duration::from_secs(60);
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/persona-libs")
+}
+
+/// Where `scripts/install-fixtures.sh` put the Python virtual environment (as in `real_backends.rs`).
+fn venv_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("FIXTURE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("fixture-venv/bin/python")
+}
+
+/// A library's script: `python/NAME.py` run by the fixtures' venv, or `node/NAME.js`/`.mjs` by `node`.
+enum Script {
+    Python(&'static str),
+    Node(&'static str),
+}
+
+impl Script {
+    fn command(&self) -> Command {
+        match self {
+            Script::Python(file) => {
+                let python = venv_python();
+                assert!(
+                    python.exists(),
+                    "{} is missing: run scripts/install-fixtures.sh",
+                    python.display()
+                );
+                let mut c = Command::new(python);
+                c.arg(file).current_dir(fixtures().join("python"));
+                c
+            }
+            Script::Node(file) => {
+                let dir = fixtures().join("node");
+                assert!(
+                    dir.join("node_modules").exists(),
+                    "{}/node_modules is missing: run scripts/install-fixtures.sh",
+                    dir.display()
+                );
+                let mut c = Command::new("node");
+                c.arg(file).current_dir(dir);
+                c
+            }
+        }
+    }
+}
+
+/// The script's process, killed when the test ends however it ends.
+struct Running {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Running {
+    async fn line(&mut self, what: &str) -> String {
+        let mut line = String::new();
+        match timeout(STEP, self.stdout.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => line.trim_end().to_owned(),
+            Ok(Ok(_)) => panic!(
+                "the script ended before printing {what}{}",
+                self.stderr().await
+            ),
+            Ok(Err(e)) => panic!("reading {what}: {e}"),
+            Err(_) => panic!("no {what} after {STEP:?}{}", self.stderr().await),
+        }
+    }
+
+    /// Whatever the script wrote to stderr, once it has ended (killed first if it has not).
+    async fn stderr(&mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = timeout(STEP, self.child.wait()).await;
+        let mut err = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = timeout(STEP, stderr.read_to_string(&mut err)).await;
+        }
+        format!("; its stderr:\n{err}")
+    }
+}
+
+/// Starts `persona` with the built-in config, logs alice in through `script` and returns the JSON line the
+/// script printed, with alice's config for the comparison.
+async fn log_in(persona: Persona, script: Script) -> (Value, UserConfig) {
+    let config = Config {
+        persona,
+        ..Config::builtin()
+    };
+    let alice = config
+        .users
+        .iter()
+        .find(|u| u.username == USER)
+        .cloned()
+        .expect("alice is built in");
+    let idp = MockIdp::start(config).await.expect("mock-idp starts");
+    idp.next_login(USER);
+    let base = idp.url("");
+
+    let mut child = script
+        .command()
+        .env("BASE", &base)
+        .env("CLIENT_ID", CLIENT_ID)
+        .env("CLIENT_SECRET", CLIENT_SECRET)
+        .env("REDIRECT_URI", REDIRECT_URI)
+        .env("NODE_ENV", "test")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the script starts");
+    let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut run = Running { child, stdout };
+
+    // The browser: to the provider with the library's URL, and back with the provider's redirect.
+    let authorize = run.line("the authorization URL").await;
+    assert!(
+        authorize.starts_with(&base),
+        "the library sends the browser to {authorize}, not to the mock at {base}"
+    );
+    let authorize = url::Url::parse(&authorize).expect("the authorization URL parses");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let reply = browser
+        .get(authorize.clone())
+        .send()
+        .await
+        .expect("the authorization request is answered");
+    assert!(
+        reply.status().is_redirection(),
+        "the provider answered {} to {authorize}",
+        reply.status()
+    );
+    let location = reply
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location")
+        .to_owned();
+    let callback = url::Url::parse(&location).expect("the Location parses");
+    assert!(
+        location.starts_with(REDIRECT_URI),
+        "redirected to {location}"
+    );
+    let param = |u: &url::Url, name: &str| {
+        u.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert!(param(&callback, "code").is_some(), "no code in {location}");
+    assert_eq!(
+        param(&callback, "state"),
+        param(&authorize, "state"),
+        "the state comes back as sent"
+    );
+    stdin
+        .write_all(format!("{location}\n").as_bytes())
+        .await
+        .expect("the script reads the callback URL");
+    drop(stdin);
+
+    let line = run.line("what it read").await;
+    let status = timeout(STEP, run.child.wait())
+        .await
+        .expect("the script ends")
+        .expect("its exit status");
+    assert!(status.success(), "the script exited with {status}");
+    let read: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("the script's last line is not JSON ({e}): {line}"));
+    idp.shutdown().await;
+    (read, alice)
+}
+
+/// The library read alice's GitHub identity: her numeric id and her login.
+fn assert_github_user(read: &Value, alice: &UserConfig) {
+    assert_eq!(read["id"], github_id(alice), "{read}");
+    assert_eq!(read["login"], github_login(alice), "{read}");
+}
+
+/// The library read alice's WeChat identity at `web`: her openid, unionid and nickname.
+fn assert_wechat_user(read: &Value, alice: &UserConfig) {
+    assert_eq!(read["openid"], wechat_openid(alice, CLIENT_ID), "{read}");
+    assert!(!read["openid"].as_str().unwrap_or_default().is_empty());
+    assert_eq!(read["unionid"].as_str(), alice.unionid.as_deref(), "{read}");
+    let name = alice.name.as_deref().unwrap_or(USER);
+    assert_eq!(read["nickname"], name, "{read}");
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn authlib_logs_in_to_the_github_persona_and_reads_the_user() {
+    let (read, alice) = log_in(Persona::Github, Script::Python("github_authlib.py")).await;
+    assert_github_user(&read, &alice);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn requests_oauthlib_logs_in_to_the_github_persona_and_reads_the_user() {
+    let (read, alice) = log_in(
+        Persona::Github,
+        Script::Python("github_requests_oauthlib.py"),
+    )
+    .await;
+    assert_github_user(&read, &alice);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn simple_oauth2_logs_in_to_the_github_persona_and_reads_the_user() {
+    let (read, alice) = log_in(Persona::Github, Script::Node("github_simple_oauth2.js")).await;
+    assert_github_user(&read, &alice);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn octokit_oauth_methods_logs_in_to_the_github_persona_and_reads_the_user() {
+    let (read, alice) = log_in(
+        Persona::Github,
+        Script::Node("github_octokit_oauth_methods.mjs"),
+    )
+    .await;
+    assert_github_user(&read, &alice);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn passport_github2_logs_in_to_the_github_persona_and_reads_the_user() {
+    let (read, alice) = log_in(Persona::Github, Script::Node("github_passport_github2.js")).await;
+    assert_github_user(&read, &alice);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn wechatpy_logs_in_to_the_wechat_persona_and_reads_the_user() {
+    let (read, alice) = log_in(Persona::Wechat, Script::Python("wechat_wechatpy.py")).await;
+    assert_wechat_user(&read, &alice);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn wechat_oauth_logs_in_to_the_wechat_persona_and_reads_the_user() {
+    let (read, alice) = log_in(Persona::Wechat, Script::Node("wechat_oauth.js")).await;
+    assert_wechat_user(&read, &alice);
+}
