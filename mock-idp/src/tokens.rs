@@ -326,6 +326,25 @@ pub fn verify_opaque(state: &AppState, token: &str) -> Option<Value> {
     })
 }
 
+/// Revokes a live opaque access token of `client_id` (GitHub's `DELETE /applications/{client_id}/token`);
+/// false when it is unknown, dead or another client's.
+pub fn revoke_opaque(state: &AppState, client_id: &str, token: &str) -> Result<bool, OAuthError> {
+    let jti = opaque_jti(token);
+    let Some(record) = state.tokens.get(&jti) else {
+        return Ok(false);
+    };
+    let now = state.clock.now();
+    if record.client_id != client_id
+        || record.holder.is_none()
+        || record.expires_at <= now
+        || state.tokens.is_revoked(&jti)
+    {
+        return Ok(false);
+    }
+    state.tokens.revoke_jti(&jti, record.expires_at, now)?;
+    Ok(true)
+}
+
 /// Tokens for `username` and `client_id` without a browser, as if a code flow had just completed (the CLI's
 /// `token` subcommand). No refresh token: there is no stored grant behind them.
 pub fn mint_for_user(

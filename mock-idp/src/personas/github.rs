@@ -13,6 +13,8 @@
 //!   tokens instead (`ghu_…`, `expires_in`, a `ghr_…` refresh token for `grant_type=refresh_token`).
 //! - `GET /user` with `Authorization: Bearer` (or `token`): `{id, login, name, avatar_url, email, …}`
 //!   and `X-OAuth-Scopes`; `GET /user/emails` (scope `user:email` or `user`).
+//! - `DELETE /applications/{client_id}/token` with the app's id and secret as HTTP Basic and
+//!   `{"access_token": "…"}`: revokes the token (204), as GitHub's REST API does.
 
 use axum::{
     Json, Router,
@@ -48,6 +50,10 @@ pub fn routes() -> Router<AppState> {
         .route("/login/oauth/access_token", post(access_token))
         .route("/user", get(user))
         .route("/user/emails", get(emails))
+        .route(
+            "/applications/{client_id}/token",
+            axum::routing::delete(revoke_token),
+        )
 }
 
 /// The token endpoint's errors, answered with HTTP 200 as GitHub does.
@@ -434,6 +440,37 @@ fn refresh(
     .map_err(|_| GithubError::BadRefreshToken)?;
     let body = token_body(&issued, &grant.scope, true);
     Ok((client.clone(), user, body))
+}
+
+/// `DELETE /applications/{client_id}/token`: the app (HTTP Basic with its id and secret) revokes one of its
+/// tokens. 204 when revoked; 404 for a token that is not a live one of this app; 401 for wrong
+/// credentials, under the same throttle as the token endpoint.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    axum::extract::Path(client_id): axum::extract::Path<String>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(Ok((id, secret))) = crate::grants::client_auth::basic_credentials(&headers) else {
+        return bad_credentials();
+    };
+    if id != client_id || authenticate(&state, &id, &secret, peer).is_err() {
+        return bad_credentials();
+    }
+    let params = body_params(&headers, &body);
+    let revoked = params
+        .get("access_token")
+        .map(|token| crate::tokens::revoke_opaque(&state, &client_id, token));
+    match revoked {
+        Some(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
+        Some(Err(e)) => e.into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})),
+        )
+            .into_response(),
+    }
 }
 
 /// GitHub's 401.

@@ -463,3 +463,53 @@ async fn wechat_takes_the_code_exchange_as_a_post_form_too_with_the_same_checks(
     let replay: Value = post(WEB_SECRET, c).await;
     assert_eq!(replay["errcode"], 40163, "{replay}");
 }
+
+#[tokio::test]
+async fn an_app_revokes_its_github_token_through_githubs_api() {
+    let t = github().await;
+    let c = code(&t).await;
+    let token = exchange(&t, |r| {
+        r.form(&[
+            ("client_id", WEB),
+            ("client_secret", WEB_SECRET),
+            ("code", c.as_str()),
+        ])
+    })
+    .await
+    .json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let revoke = |authorization: String, token: String| {
+        let http = t.http.clone();
+        let url = t.idp.url(&format!("/applications/{WEB}/token"));
+        async move {
+            http.delete(url)
+                .header("authorization", authorization)
+                .json(&json!({ "access_token": token }))
+                .send()
+                .await
+                .expect("revoke")
+                .status()
+        }
+    };
+    assert_eq!(
+        revoke(basic(WEB, "nope"), token.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        revoke(basic("web-post", "web-post-secret"), token.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "another app's credentials for this app's path"
+    );
+    assert_eq!(user(&t, &token).await.status, StatusCode::OK);
+    assert_eq!(
+        revoke(basic(WEB, WEB_SECRET), token.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(user(&t, &token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        revoke(basic(WEB, WEB_SECRET), token).await,
+        StatusCode::NOT_FOUND
+    );
+}
