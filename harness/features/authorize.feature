@@ -31,6 +31,11 @@ Feature: The authorization endpoint answers in the shape RFC 6749 and RFC 9207 r
     Then the provider shows its login page
     And the page cannot be framed and sends no referrer
 
+  @AZ-FORM-POST
+  Scenario: Discovery advertises form_post
+    When the discovery document is fetched
+    Then it lists the response mode "form_post"
+
   @AZ-FORM-POST @AZ-ISS
   Scenario: form_post answers with a page that POSTs the code, the exact state and the issuer
     When client "web" asks to authorize by form_post with state "a b&c=d/é?\"<'>"

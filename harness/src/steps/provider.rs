@@ -82,6 +82,20 @@ async fn discovery_advertises(w: &mut World) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `response_modes_supported` names this mode (AZ-FORM-POST: `form_post`).
+#[then(expr = "it lists the response mode {string}")]
+async fn discovery_lists_response_mode(w: &mut World, mode: String) -> anyhow::Result<()> {
+    let doc = w.discovery.clone().unwrap_or_default();
+    let modes = doc["response_modes_supported"].clone();
+    ensure!(
+        modes
+            .as_array()
+            .is_some_and(|m| m.iter().any(|v| v.as_str() == Some(mode.as_str()))),
+        "response_modes_supported is {modes}"
+    );
+    Ok(())
+}
+
 /// Arms a named fault for the next response it applies to, e.g. `"id_token.wrong_aud"`,
 /// `"token.status=503"`, `"authorize.error=access_denied"` (README: the fault table).
 #[given(expr = "the provider injects {string} once")]

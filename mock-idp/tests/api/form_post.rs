@@ -164,6 +164,25 @@ async fn an_error_after_the_redirect_uri_is_trusted_is_posted_and_an_unknown_mod
     assert_eq!(r.status, StatusCode::OK, "query: the login page");
 }
 
+// AZ-FORM-POST
+#[tokio::test]
+async fn discovery_lists_form_post_beside_query() {
+    let t = spawn_idp().await;
+    let doc: serde_json::Value = t
+        .http
+        .get(t.idp.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        doc["response_modes_supported"],
+        serde_json::json!(["query", "form_post"])
+    );
+}
+
 // AZ-FORM-POST (prompt=none, by the requested mode)
 #[tokio::test]
 async fn prompt_none_is_login_required_when_the_user_would_have_to_log_in() {
