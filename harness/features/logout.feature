@@ -114,3 +114,28 @@ Feature: Logging out at the app and at the provider
       | no jti                  |
       | an iat an hour old      |
       | the provider's id_token |
+
+  @LO-BACKCHANNEL-ALG @mutant-logout-alg-unchecked
+  Scenario Outline: A logout token with <flaw> is refused and ends nothing
+    When the app is sent a logout token for "alice" with <flaw>
+    Then the app refuses the logout token
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
+    Examples:
+      | flaw                                              |
+      | alg none                                          |
+      | an HS256 MAC keyed with the provider's public key |
+      | an ES256 signature by another key                 |
+
+  @LO-BACKCHANNEL-EVENT
+  Scenario Outline: A logout token with <flaw> is refused and ends nothing
+    When the app is sent a logout token for "alice" with <flaw>
+    Then the app refuses the logout token
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
+    Examples:
+      | flaw                          |
+      | only another event            |
+      | events that are not an object |

@@ -37,11 +37,57 @@ pub struct LogoutState {
     pub other_session: Option<(String, String)>,
 }
 
+/// The provider's logout token `claims` under another algorithm than the provider's (LO-BACKCHANNEL-ALG):
+/// `none` with no signature, HS256 keyed with the provider's public key, or ES256 by a key of its own;
+/// `typ` and the provider's `kid` kept.
+fn other_alg(
+    state: &mock_idp::state::AppState,
+    header_b64: &str,
+    claims: &Value,
+    flaw: LogoutFlaw,
+) -> anyhow::Result<String> {
+    let header: Value = serde_json::from_slice(&B64.decode(header_b64)?)?;
+    let kid = header["kid"].as_str().unwrap_or_default().to_owned();
+    let encode = |h: &Value| B64.encode(h.to_string());
+    match flaw {
+        LogoutFlaw::AlgNone => Ok(format!(
+            "{}.{}.",
+            encode(&json!({"alg": "none", "typ": "logout+jwt"})),
+            B64.encode(claims.to_string())
+        )),
+        LogoutFlaw::Hs256PublicKey => {
+            let pem = state
+                .keys
+                .active()
+                .and_then(|k| k.public_pem())
+                .map_err(|e| anyhow!("the provider's public key: {e}"))?;
+            let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            h.typ = Some("logout+jwt".into());
+            h.kid = Some(kid);
+            jsonwebtoken::encode(
+                &h,
+                claims,
+                &jsonwebtoken::EncodingKey::from_secret(pem.as_bytes()),
+            )
+            .map_err(|e| anyhow!("HS256: {e}"))
+        }
+        _ => {
+            let key = mock_idp::keys::SigningKey::generate(mock_idp::SigningAlg::ES256, &kid)
+                .map_err(|e| anyhow!("an ES256 key: {e}"))?;
+            key.sign_with_header(
+                &encode(&json!({"alg": "ES256", "typ": "logout+jwt", "kid": kid})),
+                claims,
+            )
+            .map_err(|e| anyhow!("ES256: {e}"))
+        }
+    }
+}
+
 /// How a logout token sent to the backend is spoiled (Back-Channel Logout 1.0 §2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
 #[param(
     name = "logout_flaw",
-    regex = "a tampered signature|another audience|another issuer|a nonce|no back-channel event|neither sub nor sid|no jti|an iat an hour old|the provider's id_token"
+    regex = "a tampered signature|another audience|another issuer|a nonce|no back-channel event|neither sub nor sid|no jti|an iat an hour old|the provider's id_token|alg none|an HS256 MAC keyed with the provider's public key|an ES256 signature by another key|only another event|events that are not an object"
 )]
 pub enum LogoutFlaw {
     /// One character of the signature changed.
@@ -62,6 +108,16 @@ pub enum LogoutFlaw {
     OldIat,
     /// The user's id_token from the provider instead of a logout token.
     IdToken,
+    /// `alg: none` and no signature (BCL §2.6: "MUST NOT be used for Logout Tokens").
+    AlgNone,
+    /// `alg: HS256`, MAC'd with the provider's published public key as the secret (RFC 8725 §2.1).
+    Hs256PublicKey,
+    /// `alg: ES256`, signed by a key the provider never published, under the provider's `kid`.
+    Es256,
+    /// `events` naming only `http://schemas.openid.net/event/foobar`.
+    OtherEvent,
+    /// `events` that is a string, not a JSON object.
+    EventsNotObject,
 }
 
 impl FromStr for LogoutFlaw {
@@ -77,6 +133,11 @@ impl FromStr for LogoutFlaw {
             "no jti" => LogoutFlaw::NoJti,
             "an iat an hour old" => LogoutFlaw::OldIat,
             "the provider's id_token" => LogoutFlaw::IdToken,
+            "alg none" => LogoutFlaw::AlgNone,
+            "an HS256 MAC keyed with the provider's public key" => LogoutFlaw::Hs256PublicKey,
+            "an ES256 signature by another key" => LogoutFlaw::Es256,
+            "only another event" => LogoutFlaw::OtherEvent,
+            "events that are not an object" => LogoutFlaw::EventsNotObject,
             _ => bail!("unknown logout token flaw {s}"),
         })
     }
@@ -322,6 +383,17 @@ impl World {
             LogoutFlaw::OldIat => {
                 let iat = obj.get("iat").and_then(Value::as_u64).unwrap_or_default();
                 obj.insert("iat".into(), json!(iat.saturating_sub(3600)));
+            }
+            LogoutFlaw::OtherEvent => drop(obj.insert(
+                "events".into(),
+                json!({"http://schemas.openid.net/event/foobar": {}}),
+            )),
+            LogoutFlaw::EventsNotObject => drop(obj.insert(
+                "events".into(),
+                json!("http://schemas.openid.net/event/backchannel-logout"),
+            )),
+            LogoutFlaw::AlgNone | LogoutFlaw::Hs256PublicKey | LogoutFlaw::Es256 => {
+                return other_alg(state, header, &claims, flaw);
             }
             LogoutFlaw::TamperedSignature | LogoutFlaw::IdToken => {}
         }

@@ -99,8 +99,6 @@ const AWAITING_SCENARIOS: &[&str] = &[
     "RS-BEARER-SEND",
     "RS-USERINFO-JWT",
     "LO-RP-STATE-RETURN",
-    "LO-BACKCHANNEL-ALG",
-    "LO-BACKCHANNEL-EVENT",
     // Issue 24.
     "ENTRA-ISSUER",
     "ENTRA-TENANT",

@@ -7,7 +7,8 @@
 //! without single-use `jti`), `@mutant-logout-ends-all` (a logout token ends every user's sessions),
 //! `@mutant-logout-sid-ends-all` (so does one that names only a `sid`), `@mutant-github-login-key`,
 //! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), `@mutant-no-form-post-callback` (a
-//! redirect URI that takes no POST, for an app asking for form_post), and for the ★ rows of section G (id_token checks)
+//! redirect URI that takes no POST, for an app asking for form_post), `@mutant-logout-alg-unchecked` (a
+//! back-channel endpoint that trusts a logout token's own `alg`), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
@@ -77,6 +78,15 @@ async fn form_post_scenarios_fail_when_the_redirect_uri_takes_no_post() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-form-post-callback", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_alg_scenarios_fail_when_the_token_alg_is_trusted() {
+    let weak = Weaknesses {
+        logout_alg_unchecked: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-logout-alg-unchecked", weak, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
