@@ -128,6 +128,27 @@ Feature: Logging out at the app and at the provider
       | an HS256 MAC keyed with the provider's public key |
       | an ES256 signature by another key                 |
 
+  @LO-BACKCHANNEL-ALG @mutant-logout-alg-unchecked
+  Scenario Outline: The provider's own logout with <fault> is refused and ends nothing
+    Given the provider injects "<fault>" once
+    When "alice" is logged out at the provider
+    Then the app refused the provider's back-channel logout
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
+    Examples:
+      | fault            |
+      | logout.alg_none  |
+      | logout.wrong_alg |
+
+  @LO-BACKCHANNEL-EVENT
+  Scenario: The provider's own logout naming another event is refused and ends nothing
+    Given the provider injects "logout.wrong_event" once
+    When "alice" is logged out at the provider
+    Then the app refused the provider's back-channel logout
+    When the browser asks for its profile
+    Then the profile shows role "user"
+
   @LO-BACKCHANNEL-EVENT
   Scenario Outline: A logout token with <flaw> is refused and ends nothing
     When the app is sent a logout token for "alice" with <flaw>

@@ -579,6 +579,24 @@ impl World {
         Ok(())
     }
 
+    /// Every back-channel delivery of the provider's logout was refused with 400 (Back-Channel Logout 1.0
+    /// §2.8: "If the logout request fails … the RP MUST respond with 400 Bad Request").
+    pub fn check_deliveries_refused(&self) -> anyhow::Result<()> {
+        if self
+            .app_if_started()
+            .is_some_and(|a| a.backchannel_logout_uri().is_none())
+        {
+            return Err(unsupported("[provider] backchannel_logout_uri"));
+        }
+        let d = &self.logout.deliveries;
+        ensure!(
+            !d.is_empty(),
+            "the provider notified no back-channel endpoint"
+        );
+        ensure!(d.iter().all(|x| x.ends_with(": 400")), "deliveries: {d:?}");
+        Ok(())
+    }
+
     /// The backend answered the last logout token with `expected` (200 accepted, 400 refused, §2.8).
     pub fn check_backchannel_status(&self, expected: u16) -> anyhow::Result<()> {
         let got = self

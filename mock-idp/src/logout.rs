@@ -25,6 +25,7 @@ use tokio::{
 
 use crate::{
     authorize::{error_page, page_headers},
+    faults::{Context as FaultContext, Fault, Point},
     requests::Note,
     state::{AppState, random_token},
     store::Session,
@@ -250,13 +251,21 @@ pub async fn notify(state: &AppState, ended: Vec<(String, Session)>) -> Vec<Deli
         else {
             continue;
         };
-        let token = match logout_token(state, &session.client_id, &session.sub, &sid) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!("signing a logout token: {e}");
-                continue;
-            }
-        };
+        let faults = state.faults.take(
+            Point::Logout,
+            FaultContext {
+                client_id: Some(&session.client_id),
+                username: Some(&session.username),
+            },
+        );
+        let token =
+            match spoiled_logout_token(state, &session.client_id, &session.sub, &sid, &faults) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!("signing a logout token: {e}");
+                    continue;
+                }
+            };
         let client_id = session.client_id;
         tasks.spawn(async move {
             let body = url::form_urlencoded::Serializer::new(String::new())
@@ -290,6 +299,17 @@ pub fn logout_token(
     sub: &str,
     sid: &str,
 ) -> Result<String, crate::keys::KeyError> {
+    spoiled_logout_token(state, client_id, sub, sid, &[])
+}
+
+/// [`logout_token`] with the armed `logout.*` faults applied.
+fn spoiled_logout_token(
+    state: &AppState,
+    client_id: &str,
+    sub: &str,
+    sid: &str,
+    faults: &[Fault],
+) -> Result<String, crate::keys::KeyError> {
     use base64::Engine;
     let key = state.keys.active()?;
     let now = state.clock.now();
@@ -303,9 +323,12 @@ pub fn logout_token(
         "sub": sub,
         "sid": sid,
     });
-    let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "logout+jwt"});
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
-    key.sign_with_header(&header, &claims)
+    if faults.is_empty() {
+        let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "logout+jwt"});
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
+        return key.sign_with_header(&header, &claims);
+    }
+    crate::faults::spoil::logout_token(&key, claims, faults)
 }
 
 /// POSTs a form to an `http` URI and returns the answer's status code. Written on a bare socket because the

@@ -103,6 +103,12 @@ async fn deliveries_ok(w: &mut World) -> anyhow::Result<()> {
     w.check_deliveries_succeeded()
 }
 
+/// The app answered every logout token of the provider's logout 400.
+#[then(expr = "the app refused the provider's back-channel logout")]
+async fn deliveries_refused(w: &mut World) -> anyhow::Result<()> {
+    w.check_deliveries_refused()
+}
+
 /// The app answered the logout token 200.
 #[then(expr = "the app accepts the logout token")]
 async fn accepted(w: &mut World) -> anyhow::Result<()> {

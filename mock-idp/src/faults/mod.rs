@@ -40,6 +40,8 @@ pub enum Point {
     Discovery,
     /// The JWKS.
     Jwks,
+    /// The logout tokens of a back-channel logout.
+    Logout,
 }
 
 /// An error code the authorization response can carry instead of a code (RFC 6749 §4.1.2.1, Core §3.1.2.6).
@@ -210,6 +212,12 @@ pub enum Fault {
     JwksUnavailable,
     /// `jwks.empty`: the JWKS holds no key.
     JwksEmpty,
+    /// `logout.alg_none`: the back-channel logout token has `alg: none` and no signature.
+    LogoutAlgNone,
+    /// `logout.wrong_alg`: the logout token is HS256, keyed with the PEM of the published public key.
+    LogoutWrongAlg,
+    /// `logout.wrong_event`: the logout token's `events` names only another event.
+    LogoutWrongEvent,
 }
 
 /// What the documentation says about one fault name.
@@ -356,6 +364,18 @@ pub const CATALOGUE: &[FaultInfo] = &[
     ),
     info("jwks.unavailable", "the JWKS answers 503"),
     info("jwks.empty", "the JWKS holds no key"),
+    info(
+        "logout.alg_none",
+        "the back-channel logout token has alg none and no signature",
+    ),
+    info(
+        "logout.wrong_alg",
+        "the logout token is HS256, keyed with the PEM of the published public key",
+    ),
+    info(
+        "logout.wrong_event",
+        "the logout token's events names only http://schemas.openid.net/event/foobar",
+    ),
 ];
 
 /// A fault name or value that is not one of [`CATALOGUE`].
@@ -491,6 +511,9 @@ impl Fault {
             "discovery.wrong_issuer" => Fault::DiscoveryWrongIssuer,
             "jwks.unavailable" => Fault::JwksUnavailable,
             "jwks.empty" => Fault::JwksEmpty,
+            "logout.alg_none" => Fault::LogoutAlgNone,
+            "logout.wrong_alg" => Fault::LogoutWrongAlg,
+            "logout.wrong_event" => Fault::LogoutWrongEvent,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -539,6 +562,9 @@ impl Fault {
             Fault::DiscoveryWrongIssuer => "discovery.wrong_issuer",
             Fault::JwksUnavailable => "jwks.unavailable",
             Fault::JwksEmpty => "jwks.empty",
+            Fault::LogoutAlgNone => "logout.alg_none",
+            Fault::LogoutWrongAlg => "logout.wrong_alg",
+            Fault::LogoutWrongEvent => "logout.wrong_event",
         }
     }
 
@@ -561,6 +587,7 @@ impl Fault {
             Some("token") => Point::Token,
             Some("userinfo") => Point::Userinfo,
             Some("discovery") => Point::Discovery,
+            Some("logout") => Point::Logout,
             _ => Point::Jwks,
         }
     }

@@ -152,6 +152,35 @@ pub fn id_token(
     Ok((format!("{input}.{}", B64.encode(signature)), kid))
 }
 
+/// A back-channel logout token (`claims` as the provider makes them) with the `logout.*` faults applied:
+/// `alg: none` and no signature, HS256 keyed with the published public key's PEM, or `events` naming only
+/// another event (signed as usual).
+pub fn logout_token(
+    key: &SigningKey,
+    mut claims: Value,
+    faults: &[Fault],
+) -> Result<String, KeyError> {
+    if faults.contains(&Fault::LogoutWrongEvent) {
+        claims["events"] = json!({"http://schemas.openid.net/event/foobar": {}});
+    }
+    let payload =
+        B64.encode(serde_json::to_vec(&claims).map_err(|e| KeyError::new(e.to_string()))?);
+    if faults.contains(&Fault::LogoutAlgNone) {
+        let header = json!({"alg": "none", "typ": "logout+jwt"});
+        return Ok(format!("{}.{payload}.", B64.encode(header.to_string())));
+    }
+    if faults.contains(&Fault::LogoutWrongAlg) {
+        let header = json!({"alg": "HS256", "kid": key.kid(), "typ": "logout+jwt"});
+        let input = format!("{}.{payload}", B64.encode(header.to_string()));
+        let mac_key =
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.public_pem()?.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&mac_key, input.as_bytes());
+        return Ok(format!("{input}.{}", B64.encode(tag.as_ref())));
+    }
+    let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "logout+jwt"});
+    key.sign_with_header(&B64.encode(header.to_string()), &claims)
+}
+
 /// The authorization response's parameters (`code` or `error`, `state`, `iss`) after the faults.
 pub fn authorize(faults: &[Fault], params: &mut Vec<(&'static str, String)>) {
     for fault in faults {

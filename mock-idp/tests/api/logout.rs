@@ -400,3 +400,57 @@ async fn the_admin_api_registers_logout_uris_and_logs_a_user_out() {
         .expect("add");
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
+
+/// The header of a compact JWS, decoded.
+fn header_of(token: &str) -> Value {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let header = token.split('.').next().expect("a header");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json")
+}
+
+// LO-BACKCHANNEL-ALG, LO-BACKCHANNEL-EVENT: the faults that spoil the provider's own logout tokens.
+#[tokio::test]
+async fn the_logout_faults_spoil_the_next_logout_token_only() {
+    let rx = receiver(Duration::ZERO).await;
+    let t = idp_with_logout(Some(&rx.uri)).await;
+    for (fault, check) in [
+        (
+            mock_idp::Fault::LogoutAlgNone,
+            (|token: &str| {
+                assert_eq!(header_of(token)["alg"], "none");
+                assert!(token.ends_with('.'), "no signature: {token}");
+            }) as fn(&str),
+        ),
+        (mock_idp::Fault::LogoutWrongAlg, |token: &str| {
+            assert_eq!(header_of(token)["alg"], "HS256");
+            assert_eq!(header_of(token)["typ"], "logout+jwt");
+        }),
+        (mock_idp::Fault::LogoutWrongEvent, |token: &str| {
+            let events = &claims(token)["events"];
+            assert!(
+                events["http://schemas.openid.net/event/foobar"].is_object(),
+                "{events}"
+            );
+            assert!(
+                events
+                    .get("http://schemas.openid.net/event/backchannel-logout")
+                    .is_none()
+            );
+        }),
+    ] {
+        rx.tokens.lock().expect("lock").clear();
+        id_token(&t).await;
+        t.idp.fault(fault.clone()).once();
+        t.idp.logout("alice").await.expect("a user");
+        let spoiled = rx.tokens.lock().expect("lock").clone();
+        assert_eq!(spoiled.len(), 1, "{fault:?}");
+        check(&spoiled[0]);
+        // Armed once: the next logout's token is the provider's own again.
+        rx.tokens.lock().expect("lock").clear();
+        id_token(&t).await;
+        t.idp.logout("alice").await.expect("a user");
+        let next = rx.tokens.lock().expect("lock").clone();
+        let (header, _) = verified(&t, &next[0]).await;
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256, "{fault:?}");
+    }
+}
