@@ -131,6 +131,29 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
     And the provider's verdict item "jwks_refetched_after_unknown_kid" is "pass"
     And the provider's verdict on the client is clean
 
+  @ID-KID-ABSENT @fresh-backend
+  Scenario: A JWK without kid verifies an id_token without kid
+    Given the provider injects "jwks.no_kid" until cleared
+    And the provider injects "id_token.no_kid" once
+    When the frontend hands the callback to the backend
+    Then the backend issues an app token
+    And the provider's JWKS was fetched again for that callback
+
+  @ID-KID-ABSENT @fresh-backend @JWT-LAST
+  Scenario: With several JWKs without kid, an id_token without kid is refused or checked against each
+    Given the provider rotates its signing key, keeping the old one
+    And the provider injects "jwks.no_kid" until cleared
+    And the provider injects "id_token.no_kid" once
+    When the frontend hands the callback to the backend
+    Then the backend refuses with "invalid_id_token" or logs in "alice"
+
+  @ID-JWKS-UNUSABLE-KEYS @fresh-backend
+  Scenario: Unusable extra keys in the JWKS are skipped
+    Given the provider injects "jwks.unusable_keys" until cleared
+    When the frontend hands the callback to the backend
+    Then the backend issues an app token
+    And the provider's JWKS was fetched again for that callback
+
   @ID-USERINFO-SUB
   Scenario: Userinfo for another subject is discarded
     Given the provider injects "userinfo.wrong_sub" until cleared

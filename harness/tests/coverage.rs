@@ -92,8 +92,6 @@ const AWAITING_SCENARIOS: &[&str] = &[
     "ST-SCOPE-CLAIMS",
     "ID-SIG-ES256",
     "ID-SIG-HS256",
-    "ID-KID-ABSENT",
-    "ID-JWKS-UNUSABLE-KEYS",
     "ID-JWKS-URI-MOVED",
     "RF-ID-TOKEN",
     "RS-BEARER-SEND",

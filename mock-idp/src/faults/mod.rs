@@ -212,6 +212,11 @@ pub enum Fault {
     JwksUnavailable,
     /// `jwks.empty`: the JWKS holds no key.
     JwksEmpty,
+    /// `jwks.no_kid`: the JWKS's keys carry no `kid` (with `id_token.no_kid`: the kid-absent modules).
+    JwksNoKid,
+    /// `jwks.unusable_keys`: the JWKS also holds an `AKP` (post-quantum-shaped) key and a key of a made-up
+    /// `kty`, which a client must skip (RFC 7517 §5).
+    JwksUnusableKeys,
     /// `logout.alg_none`: the back-channel logout token has `alg: none` and no signature.
     LogoutAlgNone,
     /// `logout.wrong_alg`: the logout token is HS256, keyed with the PEM of the published public key.
@@ -364,6 +369,11 @@ pub const CATALOGUE: &[FaultInfo] = &[
     ),
     info("jwks.unavailable", "the JWKS answers 503"),
     info("jwks.empty", "the JWKS holds no key"),
+    info("jwks.no_kid", "the JWKS's keys carry no kid"),
+    info(
+        "jwks.unusable_keys",
+        "the JWKS also holds an AKP key and a key of a made-up kty, to be skipped",
+    ),
     info(
         "logout.alg_none",
         "the back-channel logout token has alg none and no signature",
@@ -511,6 +521,8 @@ impl Fault {
             "discovery.wrong_issuer" => Fault::DiscoveryWrongIssuer,
             "jwks.unavailable" => Fault::JwksUnavailable,
             "jwks.empty" => Fault::JwksEmpty,
+            "jwks.no_kid" => Fault::JwksNoKid,
+            "jwks.unusable_keys" => Fault::JwksUnusableKeys,
             "logout.alg_none" => Fault::LogoutAlgNone,
             "logout.wrong_alg" => Fault::LogoutWrongAlg,
             "logout.wrong_event" => Fault::LogoutWrongEvent,
@@ -562,6 +574,8 @@ impl Fault {
             Fault::DiscoveryWrongIssuer => "discovery.wrong_issuer",
             Fault::JwksUnavailable => "jwks.unavailable",
             Fault::JwksEmpty => "jwks.empty",
+            Fault::JwksNoKid => "jwks.no_kid",
+            Fault::JwksUnusableKeys => "jwks.unusable_keys",
             Fault::LogoutAlgNone => "logout.alg_none",
             Fault::LogoutWrongAlg => "logout.wrong_alg",
             Fault::LogoutWrongEvent => "logout.wrong_event",

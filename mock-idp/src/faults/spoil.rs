@@ -437,6 +437,26 @@ pub fn jwks(faults: &[Fault], mut doc: Value) -> Response {
                 replaced = Some(error_response(ErrorStatus::json(503), fault.name()));
             }
             Fault::JwksEmpty => doc = json!({"keys": []}),
+            Fault::JwksNoKid => {
+                if let Some(keys) = doc["keys"].as_array_mut() {
+                    for key in keys.iter_mut().filter_map(Value::as_object_mut) {
+                        key.remove("kid");
+                    }
+                }
+            }
+            Fault::JwksUnusableKeys => {
+                if let Some(keys) = doc["keys"].as_array_mut() {
+                    // An ML-DSA public key shape (draft-ietf-cose-dilithium) and a kty nobody defines.
+                    keys.insert(
+                        0,
+                        json!({"kty": "AKP", "alg": "ML-DSA-44", "kid": "unusable-akp", "use": "sig",
+                               "pub": B64.encode([7u8; 64])}),
+                    );
+                    keys.push(
+                        json!({"kty": "XYZ", "kid": "unusable-xyz", "crv": "none", "q": "AAAA"}),
+                    );
+                }
+            }
             _ => {}
         }
     }

@@ -379,6 +379,24 @@ async fn discovery_and_jwks_faults() {
         get(t.idp.jwks_uri()).await.json()["keys"],
         serde_json::json!([])
     );
+    // ID-KID-ABSENT: the same key, without its kid.
+    let real = get(t.idp.jwks_uri()).await.json()["keys"][0].clone();
+    t.idp.fault(Fault::JwksNoKid).once();
+    let keys = get(t.idp.jwks_uri()).await.json()["keys"].clone();
+    let mut expected = real.clone();
+    expected.as_object_mut().expect("a JWK").remove("kid");
+    assert_eq!(keys, serde_json::json!([expected]));
+    // ID-JWKS-UNUSABLE-KEYS: the real key between two a client must skip.
+    t.idp.fault(Fault::JwksUnusableKeys).once();
+    let keys = get(t.idp.jwks_uri()).await.json()["keys"].clone();
+    let kty: Vec<&str> = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kty"].as_str())
+        .collect();
+    assert_eq!(kty, ["AKP", "RSA", "XYZ"]);
+    assert_eq!(keys[1], real);
 }
 
 #[tokio::test]
