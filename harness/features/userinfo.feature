@@ -21,3 +21,20 @@ Feature: Profile claims the id_token lacks come from userinfo, and only for the 
     When "carol" logs in through the browser
     Then the backend issues an app token
     And the profile does not show the name "carol (provider)"
+
+  @RS-BEARER-SEND
+  Scenario: The backend sends its access token to userinfo one way, never in the URL
+    Given the app's unknown-user policy is "auto-create"
+    And the provider has a user "carol"
+    And the provider injects "id_token.no_profile" until cleared
+    When "carol" logs in through the browser
+    Then the backend issues an app token
+    And the backend sent its access token to userinfo one way, never in the URL
+
+  @ST-SCOPE-CLAIMS
+  Scenario: The backend asks for the scopes of the profile claims it shows
+    Given the app's unknown-user policy is "auto-create"
+    And the provider has a user "carol"
+    When "carol" logs in through the browser
+    Then the backend issues an app token
+    And the login asked for the scope of every profile claim the app shows

@@ -89,12 +89,10 @@ const AWAITING_SCENARIOS: &[&str] = &[
     // Issue 21.
     "TK-HS256",
     "RF-HAPPY",
-    "ST-SCOPE-CLAIMS",
     "ID-SIG-ES256",
     "ID-SIG-HS256",
     "ID-JWKS-URI-MOVED",
     "RF-ID-TOKEN",
-    "RS-BEARER-SEND",
     "RS-USERINFO-JWT",
     "LO-RP-STATE-RETURN",
     // Issue 24.

@@ -177,6 +177,18 @@ async fn verdict_item(w: &mut World, item: String, outcome: String) -> anyhow::R
     w.check_verdict_item(&item, &outcome)
 }
 
+/// RS-BEARER-SEND: the backend's userinfo calls carried the token one way, never in the URL.
+#[then(expr = "the backend sent its access token to userinfo one way, never in the URL")]
+async fn userinfo_token_one_way(w: &mut World) -> anyhow::Result<()> {
+    w.check_userinfo_token_sent_one_way()
+}
+
+/// ST-SCOPE-CLAIMS: the login's scope covers every profile claim the app shows.
+#[then(expr = "the login asked for the scope of every profile claim the app shows")]
+async fn scopes_cover_profile(w: &mut World) -> anyhow::Result<()> {
+    w.check_scopes_cover_profile().await
+}
+
 /// The backend did not call userinfo after the last callback (e.g. after refusing its id_token).
 #[then(expr = "the provider's userinfo endpoint was not called for that callback")]
 async fn userinfo_not_called(w: &mut World) -> anyhow::Result<()> {

@@ -137,6 +137,64 @@ impl World {
         Ok(())
     }
 
+    /// RS-BEARER-SEND: the backend's userinfo requests carried the access token one way (header or form
+    /// body), never in the URL, as the provider's request log shows. Not applicable when it made none.
+    pub fn check_userinfo_token_sent_one_way(&self) -> anyhow::Result<()> {
+        let verdict = self.provider.verdict()?;
+        let item = verdict
+            .item("userinfo_bearer_header")
+            .ok_or_else(|| anyhow!("the verdict has no userinfo item"))?;
+        match serde_json::to_value(item.outcome)?.as_str() {
+            Some("pass") => Ok(()),
+            Some("not_seen") => Err(crate::target::not_applicable(
+                "RS-BEARER-SEND applies when the backend calls userinfo; it made no userinfo request",
+            )),
+            _ => Err(crate::target::breaks(
+                item.catalogue_id,
+                format!("userinfo: {}", item.detail),
+            )),
+        }
+    }
+
+    /// ST-SCOPE-CLAIMS: the last login asked for the scope of every profile claim the app shows (`profile`
+    /// for a name or picture, `email` for an email). Not applicable when the app shows none.
+    pub async fn check_scopes_cover_profile(&mut self) -> anyhow::Result<()> {
+        use crate::target::ProfileField;
+        let fields = self.app().await?.profile_fields();
+        let needed: Vec<(&str, &str)> = fields
+            .iter()
+            .filter_map(|f| match f {
+                ProfileField::Name => Some(("name", "profile")),
+                ProfileField::Picture => Some(("picture", "profile")),
+                ProfileField::Email => Some(("email", "email")),
+                _ => None,
+            })
+            .collect();
+        if needed.is_empty() {
+            return Err(crate::target::not_applicable(
+                "ST-SCOPE-CLAIMS applies when the app shows profile claims; the target file maps none \
+                 of [profile] name, email, picture",
+            ));
+        }
+        let login = self
+            .login_redirect
+            .as_ref()
+            .ok_or_else(|| anyhow!("no login was started"))?;
+        let scope = crate::browser::query_param(login, "scope").unwrap_or_default();
+        let asked: Vec<&str> = scope.split(' ').collect();
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|(_, s)| !asked.contains(s))
+            .map(|(claim, s)| format!("{claim} needs scope {s}"))
+            .collect();
+        ensure!(
+            missing.is_empty(),
+            "the app shows claims it did not ask for (scope {scope:?}): {}",
+            missing.join(", ")
+        );
+        Ok(())
+    }
+
     /// The provider's token endpoint was called `expected` times since the last callback was handed to the
     /// backend (`since_callback`), or since the provider started.
     pub fn check_token_requests(&self, expected: u64, since_callback: bool) -> anyhow::Result<()> {
