@@ -20,6 +20,21 @@ Feature: Logging out at the app and at the provider
     When the browser opens the app's login and goes to the provider
     Then the provider shows its login page
 
+  @LO-RP-STATE-RETURN
+  Scenario Outline: A return from logout with <change> is taken as nothing
+    Given the provider injects "<fault>" once
+    When the browser logs out of the app
+    And the browser follows the logout to the provider
+    And the browser follows the provider back to the app
+    Then the app answers the return with a page of its own and starts no login
+    When the browser asks for its profile
+    Then the profile is refused with "invalid_token"
+
+    Examples:
+      | change        | fault                   |
+      | another state | end_session.other_state |
+      | no state      | end_session.no_state    |
+
   @LO-RP-INITIATED
   Scenario Outline: An unregistered post_logout_redirect_uri gets an error page, never a redirect
     When the browser logs out of the app

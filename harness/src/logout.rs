@@ -31,6 +31,8 @@ pub struct LogoutState {
     pub backchannel_status: Option<u16>,
     /// An app token put aside before a logout, to present afterwards.
     pub kept_token: Option<String>,
+    /// The app's answer to the browser coming back from the provider's end-session endpoint.
+    pub returned: Option<HttpResponse>,
     /// The session of another user in [`OTHER`]: their name and the app token that browser holds
     /// ([`crate::world::COOKIE_SESSION`] for a cookie session), so a logout of one user can be seen to
     /// leave the other's session alone.
@@ -204,6 +206,67 @@ impl World {
         // Also the last authorization-side answer, so the page checks of the authorization steps apply.
         self.authorization = Some((params, response.clone()));
         self.logout.at_provider = Some(response);
+        Ok(())
+    }
+
+    /// The browser follows the provider's redirect after logout back to the app's post-logout URI, a
+    /// navigation from the provider's site.
+    pub async fn follow_return_from_logout(&mut self) -> anyhow::Result<()> {
+        let at = self.logout.at_provider.as_ref().ok_or_else(|| {
+            anyhow!("the browser has not been to the provider's end-session endpoint")
+        })?;
+        ensure!(
+            at.is_redirect(),
+            "the provider did not send the browser back: {}",
+            at.brief()
+        );
+        let back = at.location()?;
+        let answer = self
+            .browser(MAIN)?
+            .navigate_from_other_site(&back, None)
+            .await?;
+        self.logout.returned = Some(answer);
+        Ok(())
+    }
+
+    /// LO-RP-STATE-RETURN: the app answered the return from logout without a server error, started no
+    /// login and followed no return address off its own site. Applies when the app sent a `state` to the
+    /// end-session endpoint.
+    pub async fn check_return_taken_calmly(&mut self) -> anyhow::Result<()> {
+        let sent_state = self
+            .logout
+            .end_session_url
+            .as_ref()
+            .and_then(|u| query_param(u, "state"));
+        if sent_state.is_none() {
+            return Err(crate::target::not_applicable(
+                "LO-RP-STATE-RETURN applies when the app sends a state to the end-session endpoint; \
+                 this one sent none",
+            ));
+        }
+        let answer = self
+            .logout
+            .returned
+            .clone()
+            .ok_or_else(|| anyhow!("the browser did not come back to the app"))?;
+        ensure!(
+            answer.status < 500,
+            "the app answered the return from logout with {}",
+            answer.brief()
+        );
+        if answer.is_redirect() {
+            let to = answer.location()?;
+            let authorize = self.provider.idp.authorization_endpoint();
+            ensure!(
+                !to.as_str().starts_with(&authorize),
+                "the app started a login on the return from logout: {to}"
+            );
+            let app = answer.url.as_ref().map(Url::origin);
+            ensure!(
+                app.as_ref() == Some(&to.origin()),
+                "the app sent the browser off its own site on the return from logout: {to}"
+            );
+        }
         Ok(())
     }
 

@@ -94,7 +94,6 @@ const AWAITING_SCENARIOS: &[&str] = &[
     "ID-JWKS-URI-MOVED",
     "RF-ID-TOKEN",
     "RS-USERINFO-JWT",
-    "LO-RP-STATE-RETURN",
     // Issue 24.
     "ENTRA-ISSUER",
     "ENTRA-TENANT",

@@ -102,12 +102,31 @@ pub async fn end_session(
     let deliveries = notify(&state, ended).await;
     let mut response = match &request.post_logout_redirect_uri {
         Some(uri) => {
-            let mut params = Vec::new();
-            // §3: `state` is passed back exactly as sent.
-            if let Some(st) = &request.state {
-                params.push(("state", st.as_str()));
+            // §3: `state` is passed back exactly as sent, unless an `end_session.*` fault says otherwise.
+            let faults = state.faults.take(
+                Point::EndSession,
+                FaultContext {
+                    client_id: request.client_id.as_deref(),
+                    username: username.as_deref(),
+                },
+            );
+            let mut st = request.state.clone();
+            if faults.contains(&Fault::EndSessionOtherState) {
+                st = Some(format!("other-{}", random_token(12)));
             }
-            crate::authorize::redirect_to(uri, &params)
+            if faults.contains(&Fault::EndSessionNoState) {
+                st = None;
+            }
+            let params: Vec<(&str, &str)> = st.iter().map(|s| ("state", s.as_str())).collect();
+            let mut response = crate::authorize::redirect_to(uri, &params);
+            if !faults.is_empty() {
+                Note {
+                    faults: faults.iter().map(|f| f.name().to_owned()).collect(),
+                    ..Note::default()
+                }
+                .attach(&mut response);
+            }
+            response
         }
         None => logged_out_page(&state),
     };

@@ -42,6 +42,18 @@ async fn follow_foreign_hint(w: &mut World) -> anyhow::Result<()> {
 }
 
 /// The browser opens the app's login again and goes to the provider.
+/// The browser follows the provider's redirect after logout back to the app.
+#[when(expr = "the browser follows the provider back to the app")]
+async fn follow_return(w: &mut World) -> anyhow::Result<()> {
+    w.follow_return_from_logout().await
+}
+
+/// LO-RP-STATE-RETURN: no server error, no login started, no return address followed off the app.
+#[then(expr = "the app answers the return with a page of its own and starts no login")]
+async fn return_taken_calmly(w: &mut World) -> anyhow::Result<()> {
+    w.check_return_taken_calmly().await
+}
+
 #[when(expr = "the browser opens the app's login and goes to the provider")]
 async fn login_again(w: &mut World) -> anyhow::Result<()> {
     w.open_login_at_provider().await

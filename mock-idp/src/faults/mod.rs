@@ -42,6 +42,8 @@ pub enum Point {
     Jwks,
     /// The logout tokens of a back-channel logout.
     Logout,
+    /// The end-session endpoint's redirect back to the client.
+    EndSession,
 }
 
 /// An error code the authorization response can carry instead of a code (RFC 6749 §4.1.2.1, Core §3.1.2.6).
@@ -223,6 +225,10 @@ pub enum Fault {
     LogoutWrongAlg,
     /// `logout.wrong_event`: the logout token's `events` names only another event.
     LogoutWrongEvent,
+    /// `end_session.other_state`: the redirect to the post-logout URI carries another `state`.
+    EndSessionOtherState,
+    /// `end_session.no_state`: the redirect to the post-logout URI carries no `state`.
+    EndSessionNoState,
 }
 
 /// What the documentation says about one fault name.
@@ -386,6 +392,14 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "logout.wrong_event",
         "the logout token's events names only http://schemas.openid.net/event/foobar",
     ),
+    info(
+        "end_session.other_state",
+        "the redirect to the post-logout URI carries another state",
+    ),
+    info(
+        "end_session.no_state",
+        "the redirect to the post-logout URI carries no state",
+    ),
 ];
 
 /// A fault name or value that is not one of [`CATALOGUE`].
@@ -526,6 +540,8 @@ impl Fault {
             "logout.alg_none" => Fault::LogoutAlgNone,
             "logout.wrong_alg" => Fault::LogoutWrongAlg,
             "logout.wrong_event" => Fault::LogoutWrongEvent,
+            "end_session.other_state" => Fault::EndSessionOtherState,
+            "end_session.no_state" => Fault::EndSessionNoState,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -579,6 +595,8 @@ impl Fault {
             Fault::LogoutAlgNone => "logout.alg_none",
             Fault::LogoutWrongAlg => "logout.wrong_alg",
             Fault::LogoutWrongEvent => "logout.wrong_event",
+            Fault::EndSessionOtherState => "end_session.other_state",
+            Fault::EndSessionNoState => "end_session.no_state",
         }
     }
 
@@ -602,6 +620,7 @@ impl Fault {
             Some("userinfo") => Point::Userinfo,
             Some("discovery") => Point::Discovery,
             Some("logout") => Point::Logout,
+            Some("end_session") => Point::EndSession,
             _ => Point::Jwks,
         }
     }

@@ -454,3 +454,44 @@ async fn the_logout_faults_spoil_the_next_logout_token_only() {
         assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256, "{fault:?}");
     }
 }
+
+// LO-RP-STATE-RETURN: the faults that change the state on the way back from logout.
+#[tokio::test]
+async fn the_end_session_faults_change_or_drop_the_returned_state_once() {
+    let t = idp_with_logout(None).await;
+    for (fault, expected) in [
+        (mock_idp::Fault::EndSessionOtherState, Some("other-")),
+        (mock_idp::Fault::EndSessionNoState, None),
+    ] {
+        let hint = id_token(&t).await;
+        t.idp.fault(fault.clone()).once();
+        let reply = end_session(
+            &t,
+            &[
+                ("id_token_hint", hint.as_str()),
+                ("post_logout_redirect_uri", AFTER_LOGOUT),
+                ("state", "st-1"),
+            ],
+        )
+        .await;
+        let back = param(&reply.location(), "state");
+        match expected {
+            Some(prefix) => assert!(
+                back.as_deref().is_some_and(|s| s.starts_with(prefix)),
+                "{fault:?}: {back:?}"
+            ),
+            None => assert_eq!(back, None, "{fault:?}"),
+        }
+        let hint = id_token(&t).await;
+        let reply = end_session(
+            &t,
+            &[
+                ("id_token_hint", hint.as_str()),
+                ("post_logout_redirect_uri", AFTER_LOGOUT),
+                ("state", "st-2"),
+            ],
+        )
+        .await;
+        assert_eq!(param(&reply.location(), "state").as_deref(), Some("st-2"));
+    }
+}
