@@ -41,7 +41,6 @@ async fn follow_foreign_hint(w: &mut World) -> anyhow::Result<()> {
     w.follow_logout_with_foreign_hint().await
 }
 
-/// The browser opens the app's login again and goes to the provider.
 /// The browser follows the provider's redirect after logout back to the app.
 #[when(expr = "the browser follows the provider back to the app")]
 async fn follow_return(w: &mut World) -> anyhow::Result<()> {
@@ -54,6 +53,7 @@ async fn return_taken_calmly(w: &mut World) -> anyhow::Result<()> {
     w.check_return_taken_calmly().await
 }
 
+/// The browser opens the app's login again and goes to the provider.
 #[when(expr = "the browser opens the app's login and goes to the provider")]
 async fn login_again(w: &mut World) -> anyhow::Result<()> {
     w.open_login_at_provider().await
