@@ -45,17 +45,6 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/persona-libs")
 }
 
-/// Where `scripts/install-fixtures.sh` put the Python virtual environment (as in `real_backends.rs`).
-fn venv_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("FIXTURE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("fixture-venv/bin/python")
-}
-
 /// A library's script: `python/NAME.py` run by the fixtures' venv, or `node/NAME.js`/`.mjs` by `node`.
 enum Script {
     Python(&'static str),
@@ -66,7 +55,7 @@ impl Script {
     fn command(&self) -> Command {
         match self {
             Script::Python(file) => {
-                let python = venv_python();
+                let python = test_support::fixture_python();
                 assert!(
                     python.exists(),
                     "{} is missing: run scripts/install-fixtures.sh",

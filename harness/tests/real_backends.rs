@@ -56,17 +56,6 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/libs")
 }
 
-/// Where `scripts/install-fixtures.sh` put the Python virtual environment.
-fn venv_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("FIXTURE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("fixture-venv/bin/python")
-}
-
 /// One run of a fixture: the environment it gets beside the usual, the scenario tags it runs (all when
 /// empty) and the file of what it is expected to do.
 struct Run {
@@ -100,7 +89,7 @@ fn start(
 ) -> Process {
     let dir = fixtures().join(name);
     let mut command = if name == "flask-authlib" {
-        let python = venv_python();
+        let python = test_support::fixture_python();
         assert!(
             python.exists(),
             "{} is missing: run scripts/install-fixtures.sh",
@@ -171,13 +160,10 @@ fn reason(s: &ScenarioResult) -> String {
         .unwrap_or_default()
 }
 
-async fn judge(run: Run) {
+/// The fixture of `run` started on a free port, configured for a provider the run will serve on another,
+/// and the factory of its target file: the backend lives as long as the returned process.
+fn launch(run: &Run) -> (Launched, HttpFactory) {
     let name = run.fixture;
-    let expected: Expected = toml::from_str(
-        &std::fs::read_to_string(fixtures().join(name).join(run.expected))
-            .expect("the fixture's expected file"),
-    )
-    .expect("the expected file parses");
     let tmp = TempDir::new(&format!("real-backend-{name}"));
     let (provider_port, backend_port) = (free_port(), free_port());
     let issuer = format!("http://127.0.0.1:{provider_port}");
@@ -185,7 +171,7 @@ async fn judge(run: Run) {
     let secret = format!("{name}-secret-{backend_port}");
     let target = target_file(name, tmp.path(), &issuer, &base, &secret);
     let file = mock_idp_harness::http_target::TargetFile::load(&target).expect("the target file");
-    let _backend = start(
+    let backend = start(
         name,
         backend_port,
         &issuer,
@@ -194,6 +180,27 @@ async fn judge(run: Run) {
         run.env,
     );
     let factory = HttpFactory::new(file).expect("the target file");
+    let launched = Launched {
+        _process: backend,
+        _dir: tmp,
+    };
+    (launched, factory)
+}
+
+/// A started fixture and the folder of its target file; dropping it stops the one and removes the other.
+struct Launched {
+    _process: Process,
+    _dir: TempDir,
+}
+
+async fn judge(run: Run) {
+    let name = run.fixture;
+    let expected: Expected = toml::from_str(
+        &std::fs::read_to_string(fixtures().join(name).join(run.expected))
+            .expect("the fixture's expected file"),
+    )
+    .expect("the expected file parses");
+    let (_backend, factory) = launch(&run);
     let report_path = std::env::var_os("REAL_BACKENDS_REPORTS")
         .map(|d| PathBuf::from(d).join(format!("{name}.html")));
     let report = mock_idp_harness::run(RunOptions {
@@ -323,26 +330,15 @@ async fn flask_with_authlib_by_form_post_is_judged_truthfully() {
 #[tokio::test]
 #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
 async fn flask_with_authlib_by_form_post_and_a_lax_cookie_is_told_why_its_logins_fail() {
-    let name = "flask-authlib";
-    let tmp = TempDir::new("real-backend-lax");
-    let (provider_port, backend_port) = (free_port(), free_port());
-    let issuer = format!("http://127.0.0.1:{provider_port}");
-    let base = format!("http://127.0.0.1:{backend_port}");
-    let secret = format!("{name}-secret-{backend_port}");
-    let target = target_file(name, tmp.path(), &issuer, &base, &secret);
-    let file = mock_idp_harness::http_target::TargetFile::load(&target).expect("the target file");
-    let _backend = start(
-        name,
-        backend_port,
-        &issuer,
-        &file.provider.client_id,
-        &secret,
-        &[
+    let (_backend, factory) = launch(&Run {
+        fixture: "flask-authlib",
+        env: &[
             ("RESPONSE_MODE", "form_post"),
             ("SESSION_COOKIE_SAMESITE", "Lax"),
         ],
-    );
-    let factory = HttpFactory::new(file).expect("the target file");
+        tags: &["ST-FORM-POST"],
+        expected: "expected-form-post.toml",
+    });
     let outcome = mock_idp_harness::run(RunOptions {
         quiet: true,
         junit: None,

@@ -23,6 +23,18 @@ impl Drop for Process {
     }
 }
 
+/// The Python of the fixtures' virtual environment that `scripts/install-fixtures.sh` makes:
+/// `FIXTURE_PYTHON`, else `$CARGO_TARGET_DIR/fixture-venv/bin/python` (default `target/` of the workspace).
+pub fn fixture_python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("FIXTURE_PYTHON") {
+        return p.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("fixture-venv/bin/python")
+}
+
 /// A port nothing listens on right now, on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

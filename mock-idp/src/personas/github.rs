@@ -28,16 +28,11 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 use super::{
-    ClientError, CodeError, PersonaAuthorize, authenticate, github_id, github_login, issue_tokens,
-    redeem_code, token_faults, token_format, token_owner, user_api_faults,
+    ClientError, CodeError, PersonaAuthorize, Refreshed, authenticate, github_id, github_login,
+    issue_tokens, redeem_code, refresh_tokens, token_faults, token_owner, user_api_faults,
 };
 use crate::{
-    conn::PeerAddr,
-    faults::spoil,
-    requests::Note,
-    state::AppState,
-    store::RefreshRedemption,
-    tokens::{Issue, issue, published_url},
+    conn::PeerAddr, faults::spoil, requests::Note, state::AppState, tokens::published_url,
 };
 
 /// Where GitHub's errors point for help.
@@ -400,45 +395,12 @@ fn refresh(
     GithubError,
 > {
     let token = token.ok_or(GithubError::BadRefreshToken)?;
-    let client_id = client.config.client_id.as_str();
-    let grant = match state.refresh.redeem(token, client_id) {
-        RefreshRedemption::Fresh(grant) => grant,
-        RefreshRedemption::Replayed { grant_id } => {
-            let (until, now) = (state.tokens_dead_by(&client.config), state.clock.now());
-            if state.tokens.revoke_grant(&grant_id, until, now).is_err() {
-                tracing::error!("the revoked-grant store is full: a replayed family stays valid");
-            }
-            return Err(GithubError::BadRefreshToken);
-        }
-        RefreshRedemption::WrongClient | RefreshRedemption::Unknown => {
-            return Err(GithubError::BadRefreshToken);
-        }
-    };
-    if state.tokens.is_grant_revoked(&grant.grant_id) || state.clock.now() >= grant.expires_at {
-        return Err(GithubError::BadRefreshToken);
-    }
-    let user = state
-        .user_by_sub(&grant.sub)
-        .ok_or(GithubError::BadRefreshToken)?;
-    let issued = issue(
-        state,
-        Issue {
-            grant_id: Some(&grant.grant_id),
-            client: &client.config,
-            sub: &grant.sub,
-            scope: &grant.scope,
-            user: Some(&user),
-            nonce: None,
-            auth_time: grant.auth_time,
-            refresh: true,
-            id_token: false,
-            access: token_format(state, client),
-            access_ttl: state.config.persona.access_ttl(),
-            refresh_ttl: state.config.persona.refresh_ttl(),
-        },
-    )
-    .map_err(|_| GithubError::BadRefreshToken)?;
-    let body = token_body(&issued, &grant.scope, true);
+    let Refreshed {
+        user,
+        scope,
+        issued,
+    } = refresh_tokens(state, client, token).map_err(|_| GithubError::BadRefreshToken)?;
+    let body = token_body(&issued, &scope, true);
     Ok((client.clone(), user, body))
 }
 

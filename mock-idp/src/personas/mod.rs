@@ -23,7 +23,7 @@ use crate::{
     error::OAuthError,
     faults::{Context as FaultContext, Fault, Point},
     state::{AppState, RegisteredClient, secret_hash},
-    store::{AuthorizationCode, Redemption},
+    store::{AuthorizationCode, Redemption, RefreshRedemption},
     tokens::{AccessFormat, Issue, Issued, issue, verify_access_token, verify_opaque},
 };
 
@@ -235,6 +235,79 @@ pub fn issue_tokens(
             refresh_ttl: state.config.persona.refresh_ttl(),
         },
     )
+}
+
+/// Why a persona's refresh token gave no tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshError {
+    /// Unknown, another app's, spent (its family is revoked now), revoked, or its user is gone.
+    Invalid,
+    /// Past its lifetime.
+    Expired,
+    /// The new tokens could not be issued (a full store).
+    Unavailable,
+}
+
+/// A refresh token redeemed: the user and scope of its grant, and the next tokens of the family.
+pub struct Refreshed {
+    /// The grant's user.
+    pub user: UserConfig,
+    /// The grant's scopes.
+    pub scope: Vec<String>,
+    /// The new access and refresh tokens, in the persona's format and lifetimes.
+    pub issued: Issued,
+}
+
+/// Redeems a persona's refresh token for `client`: single use (a replay revokes its family, as at the
+/// OpenID token endpoint), within its lifetime, then the next access and refresh tokens.
+pub fn refresh_tokens(
+    state: &AppState,
+    client: &RegisteredClient,
+    token: &str,
+) -> Result<Refreshed, RefreshError> {
+    let grant = match state.refresh.redeem(token, &client.config.client_id) {
+        RefreshRedemption::Fresh(grant) => grant,
+        RefreshRedemption::Replayed { grant_id } => {
+            let (until, now) = (state.tokens_dead_by(&client.config), state.clock.now());
+            if state.tokens.revoke_grant(&grant_id, until, now).is_err() {
+                tracing::error!("the revoked-grant store is full: a replayed family stays valid");
+            }
+            return Err(RefreshError::Invalid);
+        }
+        RefreshRedemption::WrongClient | RefreshRedemption::Unknown => {
+            return Err(RefreshError::Invalid);
+        }
+    };
+    if state.tokens.is_grant_revoked(&grant.grant_id) {
+        return Err(RefreshError::Invalid);
+    }
+    if state.clock.now() >= grant.expires_at {
+        return Err(RefreshError::Expired);
+    }
+    let user = state.user_by_sub(&grant.sub).ok_or(RefreshError::Invalid)?;
+    let issued = issue(
+        state,
+        Issue {
+            grant_id: Some(&grant.grant_id),
+            client: &client.config,
+            sub: &grant.sub,
+            scope: &grant.scope,
+            user: Some(&user),
+            nonce: None,
+            auth_time: grant.auth_time,
+            refresh: true,
+            id_token: false,
+            access: token_format(state, client),
+            access_ttl: state.config.persona.access_ttl(),
+            refresh_ttl: state.config.persona.refresh_ttl(),
+        },
+    )
+    .map_err(|_| RefreshError::Unavailable)?;
+    Ok(Refreshed {
+        user,
+        scope: grant.scope,
+        issued,
+    })
 }
 
 /// The persona's access-token format: GitHub's opaque tokens (`gho_` for an OAuth app's, which do not

@@ -24,17 +24,13 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use super::{
-    ClientError, CodeError, PersonaAuthorize, authenticate, ct_eq, issue_tokens, redeem_code,
-    token_faults, token_owner, user_api_faults, wechat_openid,
+    ClientError, CodeError, PersonaAuthorize, RefreshError, Refreshed, authenticate, ct_eq,
+    issue_tokens, redeem_code, refresh_tokens, token_faults, token_owner, user_api_faults,
+    wechat_openid,
 };
 use crate::{
-    authorize::error_page,
-    conn::PeerAddr,
-    faults::spoil,
-    requests::Note,
-    state::AppState,
-    store::RefreshRedemption,
-    tokens::{Issue, issue, published_url},
+    authorize::error_page, conn::PeerAddr, faults::spoil, requests::Note, state::AppState,
+    tokens::published_url,
 };
 
 /// The one scope of the website login.
@@ -301,48 +297,12 @@ pub async fn refresh_token(State(state): State<AppState>, Query(params): Params)
             return Err(WechatError::InvalidGrantType);
         }
         let client = state.client(appid).ok_or(WechatError::InvalidAppid)?;
-        let grant = match state.refresh.redeem(token, appid) {
-            RefreshRedemption::Fresh(grant) => grant,
-            RefreshRedemption::Replayed { grant_id } => {
-                let (until, now) = (state.tokens_dead_by(&client.config), state.clock.now());
-                if state.tokens.revoke_grant(&grant_id, until, now).is_err() {
-                    tracing::error!(
-                        "the revoked-grant store is full: a replayed family stays valid"
-                    );
-                }
-                return Err(WechatError::InvalidRefreshToken);
-            }
-            RefreshRedemption::WrongClient | RefreshRedemption::Unknown => {
-                return Err(WechatError::InvalidRefreshToken);
-            }
-        };
-        if state.tokens.is_grant_revoked(&grant.grant_id) {
-            return Err(WechatError::InvalidRefreshToken);
-        }
-        if state.clock.now() >= grant.expires_at {
-            return Err(WechatError::RefreshTokenExpired);
-        }
-        let user = state
-            .user_by_sub(&grant.sub)
-            .ok_or(WechatError::InvalidRefreshToken)?;
-        let issued = issue(
-            &state,
-            Issue {
-                grant_id: Some(&grant.grant_id),
-                client: &client.config,
-                sub: &grant.sub,
-                scope: &grant.scope,
-                user: Some(&user),
-                nonce: None,
-                auth_time: grant.auth_time,
-                refresh: true,
-                id_token: false,
-                access: crate::tokens::AccessFormat::Jwt,
-                access_ttl: state.config.persona.access_ttl(),
-                refresh_ttl: state.config.persona.refresh_ttl(),
-            },
-        )
-        .map_err(|_| WechatError::SystemBusy)?;
+        let Refreshed { user, issued, .. } =
+            refresh_tokens(&state, &client, token).map_err(|e| match e {
+                RefreshError::Invalid => WechatError::InvalidRefreshToken,
+                RefreshError::Expired => WechatError::RefreshTokenExpired,
+                RefreshError::Unavailable => WechatError::SystemBusy,
+            })?;
         Ok(json!({
             "access_token": issued.body["access_token"],
             "expires_in": issued.body["expires_in"],
