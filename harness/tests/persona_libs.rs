@@ -3,7 +3,9 @@
 //! provider's URLs changed (`tests/fixtures/persona-libs/`, one script per library, which says in its
 //! header what, if anything, it had to change besides). GitHub: Authlib and requests-oauthlib (Python),
 //! simple-oauth2, @octokit/oauth-methods and passport-github2 (Node). WeChat website login: wechatpy
-//! (Python) and wechat-oauth (Node).
+//! (Python) and wechat-oauth (Node). And openid-client (OpenID Certified RP, Node) logs in to the OpenID
+//! Connect provider with each option a correct client may register: form_post, ES256 and HS256 id_tokens,
+//! signed userinfo (issue 21: a strict mock must never fail a correct client).
 //!
 //! Each test starts the provider in-process, arranges a headless login of alice, runs the library's script
 //! as a process of its own and plays the browser between them: the script prints the authorization URL
@@ -25,6 +27,7 @@ use mock_idp::{
     Config, MockIdp, Persona, UserConfig,
     personas::{github_id, github_login, wechat_openid},
 };
+use mock_idp_harness::browser::{HttpResponse, auto_submitted_form};
 use serde_json::Value;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
@@ -34,7 +37,6 @@ use tokio::{
 
 /// The built-in confidential client (fixtures/mock-idp.toml), with its one registered redirect URI.
 const CLIENT_ID: &str = "web";
-const CLIENT_SECRET: &str = "web-secret";
 const REDIRECT_URI: &str = "http://127.0.0.1:3000/callback";
 /// Who logs in.
 const USER: &str = "alice";
@@ -119,21 +121,39 @@ async fn log_in(persona: Persona, script: Script) -> (Value, UserConfig) {
         persona,
         ..Config::builtin()
     };
+    log_in_with(config, script, &[]).await
+}
+
+/// Starts mock-idp with `config`, logs alice in through `script` (given `env` besides the provider's URL and
+/// client `web`'s credentials) and returns the JSON line the script printed, with alice's config. The
+/// browser follows the provider's redirect, or submits its form_post page, and hands the script the
+/// callback: the redirect's URL, or `POST ` and the form's urlencoded fields.
+async fn log_in_with(config: Config, script: Script, env: &[(&str, &str)]) -> (Value, UserConfig) {
     let alice = config
         .users
         .iter()
         .find(|u| u.username == USER)
         .cloned()
-        .expect("alice is built in");
+        .expect("alice is configured");
+    let secret = config
+        .clients
+        .iter()
+        .find(|c| c.client_id == CLIENT_ID)
+        .and_then(|c| c.client_secret.as_ref())
+        .map(|s| s.expose().to_owned())
+        .expect("client web has a secret");
     let idp = MockIdp::start(config).await.expect("mock-idp starts");
     idp.next_login(USER);
     let base = idp.url("");
 
-    let mut child = script
-        .command()
+    let mut command = script.command();
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
         .env("BASE", &base)
         .env("CLIENT_ID", CLIENT_ID)
-        .env("CLIENT_SECRET", CLIENT_SECRET)
+        .env("CLIENT_SECRET", &secret)
         .env("REDIRECT_URI", REDIRECT_URI)
         .env("NODE_ENV", "test")
         .stdin(Stdio::piped())
@@ -146,7 +166,7 @@ async fn log_in(persona: Persona, script: Script) -> (Value, UserConfig) {
     let mut stdin = child.stdin.take().expect("piped stdin");
     let mut run = Running { child, stdout };
 
-    // The browser: to the provider with the library's URL, and back with the provider's redirect.
+    // The browser: to the provider with the library's URL, and back with the provider's answer.
     let authorize = run.line("the authorization URL").await;
     assert!(
         authorize.starts_with(&base),
@@ -157,42 +177,68 @@ async fn log_in(persona: Persona, script: Script) -> (Value, UserConfig) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a client");
-    let reply = browser
-        .get(authorize.clone())
-        .send()
-        .await
-        .expect("the authorization request is answered");
-    assert!(
-        reply.status().is_redirection(),
-        "the provider answered {} to {authorize}",
-        reply.status()
-    );
-    let location = reply
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("a Location")
-        .to_owned();
-    let callback = url::Url::parse(&location).expect("the Location parses");
-    assert!(
-        location.starts_with(REDIRECT_URI),
-        "redirected to {location}"
-    );
+    let reply = HttpResponse::read(
+        browser
+            .get(authorize.clone())
+            .send()
+            .await
+            .expect("the authorization request is answered"),
+    )
+    .await
+    .expect("the answer is read");
     let param = |u: &url::Url, name: &str| {
         u.query_pairs()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     };
-    assert!(param(&callback, "code").is_some(), "no code in {location}");
+    let sent_state = param(&authorize, "state");
+    let form_post = env.contains(&("RESPONSE_MODE", "form_post"));
     assert_eq!(
-        param(&callback, "state"),
-        param(&authorize, "state"),
-        "the state comes back as sent"
+        auto_submitted_form(&reply).is_some(),
+        form_post,
+        "form_post asked: {form_post}; the provider answered {}: {}",
+        reply.status,
+        reply.body
     );
+    let callback = if let Some(form) = auto_submitted_form(&reply) {
+        assert_eq!(form.action.as_str(), REDIRECT_URI, "the form posts to");
+        let field = |name: &str| {
+            form.fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert!(field("code").is_some(), "no code in the form: {form:?}");
+        assert_eq!(field("state"), sent_state, "the state comes back as sent");
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.pairs())
+            .finish();
+        format!("POST {body}")
+    } else {
+        assert!(
+            (300..400).contains(&reply.status),
+            "the provider answered {} to {authorize}: {}",
+            reply.status,
+            reply.body
+        );
+        let location = reply.header("location").expect("a Location").to_owned();
+        let callback = url::Url::parse(&location).expect("the Location parses");
+        assert!(
+            location.starts_with(REDIRECT_URI),
+            "redirected to {location}"
+        );
+        assert!(param(&callback, "code").is_some(), "no code in {location}");
+        assert_eq!(
+            param(&callback, "state"),
+            sent_state,
+            "the state comes back as sent"
+        );
+        location
+    };
     stdin
-        .write_all(format!("{location}\n").as_bytes())
+        .write_all(format!("{callback}\n").as_bytes())
         .await
-        .expect("the script reads the callback URL");
+        .expect("the script reads the callback");
     drop(stdin);
 
     let line = run.line("what it read").await;
@@ -277,4 +323,24 @@ async fn wechatpy_logs_in_to_the_wechat_persona_and_reads_the_user() {
 async fn wechat_oauth_logs_in_to_the_wechat_persona_and_reads_the_user() {
     let (read, alice) = log_in(Persona::Wechat, Script::Node("wechat_oauth.js")).await;
     assert_wechat_user(&read, &alice);
+}
+
+/// openid-client read alice: the subject its id_token names, and her name and email from userinfo.
+fn assert_oidc_user(read: &Value, alice: &UserConfig, id_token_alg: &str) {
+    assert_eq!(read["sub"], alice.sub.as_str(), "{read}");
+    assert_eq!(read["id_token_alg"], id_token_alg, "{read}");
+    assert_eq!(read["name"].as_str(), alice.name.as_deref(), "{read}");
+    assert_eq!(read["email"].as_str(), alice.email.as_deref(), "{read}");
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn openid_client_logs_in_by_form_post() {
+    let (read, alice) = log_in_with(
+        Config::builtin(),
+        Script::Node("oidc_openid_client.mjs"),
+        &[("RESPONSE_MODE", "form_post")],
+    )
+    .await;
+    assert_oidc_user(&read, &alice, "RS256");
 }
