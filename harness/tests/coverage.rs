@@ -193,17 +193,28 @@ fn scenarios() -> Vec<(String, String, BTreeSet<String>)> {
         if path.extension().is_none_or(|e| e != "feature") {
             continue;
         }
-        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut tags = BTreeSet::new();
         for line in text.lines().map(str::trim) {
             if line.starts_with('@') {
-                tags.extend(line.split_whitespace().map(|t| t.trim_start_matches('@').to_owned()));
+                tags.extend(
+                    line.split_whitespace()
+                        .map(|t| t.trim_start_matches('@').to_owned()),
+                );
             } else if let Some(name) = line
                 .strip_prefix("Scenario Outline:")
                 .or_else(|| line.strip_prefix("Scenario:"))
             {
-                found.push((file.clone(), name.trim().to_owned(), std::mem::take(&mut tags)));
+                found.push((
+                    file.clone(),
+                    name.trim().to_owned(),
+                    std::mem::take(&mut tags),
+                ));
             } else if !line.is_empty() && !line.starts_with('#') {
                 tags.clear();
             }
@@ -240,11 +251,15 @@ fn every_openid_foundation_rp_module_has_its_scenario_or_a_reason() {
                     problems.push(format!("{module}: `{row}` is not a catalogue row"));
                 }
                 let Some((file, name)) = scenario.split_once(": ") else {
-                    problems.push(format!("{module}: no `file.feature: scenario` in `{scenario}`"));
+                    problems.push(format!(
+                        "{module}: no `file.feature: scenario` in `{scenario}`"
+                    ));
                     continue;
                 };
                 let matching = scenarios.iter().find(|(f, n, tags)| {
-                    f == file && n == name && (rows.is_empty() || rows.iter().any(|r| tags.contains(*r)))
+                    f == file
+                        && n == name
+                        && (rows.is_empty() || rows.iter().any(|r| tags.contains(*r)))
                 });
                 if matching.is_none() {
                     problems.push(format!(
@@ -277,7 +292,9 @@ fn every_openid_foundation_rp_module_has_its_scenario_or_a_reason() {
                 if i == 0 && !part.starts_with('-') {
                     last_full = part.to_owned();
                     if part.starts_with("oidcc-client-test") && !listed.contains(part) {
-                        problems.push(format!("a row cites `{part}`, which the module table lacks"));
+                        problems.push(format!(
+                            "a row cites `{part}`, which the module table lacks"
+                        ));
                     }
                 } else if part.starts_with('-')
                     && last_full.starts_with("oidcc-client-test")
@@ -290,5 +307,8 @@ fn every_openid_foundation_rp_module_has_its_scenario_or_a_reason() {
             }
         }
     }
-    assert!(problems.is_empty(), "docs/CONFORMANCE.md module table: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "docs/CONFORMANCE.md module table: {problems:#?}"
+    );
 }
