@@ -22,7 +22,7 @@
 //!
 //! Prints the RSS before (after one warm-up login), the peak, after the load, and after a login that must
 //! succeed; counts 5xx answers and requests without an answer within 10 s (both must be 0). Not a timed
-//! test: the numbers go into mock-idp's README.
+//! test: the numbers go into `docs/performance.md`.
 
 mod common;
 

@@ -13,7 +13,7 @@
 //! revoked grant), so every store sees inserts, spent records and revocations. RSS is sampled every
 //! `SOAK_SAMPLE_SECS` (10) seconds for `SOAK_SECS` (1800). Pass: after the first two minutes every sample
 //! is within ±10 MiB of the sample at two minutes. Writes `soak.csv` and `soak.svg` into `SOAK_OUT`
-//! (default: the workspace's `docs/`).
+//! (default: this crate's `docs/`, next to `docs/performance.md`).
 //!
 //! The live set is the flow rate times the lifetimes, so on a machine whose other load changes, the rate,
 //! and with it memory, moves for reasons that are not the server's: `SOAK_RATE` (flows/s across the eight
@@ -178,7 +178,7 @@ async fn main() {
     let sample = env_u64("SOAK_SAMPLE_SECS", 10).max(1);
     let out_dir = std::env::var_os("SOAK_OUT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs"));
     std::fs::create_dir_all(&out_dir).expect("output directory");
 
     let mut config = mock_idp::Config::builtin();

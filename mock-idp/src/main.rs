@@ -74,7 +74,9 @@ fn parse_persona(s: &str) -> Result<mock_idp::Persona, String> {
 
 /// The fault table of `--help`, from the library's catalogue.
 fn faults_help() -> String {
-    let mut out = String::from("Faults (--fault NAME or NAME=VALUE; docs in README.md):\n");
+    let mut out = String::from(
+        "Faults (--fault NAME or NAME=VALUE; the table: docs/faults.md in mock-idp):\n",
+    );
     for f in mock_idp::faults::CATALOGUE {
         let name = match f.value {
             Some(v) => format!("{}={v}", f.name),

@@ -97,7 +97,8 @@ async fn discovery_lists_response_mode(w: &mut World, mode: String) -> anyhow::R
 }
 
 /// Arms a named fault for the next response it applies to, e.g. `"id_token.wrong_aud"`,
-/// `"token.status=503"`, `"authorize.error=access_denied"` (README: the fault table).
+/// `"token.status=503"`, `"authorize.error=access_denied"` (the fault table:
+/// mock-idp/docs/faults.md).
 #[given(expr = "the provider injects {string} once")]
 async fn inject_once(w: &mut World, fault: String) -> anyhow::Result<()> {
     w.inject(&fault, Some(1)).await

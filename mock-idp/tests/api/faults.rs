@@ -660,20 +660,20 @@ async fn the_verdict_wants_the_jwks_fetched_again_after_an_unknown_kid() {
 }
 
 #[test]
-fn the_readme_documents_every_fault_and_verdict_item() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
-    let readme = std::fs::read_to_string(path).expect("README.md");
+fn the_faults_page_documents_every_fault_and_verdict_item() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/faults.md");
+    let page = std::fs::read_to_string(path).expect("docs/faults.md");
     for f in mock_idp::faults::CATALOGUE {
         assert!(
-            readme.contains(&format!("| `{}", f.name)),
-            "README.md has no row for fault {}",
+            page.contains(&format!("| `{}", f.name)),
+            "docs/faults.md has no row for fault {}",
             f.name
         );
     }
     for item in mock_idp::verdict::ITEMS {
         assert!(
-            readme.contains(&format!("| `{item}` |")),
-            "README.md has no row for verdict item {item}"
+            page.contains(&format!("| `{item}` |")),
+            "docs/faults.md has no row for verdict item {item}"
         );
     }
 }
