@@ -96,7 +96,7 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
       | id_token.wrong_nonce   |
       | id_token.missing_nonce |
 
-  @ID-KID
+  @ID-KID @mutant-kid-required
   Scenario: An id_token without kid is accepted while the provider has one key
     Given the provider injects "id_token.no_kid" once
     When the frontend hands the callback to the backend
@@ -131,7 +131,7 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
     And the provider's verdict item "jwks_refetched_after_unknown_kid" is "pass"
     And the provider's verdict on the client is clean
 
-  @ID-KID-ABSENT @fresh-backend
+  @ID-KID-ABSENT @fresh-backend @mutant-kid-required
   Scenario: A JWK without kid verifies an id_token without kid
     Given the provider injects "jwks.no_kid" until cleared
     And the provider injects "id_token.no_kid" once
@@ -147,7 +147,7 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
     When the frontend hands the callback to the backend
     Then the backend refuses with "invalid_id_token" or logs in "alice"
 
-  @ID-JWKS-UNUSABLE-KEYS @fresh-backend
+  @ID-JWKS-UNUSABLE-KEYS @fresh-backend @mutant-jwks-all-or-nothing
   Scenario: Unusable extra keys in the JWKS are skipped
     Given the provider injects "jwks.unusable_keys" until cleared
     When the frontend hands the callback to the backend

@@ -31,7 +31,7 @@ Feature: Profile claims the id_token lacks come from userinfo, and only for the 
     Then the backend issues an app token
     And the backend sent its access token to userinfo one way, never in the URL
 
-  @ST-SCOPE-CLAIMS
+  @ST-SCOPE-CLAIMS @mutant-scope-openid-only
   Scenario: The backend asks for the scopes of the profile claims it shows
     Given the app's unknown-user policy is "auto-create"
     And the provider has a user "carol"

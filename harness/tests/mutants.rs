@@ -8,7 +8,10 @@
 //! `@mutant-logout-sid-ends-all` (so does one that names only a `sid`), `@mutant-github-login-key`,
 //! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), `@mutant-no-form-post-callback` (a
 //! redirect URI that takes no POST, for an app asking for form_post), `@mutant-logout-alg-unchecked` (a
-//! back-channel endpoint that trusts a logout token's own `alg`), and for the ★ rows of section G (id_token checks)
+//! back-channel endpoint that trusts a logout token's own `alg`), `@mutant-logout-event-unchecked` (one
+//! that ignores `events`), `@mutant-kid-required` (an id_token without `kid` refused whatever the JWKS
+//! holds), `@mutant-jwks-all-or-nothing` (one unparseable JWK spoils the JWKS), `@mutant-scope-openid-only`
+//! (a login asking only for `openid`), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
@@ -232,4 +235,40 @@ async fn the_shared_openid_scenario_fails_when_openids_are_not_namespaced_per_ap
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-wechat-openid-unscoped", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_channel_event_scenarios_fail_when_the_events_claim_is_unchecked() {
+    let weak = Weaknesses {
+        logout_event_unchecked: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-logout-event-unchecked", weak, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kid_less_scenarios_fail_when_a_kid_is_required() {
+    let weak = Weaknesses {
+        kid_required: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-kid-required", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_key_scenarios_fail_when_one_bad_key_spoils_the_jwks() {
+    let weak = Weaknesses {
+        jwks_all_or_nothing: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-jwks-all-or-nothing", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_scenarios_fail_when_the_login_asks_only_for_openid() {
+    let weak = Weaknesses {
+        scope_openid_only: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-scope-openid-only", weak, 1).await;
 }
