@@ -225,3 +225,36 @@ async fn a_refresh_fault_armed_by_name_for_another_user_spares_this_one() {
     assert_eq!(claims(&first)["sub"], claims(&refreshed)["sub"]);
     assert_eq!(t.idp.faults().len(), 1, "still armed for bob");
 }
+
+// The request log names the access token a token response issued by the fingerprint under which a later
+// request's `Bearer` credentials appear: a harness can tell which token a client used at userinfo.
+#[tokio::test]
+async fn the_log_fingerprints_each_issued_access_token_as_it_shows_its_later_use() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let first = t.exchange(&code).await.json();
+    let r1 = first["refresh_token"].as_str().expect("r1").to_owned();
+    let a2 = refresh(&t, &r1).await.json()["access_token"]
+        .as_str()
+        .expect("a2")
+        .to_owned();
+    assert_eq!(t.userinfo(&a2).await.status, StatusCode::OK);
+    let log = t.idp.requests();
+    let refresh_record = log
+        .iter()
+        .find(|r| r.param("grant_type") == Some("refresh_token"))
+        .expect("the refresh is logged");
+    let fingerprint = mock_idp::requests::fingerprint(&a2);
+    assert_eq!(
+        refresh_record.note.issued_access_token.as_deref(),
+        Some(fingerprint.as_str())
+    );
+    let userinfo = log
+        .iter()
+        .find(|r| r.path.ends_with("/userinfo"))
+        .expect("userinfo is logged");
+    assert_eq!(
+        userinfo.header("authorization"),
+        Some(format!("Bearer {fingerprint}").as_str())
+    );
+}
