@@ -324,6 +324,7 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
         &format!(
             r#"bind = "/api/auth/bind"
 logout = "/api/auth/logout"
+provider_profile = "/api/me/provider-profile"
 provider_timeout_seconds = 5
 return_to_param = "return_to"
 
