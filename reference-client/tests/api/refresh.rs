@@ -262,3 +262,39 @@ async fn a_logout_forgets_the_provider_tokens() {
     )
     .await;
 }
+
+// Two requests that find the access token expired at once refresh once: the second waits and uses the
+// first one's tokens instead of presenting the spent refresh token, which the provider would take for a
+// replay and answer by revoking the whole family (RFC 9700 §4.14.2).
+#[tokio::test]
+async fn concurrent_requests_refresh_once() {
+    let app = spawn_refreshing_app().await;
+    let token = app.token_for("alice").await;
+    app.expire_access_token();
+    let before = app.last_seq();
+    let (a, b) = tokio::join!(
+        app.get_provider_profile(&token),
+        app.get_provider_profile(&token)
+    );
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let refreshes = app
+        .requests_since(before)
+        .iter()
+        .filter(|r| is_refresh(r))
+        .count();
+    assert_eq!(refreshes, 1);
+}
+
+// Core §5.3.2: userinfo about another subject is not the user's profile.
+#[tokio::test]
+async fn userinfo_about_another_subject_is_refused() {
+    let app = spawn_refreshing_app().await;
+    let token = app.token_for("alice").await;
+    app.idp().fault(Fault::UserinfoWrongSub).once();
+    assert_error(
+        app.get_provider_profile(&token).await,
+        StatusCode::BAD_GATEWAY,
+        "provider_error",
+    )
+    .await;
+}
