@@ -298,3 +298,84 @@ async fn userinfo_about_another_subject_is_refused() {
     )
     .await;
 }
+
+// RFC 6749 §6: a refresh answer without a refresh token leaves the old one usable, and one without an
+// id_token has nothing to check (a provider need not send either). Played by a wiremock provider.
+#[tokio::test]
+async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::helpers::{FAKE_KID, FakeProvider, fake_callback, published_jwk, rsa_key, sign};
+
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "userinfo_endpoint": format!("{base}/userinfo"),
+            "jwks_uri": format!("{base}/jwks"),
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "authorization_response_iss_parameter_supported": true,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"keys": [published_jwk(&rsa_key(), Some(FAKE_KID))]}),
+        ))
+        .mount(&server)
+        .await;
+    let fake = FakeProvider { server };
+    let (app, b, state, nonce) = crate::helpers::start_login_at_fake(&fake, |s| {
+        s.unknown_user_policy = reference_client::UnknownUserPolicy::AutoCreate;
+    })
+    .await;
+    let id_token = sign(&fake.claims(&nonce), &rsa_key(), Some(FAKE_KID));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "a1", "token_type": "Bearer", "expires_in": 60,
+            "refresh_token": "r1", "id_token": id_token,
+        })))
+        .expect(1)
+        .mount(&fake.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=r1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "a2", "token_type": "Bearer", "expires_in": 60,
+        })))
+        .expect(2)
+        .mount(&fake.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/userinfo"))
+        .and(header("authorization", "Bearer a2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"sub": "fake-subject-1"})),
+        )
+        .expect(2)
+        .mount(&fake.server)
+        .await;
+
+    let login = app.post_callback(&b, &fake_callback(&fake, &state)).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = json(login).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    for _ in 0..2 {
+        app.state.clock.advance(Duration::from_secs(ACCESS_TTL + 1));
+        let response = app.get_provider_profile(&token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    fake.server.verify().await;
+}
