@@ -27,6 +27,8 @@
 //! # return_to_param = "return_to"   # the login's "land here afterwards" parameter
 //! # logout = "/logout"            # logout_method = "get" (a link) or "post" (default)
 //! # provider_timeout_seconds = 5  # the backend's own HTTP timeout towards the provider
+//! # provider_profile = "/api/me/provider-profile"  # GET with the session: the backend uses the provider's
+//! #                               # tokens again (userinfo), refreshing them once expired (RF-HAPPY, RF-ID-TOKEN)
 //! # bind = "/api/auth/bind"       # require-binding policy
 //! unknown_user_policy = "auto-create"
 //!
@@ -192,6 +194,10 @@ pub struct BackendSection {
     /// `POST` with the session logs out, answering `{"end_session_url"}`.
     #[serde(default)]
     pub logout: Option<String>,
+    /// `GET` with the session makes the backend use the provider's tokens again (userinfo with the kept
+    /// access token, refreshed once expired); without it the refresh scenarios do not apply.
+    #[serde(default)]
+    pub provider_profile: Option<String>,
     /// The unknown-user policy it runs with: scenarios that need another are skipped.
     #[serde(default)]
     pub unknown_user_policy: PolicyName,
@@ -775,6 +781,14 @@ impl Target for HttpTarget {
 
     fn logout_url(&self) -> Option<Url> {
         self.file.backend.logout.as_deref().map(|l| self.url(l))
+    }
+
+    fn provider_profile_url(&self) -> Option<Url> {
+        self.file
+            .backend
+            .provider_profile
+            .as_deref()
+            .map(|p| self.url(p))
     }
 
     fn logout_by_get(&self) -> bool {

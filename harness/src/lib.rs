@@ -31,6 +31,7 @@
 //! - [`browser`], [`provider`], [`jwt`]: HTTP as a browser, requests straight at the provider, JWT
 //!   inspection and spoiling.
 //! - [`personas`]: the scenario's WeChat and GitHub providers (mock-idp tenants) and logins through them.
+//! - [`refresh`]: the backend using the provider's tokens after the login, and refreshing them.
 //! - [`runner`]: lenient argument parsing, the writers (console, JUnit, cucumber JSON), the report.
 //!
 //! # Invariants
@@ -54,6 +55,7 @@ pub mod persona_client;
 pub mod personas;
 pub mod preflight;
 pub mod provider;
+pub mod refresh;
 pub mod report;
 pub mod runner;
 pub mod started;

@@ -209,6 +209,8 @@ pub struct Provider {
     start: (u64, u64),
     /// The request-log position when the scenario began, for its trace (not moved by setup).
     log_start: u64,
+    /// Clients whose access-token lifetime the scenario changed, with the lifetime to put back.
+    changed_ttls: std::sync::Mutex<Vec<(String, Option<u64>)>>,
 }
 
 impl Provider {
@@ -277,6 +279,7 @@ impl Provider {
             keys_at_start: None,
             start,
             log_start: start.0,
+            changed_ttls: std::sync::Mutex::default(),
         })
     }
 
@@ -426,6 +429,20 @@ impl Provider {
             .add_client(config)
             .map_err(|e| anyhow!("registering a client: {e}"))?;
         self.clients.insert(creds.id.clone(), creds);
+        Ok(())
+    }
+
+    /// Makes the access tokens the provider issues to `client_id` from now on live `secs` seconds; the
+    /// lifetime goes back when the scenario ends.
+    pub fn set_access_token_ttl(&self, client_id: &str, secs: u64) -> anyhow::Result<()> {
+        let idp = self.global("the lifetime of a client's access tokens")?;
+        let before = idp
+            .update_client(client_id, |c| c.access_token_ttl = Some(secs))
+            .ok_or_else(|| anyhow!("the provider has no client {client_id:?}"))?;
+        self.changed_ttls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((client_id.to_owned(), before.access_token_ttl));
         Ok(())
     }
 
@@ -706,6 +723,15 @@ impl Drop for Provider {
             if let Some(keys) = self.keys_at_start.take() {
                 self.idp.restore_keys(keys);
             }
+        }
+        let changed = self
+            .changed_ttls
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for (client, ttl) in changed.into_iter().rev() {
+            self.idp
+                .update_client(&client, |c| c.access_token_ttl = ttl);
         }
         for user in self
             .created

@@ -708,6 +708,7 @@ pub const PROVIDER_WIDE_STEPS: &[&str] = &[
     "the provider rotates",
     "the provider signs the next",
     "the provider's clock",
+    "the provider's access tokens",
     "the provider's token endpoint",
     "the provider's userinfo endpoint",
     "the provider's jwks",

@@ -527,6 +527,14 @@ pub trait Target: Send + Sync + Debug {
         None
     }
 
+    /// `GET` here with the session makes the backend use the provider's tokens from the login again (it
+    /// calls userinfo with the access token it kept, refreshing that first when it has expired) and
+    /// answer 2xx with what it got; `None` if the backend keeps no provider tokens (then the refresh
+    /// scenarios, RF-HAPPY and RF-ID-TOKEN, do not apply).
+    fn provider_profile_url(&self) -> Option<Url> {
+        None
+    }
+
     /// `GET` here with the session answers `{"identities": [{"id", "provider", ...}]}`.
     fn identities_url(&self) -> Option<Url> {
         None

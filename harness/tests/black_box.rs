@@ -324,6 +324,7 @@ fn every_scenario_that_needs_no_hook_passes_against_the_reference_client_run_as_
         &format!(
             r#"bind = "/api/auth/bind"
 logout = "/api/auth/logout"
+provider_profile = "/api/me/provider-profile"
 provider_timeout_seconds = 5
 return_to_param = "return_to"
 
@@ -405,6 +406,21 @@ audience = "reference-client"
         "--fail-on-skipped: {failed} failed, {skipped} skipped"
     );
     assert!(!output.status.success());
+
+    // Without `[backend] provider_profile` the backend is not known to refresh: the refresh scenarios do
+    // not apply, and say which key would make them.
+    let junit = dir.join("junit-refresh.xml");
+    let output = conform(
+        &plain,
+        &["--tags", "RF-ID-TOKEN", "--junit", &junit.to_string_lossy()],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("0 passed, 0 failed") && stdout.contains("2 not applicable"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    assert!(xml.contains("[backend] provider_profile"), "{xml}");
 }
 
 #[test]

@@ -88,11 +88,9 @@ fn the_catalogue_has_its_sections() {
 const AWAITING_SCENARIOS: &[&str] = &[
     // Issue 21.
     "TK-HS256",
-    "RF-HAPPY",
     "ID-SIG-ES256",
     "ID-SIG-HS256",
     "ID-JWKS-URI-MOVED",
-    "RF-ID-TOKEN",
     "RS-USERINFO-JWT",
     // Issue 24.
     "ENTRA-ISSUER",

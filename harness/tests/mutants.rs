@@ -13,7 +13,10 @@
 //! holds), `@mutant-jwks-all-or-nothing` (one unparseable JWK spoils the JWKS), `@mutant-scope-openid-only`
 //! (a login asking only for `openid`), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
-//! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
+//! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check),
+//! and for RF-ID-TOKEN `@mutant-no-refresh-iss-check`, `@mutant-no-refresh-sub-check` (a refreshed id_token's
+//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token).
+//! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
 //! unknown `kid` too, but never looks at the JWKS again).
@@ -90,6 +93,24 @@ async fn logout_alg_scenarios_fail_when_the_token_alg_is_trusted() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-logout-alg-unchecked", weak, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_issuer_scenarios_fail_when_a_refreshed_id_tokens_iss_is_not_checked() {
+    let weak = Weaknesses {
+        skip_refresh_iss_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-refresh-iss-check", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_subject_scenarios_fail_when_a_refreshed_id_tokens_sub_is_not_checked() {
+    let weak = Weaknesses {
+        skip_refresh_sub_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-no-refresh-sub-check", weak, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,6 +94,10 @@ pub struct Note {
     /// The fingerprint of the code this response issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_code: Option<String>,
+    /// The fingerprint of the access token this token response issued (as the log shows the `Bearer`
+    /// credentials of a later request made with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_access_token: Option<String>,
     /// The redirect URI the response sent the browser to (without its query).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
@@ -133,6 +137,7 @@ impl Note {
             client_id,
             error,
             issued_code,
+            issued_access_token,
             redirect_uri,
             id_token_kid,
             jwks_kids

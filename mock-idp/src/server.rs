@@ -473,6 +473,21 @@ impl Handle {
         self.state.add_client(client)
     }
 
+    /// Changes a registered client's configuration in place (its secret stays as registered), e.g. the
+    /// lifetime of its access tokens; returns the configuration before the change, `None` when there is
+    /// no such client. Tokens already issued keep their lifetime.
+    pub fn update_client(
+        &self,
+        client_id: &str,
+        change: impl FnOnce(&mut ClientConfig),
+    ) -> Option<ClientConfig> {
+        let mut clients = write(&self.state.clients);
+        let client = clients.get_mut(client_id)?;
+        let before = client.config.clone();
+        change(&mut client.config);
+        Some(before)
+    }
+
     /// Removes a client; whether it existed.
     pub fn remove_client(&self, client_id: &str) -> bool {
         write(&self.state.clients).remove(client_id).is_some()

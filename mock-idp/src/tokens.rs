@@ -92,6 +92,8 @@ pub struct Issue<'a> {
     pub refresh: bool,
     /// Whether to issue an id_token (only when `openid` was granted).
     pub id_token: bool,
+    /// Whether this is a refresh grant's answer (the `refresh.*` faults apply to its id_token).
+    pub refreshed: bool,
     /// The access token's format.
     pub access: AccessFormat,
     /// The access token's lifetime when the client sets none (a persona's documented value); `None`:
@@ -235,20 +237,29 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
                 claims.entry(k).or_insert(v);
             }
         }
-        let faults = state.faults.take(
-            Point::IdToken,
-            FaultContext {
-                client_id: Some(client_id),
-                username: username.as_deref(),
-            },
-        );
+        let context = FaultContext {
+            client_id: Some(client_id),
+            username: username.as_deref(),
+        };
+        if what.refreshed {
+            let refresh_faults = state.faults.take(Point::Refresh, context);
+            if !refresh_faults.is_empty() {
+                let other_sub = refresh_faults
+                    .contains(&crate::faults::Fault::RefreshIdTokenOtherSub)
+                    .then(|| other_subject(state, what.sub))
+                    .flatten();
+                spoil::refreshed_id_token(&mut claims, &state.issuer, other_sub, &refresh_faults);
+                applied.extend(refresh_faults.iter().map(|f| f.name().to_owned()));
+            }
+        }
+        let faults = state.faults.take(Point::IdToken, context);
         let (token, kid) = if faults.is_empty() {
             (
                 key.sign(&claims).map_err(internal)?,
                 Some(key.kid().to_owned()),
             )
         } else {
-            applied = faults.iter().map(|f| f.name().to_owned()).collect();
+            applied.extend(faults.iter().map(|f| f.name().to_owned()));
             spoil::id_token(
                 &key,
                 &state.issuer,
@@ -287,6 +298,16 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
         id_token_kid,
         faults: applied,
     })
+}
+
+/// Another user's subject (the smallest, so a run is repeatable), for `refresh.id_token_other_sub`.
+fn other_subject(state: &AppState, sub: &str) -> Option<String> {
+    state
+        .usernames()
+        .into_iter()
+        .map(|u| u.sub)
+        .filter(|s| s != sub)
+        .min()
 }
 
 fn internal(e: impl std::fmt::Display) -> OAuthError {
@@ -371,6 +392,7 @@ pub fn mint_for_user(
             auth_time: state.clock.now(),
             refresh: false,
             id_token: scope.iter().any(|s| s == "openid"),
+            refreshed: false,
             access: AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,

@@ -21,6 +21,8 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::provider_tokens::ProviderTokens;
+
 /// A user's role in this application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -184,6 +186,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN provider_sid TEXT;
     CREATE INDEX users_provider_sid ON users (provider_sid);
 ",
+    "
+    -- 4: the provider's tokens of a user's latest OpenID login (RF-HAPPY): one row per user, usable only
+    -- with the session version of that login, swept once `keep_until` (the session's end) has passed.
+    CREATE TABLE provider_tokens (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+        session_version INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        azp TEXT,
+        access_token TEXT NOT NULL,
+        access_expires_at INTEGER,
+        refresh_token TEXT,
+        keep_until INTEGER NOT NULL
+    );
+    CREATE INDEX provider_tokens_keep_until ON provider_tokens (keep_until);
+",
 ];
 
 /// What [`Database::link_identity`] did.
@@ -220,6 +239,11 @@ fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         created_at: row.get(6)?,
         session_version: row.get(7)?,
     })
+}
+
+/// Unix seconds as SQLite stores them.
+fn to_i64(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
 const USER_COLUMNS: &str =
@@ -646,10 +670,15 @@ impl Database {
         Ok(n == 1)
     }
 
-    /// Ends every session of a user: app JWTs and cookie sessions issued before now stop working.
-    /// Returns false when there is no such user.
+    /// Ends every session of a user: app JWTs and cookie sessions issued before now stop working, and the
+    /// provider tokens of their login are forgotten. Returns false when there is no such user.
     pub fn end_sessions(&self, user_id: i64) -> anyhow::Result<bool> {
         let conn = self.lock();
+        conn.execute(
+            "DELETE FROM provider_tokens WHERE user_id = ?1",
+            params![user_id],
+        )
+        .context("forgetting provider tokens")?;
         let n = conn
             .execute(
                 "UPDATE users SET session_version = session_version + 1 WHERE id = ?1",
@@ -713,6 +742,118 @@ impl Database {
         .optional()
         .map(Option::flatten)
         .context("reading the id_token hint")
+    }
+
+    /// Keeps the provider tokens of a user's login (replacing those of an earlier one), usable while the
+    /// user's session version is `session_version` and until `keep_until`. Rows past their `keep_until`
+    /// are swept first: the table holds at most one row per user, none of them dead for long.
+    pub fn keep_provider_tokens(
+        &self,
+        user_id: i64,
+        session_version: i64,
+        provider: &str,
+        tokens: &ProviderTokens,
+        keep_until: u64,
+        now: u64,
+    ) -> anyhow::Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "DELETE FROM provider_tokens WHERE keep_until <= ?1",
+            params![to_i64(now)],
+        )
+        .context("sweeping provider tokens")?;
+        conn.execute(
+            "INSERT OR REPLACE INTO provider_tokens (user_id, session_version, provider, issuer, subject, \
+             azp, access_token, access_expires_at, refresh_token, keep_until) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                user_id,
+                session_version,
+                provider,
+                tokens.issuer,
+                tokens.subject,
+                tokens.azp,
+                tokens.access_token,
+                tokens.access_expires_at.map(to_i64),
+                tokens.refresh_token,
+                to_i64(keep_until),
+            ],
+        )
+        .context("storing provider tokens")?;
+        Ok(())
+    }
+
+    /// The provider and tokens kept for a user's session of version `session_version`, if still kept at
+    /// `now`.
+    pub fn provider_tokens(
+        &self,
+        user_id: i64,
+        session_version: i64,
+        now: u64,
+    ) -> anyhow::Result<Option<(String, ProviderTokens)>> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT provider, issuer, subject, azp, access_token, access_expires_at, refresh_token \
+             FROM provider_tokens WHERE user_id = ?1 AND session_version = ?2 AND keep_until > ?3",
+            params![user_id, session_version, to_i64(now)],
+            |r| {
+                let expires: Option<i64> = r.get(5)?;
+                Ok((
+                    r.get(0)?,
+                    ProviderTokens {
+                        issuer: r.get(1)?,
+                        subject: r.get(2)?,
+                        azp: r.get(3)?,
+                        access_token: r.get(4)?,
+                        access_expires_at: expires.and_then(|e| u64::try_from(e).ok()),
+                        refresh_token: r.get(6)?,
+                    },
+                ))
+            },
+        )
+        .optional()
+        .context("reading provider tokens")
+    }
+
+    /// Replaces a user's kept tokens by their refreshed ones (the identity columns stay the login's).
+    pub fn refreshed_provider_tokens(
+        &self,
+        user_id: i64,
+        tokens: &ProviderTokens,
+    ) -> anyhow::Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE provider_tokens SET access_token = ?2, access_expires_at = ?3, refresh_token = ?4 \
+             WHERE user_id = ?1",
+            params![
+                user_id,
+                tokens.access_token,
+                tokens.access_expires_at.map(to_i64),
+                tokens.refresh_token,
+            ],
+        )
+        .context("storing refreshed provider tokens")?;
+        Ok(())
+    }
+
+    /// Forgets a user's provider tokens (a refresh the provider or our checks refused).
+    pub fn forget_provider_tokens(&self, user_id: i64) -> anyhow::Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "DELETE FROM provider_tokens WHERE user_id = ?1",
+            params![user_id],
+        )
+        .context("forgetting provider tokens")?;
+        Ok(())
+    }
+
+    /// How many users' provider tokens are kept (tests: the table is swept).
+    pub fn provider_token_rows(&self) -> anyhow::Result<usize> {
+        let conn = self.lock();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM provider_tokens", [], |r| r.get(0))
+            .context("counting provider tokens")?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// Changes a user's role. Returns false when there is no such user.
@@ -879,6 +1020,49 @@ mod tests {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+    }
+
+    /// Provider tokens: one row per user, usable only with the login's session version, swept once past
+    /// their `keep_until`.
+    #[test]
+    fn provider_tokens_are_one_per_user_tied_to_the_session_and_swept() {
+        let db = Database::open_in_memory().expect("db");
+        let (a, _) = db
+            .find_or_create_user("iss", "a", &new_user("A"), 0)
+            .expect("a");
+        let (b, _) = db
+            .find_or_create_user("iss", "b", &new_user("B"), 0)
+            .expect("b");
+        let tokens = |access: &str| ProviderTokens {
+            access_token: access.into(),
+            access_expires_at: Some(160),
+            refresh_token: Some(format!("r-{access}")),
+            issuer: "iss".into(),
+            subject: "a".into(),
+            azp: None,
+        };
+        db.keep_provider_tokens(a.id, 0, "oidc", &tokens("a1"), 1000, 100)
+            .expect("keep");
+        db.keep_provider_tokens(a.id, 0, "oidc", &tokens("a2"), 1000, 100)
+            .expect("replace");
+        assert_eq!(db.provider_token_rows().expect("count"), 1);
+        let (provider, kept) = db
+            .provider_tokens(a.id, 0, 100)
+            .expect("read")
+            .expect("kept");
+        assert_eq!((provider.as_str(), kept), ("oidc", tokens("a2")));
+        assert!(
+            db.provider_tokens(a.id, 1, 100).expect("read").is_none(),
+            "another session"
+        );
+        assert!(
+            db.provider_tokens(a.id, 0, 1000).expect("read").is_none(),
+            "past keep_until"
+        );
+        // Storing b's sweeps a's dead row.
+        db.keep_provider_tokens(b.id, 0, "oidc", &tokens("b1"), 3000, 2000)
+            .expect("keep");
+        assert_eq!(db.provider_token_rows().expect("count"), 1);
     }
 
     #[test]

@@ -63,6 +63,14 @@ pub enum ApiError {
     /// The user has no identity with this id.
     #[error("not_found")]
     NotFound,
+    /// The session holds no usable tokens of the identity provider (its login brought none, was not an
+    /// OpenID login, or a failed refresh dropped them): logging in again gets new ones.
+    #[error("no_provider_tokens")]
+    NoProviderTokens,
+    /// Refreshing the provider's tokens failed: the provider refused, or the refreshed id_token failed a
+    /// check (RF-ID-TOKEN). The new access token was not used and the tokens are dropped.
+    #[error("refresh_failed: {0}")]
+    RefreshFailed(String),
     /// Anything else; logged with its cause chain, answered with an opaque 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -100,6 +108,8 @@ impl ApiError {
             Self::IdentityInUse => "identity_in_use",
             Self::LastIdentity => "last_identity",
             Self::NotFound => "not_found",
+            Self::NoProviderTokens => "no_provider_tokens",
+            Self::RefreshFailed(_) => "refresh_failed",
             Self::Unexpected(_) => "server_error",
         }
     }
@@ -116,9 +126,11 @@ impl ApiError {
             Self::AccessDenied | Self::UnknownUser | Self::UserDisabled | Self::Forbidden => {
                 StatusCode::FORBIDDEN
             }
-            Self::Provider(_) => StatusCode::BAD_GATEWAY,
+            Self::Provider(_) | Self::RefreshFailed(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::IdentityInUse | Self::LastIdentity => StatusCode::CONFLICT,
+            Self::IdentityInUse | Self::LastIdentity | Self::NoProviderTokens => {
+                StatusCode::CONFLICT
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -154,6 +166,12 @@ impl ApiError {
                 "this is your only way to log in; link another provider before unlinking it".into()
             }
             Self::NotFound => "no such identity".into(),
+            Self::NoProviderTokens => {
+                "this session holds no tokens of the identity provider; log in again".into()
+            }
+            Self::RefreshFailed(_) => {
+                "the identity provider's refreshed tokens could not be used; log in again".into()
+            }
             Self::InvalidLogoutToken(_) => "the logout token failed verification".into(),
             Self::Unavailable => "too many logins in progress; please retry shortly".into(),
             Self::Unexpected(_) => "internal error".into(),
@@ -167,6 +185,7 @@ impl IntoResponse for ApiError {
             Self::Unexpected(e) => tracing::error!(error = ?e, "request failed"),
             Self::Provider(detail) => tracing::warn!(%detail, "provider failure"),
             Self::InvalidIdToken(detail) => tracing::warn!(%detail, "id_token rejected"),
+            Self::RefreshFailed(detail) => tracing::warn!(%detail, "refresh failed"),
             Self::InvalidLogoutToken(detail) => tracing::warn!(%detail, "logout token rejected"),
             Self::Unavailable => tracing::warn!("a bounded store is full; answering 503"),
             other => tracing::info!(error = %other, "request refused"),

@@ -6,6 +6,7 @@
 //! - [`routes`]: the HTTP handlers — login (step 1), callback (steps 3–6), bind, me, admin, pages.
 //! - [`oidc`]: discovery, the authorization URL, the code exchange and the id_token checks.
 //! - [`db`]: the SQLite user database; users are found by (issuer, subject) only.
+//! - [`provider_tokens`]: the provider's tokens a login left, kept server-side for userinfo and refresh.
 //! - [`store`]: single-use login transactions, binding tickets and cookie sessions.
 //! - [`app_jwt`]: the backend's own HS256 JWT.
 //! - [`error`]: the API's error codes → HTTP status + JSON.
@@ -17,6 +18,8 @@
 //! - No app JWT or session exists unless every check passed: state, browser binding, iss, code exchange,
 //!   id_token, user lookup, not disabled.
 //! - Tokens travel only in JSON bodies with `Cache-Control: no-store`, never in URLs.
+//! - The provider's tokens never leave the server; a refreshed id_token that names another `iss`, `sub`,
+//!   `aud` or `azp` than the login's is refused before its access token is used (OIDC Core §12.2).
 
 pub mod app_jwt;
 pub mod clock;
@@ -24,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod oidc;
+pub mod provider_tokens;
 pub mod providers;
 pub mod routes;
 pub mod startup;

@@ -23,8 +23,8 @@ use oauth2::basic::{
 use oauth2::{
     AsyncHttpClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     ExtraTokenFields, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse,
-    TokenUrl,
+    RefreshToken, RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -32,6 +32,7 @@ use tokio::sync::Mutex;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::provider_tokens::ProviderTokens;
 use crate::store::ct_eq;
 
 /// The algorithms this client can verify. Never `none`, never HMAC: an HS256 id_token would be keyed with a
@@ -192,6 +193,31 @@ pub struct VerifiedLogin {
     pub id_token: Option<String>,
     /// id_token `sid`: the provider session a back-channel logout token may name.
     pub sid: Option<String>,
+    /// id_token `azp`, if present (then our client id); a refreshed id_token must name it again.
+    pub azp: Option<String>,
+    /// The token response's access and refresh tokens with this identity, kept for using the provider
+    /// again (`None` until the code exchange fills it in).
+    pub tokens: Option<ProviderTokens>,
+}
+
+/// A refresh grant's answer before its id_token is checked: the rotated tokens (the login's identity
+/// kept) and the id_token it carried, if any.
+#[derive(Debug)]
+pub struct Refreshed {
+    /// The new access token, its expiry, and the rotated refresh token (the old one when none came).
+    pub tokens: ProviderTokens,
+    /// The refreshed id_token, to be checked with [`Provider::verify_refreshed_id_token`] before the new
+    /// access token is used.
+    pub id_token: Option<String>,
+}
+
+/// What userinfo answered an access token.
+#[derive(Debug)]
+pub enum UserinfoAnswer {
+    /// The claims (a JSON object).
+    Claims(serde_json::Map<String, serde_json::Value>),
+    /// 401: the access token is expired or revoked (RFC 6750 §3.1 `invalid_token`).
+    Unauthorized,
 }
 
 /// What a verified back-channel logout token names (Back-Channel Logout 1.0 §2.4).
@@ -414,29 +440,8 @@ impl Provider {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) => {
-                    ApiError::Provider(format!("token endpoint answered {}", r.error()))
-                }
-                RequestTokenError::Request(e) => {
-                    ApiError::Provider(format!("token request failed: {e}"))
-                }
-                RequestTokenError::Parse(e, _) => {
-                    ApiError::Provider(format!("token response is not a token response: {e}"))
-                }
-                RequestTokenError::Other(e) => ApiError::Provider(format!("token response: {e}")),
-            })?;
-        // RFC 6749 §5.1: token_type is case-insensitive; only Bearer is understood here.
-        if !response
-            .token_type()
-            .as_ref()
-            .eq_ignore_ascii_case("bearer")
-        {
-            return Err(ApiError::Provider(format!(
-                "token_type {:?} is not Bearer",
-                response.token_type().as_ref()
-            )));
-        }
+            .map_err(token_error)?;
+        require_bearer(&response)?;
         let id_token = response
             .extra_fields()
             .id_token
@@ -447,7 +452,129 @@ impl Provider {
             self.fill_from_userinfo(&discovery, response.access_token().secret(), &mut login)
                 .await;
         }
+        login.tokens = Some(ProviderTokens {
+            access_token: response.access_token().secret().clone(),
+            access_expires_at: self.expires_at(response.expires_in()),
+            refresh_token: response.refresh_token().map(|r| r.secret().clone()),
+            issuer: login.issuer.clone(),
+            subject: login.subject.clone(),
+            azp: login.azp.clone(),
+        });
         Ok(login)
+    }
+
+    /// When a token that lives `expires_in` expires on the application clock.
+    fn expires_at(&self, expires_in: Option<Duration>) -> Option<u64> {
+        expires_in.map(|d| self.clock.now_unix().saturating_add(d.as_secs()))
+    }
+
+    /// Redeems the refresh token of `tokens` at the token endpoint (RFC 6749 §6), authenticated as for
+    /// the code exchange, once (never retried: a retry of a spent refresh token looks like a replay and
+    /// revokes the family, RFC 9700 §4.14.2). The answer's id_token, if any, is not checked yet: use
+    /// [`Provider::refresh`], which checks it, unless you check it yourself.
+    pub async fn redeem_refresh_token(
+        &self,
+        tokens: &ProviderTokens,
+    ) -> Result<Refreshed, ApiError> {
+        let refresh_token = tokens
+            .refresh_token
+            .as_deref()
+            .ok_or_else(|| ApiError::Provider("the login brought no refresh token".into()))?;
+        let discovery = self.discovery().await?;
+        let client = self.oauth_client(&discovery)?;
+        let response = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        require_bearer(&response)?;
+        Ok(Refreshed {
+            tokens: ProviderTokens {
+                access_token: response.access_token().secret().clone(),
+                access_expires_at: self.expires_at(response.expires_in()),
+                // RFC 6749 §6: without a new refresh token, the old one stays usable.
+                refresh_token: response
+                    .refresh_token()
+                    .map(|r| r.secret().clone())
+                    .or_else(|| tokens.refresh_token.clone()),
+                issuer: tokens.issuer.clone(),
+                subject: tokens.subject.clone(),
+                azp: tokens.azp.clone(),
+            },
+            id_token: response.extra_fields().id_token.clone(),
+        })
+    }
+
+    /// Refreshes `tokens` ([`Provider::redeem_refresh_token`]) and checks the refreshed id_token, if one
+    /// came ([`Provider::verify_refreshed_id_token`]). On `Err` the new access token must not be used.
+    pub async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ApiError> {
+        let refreshed = self.redeem_refresh_token(tokens).await?;
+        if let Some(id_token) = &refreshed.id_token {
+            self.verify_refreshed_id_token(id_token, tokens).await?;
+        }
+        Ok(refreshed.tokens)
+    }
+
+    /// OIDC Core §12.2: a refreshed id_token passes the checks of §3.1.3.7 (signature, `iss`, `aud`,
+    /// `azp`, `exp`, `iat`; no `nonce` is expected, none was sent) and names the same `iss` and `sub` as
+    /// the login's, and its `azp` when the login's had one. Its `aud` equals the login's because both
+    /// must consist of our client id alone.
+    pub async fn verify_refreshed_id_token(
+        &self,
+        token: &str,
+        original: &ProviderTokens,
+    ) -> Result<(), ApiError> {
+        let discovery = self.discovery().await?;
+        let refreshed = self.check_id_token(&discovery, token, None).await?;
+        let reject = |why: &str| ApiError::InvalidIdToken(why.to_owned());
+        if refreshed.issuer != original.issuer {
+            return Err(reject(
+                "the refreshed id_token names another iss than the login's",
+            ));
+        }
+        if refreshed.subject != original.subject {
+            return Err(reject(
+                "the refreshed id_token names another sub than the login's",
+            ));
+        }
+        if original.azp.is_some() && refreshed.azp != original.azp {
+            return Err(reject("the refreshed id_token's azp is not the login's"));
+        }
+        Ok(())
+    }
+
+    /// Calls userinfo with `access_token` (RFC 6750 §2.1, the header only) and reads its claims
+    /// (bounded); a non-2xx answer other than 401 and an unreadable body are provider errors.
+    pub async fn userinfo(&self, access_token: &str) -> Result<UserinfoAnswer, ApiError> {
+        let discovery = self.discovery().await?;
+        let endpoint = discovery
+            .userinfo_endpoint
+            .as_deref()
+            .ok_or_else(|| ApiError::Provider("the provider has no userinfo endpoint".into()))?;
+        let response = self
+            .http
+            .0
+            .get(endpoint)
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| ApiError::Provider(format!("userinfo: {e}")))?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(UserinfoAnswer::Unauthorized);
+        }
+        if !response.status().is_success() {
+            return Err(ApiError::Provider(format!(
+                "userinfo: status {}",
+                response.status()
+            )));
+        }
+        let body = read_limited(response)
+            .await
+            .map_err(|e| ApiError::Provider(format!("userinfo: {e}")))?;
+        serde_json::from_slice(&body)
+            .map(UserinfoAnswer::Claims)
+            .map_err(|e| ApiError::Provider(format!("userinfo is not a JSON object: {e}")))
     }
 
     /// Core §5.3: the profile claims the id_token lacks, from userinfo, used only when its `sub` is the
@@ -517,12 +644,22 @@ impl Provider {
         Ok(keys)
     }
 
-    /// Checks an id_token (OIDC Core §3.1.3.7) and returns who it names.
+    /// Checks a login's id_token (OIDC Core §3.1.3.7), its `nonce` included, and returns who it names.
     pub async fn verify_id_token(
         &self,
         discovery: &Discovery,
         token: &str,
         nonce: &str,
+    ) -> Result<VerifiedLogin, ApiError> {
+        self.check_id_token(discovery, token, Some(nonce)).await
+    }
+
+    /// The checks of Core §3.1.3.7; the `nonce` only when one was sent (a refresh sends none, §12.2).
+    async fn check_id_token(
+        &self,
+        discovery: &Discovery,
+        token: &str,
+        nonce: Option<&str>,
     ) -> Result<VerifiedLogin, ApiError> {
         let reject = |why: &str| ApiError::InvalidIdToken(why.to_owned());
         // Unknown algorithms, `none` included, fail to parse here.
@@ -597,7 +734,9 @@ impl Provider {
             Some(s) if !s.is_empty() => s,
             _ => return Err(reject("missing sub")),
         };
-        if !claims.nonce.as_deref().is_some_and(|n| ct_eq(n, nonce)) {
+        if let Some(nonce) = nonce
+            && !claims.nonce.as_deref().is_some_and(|n| ct_eq(n, nonce))
+        {
             return Err(reject("wrong or missing nonce"));
         }
         Ok(VerifiedLogin {
@@ -607,6 +746,8 @@ impl Provider {
             picture: claims.picture,
             id_token: Some(token.to_owned()),
             sid: claims.sid,
+            azp: claims.azp,
+            tokens: None,
         })
     }
 }
@@ -757,6 +898,33 @@ impl Provider {
 }
 
 /// Picks the verification key: by `kid` when there is one; otherwise the single usable key.
+/// A token request's failure as the API reports it (UM-IDP-FAILURE).
+fn token_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, BasicErrorResponse>,
+) -> ApiError {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            ApiError::Provider(format!("token endpoint answered {}", r.error()))
+        }
+        RequestTokenError::Request(e) => ApiError::Provider(format!("token request failed: {e}")),
+        RequestTokenError::Parse(e, _) => {
+            ApiError::Provider(format!("token response is not a token response: {e}"))
+        }
+        RequestTokenError::Other(e) => ApiError::Provider(format!("token response: {e}")),
+    }
+}
+
+/// RFC 6749 §5.1: `token_type` is case-insensitive; only Bearer is understood here.
+fn require_bearer(response: &OidcTokenResponse) -> Result<(), ApiError> {
+    let token_type = response.token_type().as_ref();
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Provider(format!(
+            "token_type {token_type:?} is not Bearer"
+        )));
+    }
+    Ok(())
+}
+
 fn select_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: Algorithm) -> Option<&'a Jwk> {
     let usable = |k: &&Jwk| {
         let use_ok = matches!(

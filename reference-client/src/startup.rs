@@ -44,7 +44,13 @@ pub struct AppState {
     pub jwt: AppJwt,
     /// The application's time; tests advance it.
     pub clock: Clock,
+    /// Serialises the refreshes of one user's provider tokens (striped by user id: bounded, and two
+    /// users rarely wait for each other).
+    refresh_locks: Arc<[tokio::sync::Mutex<()>; REFRESH_LOCKS]>,
 }
+
+/// Stripes of [`AppState::refresh_lock`].
+const REFRESH_LOCKS: usize = 16;
 
 impl AppState {
     /// Builds the state: opens (and migrates) the database, seeds demo users when configured.
@@ -86,7 +92,14 @@ impl AppState {
             logout_jtis: Arc::new(UsedJtis::new(limits.logout_jtis)),
             jwt,
             clock,
+            refresh_locks: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
         })
+    }
+
+    /// The lock that serialises refreshes of `user_id`'s provider tokens.
+    pub fn refresh_lock(&self, user_id: i64) -> &tokio::sync::Mutex<()> {
+        let stripe = usize::try_from(user_id.unsigned_abs() % REFRESH_LOCKS as u64).unwrap_or(0);
+        &self.refresh_locks[stripe]
     }
 
     /// Current time in Unix seconds, from the application clock.
@@ -146,6 +159,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout", post(routes::logout::logout))
         .route("/backchannel-logout", post(routes::logout::backchannel))
         .route("/api/me", get(routes::me::me))
+        .route(
+            "/api/me/provider-profile",
+            get(routes::provider_profile::provider_profile),
+        )
         .route("/api/admin/users", get(routes::admin::list_users))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,

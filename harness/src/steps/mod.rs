@@ -9,6 +9,7 @@ pub mod logout;
 pub mod persona_client;
 pub mod personas;
 pub mod provider;
+pub mod refresh;
 pub mod resource_answers;
 pub mod tenants;
 pub mod token_answers;

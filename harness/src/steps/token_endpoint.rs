@@ -246,6 +246,14 @@ async fn revoke_first_with_secret(
         .await
 }
 
+/// Revokes the first redemption's refresh token as `client`, authenticated as registered.
+#[when(expr = "client {string} revokes the first refresh token")]
+async fn revoke_first_refresh(w: &mut World, client: String) -> anyhow::Result<()> {
+    let token = w.first_token("refresh_token")?;
+    w.revoke(&client, ClientAuth::Registered, &token, None)
+        .await
+}
+
 /// Revokes this literal token as `client`.
 #[when(expr = "client {string} revokes the token {string}")]
 async fn revoke_literal(w: &mut World, client: String, token: String) -> anyhow::Result<()> {
@@ -364,6 +372,12 @@ async fn authorize_with(
 #[when(expr = "client {string} refreshes with the first refresh token")]
 async fn refresh_first(w: &mut World, client: String) -> anyhow::Result<()> {
     let token = w.first_token("refresh_token")?;
+    w.refresh(&client, &token).await
+}
+
+/// `grant_type=refresh_token` with this literal refresh token (one the provider never issued).
+#[when(expr = "client {string} refreshes with the refresh token {string}")]
+async fn refresh_literal(w: &mut World, client: String, token: String) -> anyhow::Result<()> {
     w.refresh(&client, &token).await
 }
 

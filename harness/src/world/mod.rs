@@ -147,6 +147,8 @@ pub struct World {
     pub persona_clients: crate::persona_client::PersonaClients,
     /// Another tenant of the provider's server (`crate::tenants`).
     pub other_tenant: crate::tenants::OtherTenant,
+    /// What the refresh steps observed (`crate::refresh`).
+    pub refresh: crate::refresh::RefreshState,
 }
 
 impl World {
@@ -194,6 +196,7 @@ impl World {
             logout: Default::default(),
             persona_clients: Default::default(),
             other_tenant: Default::default(),
+            refresh: Default::default(),
         })
     }
 

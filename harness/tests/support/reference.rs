@@ -337,6 +337,10 @@ impl Target for ReferenceTarget {
         Some(self.url("api/me/identities"))
     }
 
+    fn provider_profile_url(&self) -> Option<Url> {
+        Some(self.url("api/me/provider-profile"))
+    }
+
     fn identity_url(&self, id: &str) -> Option<Url> {
         Some(self.url(&format!("api/me/identities/{id}")))
     }

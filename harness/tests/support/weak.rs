@@ -31,12 +31,14 @@ use reference_client::{
     AppState, NewUser, UnknownUserPolicy,
     error::ApiError,
     oidc::VerifiedLogin,
+    provider_tokens::ProviderTokens,
     providers::{Protocol, ProviderLogin, github::Github, wechat::Wechat},
     routes::{
         TX_COOKIE,
         callback::{BindingRequired, CallbackRequest},
         complete_login,
         login::{ClientAddr, LoginQuery, redirect_to_provider},
+        provider_profile::keep_tokens,
     },
     store::{LoginTransaction, PendingBinding, TakeError},
 };
@@ -105,6 +107,11 @@ pub struct Weaknesses {
     /// The login asks only for `openid`, while the app still shows the name and picture it finds
     /// (ST-SCOPE-CLAIMS).
     pub scope_openid_only: bool,
+    /// A refreshed id_token's `iss` is not checked, neither against the configured issuer nor against
+    /// the login's (RF-ID-TOKEN).
+    pub skip_refresh_iss_check: bool,
+    /// A refreshed id_token's `sub` is not compared with the login's (RF-ID-TOKEN).
+    pub skip_refresh_sub_check: bool,
 }
 
 impl Weaknesses {
@@ -161,6 +168,14 @@ impl fmt::Display for Weaknesses {
             (self.kid_required, "id_token without kid refused"),
             (self.jwks_all_or_nothing, "one unusable JWK spoils the JWKS"),
             (self.scope_openid_only, "login asks only for openid"),
+            (
+                self.skip_refresh_iss_check,
+                "refreshed id_token iss unchecked",
+            ),
+            (
+                self.skip_refresh_sub_check,
+                "refreshed id_token sub unchecked",
+            ),
         ] {
             if on {
                 names.push(name);
@@ -220,6 +235,9 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
     let mut router = Router::new();
     if weak.no_form_post_callback {
         router = router.route("/callback", get(reference_client::routes::pages::callback));
+    }
+    if weak.skip_refresh_iss_check || weak.skip_refresh_sub_check {
+        router = router.route("/api/me/provider-profile", get(provider_profile));
     }
     router
         .route("/auth/login", get(login))
@@ -487,6 +505,9 @@ async fn callback(
         app.db
             .set_login_hint(user.id, &id_token, login.sid.as_deref())?;
     }
+    if !user.disabled {
+        keep_tokens(app, &user, &tx.provider, login.tokens.clone()).await?;
+    }
     complete_login(app, jar, &user, tx.return_to)
 }
 
@@ -547,7 +568,19 @@ async fn exchange_and_verify(
     let id_token = body["id_token"]
         .as_str()
         .ok_or_else(|| provider("no id_token".into()))?;
-    verify_id_token(w, &discovery.jwks_uri, id_token, nonce).await
+    let mut login = verify_id_token(w, &discovery.jwks_uri, id_token, nonce).await?;
+    // As the real exchange: the tokens are kept for using the provider again (RF-HAPPY).
+    login.tokens = body["access_token"].as_str().map(|access| ProviderTokens {
+        access_token: access.to_owned(),
+        access_expires_at: body["expires_in"]
+            .as_u64()
+            .map(|secs| app.now().saturating_add(secs)),
+        refresh_token: body["refresh_token"].as_str().map(str::to_owned),
+        issuer: login.issuer.clone(),
+        subject: login.subject.clone(),
+        azp: login.azp.clone(),
+    });
+    Ok(login)
 }
 
 fn reject(why: &str) -> ApiError {
@@ -680,7 +713,53 @@ async fn verify_id_token(
         picture: claims["picture"].as_str().map(str::to_owned),
         id_token: Some(token.to_owned()),
         sid: claims["sid"].as_str().map(str::to_owned),
+        azp: claims["azp"].as_str().map(str::to_owned),
+        tokens: None,
     })
+}
+
+/// `GET /api/me/provider-profile`: the real handler with a refresh step whose id_token checks lack the
+/// switched-off comparisons with the login (`skip_refresh_iss_check`, `skip_refresh_sub_check`).
+async fn provider_profile(
+    State(w): State<Weak>,
+    headers: header::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let user = reference_client::routes::me::authenticate(&w.app, &headers).await?;
+    let weak = w.clone();
+    reference_client::routes::provider_profile::provider_profile_with(
+        &w.app,
+        &user,
+        move |provider, tokens| async move {
+            let refreshed = provider.redeem_refresh_token(&tokens).await?;
+            if let Some(id_token) = &refreshed.id_token {
+                verify_refreshed_id_token(&weak, &provider, id_token, &tokens).await?;
+            }
+            Ok(refreshed.tokens)
+        },
+    )
+    .await
+}
+
+/// The checks of a refreshed id_token (OIDC Core §12.2), minus the switched-off ones: the login's checks
+/// without the nonce (a refresh sends none), then the same `sub` and `azp` as the login's.
+async fn verify_refreshed_id_token(
+    w: &Weak,
+    provider: &reference_client::oidc::Provider,
+    token: &str,
+    original: &ProviderTokens,
+) -> Result<(), ApiError> {
+    let mut lax = w.clone();
+    lax.weak.skip_nonce_check = true;
+    lax.weak.skip_iss_check = w.weak.skip_iss_check || w.weak.skip_refresh_iss_check;
+    let discovery = provider.discovery().await?;
+    let refreshed = verify_id_token(&lax, &discovery.jwks_uri, token, "").await?;
+    if !w.weak.skip_refresh_sub_check && refreshed.subject != original.subject {
+        return Err(reject("the refreshed id_token names another sub"));
+    }
+    if original.azp.is_some() && refreshed.azp != original.azp {
+        return Err(reject("the refreshed id_token's azp is not the login's"));
+    }
+    Ok(())
 }
 
 /// `POST /backchannel-logout`: the real handler, or the same checks with the switched-off ones left out:
@@ -911,6 +990,7 @@ async fn wechat_login(w: &Weak, wechat: &Wechat, code: &str) -> Result<ProviderL
         picture: user["headimgurl"].as_str().map(str::to_owned),
         id_token: None,
         sid: None,
+        tokens: None,
     })
 }
 
@@ -953,5 +1033,6 @@ async fn github_login(w: &Weak, github: &Github, code: &str) -> Result<ProviderL
         picture: user["avatar_url"].as_str().map(str::to_owned),
         id_token: None,
         sid: None,
+        tokens: None,
     })
 }

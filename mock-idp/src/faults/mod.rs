@@ -44,6 +44,8 @@ pub enum Point {
     Logout,
     /// The end-session endpoint's redirect back to the client.
     EndSession,
+    /// The id_token of a refresh grant's answer (Core §12.2), not that of a code exchange.
+    Refresh,
 }
 
 /// An error code the authorization response can carry instead of a code (RFC 6749 §4.1.2.1, Core §3.1.2.6).
@@ -229,6 +231,12 @@ pub enum Fault {
     EndSessionOtherState,
     /// `end_session.no_state`: the redirect to the post-logout URI carries no `state`.
     EndSessionNoState,
+    /// `refresh.id_token_other_iss`: a refresh grant's id_token names another `iss` than the login's
+    /// (validly signed otherwise; `oidcc-client-test-refresh-token-invalid-issuer`).
+    RefreshIdTokenOtherIss,
+    /// `refresh.id_token_other_sub`: a refresh grant's id_token names another `sub` than the login's,
+    /// another user's when there is one (`oidcc-client-test-refresh-token-invalid-sub`).
+    RefreshIdTokenOtherSub,
 }
 
 /// What the documentation says about one fault name.
@@ -400,6 +408,14 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "end_session.no_state",
         "the redirect to the post-logout URI carries no state",
     ),
+    info(
+        "refresh.id_token_other_iss",
+        "a refresh grant's id_token names another iss than the login's (validly signed)",
+    ),
+    info(
+        "refresh.id_token_other_sub",
+        "a refresh grant's id_token names another sub than the login's, another user's if any (validly signed)",
+    ),
 ];
 
 /// A fault name or value that is not one of [`CATALOGUE`].
@@ -542,6 +558,8 @@ impl Fault {
             "logout.wrong_event" => Fault::LogoutWrongEvent,
             "end_session.other_state" => Fault::EndSessionOtherState,
             "end_session.no_state" => Fault::EndSessionNoState,
+            "refresh.id_token_other_iss" => Fault::RefreshIdTokenOtherIss,
+            "refresh.id_token_other_sub" => Fault::RefreshIdTokenOtherSub,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -597,6 +615,8 @@ impl Fault {
             Fault::LogoutWrongEvent => "logout.wrong_event",
             Fault::EndSessionOtherState => "end_session.other_state",
             Fault::EndSessionNoState => "end_session.no_state",
+            Fault::RefreshIdTokenOtherIss => "refresh.id_token_other_iss",
+            Fault::RefreshIdTokenOtherSub => "refresh.id_token_other_sub",
         }
     }
 
@@ -621,6 +641,7 @@ impl Fault {
             Some("discovery") => Point::Discovery,
             Some("logout") => Point::Logout,
             Some("end_session") => Point::EndSession,
+            Some("refresh") => Point::Refresh,
             _ => Point::Jwks,
         }
     }

@@ -152,6 +152,34 @@ pub fn id_token(
     Ok((format!("{input}.{}", B64.encode(signature)), kid))
 }
 
+/// Applies the `refresh.*` faults to the claims of a refresh grant's id_token, before it is signed as
+/// usual: another `iss` (the issuer with `/other` appended), or another `sub` (`other_sub`, another user's
+/// subject, or the subject with `-other` appended when there is no other user). Core §12.2 requires both to
+/// equal the login's.
+pub fn refreshed_id_token(
+    claims: &mut Map<String, Value>,
+    issuer: &str,
+    other_sub: Option<String>,
+    faults: &[Fault],
+) {
+    for fault in faults {
+        match fault {
+            Fault::RefreshIdTokenOtherIss => {
+                claims.insert("iss".into(), json!(format!("{issuer}/other")));
+            }
+            Fault::RefreshIdTokenOtherSub => {
+                let own = claims
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let other = other_sub.clone().unwrap_or_else(|| format!("{own}-other"));
+                claims.insert("sub".into(), json!(other));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A back-channel logout token (`claims` as the provider makes them) with the `logout.*` faults applied:
 /// `alg: none` and no signature, HS256 keyed with the published public key's PEM, or `events` naming only
 /// another event (signed as usual).

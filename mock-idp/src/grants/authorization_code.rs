@@ -117,6 +117,7 @@ pub fn exchange(
             auth_time: grant.auth_time,
             refresh,
             id_token: grant.scope.iter().any(|s| s == "openid"),
+            refreshed: false,
             access: crate::tokens::AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,

@@ -43,6 +43,7 @@ pub fn exchange(
             auth_time: state.clock.now(),
             refresh: false,
             id_token: false,
+            refreshed: false,
             access: crate::tokens::AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,

@@ -116,8 +116,14 @@ pub async fn token(
                     username: issued.username.as_deref(),
                 },
             );
+            let issued_access_token = issued
+                .body
+                .get("access_token")
+                .and_then(serde_json::Value::as_str)
+                .map(crate::requests::fingerprint);
             let mut response = spoil::token(&faults, issued.body).await;
             Note {
+                issued_access_token,
                 username: issued.username,
                 client_id: Some(issued.client_id),
                 id_token_kid: issued.id_token_kid,

@@ -74,6 +74,7 @@ pub fn exchange(
             auth_time: grant.auth_time,
             refresh: true,
             id_token: scope.iter().any(|s| s == "openid"),
+            refreshed: true,
             access: crate::tokens::AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,

@@ -21,7 +21,7 @@ fn header(jwt: &str) -> Value {
 }
 
 /// Verifies an RS256 JWS against the JWKS key its kid names (or the only key).
-fn verifies(jwt: &str, jwks: &Value) -> bool {
+pub(crate) fn verifies(jwt: &str, jwks: &Value) -> bool {
     let kid = header(jwt)["kid"].as_str().map(str::to_owned);
     let keys = jwks["keys"].as_array().cloned().unwrap_or_default();
     let key = keys
@@ -37,7 +37,7 @@ fn verifies(jwt: &str, jwks: &Value) -> bool {
     jsonwebtoken::decode::<Value>(jwt, &dk, &v).is_ok()
 }
 
-async fn jwks(t: &TestIdp) -> Value {
+pub(crate) async fn jwks(t: &TestIdp) -> Value {
     read(t.http.get(t.idp.jwks_uri()).send().await.expect("jwks"))
         .await
         .json()

@@ -126,3 +126,135 @@ async fn another_clients_refresh_token_is_invalid_grant() {
         "untouched by the foreign attempt"
     );
 }
+
+/// The id_tokens of a login for alice (nonce n-1) and of the refresh that follows it.
+async fn id_tokens_of_login_and_refresh(t: &TestIdp) -> (String, Reply) {
+    let code = t.code_for("alice", &[("nonce", "n-1")]).await;
+    let first = t.exchange(&code).await.json();
+    let id = first["id_token"].as_str().expect("id_token").to_owned();
+    let r = first["refresh_token"].as_str().expect("r").to_owned();
+    (id, refresh(t, &r).await)
+}
+
+// Core §12.2: a refreshed id_token names the same iss, sub and aud as the login's, and the login's
+// auth_time; it need not carry a nonce (there was none in the refresh request).
+#[tokio::test]
+async fn a_refreshed_id_token_names_the_same_issuer_subject_audience_and_auth_time() {
+    let t = spawn_idp().await;
+    let (first, refreshed) = id_tokens_of_login_and_refresh(&t).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    let refreshed = refreshed.json()["id_token"]
+        .as_str()
+        .expect("a refreshed id_token")
+        .to_owned();
+    let (a, b) = (claims(&first), claims(&refreshed));
+    for claim in ["iss", "sub", "aud", "auth_time", "sid"] {
+        assert_eq!(a[claim], b[claim], "{claim}: {a} vs {b}");
+    }
+    assert_eq!(a.get("azp"), b.get("azp"));
+    assert_eq!(a["nonce"], "n-1");
+    assert!(b.get("nonce").is_none(), "{b}");
+    assert!(crate::faults::verifies(
+        &refreshed,
+        &crate::faults::jwks(&t).await
+    ));
+}
+
+// `refresh.id_token_other_iss` / `_other_sub` spoil only a refresh grant's id_token: the login's is
+// untouched and the fault is still armed for the refresh; that one is validly signed, with one claim
+// changed.
+#[tokio::test]
+async fn refresh_faults_change_the_refreshed_id_tokens_iss_or_sub_and_keep_the_signature() {
+    for (fault, claim) in [
+        (mock_idp::Fault::RefreshIdTokenOtherIss, "iss"),
+        (mock_idp::Fault::RefreshIdTokenOtherSub, "sub"),
+    ] {
+        let t = spawn_idp().await;
+        t.idp.fault(fault.clone()).once();
+        let (first, refreshed) = id_tokens_of_login_and_refresh(&t).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+        let refreshed = refreshed.json()["id_token"]
+            .as_str()
+            .expect("a refreshed id_token")
+            .to_owned();
+        let (a, b) = (claims(&first), claims(&refreshed));
+        assert_eq!(
+            a["iss"],
+            t.idp.issuer(),
+            "the login's id_token is untouched"
+        );
+        assert_eq!(
+            a["sub"], "248289761001",
+            "the login's id_token is untouched"
+        );
+        assert_ne!(a[claim], b[claim], "{fault:?}: {b}");
+        for other in ["iss", "sub", "aud"].into_iter().filter(|c| *c != claim) {
+            assert_eq!(a[other], b[other], "{fault:?} changes only {claim}");
+        }
+        if claim == "sub" {
+            assert_eq!(b["sub"], "248289761002", "another user's subject (bob's)");
+        }
+        assert!(crate::faults::verifies(
+            &refreshed,
+            &crate::faults::jwks(&t).await
+        ));
+        assert!(t.idp.faults().is_empty(), "applied once, then disarmed");
+        let log = t.idp.requests();
+        assert!(
+            log.iter()
+                .any(|r| r.note.faults.iter().any(|f| f == fault.name())),
+            "the request log names the fault"
+        );
+    }
+}
+
+// Armed by name, as the config file, the CLI and the Gherkin step do; scoped to another user it spares
+// alice's refresh.
+#[tokio::test]
+async fn a_refresh_fault_armed_by_name_for_another_user_spares_this_one() {
+    let t = spawn_idp().await;
+    let fault: mock_idp::Fault = "refresh.id_token_other_sub".parse().expect("a fault name");
+    t.idp
+        .arm(mock_idp::FaultSpec::new(fault).for_user("bob"))
+        .expect("arm");
+    let (first, refreshed) = id_tokens_of_login_and_refresh(&t).await;
+    let refreshed = refreshed.json()["id_token"]
+        .as_str()
+        .expect("id_token")
+        .to_owned();
+    assert_eq!(claims(&first)["sub"], claims(&refreshed)["sub"]);
+    assert_eq!(t.idp.faults().len(), 1, "still armed for bob");
+}
+
+// The request log names the access token a token response issued by the fingerprint under which a later
+// request's `Bearer` credentials appear: a harness can tell which token a client used at userinfo.
+#[tokio::test]
+async fn the_log_fingerprints_each_issued_access_token_as_it_shows_its_later_use() {
+    let t = spawn_idp().await;
+    let code = t.code_for("alice", &[]).await;
+    let first = t.exchange(&code).await.json();
+    let r1 = first["refresh_token"].as_str().expect("r1").to_owned();
+    let a2 = refresh(&t, &r1).await.json()["access_token"]
+        .as_str()
+        .expect("a2")
+        .to_owned();
+    assert_eq!(t.userinfo(&a2).await.status, StatusCode::OK);
+    let log = t.idp.requests();
+    let refresh_record = log
+        .iter()
+        .find(|r| r.param("grant_type") == Some("refresh_token"))
+        .expect("the refresh is logged");
+    let fingerprint = mock_idp::requests::fingerprint(&a2);
+    assert_eq!(
+        refresh_record.note.issued_access_token.as_deref(),
+        Some(fingerprint.as_str())
+    );
+    let userinfo = log
+        .iter()
+        .find(|r| r.path.ends_with("/userinfo"))
+        .expect("userinfo is logged");
+    assert_eq!(
+        userinfo.header("authorization"),
+        Some(format!("Bearer {fingerprint}").as_str())
+    );
+}

@@ -207,3 +207,19 @@ async fn the_handle_counts_token_requests() {
     t.exchange(&code).await;
     assert_eq!(t.idp.token_requests(), 2);
 }
+
+// A client's access-token lifetime can change while the server runs (the harness shortens the backend's to
+// make it refresh); its secret stays as registered.
+#[tokio::test]
+async fn a_clients_access_token_lifetime_changes_in_place() {
+    let t = spawn_idp().await;
+    let before = t
+        .idp
+        .update_client(WEB, |c| c.access_token_ttl = Some(60))
+        .expect("web is registered");
+    assert_eq!(before.access_token_ttl, None);
+    let code = t.code_for("alice", &[]).await;
+    let answer = t.exchange(&code).await;
+    assert_eq!(answer.json()["expires_in"], 60, "{answer:?}");
+    assert!(t.idp.update_client("nobody", |_| {}).is_none());
+}

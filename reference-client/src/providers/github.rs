@@ -151,6 +151,7 @@ impl Github {
             picture: user.avatar_url.filter(|p| !p.is_empty()),
             id_token: None,
             sid: None,
+            tokens: None,
         })
     }
 }

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::{ProviderKind, ProviderSettings, Settings, UnknownUserPolicy};
 use crate::error::ApiError;
 use crate::oidc::{AuthorizationStart, Provider};
+use crate::provider_tokens::ProviderTokens;
 
 /// Who a provider says logged in, after every check.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct ProviderLogin {
     pub id_token: Option<String>,
     /// OpenID Connect only: the id_token's `sid`, which a back-channel logout token may name.
     pub sid: Option<String>,
+    /// OpenID Connect only: the login's access and refresh tokens, kept to use the provider again.
+    pub tokens: Option<ProviderTokens>,
 }
 
 /// How one provider is spoken to.
@@ -130,6 +133,7 @@ impl ConfiguredProvider {
                     picture: login.picture,
                     id_token: login.id_token,
                     sid: login.sid,
+                    tokens: login.tokens,
                 })
             }
             Protocol::Wechat(w) => w.complete(code).await,

@@ -163,6 +163,7 @@ impl Wechat {
             picture: user.headimgurl.filter(|p| !p.is_empty()),
             id_token: None,
             sid: None,
+            tokens: None,
         })
     }
 }

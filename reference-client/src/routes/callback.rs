@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
 
+use super::provider_profile::keep_tokens;
 use super::{TX_COOKIE, complete_login};
 use crate::config::UnknownUserPolicy;
 use crate::db::{LinkOutcome, NewUser, Role};
@@ -146,6 +147,9 @@ pub async fn callback(
             .await?
             .ok_or(ApiError::InvalidToken("unknown user"))?;
         tracing::info!(user_id, provider = %provider.name, "identity linked");
+        if !user.disabled {
+            keep_tokens(&state, &user, &provider.name, login.tokens).await?;
+        }
         return complete_login(&state, jar, &user, tx.return_to);
     }
 
@@ -210,6 +214,9 @@ pub async fn callback(
             .db
             .call(move |db| db.set_login_hint(id, &id_token, sid.as_deref()))
             .await?;
+    }
+    if !user.disabled {
+        keep_tokens(&state, &user, &provider.name, login.tokens).await?;
     }
     complete_login(&state, jar, &user, tx.return_to)
 }

@@ -8,6 +8,7 @@ pub mod login;
 pub mod logout;
 pub mod me;
 pub mod pages;
+pub mod provider_profile;
 pub mod test_hooks;
 
 use axum::Json;

@@ -13,4 +13,5 @@ mod login;
 mod logout;
 mod provider_faults;
 mod providers;
+mod refresh;
 mod users;
