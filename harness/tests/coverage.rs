@@ -91,9 +91,7 @@ const AWAITING_SCENARIOS: &[&str] = &[
     "RF-HAPPY",
     "ID-SIG-ES256",
     "ID-SIG-HS256",
-    "ID-JWKS-URI-MOVED",
     "RF-ID-TOKEN",
-    "RS-USERINFO-JWT",
     // Issue 24.
     "ENTRA-ISSUER",
     "ENTRA-TENANT",
