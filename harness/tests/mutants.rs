@@ -8,7 +8,8 @@
 //! `@mutant-logout-sid-ends-all` (so does one that names only a `sid`), `@mutant-github-login-key`,
 //! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), `@mutant-no-form-post-callback` (a
 //! redirect URI that takes no POST, for an app asking for form_post), `@mutant-logout-alg-unchecked` (a
-//! back-channel endpoint that trusts a logout token's own `alg`), and for the ★ rows of section G (id_token checks)
+//! back-channel endpoint that trusts a logout token's own `alg`), `@mutant-userinfo-signature-unchecked` (a
+//! signed userinfo read without checking its signature), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
@@ -232,4 +233,13 @@ async fn the_shared_openid_scenario_fails_when_openids_are_not_namespaced_per_ap
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-wechat-openid-unscoped", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signed_userinfo_scenario_fails_when_its_signature_is_not_checked() {
+    let weak = Weaknesses {
+        skip_userinfo_signature_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-userinfo-signature-unchecked", weak, 1).await;
 }
