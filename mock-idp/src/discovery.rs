@@ -1,8 +1,8 @@
 //! Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWKS (RFC 7517 §5).
 
 use axum::{
-    extract::{Path, State},
-    http::StatusCode,
+    extract::State,
+    http::{StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -71,10 +71,10 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /keys/{tag}/jwks`: the JWKS at its moved path ([`crate::state::Inner::moved_jwks_path`]) while
-/// `jwks.moved` is armed; 404 for any other tag, or when the fault is not armed.
-pub async fn moved_jwks(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
-    let path = format!("{}{tag}/jwks", crate::state::MOVED_JWKS_PREFIX);
-    if path != state.moved_jwks_path || !state.faults.is_armed(&Fault::JwksMoved) {
+/// `jwks.moved` is armed; 404 for any other tag, or when the fault is not armed. The path is read whole
+/// (a tenant's request arrives with `/t/NAME` stripped and the outer route's parameters still attached).
+pub async fn moved_jwks(State(state): State<AppState>, uri: Uri) -> Response {
+    if uri.path() != state.moved_jwks_path || !state.faults.is_armed(&Fault::JwksMoved) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let faults = state.faults.take(Point::Jwks, Context::default());
