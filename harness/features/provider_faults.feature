@@ -65,6 +65,14 @@ Feature: The backend fails closed when the provider misbehaves
     Then the backend refuses with "issuer_mismatch"
     And no app token was issued
 
+  @ID-JWKS-URI-MOVED @fresh-backend
+  Scenario: A moved jwks_uri is found through discovery
+    Given the provider injects "jwks.moved" until cleared
+    When "alice" logs in through the browser
+    Then the provider saw the backend fetch its discovery document
+    And the backend issues an app token
+    And the provider saw the JWKS fetched at its moved path
+
   @UM-IDP-FAILURE @JWT-LAST @fresh-backend
   Scenario: An unavailable discovery document stops the login before the provider
     Given the provider injects "discovery.unavailable" until cleared

@@ -150,6 +150,16 @@ impl Arrangement {
                     .is_some_and(|s| s.chooses_response_mode())
             {
                 Some("asks for form_post responses, which [start] can ask of a backend")
+            } else if text == SIGNED_USERINFO_STEP
+                && fixed.userinfo_signed_response_alg.is_none()
+                && self
+                    .starter
+                    .as_ref()
+                    .is_some_and(|s| s.chooses_userinfo_signing())
+            {
+                Some(
+                    "registers the backend for signed userinfo, which [start] can ask of a backend",
+                )
             } else {
                 None
             }
@@ -232,6 +242,9 @@ impl Arrangement {
         }
     }
 }
+
+/// The step (lower-cased) that registers the scenario's backend for signed userinfo (RS-USERINFO-JWT).
+pub(crate) const SIGNED_USERINFO_STEP: &str = "the backend is registered for signed userinfo";
 
 /// The steps of a scenario with its feature's and rule's backgrounds, lower-cased.
 fn steps_of<'a>(
@@ -343,6 +356,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
         .post_logout_redirect_uris
         .extend(fixed.post_logout_redirect_uri.clone());
     client.backchannel_logout_uri = fixed.backchannel_logout_uri.clone();
+    client.userinfo_signed_response_alg = fixed.userinfo_signed_response_alg;
     server
         .add_client(client)
         .map_err(|e| io::Error::other(format!("registering the backend's client: {e}")))?;

@@ -14,6 +14,7 @@
 //! post_logout_redirect_uri = "http://127.0.0.1:3000/"           # optional: logout scenarios
 //! backchannel_logout_uri = "http://127.0.0.1:3000/backchannel"  # optional
 //! # token_endpoint_auth_method = "client_secret_post"           # default client_secret_basic
+//! # userinfo_signed_response_alg = "RS256"   # registered for signed userinfo (RS-USERINFO-JWT)
 //!
 //! [backend]
 //! base_url = "http://127.0.0.1:3000"
@@ -70,7 +71,8 @@
 //! [start]                         # optional: a backend of a scenario's own (see [`StartSection`])
 //! # command = ["./my-backend"]
 //! # env = { ISSUER = "{issuer}", PORT = "{port}", POLICY = "{policy}", JWT_KEY = "{jwt_key}",
-//! #         RESPONSE_MODE = "{response_mode}" }
+//! #         RESPONSE_MODE = "{response_mode}",
+//! #         USERINFO_SIGNED_RESPONSE_ALG = "{userinfo_signed_response_alg}" }
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -154,6 +156,11 @@ pub struct ProviderSection {
     /// `client_secret_basic` (default) or `client_secret_post`.
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: mock_idp::AuthMethod,
+    /// The backend registered for signed userinfo with this algorithm (OIDC Core §5.3.2): the runner
+    /// registers its client so, and the RS-USERINFO-JWT scenarios run on it. Absent: those scenarios run
+    /// on a backend started with `{userinfo_signed_response_alg}`, or do not apply.
+    #[serde(default)]
+    pub userinfo_signed_response_alg: Option<mock_idp::SigningAlg>,
 }
 
 fn default_auth_method() -> mock_idp::AuthMethod {
@@ -432,7 +439,9 @@ pub struct LinkingSection {
 /// `{port}` (a free loopback port), `{base}` (`http://127.0.0.1:{port}`), `{dir}` (an empty directory
 /// removed afterwards), `{policy}`, `{jwt_key}` (32 random bytes, or what a startup scenario tries) and
 /// `{response_mode}` (`query`, or `form_post` for the form_post scenarios, which then get a backend
-/// started so instead of the running one).
+/// started so instead of the running one) and `{userinfo_signed_response_alg}` (the provider's signing
+/// algorithm, `RS256`, for the signed-userinfo scenarios, which then get a backend started so; empty
+/// otherwise).
 /// The started backend's endpoints are `[backend]`'s and `[provider]`'s URLs with `backend.base_url`
 /// replaced by `{base}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -578,6 +587,7 @@ impl HttpFactory {
             auth_method: file.provider.token_endpoint_auth_method,
             post_logout_redirect_uri: file.provider.post_logout_redirect_uri.clone(),
             backchannel_logout_uri: file.provider.backchannel_logout_uri.clone(),
+            userinfo_signed_response_alg: file.provider.userinfo_signed_response_alg,
             personas: file
                 .extra_providers
                 .iter()

@@ -70,6 +70,7 @@ impl StartedFactory {
         policy: Policy,
         jwt_key: &str,
         response_mode: &str,
+        userinfo_alg: &str,
     ) -> anyhow::Result<Started> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         // A free port: bound and released; the backend binds it a moment later.
@@ -94,6 +95,7 @@ impl StartedFactory {
                 .replace("{policy}", policy.as_str())
                 .replace("{jwt_key}", jwt_key)
                 .replace("{response_mode}", response_mode)
+                .replace("{userinfo_signed_response_alg}", userinfo_alg)
         };
         let program = fill(&self.start.command[0]);
         let output = dir.join("output.log");
@@ -187,8 +189,19 @@ impl TargetFactory for StartedFactory {
             } else {
                 "query"
             };
+            let userinfo_alg = if options.signed_userinfo {
+                mock_idp::SigningAlg::RS256.as_str()
+            } else {
+                ""
+            };
             match self
-                .spawn(provider, options.unknown_user_policy, &key, mode)
+                .spawn(
+                    provider,
+                    options.unknown_user_policy,
+                    &key,
+                    mode,
+                    userinfo_alg,
+                )
                 .await?
             {
                 Started::Listening(process, base) => Ok(Box::new(HttpTarget {
@@ -205,6 +218,11 @@ impl TargetFactory for StartedFactory {
 
     fn chooses_response_mode(&self) -> bool {
         let placeholder = |t: &String| t.contains("{response_mode}");
+        self.start.command.iter().any(placeholder) || self.start.env.values().any(placeholder)
+    }
+
+    fn chooses_userinfo_signing(&self) -> bool {
+        let placeholder = |t: &String| t.contains("{userinfo_signed_response_alg}");
         self.start.command.iter().any(placeholder) || self.start.env.values().any(placeholder)
     }
 
@@ -227,7 +245,7 @@ impl TargetFactory for StartedFactory {
             }
             Ok(
                 match self
-                    .spawn(provider, Policy::default(), key, "query")
+                    .spawn(provider, Policy::default(), key, "query", "")
                     .await?
                 {
                     Started::Listening(process, _) => {

@@ -55,6 +55,9 @@ pub struct TargetOptions {
     /// The scenario judges a backend that asks for `response_mode=form_post`: a factory that can choose
     /// starts one so. Any backend is judged by what its login asks for (ST-FORM-POST's "Applies when").
     pub form_post: bool,
+    /// The scenario judges a backend registered with `userinfo_signed_response_alg` (RS-USERINFO-JWT): a
+    /// factory that can choose starts one so, and the harness registers its client so.
+    pub signed_userinfo: bool,
 }
 
 /// The protocol of a provider that is not OpenID Connect.
@@ -293,6 +296,8 @@ pub struct FixedBackend {
     pub post_logout_redirect_uri: Option<String>,
     /// Its back-channel logout URI, registered with the client.
     pub backchannel_logout_uri: Option<String>,
+    /// The algorithm of signed userinfo it registered (`[provider] userinfo_signed_response_alg`).
+    pub userinfo_signed_response_alg: Option<mock_idp::SigningAlg>,
     /// The WeChat and GitHub providers it is configured with, each a tenant of the runner's provider.
     pub personas: Vec<FixedPersona>,
 }
@@ -346,6 +351,12 @@ pub trait TargetFactory: Send + Sync + Debug {
     /// [`TargetOptions::form_post`]): then a form_post scenario gets one of its own instead of the running
     /// backend.
     fn chooses_response_mode(&self) -> bool {
+        false
+    }
+
+    /// Whether the backends it starts can be registered for signed userinfo (honouring
+    /// [`TargetOptions::signed_userinfo`]): then a signed-userinfo scenario gets one of its own.
+    fn chooses_userinfo_signing(&self) -> bool {
         false
     }
 

@@ -267,6 +267,7 @@ RC_SEED_DEMO_USERS = "false"
 RC_JWT_KEY = "{{jwt_key}}"
 RC_UNKNOWN_USER_POLICY = "{{policy}}"
 RC_RESPONSE_MODE = "{{response_mode}}"
+RC_USERINFO_SIGNED_RESPONSE_ALG = "{{userinfo_signed_response_alg}}"
 RC_HTTP_TIMEOUT_MS = "5000"
 RC_TEST_HOOKS = "true"
 RUST_LOG = "warn"
@@ -368,7 +369,8 @@ audience = "reference-client"
     assert!(xml.contains("<testsuites"), "not JUnit: {xml}");
     // What the target file describes runs: WeChat and GitHub logins ([[extra_providers]]), account
     // linking ([linking]), and on backends started for the scenario ([start]) another policy, a first
-    // fetch of discovery, a startup check, a client secret of the scenario's own and form_post responses.
+    // fetch of discovery (a moved jwks_uri too), a startup check, a client secret of the scenario's own,
+    // form_post responses and signed userinfo.
     for name in [
         "Log in with WeChat creates one user with the provider&apos;s name and avatar",
         "Log in with GitHub creates one user with the provider&apos;s name and avatar",
@@ -380,6 +382,9 @@ audience = "reference-client"
         "The backend&apos;s own secret with reserved characters works",
         "Discovery issuer mismatch is refused",
         "A form_post response logs the user in",
+        "A moved jwks_uri is found through discovery",
+        "A signed userinfo fills the profile (positive control)",
+        "A signed userinfo with a bad signature is discarded",
     ] {
         assert!(
             passed_in_junit(&xml, name),

@@ -90,8 +90,6 @@ const AWAITING_SCENARIOS: &[&str] = &[
     "TK-HS256",
     "ID-SIG-ES256",
     "ID-SIG-HS256",
-    "ID-JWKS-URI-MOVED",
-    "RS-USERINFO-JWT",
     // Issue 24.
     "ENTRA-ISSUER",
     "ENTRA-TENANT",

@@ -11,7 +11,8 @@
 //! back-channel endpoint that trusts a logout token's own `alg`), `@mutant-logout-event-unchecked` (one
 //! that ignores `events`), `@mutant-kid-required` (an id_token without `kid` refused whatever the JWKS
 //! holds), `@mutant-jwks-all-or-nothing` (one unparseable JWK spoils the JWKS), `@mutant-scope-openid-only`
-//! (a login asking only for `openid`), and for the ★ rows of section G (id_token checks)
+//! (a login asking only for `openid`), `@mutant-userinfo-signature-unchecked` (a signed userinfo read
+//! without checking its signature), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check),
 //! and for RF-ID-TOKEN `@mutant-no-refresh-iss-check`, `@mutant-no-refresh-sub-check` (a refreshed id_token's
@@ -292,4 +293,13 @@ async fn scope_scenarios_fail_when_the_login_asks_only_for_openid() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-scope-openid-only", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signed_userinfo_scenario_fails_when_its_signature_is_not_checked() {
+    let weak = Weaknesses {
+        skip_userinfo_signature_check: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-userinfo-signature-unchecked", weak, 1).await;
 }

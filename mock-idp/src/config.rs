@@ -243,6 +243,11 @@ pub struct ClientConfig {
     /// 1.0 §2.2); the only URI the provider ever posts to for this client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// Userinfo answers this client with a JWT (`application/jwt`) signed with this algorithm, carrying
+    /// `iss` and `aud` (OIDC Core §5.3.2, Dynamic Client Registration §2); it must be the algorithm the
+    /// provider signs id_tokens with. Absent: plain JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
 }
 
 fn default_grants() -> Vec<GrantType> {
@@ -284,6 +289,27 @@ impl ClientConfig {
     pub fn with_backchannel_logout_uri(mut self, uri: &str) -> Self {
         self.backchannel_logout_uri = Some(uri.to_owned());
         self
+    }
+
+    /// Checks that the client asks for signed userinfo only with `provider_alg`, the algorithm the provider
+    /// signs id_tokens with (the one key it has to sign userinfo too).
+    pub fn validate_for_provider(
+        &self,
+        field: &str,
+        provider_alg: SigningAlg,
+    ) -> Result<(), ConfigError> {
+        match self.userinfo_signed_response_alg {
+            Some(alg) if alg != provider_alg => Err(invalid(
+                format!("{field}.userinfo_signed_response_alg"),
+                format!(
+                    "{} is not what this provider signs with ({}): userinfo is signed with the \
+                     id_token key",
+                    alg.as_str(),
+                    provider_alg.as_str()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Checks one client; `field` is its path in the file.
@@ -855,6 +881,7 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             c.validate(&format!("clients[{i}]"))?;
+            c.validate_for_provider(&format!("clients[{i}]"), self.signing_alg)?;
             if !seen.insert(c.client_id.as_str()) {
                 return Err(invalid(
                     format!("clients[{i}].client_id"),

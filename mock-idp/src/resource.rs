@@ -121,7 +121,31 @@ pub async fn userinfo(
             username: Some(&user.username),
         },
     );
-    let mut response = spoil::userinfo(&faults, body).await;
+    // Core §5.3.2: a client registered with `userinfo_signed_response_alg` gets a signed JWT. Validation
+    // made that the algorithm of the provider's key, so the active key signs it.
+    let signs = client_id.is_some_and(|id| {
+        crate::state::read(&state.clients)
+            .get(id)
+            .is_some_and(|c| c.config.userinfo_signed_response_alg.is_some())
+    });
+    let mut response = if signs {
+        match state.keys.active() {
+            Ok(key) => {
+                let signed = spoil::SignedUserinfo {
+                    key: &key,
+                    issuer: &state.issuer,
+                    client_id: client_id.unwrap_or_default(),
+                };
+                spoil::userinfo(&faults, body, Some(signed)).await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "signing userinfo");
+                OAuthError::ServerError.into_response()
+            }
+        }
+    } else {
+        spoil::userinfo(&faults, body, None).await
+    };
     Note {
         username: Some(user.username.clone()),
         client_id: client_id.map(str::to_owned),

@@ -77,6 +77,7 @@ fn oidc_routes() -> Router<AppState> {
             get(discovery::discovery),
         )
         .route("/jwks", get(discovery::jwks))
+        .route("/keys/{tag}/jwks", get(discovery::moved_jwks))
         .route("/authorize", get(authorize::authorize))
         .route(
             "/token",
@@ -431,6 +432,12 @@ impl Handle {
     /// The JWKS URL.
     pub fn jwks_uri(&self) -> String {
         self.url("/jwks")
+    }
+
+    /// Where the JWKS is while `jwks.moved` is armed: a path of this provider's own, new every run, that
+    /// discovery's `jwks_uri` names then (the request log records fetches there as JWKS fetches).
+    pub fn moved_jwks_uri(&self) -> String {
+        self.url(&self.state.moved_jwks_path)
     }
 
     /// The revocation endpoint.

@@ -79,6 +79,10 @@ pub struct Inner {
     pub faults: FaultRegistry,
     /// Every request received, masked and bounded.
     pub requests: RequestLog,
+    /// Where the JWKS is served while `jwks.moved` is armed: `/keys/{random}/jwks`, new for every provider
+    /// (so a client cannot guess it and must read discovery's `jwks_uri`); its last segment stays `jwks`,
+    /// so the request log counts a fetch there as a JWKS fetch.
+    pub moved_jwks_path: String,
     /// Authorization codes.
     pub codes: Box<dyn CodeStore>,
     /// Issued access tokens and revocations.
@@ -101,6 +105,9 @@ pub struct Inner {
     /// after a bad callback (what the conformance suite counts as a rejection).
     pub token_requests: AtomicU64,
 }
+
+/// The first segment of [`Inner::moved_jwks_path`].
+pub const MOVED_JWKS_PREFIX: &str = "/keys/";
 
 /// The shared state; clone freely.
 #[derive(Clone)]
@@ -190,6 +197,7 @@ impl AppState {
             keys,
             faults,
             requests: RequestLog::new(config.request_log_capacity),
+            moved_jwks_path: format!("{MOVED_JWKS_PREFIX}{}/jwks", random_token(12)),
             codes: stores.codes,
             tokens: stores.tokens,
             refresh: stores.refresh,
@@ -214,6 +222,7 @@ impl AppState {
     /// Adds or replaces a client, hashing its secret.
     pub fn add_client(&self, client: ClientConfig) -> Result<(), crate::config::ConfigError> {
         client.validate("client")?;
+        client.validate_for_provider("client", self.keys.alg())?;
         write(&self.clients).insert(client.client_id.clone(), RegisteredClient::new(client));
         Ok(())
     }

@@ -144,6 +144,10 @@ pub struct Settings {
     pub session_mode: SessionMode,
     /// How the OpenID provider sends the authorization response (`query` or `form_post`).
     pub response_mode: ResponseMode,
+    /// What the client registered as `userinfo_signed_response_alg` at the provider (OIDC Core §5.3.2):
+    /// userinfo must then be a JWT of this algorithm (`RS256` or `ES256`), verified against the JWKS,
+    /// with our `iss` and `aud`, before any claim is used. `None`: plain JSON userinfo.
+    pub userinfo_signed_response_alg: Option<jsonwebtoken::Algorithm>,
     /// Allowed clock difference with the provider when checking id_token `exp` and `iat`.
     pub clock_skew: Duration,
     /// Timeout of every request to the provider (discovery, JWKS, token endpoint).
@@ -205,6 +209,9 @@ pub enum ProviderKind {
         client_secret: Secret,
         /// Scopes; `openid` is always included.
         scopes: Vec<String>,
+        /// What we registered as `userinfo_signed_response_alg` there (see
+        /// [`Settings::userinfo_signed_response_alg`]); absent: plain JSON userinfo.
+        userinfo_signed_response_alg: Option<jsonwebtoken::Algorithm>,
     },
     /// The WeChat Open Platform website login.
     Wechat {
@@ -260,6 +267,21 @@ struct RawProvider {
     authorize_url: Option<String>,
     api_url: Option<String>,
     unknown_user_policy: Option<String>,
+    userinfo_signed_response_alg: Option<String>,
+}
+
+/// `userinfo_signed_response_alg`: `RS256` or `ES256` (what the id_token checks verify too); empty means
+/// none (so a launcher may pass an empty placeholder).
+fn userinfo_alg(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<jsonwebtoken::Algorithm>, ConfigError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("RS256") => Ok(Some(jsonwebtoken::Algorithm::RS256)),
+        Some("ES256") => Ok(Some(jsonwebtoken::Algorithm::ES256)),
+        Some(v) => Err(invalid(field, format!("`{v}` is not RS256 or ES256"))),
+    }
 }
 
 fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> {
@@ -299,6 +321,10 @@ fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> 
                 client_id: need("client_id", raw.client_id.clone())?,
                 client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
                 scopes,
+                userinfo_signed_response_alg: userinfo_alg(
+                    "providers",
+                    raw.userinfo_signed_response_alg.as_deref(),
+                )?,
             }
         }
         "wechat" => ProviderKind::Wechat {
@@ -363,6 +389,7 @@ struct RawSettings {
     unknown_user_policy: Option<String>,
     session_mode: Option<String>,
     response_mode: Option<String>,
+    userinfo_signed_response_alg: Option<String>,
     clock_skew_secs: Option<u64>,
     http_timeout_ms: Option<u64>,
     transaction_ttl_secs: Option<u64>,
@@ -404,6 +431,7 @@ const KEYS: &[&str] = &[
     "unknown_user_policy",
     "session_mode",
     "response_mode",
+    "userinfo_signed_response_alg",
     "clock_skew_secs",
     "http_timeout_ms",
     "transaction_ttl_secs",
@@ -628,6 +656,10 @@ impl Settings {
             unknown_user_policy,
             session_mode,
             response_mode,
+            userinfo_signed_response_alg: userinfo_alg(
+                "userinfo_signed_response_alg",
+                raw.userinfo_signed_response_alg.as_deref(),
+            )?,
             clock_skew: Duration::from_secs(raw.clock_skew_secs.unwrap_or(120)),
             http_timeout: Duration::from_millis(http_timeout_ms),
             transaction_ttl: positive(
@@ -672,6 +704,7 @@ impl Settings {
                 client_id: self.client_id.clone(),
                 client_secret: self.client_secret.clone(),
                 scopes: self.scopes.clone(),
+                userinfo_signed_response_alg: self.userinfo_signed_response_alg,
             },
             unknown_user_policy: None,
         }]
@@ -773,6 +806,26 @@ mod tests {
         let err = Settings::load_from(None, env(&[("RC_RESPONSE_MODE", "fragment")]))
             .expect_err("refused");
         assert!(err.to_string().contains("`response_mode`"), "{err}");
+    }
+
+    #[test]
+    fn signed_userinfo_is_off_unless_an_algorithm_is_registered() {
+        assert_eq!(Settings::builtin().userinfo_signed_response_alg, None);
+        let on = Settings::load_from(None, env(&[("RC_USERINFO_SIGNED_RESPONSE_ALG", "RS256")]))
+            .expect("ok");
+        assert_eq!(
+            on.userinfo_signed_response_alg,
+            Some(jsonwebtoken::Algorithm::RS256)
+        );
+        let empty = Settings::load_from(None, env(&[("RC_USERINFO_SIGNED_RESPONSE_ALG", "")]))
+            .expect("an empty placeholder means none");
+        assert_eq!(empty.userinfo_signed_response_alg, None);
+        let err = Settings::load_from(None, env(&[("RC_USERINFO_SIGNED_RESPONSE_ALG", "none")]))
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("`userinfo_signed_response_alg`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -220,6 +220,29 @@ pub enum UserinfoAnswer {
     Unauthorized,
 }
 
+/// The userinfo claims this client reads (Core §5.3.2).
+#[derive(Clone, Debug, Deserialize)]
+struct Userinfo {
+    /// Must be the id_token's `sub`.
+    sub: Option<String>,
+    /// Display name.
+    name: Option<String>,
+    /// Picture URL.
+    picture: Option<String>,
+}
+
+/// A signed userinfo's claims: the userinfo ones plus `iss` and `aud`.
+#[derive(Clone, Debug, Deserialize)]
+struct SignedUserinfo {
+    /// Must be the configured issuer.
+    iss: Option<String>,
+    /// Must be our client id.
+    aud: Option<Audience>,
+    /// The userinfo claims.
+    #[serde(flatten)]
+    info: Userinfo,
+}
+
 /// What a verified back-channel logout token names (Back-Channel Logout 1.0 §2.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogoutClaims {
@@ -260,6 +283,9 @@ pub struct Provider {
     scopes: Vec<String>,
     /// Whether to ask for `response_mode=form_post`.
     form_post: bool,
+    /// What we registered as `userinfo_signed_response_alg`: userinfo must then be a JWT of exactly this
+    /// algorithm (Core §5.3.2).
+    userinfo_alg: Option<Algorithm>,
     /// Allowed difference with the provider's clock.
     skew_secs: u64,
     /// Redirects off, timeout set.
@@ -280,9 +306,11 @@ impl Provider {
         client_id: &str,
         client_secret: &crate::config::Secret,
         scopes: &[String],
+        userinfo_signed_response_alg: Option<Algorithm>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let mut own = settings.clone();
+        own.userinfo_signed_response_alg = userinfo_signed_response_alg;
         own.issuer = issuer.to_owned();
         own.client_id = client_id.to_owned();
         own.client_secret = client_secret.clone();
@@ -321,6 +349,7 @@ impl Provider {
             redirect_uri: settings.redirect_uri.to_string(),
             scopes: settings.scopes.clone(),
             form_post: settings.response_mode == crate::config::ResponseMode::FormPost,
+            userinfo_alg: settings.userinfo_signed_response_alg,
             skew_secs: settings.clock_skew.as_secs(),
             http: OAuthHttp(http),
             clock,
@@ -579,7 +608,10 @@ impl Provider {
 
     /// Core §5.3: the profile claims the id_token lacks, from userinfo, used only when its `sub` is the
     /// id_token's (§5.3.2; CONFORMANCE ID-USERINFO-SUB). Userinfo only adds to a login already verified:
-    /// when it fails or names someone else, the login goes on without it.
+    /// when it fails or names someone else, the login goes on without it. A client registered with
+    /// `userinfo_signed_response_alg` takes only an `application/jwt` answer whose signature (that
+    /// algorithm, a key of the JWKS), `iss` and `aud` check out (§5.3.4; CONFORMANCE RS-USERINFO-JWT);
+    /// anything else is discarded the same way.
     async fn fill_from_userinfo(
         &self,
         discovery: &Discovery,
@@ -589,27 +621,46 @@ impl Provider {
         let Some(endpoint) = discovery.userinfo_endpoint.as_deref() else {
             return;
         };
-        #[derive(Deserialize)]
-        struct Userinfo {
-            sub: Option<String>,
-            name: Option<String>,
-            picture: Option<String>,
-        }
+        let accept = if self.userinfo_alg.is_some() {
+            "application/jwt"
+        } else {
+            "application/json"
+        };
         let fetched = async {
             let response = self
                 .http
                 .0
                 .get(endpoint)
                 .bearer_auth(access_token)
-                .header(reqwest::header::ACCEPT, "application/json")
+                .header(reqwest::header::ACCEPT, accept)
                 .send()
                 .await
                 .map_err(|e| e.to_string())?;
             if !response.status().is_success() {
                 return Err(format!("status {}", response.status()));
             }
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase())
+                .unwrap_or_default();
             let body = read_limited(response).await.map_err(|e| e.to_string())?;
-            serde_json::from_slice::<Userinfo>(&body).map_err(|e| e.to_string())
+            match self.userinfo_alg {
+                None => serde_json::from_slice::<Userinfo>(&body).map_err(|e| e.to_string()),
+                Some(alg) => {
+                    if content_type != "application/jwt" {
+                        return Err(format!(
+                            "a signed userinfo was registered; the answer is {content_type:?}, \
+                             not application/jwt"
+                        ));
+                    }
+                    let jwt = std::str::from_utf8(&body).map_err(|e| e.to_string())?;
+                    self.verify_signed_userinfo(discovery, jwt.trim(), alg)
+                        .await
+                }
+            }
         }
         .await;
         match fetched {
@@ -620,6 +671,57 @@ impl Provider {
             Ok(_) => tracing::warn!("userinfo names another subject; its claims are discarded"),
             Err(e) => tracing::warn!(error = %e, "userinfo failed; the login goes on without it"),
         }
+    }
+
+    /// A signed userinfo's claims (Core §5.3.2): the header's alg must be the registered one (never
+    /// `none`, never another), the signature must verify with a key of the provider's JWKS (re-fetched
+    /// once for an unknown kid, as for id_tokens), `iss` must be the issuer and `aud` our client id alone.
+    async fn verify_signed_userinfo(
+        &self,
+        discovery: &Discovery,
+        jwt: &str,
+        alg: Algorithm,
+    ) -> Result<Userinfo, String> {
+        let header = jsonwebtoken::decode_header(jwt).map_err(|e| format!("header: {e}"))?;
+        if header.alg != alg {
+            return Err(format!("signed with {:?}, registered {alg:?}", header.alg));
+        }
+        let keys = self
+            .jwks(discovery, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let jwk = match select_key(&keys, header.kid.as_deref(), alg) {
+            Some(k) => k.clone(),
+            None if header.kid.is_some() => {
+                let keys = self
+                    .jwks(discovery, true)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                select_key(&keys, header.kid.as_deref(), alg)
+                    .cloned()
+                    .ok_or("no key with this kid")?
+            }
+            None => return Err("no kid and not exactly one usable key".into()),
+        };
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable key: {e}"))?;
+        let mut validation = Validation::new(alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<SignedUserinfo>(jwt, &key, &validation)
+            .map_err(|e| format!("signature: {e}"))?
+            .claims;
+        if claims.iss.as_deref() != Some(self.issuer.as_str()) {
+            return Err("wrong or missing iss".into());
+        }
+        match &claims.aud {
+            Some(Audience::One(a)) if a == &self.client_id => {}
+            Some(Audience::Many(list))
+                if !list.is_empty() && list.iter().all(|a| a == &self.client_id) => {}
+            _ => return Err("wrong or missing aud".into()),
+        }
+        Ok(claims.info)
     }
 
     /// Fetches the JWKS; `refresh` forces a new fetch.

@@ -55,6 +55,13 @@ async fn asks_for_form_post(w: &mut World) -> anyhow::Result<()> {
     w.want_form_post()
 }
 
+/// RS-USERINFO-JWT: the backend is registered with `userinfo_signed_response_alg` (an in-process backend is
+/// started so; a running one when its target file says so; otherwise the row does not apply).
+#[given(expr = "the backend is registered for signed userinfo")]
+async fn registered_for_signed_userinfo(w: &mut World) -> anyhow::Result<()> {
+    w.want_signed_userinfo()
+}
+
 /// Step 4: the frontend hands the authorization response's parameters to the backend, unchanged.
 #[when(expr = "the frontend hands the callback to the backend")]
 async fn hand_callback(w: &mut World) -> anyhow::Result<()> {

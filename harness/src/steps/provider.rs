@@ -196,6 +196,19 @@ async fn userinfo_not_called(w: &mut World) -> anyhow::Result<()> {
     w.check_not_called_since_callback("userinfo")
 }
 
+/// ID-JWKS-URI-MOVED's "Applies when": the backend fetched the discovery document; otherwise the row does
+/// not apply.
+#[then(expr = "the provider saw the backend fetch its discovery document")]
+async fn discovery_fetched(w: &mut World) -> anyhow::Result<()> {
+    w.check_fetched_discovery()
+}
+
+/// ID-JWKS-URI-MOVED: the JWKS was fetched at the path `jwks.moved` moved it to.
+#[then(expr = "the provider saw the JWKS fetched at its moved path")]
+async fn jwks_fetched_at_moved_path(w: &mut World) -> anyhow::Result<()> {
+    w.check_jwks_fetched_at_moved_path()
+}
+
 /// The backend fetched the JWKS after the last callback was handed over (key rotation, unknown kid).
 #[then(expr = "the provider's JWKS was fetched again for that callback")]
 async fn jwks_refetched(w: &mut World) -> anyhow::Result<()> {

@@ -232,6 +232,35 @@ impl World {
         Ok(())
     }
 
+    /// The scenario judges a backend registered with `userinfo_signed_response_alg` (RS-USERINFO-JWT); only
+    /// before the backend has started. A running backend is one when its target file says so
+    /// (`[provider] userinfo_signed_response_alg`); a factory that chooses starts one so; for any other
+    /// backend the row does not apply.
+    pub fn want_signed_userinfo(&mut self) -> anyhow::Result<()> {
+        ensure!(
+            self.app.is_none(),
+            "the app is already running: register it for signed userinfo before any step that uses it"
+        );
+        let not_applicable = || {
+            crate::target::not_applicable(
+                "RS-USERINFO-JWT applies when the backend registered `userinfo_signed_response_alg`; \
+                 the target file has no `[provider] userinfo_signed_response_alg` (nor \
+                 `{userinfo_signed_response_alg}` in [start], to start a backend so)",
+            )
+        };
+        if let Some(fixed) = self.factory.fixed() {
+            return match fixed.userinfo_signed_response_alg {
+                Some(_) => Ok(()),
+                None => Err(not_applicable()),
+            };
+        }
+        if !self.factory.chooses_userinfo_signing() {
+            return Err(not_applicable());
+        }
+        self.options.signed_userinfo = true;
+        Ok(())
+    }
+
     /// Gives the backend this client secret instead of a random one; only before the backend has started.
     pub fn set_app_client_secret(&mut self, secret: &str) -> anyhow::Result<()> {
         if self.factory.fixed().is_some() {
@@ -322,6 +351,11 @@ impl World {
                     .post_logout_redirect_uris
                     .extend(target.post_logout_redirect_uri());
                 client.backchannel_logout_uri = target.backchannel_logout_uri();
+                // RS-USERINFO-JWT: signed with the key the provider signs id_tokens with.
+                client.userinfo_signed_response_alg = self
+                    .options
+                    .signed_userinfo
+                    .then(|| self.provider.idp.state().keys.alg());
                 self.provider.register(client)?;
             }
             if self.factory.fixed().is_some() {

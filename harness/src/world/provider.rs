@@ -74,6 +74,54 @@ impl World {
         )))
     }
 
+    /// ID-JWKS-URI-MOVED's "Applies when": the backend fetched the provider's discovery document during the
+    /// scenario (a backend that does not configure itself from discovery cannot find a moved JWKS).
+    pub fn check_fetched_discovery(&self) -> anyhow::Result<()> {
+        let idp = self.provider.global("reading the request log")?;
+        let fetched = idp
+            .state()
+            .requests
+            .since(self.provider.log_start())
+            .iter()
+            .any(|r| {
+                r.path.ends_with("/.well-known/openid-configuration")
+                    || r.path.ends_with("/.well-known/oauth-authorization-server")
+            });
+        if fetched {
+            return Ok(());
+        }
+        Err(crate::target::not_applicable(
+            "ID-JWKS-URI-MOVED applies when the RP configures itself from discovery; this backend \
+             fetched no discovery document",
+        ))
+    }
+
+    /// ID-JWKS-URI-MOVED: the JWKS was fetched, and served, at the path the provider moved it to
+    /// (`jwks.moved`), which only discovery's `jwks_uri` names.
+    pub fn check_jwks_fetched_at_moved_path(&self) -> anyhow::Result<()> {
+        let idp = self.provider.global("reading the request log")?;
+        let moved = idp.state().moved_jwks_path.clone();
+        let log = idp.state().requests.since(self.provider.log_start());
+        let at_new = log
+            .iter()
+            .filter(|r| r.method == "GET" && r.status == 200 && r.path.ends_with(&moved))
+            .count();
+        let at_old = log
+            .iter()
+            .filter(|r| r.status == 404 && r.path.ends_with("/jwks") && !r.path.ends_with(&moved))
+            .count();
+        ensure!(
+            at_new >= 1,
+            "the backend never fetched the JWKS at its moved path (discovery's jwks_uri){}",
+            if at_old > 0 {
+                format!("; it asked the old path {at_old} time(s) and got 404")
+            } else {
+                String::new()
+            }
+        );
+        Ok(())
+    }
+
     /// The provider received no request to `/{endpoint}` since the last callback was handed over.
     pub fn check_not_called_since_callback(&self, endpoint: &str) -> anyhow::Result<()> {
         let n = self

@@ -114,6 +114,10 @@ impl TargetFactory for ReferenceFactory {
                 Policy::AutoCreate => UnknownUserPolicy::AutoCreate,
                 Policy::RequireBinding => UnknownUserPolicy::RequireBinding,
             };
+            if options.signed_userinfo {
+                // What the harness registers for it (RS-USERINFO-JWT): the provider's default algorithm.
+                settings.userinfo_signed_response_alg = Some(jsonwebtoken::Algorithm::RS256);
+            }
             if !options.extra_providers.is_empty() {
                 settings.providers = providers(&settings, &options.extra_providers)?;
             }
@@ -149,6 +153,11 @@ impl TargetFactory for ReferenceFactory {
                 _task: task,
             }) as Box<dyn Target>)
         })
+    }
+
+    /// The reference client registers for signed userinfo when a scenario asks (RS-USERINFO-JWT).
+    fn chooses_userinfo_signing(&self) -> bool {
+        true
     }
 
     /// The deployment path: `RC_*` settings through [`Settings::load_from`] (where the configuration is

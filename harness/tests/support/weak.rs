@@ -112,6 +112,9 @@ pub struct Weaknesses {
     pub skip_refresh_iss_check: bool,
     /// A refreshed id_token's `sub` is not compared with the login's (RF-ID-TOKEN).
     pub skip_refresh_sub_check: bool,
+    /// A signed userinfo (the client registered `userinfo_signed_response_alg`) is read without checking
+    /// its signature, `iss` or `aud` (RS-USERINFO-JWT).
+    pub skip_userinfo_signature_check: bool,
 }
 
 impl Weaknesses {
@@ -175,6 +178,10 @@ impl fmt::Display for Weaknesses {
             (
                 self.skip_refresh_sub_check,
                 "refreshed id_token sub unchecked",
+            ),
+            (
+                self.skip_userinfo_signature_check,
+                "signed userinfo unchecked",
             ),
         ] {
             if on {
@@ -569,6 +576,20 @@ async fn exchange_and_verify(
         .as_str()
         .ok_or_else(|| provider("no id_token".into()))?;
     let mut login = verify_id_token(w, &discovery.jwks_uri, id_token, nonce).await?;
+    if let (Some(endpoint), Some(access)) = (
+        discovery.userinfo_endpoint.as_deref(),
+        body["access_token"].as_str(),
+    ) && (login.name.is_none() || login.picture.is_none())
+    {
+        // As the real one: userinfo only adds to a verified login; a failure leaves it out.
+        if let Ok(info) = userinfo(w, endpoint, &discovery.jwks_uri, access).await
+            && info["sub"].as_str() == Some(login.subject.as_str())
+        {
+            let text = |k: &str| info[k].as_str().map(str::to_owned);
+            login.name = login.name.take().or(text("name"));
+            login.picture = login.picture.take().or(text("picture"));
+        }
+    }
     // As the real exchange: the tokens are kept for using the provider again (RF-HAPPY).
     login.tokens = body["access_token"].as_str().map(|access| ProviderTokens {
         access_token: access.to_owned(),
@@ -581,6 +602,81 @@ async fn exchange_and_verify(
         azp: login.azp.clone(),
     });
     Ok(login)
+}
+
+/// A copy of the reference client's userinfo read (`reference_client::oidc`): JSON, or for a client
+/// registered with `userinfo_signed_response_alg` an `application/jwt` whose signature, `iss` and `aud`
+/// are checked, unless `skip_userinfo_signature_check` reads its payload as it is.
+async fn userinfo(w: &Weak, endpoint: &str, jwks_uri: &str, access: &str) -> Result<Value, String> {
+    let settings = &w.app.settings;
+    let response = w
+        .http
+        .get(endpoint)
+        .bearer_auth(access)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("status {}", response.status()));
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    let Some(alg) = settings.userinfo_signed_response_alg else {
+        return serde_json::from_str(&body).map_err(|e| e.to_string());
+    };
+    let jwt = body.trim();
+    if w.weak.skip_userinfo_signature_check {
+        let payload = jwt.split('.').nth(1).ok_or("not a JWS")?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|e| e.to_string())?;
+        return serde_json::from_slice(&bytes).map_err(|e| e.to_string());
+    }
+    if !content_type.starts_with("application/jwt") {
+        return Err(format!("{content_type:?} is not application/jwt"));
+    }
+    let header = jsonwebtoken::decode_header(jwt).map_err(|e| e.to_string())?;
+    if header.alg != alg {
+        return Err("another algorithm".into());
+    }
+    let jwks: Value = w
+        .http
+        .get(jwks_uri)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys: Vec<Jwk> = jwks["keys"]
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .filter_map(|k| serde_json::from_value(k.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let jwk = keys
+        .iter()
+        .find(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .ok_or("no key")?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+        .map_err(|e| e.to_string())?
+        .claims;
+    if claims["iss"].as_str() != Some(w.app.provider.issuer())
+        || claims["aud"].as_str() != Some(settings.client_id.as_str())
+    {
+        return Err("iss or aud".into());
+    }
+    Ok(claims)
 }
 
 fn reject(why: &str) -> ApiError {

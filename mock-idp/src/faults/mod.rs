@@ -204,6 +204,9 @@ pub enum Fault {
     TokenError200,
     /// `userinfo.wrong_sub`: userinfo names another subject.
     UserinfoWrongSub,
+    /// `userinfo.bad_signature`: a signed userinfo (`application/jwt`, for a client registered with
+    /// `userinfo_signed_response_alg`) whose signature does not verify; a JSON userinfo is unchanged.
+    UserinfoBadSignature,
     /// `userinfo.status=STATUS[:html]`: userinfo answers this status.
     UserinfoStatus(ErrorStatus),
     /// `userinfo.delay=MS`: the userinfo answer comes this many milliseconds late.
@@ -221,6 +224,9 @@ pub enum Fault {
     /// `jwks.unusable_keys`: the JWKS also holds an `AKP` (post-quantum-shaped) key and a key of a made-up
     /// `kty`, which a client must skip (RFC 7517 §5).
     JwksUnusableKeys,
+    /// `jwks.moved`: the JWKS moves to a path of this provider's own (unguessable, new each run), which
+    /// discovery's `jwks_uri` names; the old `/jwks` answers 404.
+    JwksMoved,
     /// `logout.alg_none`: the back-channel logout token has `alg: none` and no signature.
     LogoutAlgNone,
     /// `logout.wrong_alg`: the logout token is HS256, keyed with the PEM of the published public key.
@@ -361,6 +367,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "HTTP 200 carrying the protocol's error instead of tokens (WeChat errcode 40029, GitHub bad_verification_code, OIDC invalid_grant)",
     ),
     info("userinfo.wrong_sub", "userinfo names another subject"),
+    info(
+        "userinfo.bad_signature",
+        "a signed userinfo (application/jwt) whose signature does not verify",
+    ),
     valued(
         "userinfo.status",
         "STATUS[:html]",
@@ -387,6 +397,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
     info(
         "jwks.unusable_keys",
         "the JWKS also holds an AKP key and a key of a made-up kty, to be skipped",
+    ),
+    info(
+        "jwks.moved",
+        "the JWKS moves to a new unguessable path that discovery names; /jwks answers 404",
     ),
     info(
         "logout.alg_none",
@@ -542,6 +556,7 @@ impl Fault {
             "token.close_connection" => Fault::TokenCloseConnection,
             "token.error_200" => Fault::TokenError200,
             "userinfo.wrong_sub" => Fault::UserinfoWrongSub,
+            "userinfo.bad_signature" => Fault::UserinfoBadSignature,
             "userinfo.status" => Fault::UserinfoStatus(
                 ErrorStatus::parse(value)
                     .ok_or_else(|| bad("a status 400-599, optionally :html"))?,
@@ -553,6 +568,7 @@ impl Fault {
             "jwks.empty" => Fault::JwksEmpty,
             "jwks.no_kid" => Fault::JwksNoKid,
             "jwks.unusable_keys" => Fault::JwksUnusableKeys,
+            "jwks.moved" => Fault::JwksMoved,
             "logout.alg_none" => Fault::LogoutAlgNone,
             "logout.wrong_alg" => Fault::LogoutWrongAlg,
             "logout.wrong_event" => Fault::LogoutWrongEvent,
@@ -602,6 +618,7 @@ impl Fault {
             Fault::TokenCloseConnection => "token.close_connection",
             Fault::TokenError200 => "token.error_200",
             Fault::UserinfoWrongSub => "userinfo.wrong_sub",
+            Fault::UserinfoBadSignature => "userinfo.bad_signature",
             Fault::UserinfoStatus(_) => "userinfo.status",
             Fault::UserinfoDelay(_) => "userinfo.delay",
             Fault::DiscoveryUnavailable => "discovery.unavailable",
@@ -610,6 +627,7 @@ impl Fault {
             Fault::JwksEmpty => "jwks.empty",
             Fault::JwksNoKid => "jwks.no_kid",
             Fault::JwksUnusableKeys => "jwks.unusable_keys",
+            Fault::JwksMoved => "jwks.moved",
             Fault::LogoutAlgNone => "logout.alg_none",
             Fault::LogoutWrongAlg => "logout.wrong_alg",
             Fault::LogoutWrongEvent => "logout.wrong_event",
@@ -834,6 +852,13 @@ impl FaultRegistry {
     /// The armed faults, oldest first.
     pub fn list(&self) -> Vec<ArmedFault> {
         self.lock().clone()
+    }
+
+    /// Whether `fault` is armed, without counting it as applied: for a response that only points to where
+    /// a fault applies (discovery naming the moved JWKS of `jwks.moved`). With nothing armed, one load.
+    pub fn is_armed(&self, fault: &Fault) -> bool {
+        self.count.load(Ordering::Acquire) != 0
+            && self.lock().iter().any(|a| a.spec.fault == *fault)
     }
 
     /// The faults that apply to one response at `point` for `context`, oldest first; each counts as

@@ -396,14 +396,106 @@ pub async fn persona_token(
     response
 }
 
-/// The userinfo answer `body` after the faults (OpenID: the subject is `sub`).
-pub async fn userinfo(faults: &[Fault], body: Map<String, Value>) -> Response {
-    user_api(faults, body, "sub").await
+/// How userinfo answers a client registered with `userinfo_signed_response_alg` (OIDC Core §5.3.2): a JWT
+/// signed with the id_token key, with the provider's `iss` and the client as `aud`.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedUserinfo<'a> {
+    /// The provider's active id_token key.
+    pub key: &'a SigningKey,
+    /// The provider's issuer: the JWT's `iss`.
+    pub issuer: &'a str,
+    /// The client: the JWT's `aud`.
+    pub client_id: &'a str,
+}
+
+/// The userinfo answer `body` after the faults (OpenID: the subject is `sub`): JSON, or for a client
+/// registered with `userinfo_signed_response_alg` a signed JWT of the same (spoiled) claims, whose signature
+/// `userinfo.bad_signature` breaks.
+pub async fn userinfo(
+    faults: &[Fault],
+    body: Map<String, Value>,
+    signed: Option<SignedUserinfo<'_>>,
+) -> Response {
+    let Some(signed) = signed else {
+        return user_api(faults, body, "sub").await;
+    };
+    let mut response = match spoil_user_api(faults, body, "sub").await {
+        Err(replaced) => replaced,
+        Ok(mut claims) => {
+            claims.insert("iss".into(), json!(signed.issuer));
+            claims.insert("aud".into(), json!(signed.client_id));
+            match signed_userinfo(signed.key, &claims, faults) {
+                Ok(jwt) => {
+                    let mut r = (StatusCode::OK, jwt).into_response();
+                    let headers = r.headers_mut();
+                    // Core §5.3.2: a signed userinfo is `application/jwt`.
+                    headers.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/jwt"),
+                    );
+                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    r
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "signing userinfo");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }
+            }
+        }
+    };
+    Note {
+        faults: names(faults),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
+}
+
+/// The signed userinfo JWT: header `{alg, kid, typ: "JWT"}`, the claims, and a signature that
+/// `userinfo.bad_signature` spoils (one bit flipped, as `id_token.bad_signature` does).
+fn signed_userinfo(
+    key: &SigningKey,
+    claims: &Map<String, Value>,
+    faults: &[Fault],
+) -> Result<String, KeyError> {
+    let jwt = key.sign(claims)?;
+    if !faults.contains(&Fault::UserinfoBadSignature) {
+        return Ok(jwt);
+    }
+    let (input, signature) = jwt
+        .rsplit_once('.')
+        .ok_or_else(|| KeyError::new("a JWS without a signature".into()))?;
+    let mut signature = B64
+        .decode(signature)
+        .map_err(|e| KeyError::new(e.to_string()))?;
+    if let Some(first) = signature.first_mut() {
+        *first ^= 0x01;
+    }
+    Ok(format!("{input}.{}", B64.encode(signature)))
 }
 
 /// A user API's answer `body` after the faults; `userinfo.wrong_sub` changes the member `subject` (a
 /// string or, for GitHub's `id`, a number).
-pub async fn user_api(faults: &[Fault], mut body: Map<String, Value>, subject: &str) -> Response {
+pub async fn user_api(faults: &[Fault], body: Map<String, Value>, subject: &str) -> Response {
+    let mut response = match spoil_user_api(faults, body, subject).await {
+        Ok(body) => crate::grants::no_store_json(Value::Object(body)),
+        Err(replaced) => replaced,
+    };
+    Note {
+        faults: names(faults),
+        ..Note::default()
+    }
+    .attach(&mut response);
+    response
+}
+
+/// The user API's claims after the faults (delayed, another subject), or the error answer that replaces
+/// them (`userinfo.status`).
+async fn spoil_user_api(
+    faults: &[Fault],
+    mut body: Map<String, Value>,
+    subject: &str,
+) -> Result<Map<String, Value>, Response> {
     if let Some(delay) = delay_of(faults) {
         tokio::time::sleep(delay).await;
     }
@@ -422,14 +514,10 @@ pub async fn user_api(faults: &[Fault], mut body: Map<String, Value>, subject: &
             _ => {}
         }
     }
-    let mut response =
-        replaced.unwrap_or_else(|| crate::grants::no_store_json(Value::Object(body)));
-    Note {
-        faults: names(faults),
-        ..Note::default()
+    match replaced {
+        Some(r) => Err(r),
+        None => Ok(body),
     }
-    .attach(&mut response);
-    response
 }
 
 /// The discovery document after the faults.

@@ -173,6 +173,38 @@ async fn users_clients_next_login_clock_keys_faults_requests_and_verdict() {
         admin.delete(&format!("{p}/clients/app")).await.status,
         StatusCode::NO_CONTENT
     );
+    // RS-USERINFO-JWT: signed userinfo, with the algorithm the provider signs id_tokens with only.
+    let signed = admin
+        .post(
+            &format!("{p}/clients"),
+            json!({"client_id": "signed", "client_secret": "signed-secret",
+                   "redirect_uris": ["http://127.0.0.1:8080/cb"],
+                   "userinfo_signed_response_alg": "RS256"}),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::CREATED, "{}", signed.body);
+    assert_eq!(
+        t.state()
+            .client("signed")
+            .and_then(|c| c.config.userinfo_signed_response_alg),
+        Some(mock_idp::SigningAlg::RS256)
+    );
+    let other_alg = admin
+        .post(
+            &format!("{p}/clients"),
+            json!({"client_id": "es", "client_secret": "es-secret",
+                   "redirect_uris": ["http://127.0.0.1:8080/cb"],
+                   "userinfo_signed_response_alg": "ES256"}),
+        )
+        .await;
+    assert_eq!(other_alg.status, StatusCode::BAD_REQUEST);
+    assert!(
+        other_alg.json()["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("userinfo_signed_response_alg")),
+        "{}",
+        other_alg.body
+    );
 
     let unknown = admin
         .post(&format!("{p}/next-login"), json!({"username": "nobody"}))

@@ -728,3 +728,175 @@ async fn a_request_whose_client_gives_up_during_a_delay_is_still_logged() {
     }
     assert!(logged, "the token request never reached the log");
 }
+
+#[tokio::test]
+async fn a_moved_jwks_is_named_by_discovery_served_at_its_new_path_and_gone_from_the_old() {
+    let t = spawn_idp().await;
+    let get = |url: String| {
+        let http = t.http.clone();
+        async move { read(http.get(url).send().await.expect("get")).await }
+    };
+    let moved = t.idp.moved_jwks_uri();
+    assert_ne!(moved, t.idp.jwks_uri());
+    assert!(moved.ends_with("/jwks"), "{moved}");
+    // Not armed: the moved path is not served, discovery names /jwks.
+    assert_eq!(get(moved.clone()).await.status, StatusCode::NOT_FOUND);
+    let real = jwks(&t).await;
+    t.idp.fault(Fault::JwksMoved);
+    assert_eq!(
+        get(t.idp.discovery_url()).await.json()["jwks_uri"],
+        moved.as_str()
+    );
+    assert_eq!(get(t.idp.jwks_uri()).await.status, StatusCode::NOT_FOUND);
+    let at_new = get(moved.clone()).await;
+    assert_eq!(at_new.status, StatusCode::OK);
+    assert_eq!(at_new.json(), real);
+    // Another tag under the same prefix is not it.
+    let guessed = moved.replace("/keys/", "/keys/x");
+    assert_eq!(get(guessed).await.status, StatusCode::NOT_FOUND);
+    // The request log records the fetch at the new path as a JWKS fetch (a path ending in /jwks).
+    let fetched = t
+        .idp
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 200 && t.idp.url(&r.path) == moved)
+        .count();
+    assert_eq!(fetched, 1);
+    // Another provider (another run) moves it elsewhere.
+    let other = spawn_idp().await;
+    assert_ne!(
+        other.idp.moved_jwks_uri().replace(other.idp.issuer(), ""),
+        moved.replace(t.idp.issuer(), "")
+    );
+    t.idp.clear_faults();
+    assert_eq!(
+        get(t.idp.discovery_url()).await.json()["jwks_uri"],
+        t.idp.jwks_uri().as_str()
+    );
+    assert_eq!(get(moved).await.status, StatusCode::NOT_FOUND);
+}
+
+/// The provider's built-in configuration with the web client registered for signed userinfo.
+fn signed_userinfo_config() -> mock_idp::Config {
+    let mut config = mock_idp::Config::builtin();
+    for c in config.clients.iter_mut().filter(|c| c.client_id == WEB) {
+        c.userinfo_signed_response_alg = Some(mock_idp::SigningAlg::RS256);
+    }
+    config
+}
+
+#[tokio::test]
+async fn a_client_registered_for_signed_userinfo_gets_a_jwt_with_iss_and_aud() {
+    let t = spawn_idp_with(signed_userinfo_config()).await;
+    let access = t.access_token_of("alice").await;
+    let reply = t.userinfo(&access).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-type"), Some("application/jwt"));
+    let jwt = reply.body.trim();
+    assert!(verifies(jwt, &jwks(&t).await), "{jwt}");
+    assert_eq!(header(jwt)["alg"], "RS256");
+    let c = claims(jwt);
+    assert_eq!(c["sub"], "248289761001");
+    assert_eq!(c["iss"], t.idp.issuer());
+    assert_eq!(c["aud"], WEB);
+    assert!(c["name"].is_string(), "{c}");
+    let doc = read(t.http.get(t.idp.discovery_url()).send().await.expect("get"))
+        .await
+        .json();
+    assert_eq!(
+        doc["userinfo_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+}
+
+#[tokio::test]
+async fn other_clients_keep_json_userinfo_and_bad_signature_leaves_json_alone() {
+    let t = spawn_idp().await;
+    let access = t.access_token_of("alice").await;
+    t.idp.fault(Fault::UserinfoBadSignature).once();
+    let reply = t.userinfo(&access).await;
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")),
+        "{reply:?}"
+    );
+    assert_eq!(reply.json()["sub"], "248289761001");
+}
+
+#[tokio::test]
+async fn userinfo_faults_apply_inside_the_signed_userinfo() {
+    let t = spawn_idp_with(signed_userinfo_config()).await;
+    let access = t.access_token_of("alice").await;
+    let keys = jwks(&t).await;
+    t.idp.fault(Fault::UserinfoBadSignature).once();
+    let broken = t.userinfo(&access).await;
+    assert_eq!(broken.header("content-type"), Some("application/jwt"));
+    let jwt = broken.body.trim().to_owned();
+    assert!(!verifies(&jwt, &keys), "the signature must not verify");
+    assert_eq!(claims(&jwt)["sub"], "248289761001");
+    t.idp.fault(Fault::UserinfoWrongSub).once();
+    let other = t.userinfo(&access).await.body.trim().to_owned();
+    assert!(verifies(&other, &keys));
+    assert_ne!(claims(&other)["sub"], "248289761001");
+    t.idp
+        .fault(Fault::UserinfoStatus(ErrorStatus::json(500)))
+        .once();
+    assert_eq!(
+        t.userinfo(&access).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let good = t.userinfo(&access).await.body.trim().to_owned();
+    assert!(verifies(&good, &keys));
+}
+
+#[tokio::test]
+async fn signed_userinfo_must_use_the_providers_algorithm() {
+    let mut config = signed_userinfo_config();
+    for c in config.clients.iter_mut().filter(|c| c.client_id == WEB) {
+        c.userinfo_signed_response_alg = Some(mock_idp::SigningAlg::ES256);
+    }
+    let err = config
+        .validate()
+        .expect_err("RS256 provider, ES256 userinfo");
+    assert!(
+        err.to_string()
+            .contains("clients[0].userinfo_signed_response_alg"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_config_file_registers_signed_userinfo_and_arms_a_moved_jwks() {
+    let config = Config::from_toml(
+        r#"
+[[clients]]
+client_id = "signed"
+client_secret = "signed-secret"
+redirect_uris = ["http://127.0.0.1:3000/callback"]
+userinfo_signed_response_alg = "RS256"
+
+[[faults]]
+name = "jwks.moved"
+"#,
+    )
+    .expect("config");
+    let client = config
+        .clients
+        .iter()
+        .find(|c| c.client_id == "signed")
+        .expect("the client");
+    assert_eq!(
+        client.userinfo_signed_response_alg,
+        Some(mock_idp::SigningAlg::RS256)
+    );
+    let t = spawn_idp_with(config).await;
+    let doc = read(t.http.get(t.idp.discovery_url()).send().await.expect("get"))
+        .await
+        .json();
+    assert_eq!(doc["jwks_uri"], t.idp.moved_jwks_uri().as_str());
+    let typo = Config::from_toml(
+        "[[clients]]\nclient_id = \"x\"\nclient_secret = \"s\"\nuserinfo_signed_response_alg = \"none\"\n",
+    );
+    assert!(typo.is_err(), "alg none is not a signing algorithm");
+}

@@ -241,3 +241,22 @@ async fn tenants_come_from_the_config_file() {
     let bad = Config::from_toml("[[tenants]]\nname = \"x\"\ncode_tll = 3\n").expect_err("typo");
     assert!(bad.to_string().contains("code_tll"), "{bad}");
 }
+
+#[tokio::test]
+async fn a_tenants_moved_jwks_is_served_under_its_prefix() {
+    let idp = MockIdp::start(Config::builtin()).await.expect("start");
+    let a = idp.create_tenant(Some("team-a"), None).expect("tenant");
+    a.arm(FaultSpec::new(Fault::JwksMoved)).expect("arm");
+    let http = browser();
+    let doc = read(http.get(a.discovery_url()).send().await.expect("discovery"))
+        .await
+        .json();
+    let moved = a.moved_jwks_uri();
+    assert!(moved.starts_with(a.issuer()), "{moved}");
+    assert_eq!(doc["jwks_uri"], moved.as_str());
+    let keys = read(http.get(&moved).send().await.expect("jwks")).await;
+    assert_eq!(keys.status, StatusCode::OK, "{}", keys.body);
+    assert!(keys.json()["keys"][0]["kid"].is_string());
+    let old = read(http.get(a.jwks_uri()).send().await.expect("jwks")).await;
+    assert_eq!(old.status, StatusCode::NOT_FOUND);
+}

@@ -190,8 +190,12 @@ impl Providers {
                 client_id,
                 client_secret,
                 scopes,
+                userinfo_signed_response_alg,
             } => {
-                if issuer == settings.issuer && client_id == settings.client_id {
+                if issuer == settings.issuer
+                    && client_id == settings.client_id
+                    && userinfo_signed_response_alg == settings.userinfo_signed_response_alg
+                {
                     Protocol::Oidc(default_oidc.clone())
                 } else {
                     Protocol::Oidc(Arc::new(Provider::for_provider(
@@ -200,6 +204,7 @@ impl Providers {
                         &client_id,
                         &client_secret,
                         &scopes,
+                        userinfo_signed_response_alg,
                         clock.clone(),
                     )?))
                 }

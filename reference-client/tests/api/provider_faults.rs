@@ -535,3 +535,113 @@ async fn an_id_token_bringing_its_own_key_in_the_header_is_rejected() {
     )
     .await;
 }
+
+/// RS-USERINFO-JWT: a login at a fake provider that keeps `name` out of the id_token and answers userinfo
+/// with `body` as `content_type`, for an app registered for signed RS256 userinfo; the display name the new
+/// user gets ("New user" when the userinfo was discarded).
+async fn name_from_signed_userinfo(
+    body: impl FnOnce(&str) -> String,
+    content_type: &str,
+) -> String {
+    let server = wiremock::MockServer::start().await;
+    let base = server.uri();
+    wiremock::Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "userinfo_endpoint": format!("{base}/userinfo"),
+            "jwks_uri": format!("{base}/jwks"),
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "userinfo_signing_alg_values_supported": ["RS256"],
+        })))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "keys": [crate::helpers::published_jwk(&rsa_key(), Some(FAKE_KID))]
+        })))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/userinfo"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(body(&base).into_bytes(), content_type),
+        )
+        .mount(&server)
+        .await;
+    let fake = FakeProvider { server };
+    let (app, b, state, nonce) = start_login_at_fake(&fake, |s| {
+        s.unknown_user_policy = UnknownUserPolicy::AutoCreate;
+        s.userinfo_signed_response_alg = Some(jsonwebtoken::Algorithm::RS256);
+    })
+    .await;
+    let id_token = id_token_with(&fake, &nonce, |c| {
+        c.as_object_mut().map(|o| o.remove("name"));
+    });
+    fake.token_endpoint_responds(token_response(&id_token, "Bearer"))
+        .await;
+    let response = app.post_callback(&b, &fake_callback(&fake, &state)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    body["user"]["display_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn userinfo_claims(issuer: &str, change: impl FnOnce(&mut Value)) -> Value {
+    let mut claims = json!({
+        "iss": issuer,
+        "aud": crate::helpers::CLIENT_ID,
+        "sub": "fake-subject-1",
+        "name": "Signed Name",
+    });
+    change(&mut claims);
+    claims
+}
+
+#[tokio::test]
+async fn a_signed_userinfo_is_used_only_with_its_signature_iss_aud_and_content_type() {
+    let good = |iss: &str| sign(&userinfo_claims(iss, |_| {}), &rsa_key(), Some(FAKE_KID));
+    assert_eq!(
+        name_from_signed_userinfo(good, "application/jwt").await,
+        "Signed Name",
+        "positive control"
+    );
+    let other_aud = |iss: &str| {
+        let claims = userinfo_claims(iss, |c| c["aud"] = json!("another-client"));
+        sign(&claims, &rsa_key(), Some(FAKE_KID))
+    };
+    assert_eq!(
+        name_from_signed_userinfo(other_aud, "application/jwt").await,
+        "New user"
+    );
+    let other_iss = |iss: &str| {
+        let claims = userinfo_claims(iss, |c| c["iss"] = json!(format!("{iss}/other")));
+        sign(&claims, &rsa_key(), Some(FAKE_KID))
+    };
+    assert_eq!(
+        name_from_signed_userinfo(other_iss, "application/jwt").await,
+        "New user"
+    );
+    let other_key = |iss: &str| {
+        sign(
+            &userinfo_claims(iss, |_| {}),
+            &unknown_rsa_key(),
+            Some(FAKE_KID),
+        )
+    };
+    assert_eq!(
+        name_from_signed_userinfo(other_key, "application/jwt").await,
+        "New user"
+    );
+    let as_json = |iss: &str| userinfo_claims(iss, |_| {}).to_string();
+    assert_eq!(
+        name_from_signed_userinfo(as_json, "application/json").await,
+        "New user",
+        "a JSON userinfo where a signed one was registered"
+    );
+}

@@ -29,6 +29,7 @@ async fn spawn_three(
                     client_id: s.client_id.clone(),
                     client_secret: s.client_secret.clone(),
                     scopes: s.scopes.clone(),
+                    userinfo_signed_response_alg: None,
                 },
                 unknown_user_policy: None,
             },
@@ -486,4 +487,69 @@ async fn a_failing_or_foreign_user_api_fails_the_login() {
     let (response, _) = login_with(&app, &browser(), &wechat, "WeChat", "alice", None).await;
     assert_error(response, StatusCode::BAD_GATEWAY, "provider_error").await;
     assert_eq!(app.user_count(), 2, "no user was created");
+}
+
+// RS-USERINFO-JWT: a client registered with `userinfo_signed_response_alg` takes the profile from a
+// signed userinfo only when its signature verifies; a broken signature or a plain JSON answer is discarded
+// as ID-USERINFO-SUB discards another subject's userinfo.
+#[tokio::test]
+async fn a_signed_userinfo_fills_the_profile_only_when_its_signature_verifies() {
+    let app = spawn_three(UnknownUserPolicy::AutoCreate, |providers| {
+        if let ProviderKind::Oidc {
+            userinfo_signed_response_alg,
+            ..
+        } = &mut providers[0].kind
+        {
+            *userinfo_signed_response_alg = Some(jsonwebtoken::Algorithm::RS256);
+        }
+    })
+    .await;
+    let idp = app.idp();
+    let register = |signed: bool| {
+        let mut client = ClientConfig::confidential(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            &format!("{}/callback", app.address),
+        );
+        client.userinfo_signed_response_alg = signed.then_some(mock_idp::SigningAlg::RS256);
+        idp.add_client(client).expect("client");
+    };
+    register(true);
+    for (name, sub) in [
+        ("carol", "carol-sub"),
+        ("erin", "erin-sub"),
+        ("frank", "frank-sub"),
+    ] {
+        let mut u = UserConfig::new(name, "pw", sub);
+        u.name = Some(format!("{name} from userinfo"));
+        idp.add_user(u).expect("user");
+    }
+    idp.arm(FaultSpec::new(Fault::IdTokenNoProfile))
+        .expect("arm");
+    let (response, _) = login_with(&app, &browser(), idp, "mock-idp", "carol", None).await;
+    let (_, carol) = me(&app, response).await;
+    assert_eq!(carol["display_name"], "carol from userinfo");
+    let signed = idp
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path == "/userinfo")
+        .expect("userinfo was called");
+    assert_eq!(signed.header("accept"), Some("application/jwt"));
+
+    let bad = idp
+        .arm(FaultSpec::new(Fault::UserinfoBadSignature).once())
+        .expect("arm");
+    let (response, _) = login_with(&app, &browser(), idp, "mock-idp", "erin", None).await;
+    let (_, erin) = me(&app, response).await;
+    assert_eq!(
+        erin["display_name"], "New user",
+        "a signed userinfo whose signature fails is discarded"
+    );
+    assert!(idp.clear_fault(bad).is_err(), "the fault was used");
+
+    // Registered for signed userinfo, answered with JSON: not trusted either.
+    register(false);
+    let (response, _) = login_with(&app, &browser(), idp, "mock-idp", "frank", None).await;
+    let (_, frank) = me(&app, response).await;
+    assert_eq!(frank["display_name"], "New user");
 }
