@@ -21,6 +21,7 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
       | id_token.bad_signature    |
       | id_token.alg_none         |
       | id_token.hs256_public_key |
+      | id_token.other_alg        |
 
   @ID-SIG @JWT-LAST @mutant-no-signature-check
   Scenario: The named step for a bad signature

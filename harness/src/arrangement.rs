@@ -150,6 +150,14 @@ impl Arrangement {
                     .is_some_and(|s| s.chooses_response_mode())
             {
                 Some("asks for form_post responses, which [start] can ask of a backend")
+            } else if text.starts_with("the app is registered for ")
+                && text.ends_with(" id_tokens")
+                && self
+                    .starter
+                    .as_ref()
+                    .is_some_and(|s| s.chooses_id_token_alg())
+            {
+                Some("registers the backend for another id_token alg, which [start] can set up")
             } else {
                 None
             }

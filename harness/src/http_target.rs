@@ -68,7 +68,7 @@
 //! [start]                         # optional: a backend of a scenario's own (see [`StartSection`])
 //! # command = ["./my-backend"]
 //! # env = { ISSUER = "{issuer}", PORT = "{port}", POLICY = "{policy}", JWT_KEY = "{jwt_key}",
-//! #         RESPONSE_MODE = "{response_mode}" }
+//! #         RESPONSE_MODE = "{response_mode}", ID_TOKEN_ALG = "{id_token_alg}" }
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -426,7 +426,9 @@ pub struct LinkingSection {
 /// `{port}` (a free loopback port), `{base}` (`http://127.0.0.1:{port}`), `{dir}` (an empty directory
 /// removed afterwards), `{policy}`, `{jwt_key}` (32 random bytes, or what a startup scenario tries) and
 /// `{response_mode}` (`query`, or `form_post` for the form_post scenarios, which then get a backend
-/// started so instead of the running one).
+/// started so instead of the running one) and `{id_token_alg}` (the `id_token_signed_response_alg` the
+/// backend's client is registered with: `RS256`, or `ES256` / `HS256` for the ID-SIG-ES256 and
+/// ID-SIG-HS256 scenarios, which then get a backend started so; HS256 is keyed with `{client_secret}`).
 /// The started backend's endpoints are `[backend]`'s and `[provider]`'s URLs with `backend.base_url`
 /// replaced by `{base}`.
 #[derive(Debug, Clone, Deserialize)]

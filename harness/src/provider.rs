@@ -244,6 +244,53 @@ impl Provider {
         Provider::on(server, handle, Some(name))
     }
 
+    /// This scenario's provider started again, signing with `alg` (ID-SIG-ES256): a server of its own, or
+    /// a new tenant of the shared one, with the built-in clients and users. Only before anything used it.
+    pub async fn signing_with(&self, alg: mock_idp::SigningAlg) -> anyhow::Result<Provider> {
+        anyhow::ensure!(
+            self.namespace.is_none(),
+            crate::target::skip(
+                "needs a provider that signs with another key type, which the running backend's \
+                 provider is not"
+            )
+        );
+        let config = mock_idp::Config {
+            issuer: None,
+            signing_alg: alg,
+            ..mock_idp::Config::builtin()
+        };
+        let provider = match &self.tenant {
+            Some(_) => {
+                let handle = self
+                    .server
+                    .create_tenant(None, Some(config))
+                    .map_err(|e| anyhow!("creating a tenant: {e}"))?;
+                let name = handle
+                    .state()
+                    .base_path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                Provider::on(self.server.clone(), handle, Some(name))?
+            }
+            None => {
+                let server = MockIdp::start(config)
+                    .await
+                    .context("starting the mock IdP")?;
+                let server = Arc::new(server);
+                Provider::on(server.clone(), Handle::clone(&server), None)?
+            }
+        };
+        provider
+            .idp
+            .state()
+            .keys
+            .snapshot()
+            .map_err(|e| anyhow!("the provider's key: {e}"))?;
+        Ok(provider)
+    }
+
     fn on(server: Arc<MockIdp>, idp: Handle, tenant: Option<String>) -> anyhow::Result<Provider> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -55,6 +55,10 @@ pub struct TargetOptions {
     /// The scenario judges a backend that asks for `response_mode=form_post`: a factory that can choose
     /// starts one so. Any backend is judged by what its login asks for (ST-FORM-POST's "Applies when").
     pub form_post: bool,
+    /// The scenario judges a backend registered for id_tokens of this `id_token_signed_response_alg`
+    /// (ID-SIG-ES256, ID-SIG-HS256): a factory that can choose starts one so; `None` is the provider's
+    /// default, RS256.
+    pub id_token_alg: Option<mock_idp::IdTokenAlg>,
 }
 
 /// The protocol of a provider that is not OpenID Connect.
@@ -346,6 +350,13 @@ pub trait TargetFactory: Send + Sync + Debug {
     /// [`TargetOptions::form_post`]): then a form_post scenario gets one of its own instead of the running
     /// backend.
     fn chooses_response_mode(&self) -> bool {
+        false
+    }
+
+    /// Whether the backends it starts can be set up for an `id_token_signed_response_alg` (honouring
+    /// [`TargetOptions::id_token_alg`]): ES256 from the provider's P-256 key, HS256 MACed with the client
+    /// secret. Without it, ID-SIG-ES256 and ID-SIG-HS256 do not apply (their "Applies when").
+    fn chooses_id_token_alg(&self) -> bool {
         false
     }
 

@@ -59,6 +59,57 @@ impl SigningAlg {
     }
 }
 
+/// How a client's id_tokens are signed: its `id_token_signed_response_alg` (Dynamic Client Registration
+/// 1.0 §2). RS256 and ES256 are the provider's key and must be its `signing_alg`; HS256 is a MAC keyed with
+/// the UTF-8 octets of the client's own secret (Core §10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum IdTokenAlg {
+    /// The provider's RSA key.
+    RS256,
+    /// The provider's P-256 key.
+    ES256,
+    /// HMAC SHA-256 keyed with the client's secret.
+    HS256,
+}
+
+impl IdTokenAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::RS256 => "RS256",
+            IdTokenAlg::ES256 => "ES256",
+            IdTokenAlg::HS256 => "HS256",
+        }
+    }
+}
+
+impl std::str::FromStr for IdTokenAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "RS256" => Ok(IdTokenAlg::RS256),
+            "ES256" => Ok(IdTokenAlg::ES256),
+            "HS256" => Ok(IdTokenAlg::HS256),
+            other => Err(format!(
+                "unknown id_token alg {other:?} (RS256, ES256 or HS256)"
+            )),
+        }
+    }
+}
+
+impl From<SigningAlg> for IdTokenAlg {
+    fn from(alg: SigningAlg) -> Self {
+        match alg {
+            SigningAlg::RS256 => IdTokenAlg::RS256,
+            SigningAlg::ES256 => IdTokenAlg::ES256,
+        }
+    }
+}
+
+/// The fewest octets of an HS256 client's secret: the 256 bits of the MAC's output (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_OCTETS: usize = 32;
+
 /// How a client authenticates at the token endpoint (RFC 7591 §2 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -243,6 +294,10 @@ pub struct ClientConfig {
     /// 1.0 §2.2); the only URI the provider ever posts to for this client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// How this client's id_tokens are signed (Dynamic Client Registration 1.0 §2); the provider's
+    /// `signing_alg` when absent. HS256 needs a secret of at least 32 octets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<IdTokenAlg>,
 }
 
 fn default_grants() -> Vec<GrantType> {
@@ -280,10 +335,35 @@ impl ClientConfig {
         self
     }
 
+    /// This client with its id_tokens signed by `alg` (`id_token_signed_response_alg`).
+    pub fn with_id_token_alg(mut self, alg: IdTokenAlg) -> Self {
+        self.id_token_signed_response_alg = Some(alg);
+        self
+    }
+
     /// This client with a back-channel logout URI (Back-Channel Logout 1.0 §2.2).
     pub fn with_backchannel_logout_uri(mut self, uri: &str) -> Self {
         self.backchannel_logout_uri = Some(uri.to_owned());
         self
+    }
+
+    /// Checks that an RS256 or ES256 client asks for the provider's own `signing_alg` (a provider signs
+    /// with one key type).
+    pub fn validate_alg(&self, field: &str, signing_alg: SigningAlg) -> Result<(), ConfigError> {
+        match self.id_token_signed_response_alg {
+            Some(alg @ (IdTokenAlg::RS256 | IdTokenAlg::ES256))
+                if alg != IdTokenAlg::from(signing_alg) =>
+            {
+                Err(invalid(
+                    format!("{field}.id_token_signed_response_alg"),
+                    format!(
+                        "the provider signs with {} (its signing_alg): a client may ask for that or HS256",
+                        signing_alg.as_str()
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Checks one client; `field` is its path in the file.
@@ -311,6 +391,28 @@ impl ClientConfig {
                 ));
             }
             _ => {}
+        }
+        if self.id_token_signed_response_alg == Some(IdTokenAlg::HS256) {
+            // Core §10.1 and §16.19: the MAC key is the secret's octets, so it must be as long as the MAC.
+            match &self.client_secret {
+                None => {
+                    return Err(invalid(
+                        format!("{field}.id_token_signed_response_alg"),
+                        "HS256 is keyed with the client secret: a public client cannot have it",
+                    ));
+                }
+                Some(s) if s.expose().len() < MIN_HS256_SECRET_OCTETS => {
+                    return Err(invalid(
+                        format!("{field}.client_secret"),
+                        format!(
+                            "an HS256 client needs a secret of at least {MIN_HS256_SECRET_OCTETS} \
+                             octets (RFC 7518 §3.2); this one has {}",
+                            s.expose().len()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         if self.token_endpoint_auth_method == AuthMethod::None && self.pkce != PkcePolicy::Required
         {
@@ -855,6 +957,7 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             c.validate(&format!("clients[{i}]"))?;
+            c.validate_alg(&format!("clients[{i}]"), self.signing_alg)?;
             if !seen.insert(c.client_id.as_str()) {
                 return Err(invalid(
                     format!("clients[{i}].client_id"),

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     clock::Clock,
-    config::{ClientConfig, Config, GrantType, Persona, UserConfig},
+    config::{ClientConfig, Config, GrantType, IdTokenAlg, Persona, UserConfig},
     faults::FaultRegistry,
     keys::{KeySet, SigningKey},
     requests::RequestLog,
@@ -28,6 +28,10 @@ pub struct RegisteredClient {
     pub config: ClientConfig,
     /// SHA-256 of the secret, compared in constant time.
     secret_hash: Option<[u8; 32]>,
+    /// The HMAC-SHA256 key made from the secret's octets (Core §10.1): it MACs the id_tokens of a client
+    /// registered with `id_token_signed_response_alg = HS256`, and the `id_token.other_alg` fault's for
+    /// any other. It holds the MAC's precomputed state, never the secret, and its `Debug` shows neither.
+    secret_mac: Option<aws_lc_rs::hmac::Key>,
 }
 
 /// SHA-256 of a secret. A fast hash is enough here: client secrets in this mock are high-entropy test values,
@@ -39,11 +43,28 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
 impl RegisteredClient {
     /// Registers a client, hashing its secret.
     pub fn new(mut config: ClientConfig) -> Self {
-        let secret_hash = config.client_secret.take().map(|s| secret_hash(s.expose()));
+        let secret = config.client_secret.take();
+        let secret_hash = secret.as_ref().map(|s| secret_hash(s.expose()));
+        let secret_mac = secret.map(|s| {
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, s.expose().as_bytes())
+        });
         RegisteredClient {
             config,
             secret_hash,
+            secret_mac,
         }
+    }
+
+    /// The key that MACs this client's id_tokens, if it registered HS256.
+    pub fn id_token_mac(&self) -> Option<&aws_lc_rs::hmac::Key> {
+        self.secret_mac
+            .as_ref()
+            .filter(|_| self.config.id_token_signed_response_alg == Some(IdTokenAlg::HS256))
+    }
+
+    /// HMAC-SHA256 keyed with this client's secret, whatever it registered (for `id_token.other_alg`).
+    pub fn secret_mac(&self) -> Option<&aws_lc_rs::hmac::Key> {
+        self.secret_mac.as_ref()
     }
 
     /// Constant-time secret check; a public client has no secret to match.
@@ -214,6 +235,7 @@ impl AppState {
     /// Adds or replaces a client, hashing its secret.
     pub fn add_client(&self, client: ClientConfig) -> Result<(), crate::config::ConfigError> {
         client.validate("client")?;
+        client.validate_alg("client", self.keys.alg())?;
         write(&self.clients).insert(client.client_id.clone(), RegisteredClient::new(client));
         Ok(())
     }
@@ -232,6 +254,19 @@ impl AppState {
     /// An absolute URL on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
+    }
+
+    /// The algorithms id_tokens are signed with here: the provider's key's, and HS256 once a client
+    /// registered it (`id_token_signing_alg_values_supported`, Discovery §3).
+    pub fn id_token_algs(&self) -> Vec<&'static str> {
+        let mut algs = vec![self.keys.alg().as_str()];
+        if read(&self.clients)
+            .values()
+            .any(|c| c.id_token_mac().is_some())
+        {
+            algs.push(IdTokenAlg::HS256.as_str());
+        }
+        algs
     }
 
     /// A registered client by id.

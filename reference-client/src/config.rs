@@ -112,6 +112,33 @@ pub enum ResponseMode {
     FormPost,
 }
 
+/// How the provider signs this client's id_tokens: its registered `id_token_signed_response_alg`
+/// (Dynamic Client Registration 1.0 §2). Pinned: an id_token with any other `alg` is refused (RFC 8725
+/// §3.1; CONFORMANCE ID-SIG, ID-SIG-ES256, ID-SIG-HS256).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdTokenAlg {
+    /// RSASSA-PKCS1-v1_5 SHA-256 by a key of the provider's JWKS.
+    RS256,
+    /// ECDSA P-256 SHA-256 by a key of the provider's JWKS.
+    ES256,
+    /// HMAC SHA-256 keyed with the UTF-8 octets of our client secret (OIDC Core §10.1).
+    HS256,
+}
+
+impl IdTokenAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::RS256 => "RS256",
+            IdTokenAlg::ES256 => "ES256",
+            IdTokenAlg::HS256 => "HS256",
+        }
+    }
+}
+
+/// The shortest client secret that may key HS256 id_tokens: 256 bits (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
 /// The validated settings the application runs with.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -144,6 +171,9 @@ pub struct Settings {
     pub session_mode: SessionMode,
     /// How the OpenID provider sends the authorization response (`query` or `form_post`).
     pub response_mode: ResponseMode,
+    /// The `id_token_signed_response_alg` this client registered, pinned; when absent, RS256 or ES256 as
+    /// discovery advertises them (never HS256, never `none`).
+    pub id_token_alg: Option<IdTokenAlg>,
     /// Allowed clock difference with the provider when checking id_token `exp` and `iat`.
     pub clock_skew: Duration,
     /// Timeout of every request to the provider (discovery, JWKS, token endpoint).
@@ -363,6 +393,7 @@ struct RawSettings {
     unknown_user_policy: Option<String>,
     session_mode: Option<String>,
     response_mode: Option<String>,
+    id_token_signed_response_alg: Option<String>,
     clock_skew_secs: Option<u64>,
     http_timeout_ms: Option<u64>,
     transaction_ttl_secs: Option<u64>,
@@ -404,6 +435,7 @@ const KEYS: &[&str] = &[
     "unknown_user_policy",
     "session_mode",
     "response_mode",
+    "id_token_signed_response_alg",
     "clock_skew_secs",
     "http_timeout_ms",
     "transaction_ttl_secs",
@@ -562,6 +594,26 @@ impl Settings {
                 ));
             }
         };
+        let id_token_alg = match raw.id_token_signed_response_alg.as_deref() {
+            None | Some("") => None,
+            Some("RS256") => Some(IdTokenAlg::RS256),
+            Some("ES256") => Some(IdTokenAlg::ES256),
+            Some("HS256") => Some(IdTokenAlg::HS256),
+            Some(v) => {
+                return Err(invalid(
+                    "id_token_signed_response_alg",
+                    format!("`{v}` is not RS256, ES256 or HS256"),
+                ));
+            }
+        };
+        if id_token_alg == Some(IdTokenAlg::HS256) && client_secret.len() < MIN_HS256_SECRET_BYTES {
+            return Err(invalid(
+                "client_secret",
+                format!(
+                    "must be at least {MIN_HS256_SECRET_BYTES} bytes (256 bits) to key HS256 id_tokens"
+                ),
+            ));
+        }
         let jwt_ttl = positive("jwt_ttl_secs", raw.jwt_ttl_secs.unwrap_or(900))?;
         let http_timeout_ms = raw.http_timeout_ms.unwrap_or(5000);
         if http_timeout_ms == 0 {
@@ -628,6 +680,7 @@ impl Settings {
             unknown_user_policy,
             session_mode,
             response_mode,
+            id_token_alg,
             clock_skew: Duration::from_secs(raw.clock_skew_secs.unwrap_or(120)),
             http_timeout: Duration::from_millis(http_timeout_ms),
             transaction_ttl: positive(
@@ -763,6 +816,32 @@ mod tests {
     fn an_empty_issuer_is_reported_by_name() {
         let err = Settings::load_from(None, env(&[("RC_ISSUER", "")])).expect_err("refused");
         assert!(err.to_string().contains("`issuer`"), "{err}");
+    }
+
+    #[test]
+    fn id_token_alg_is_unpinned_unless_registered_and_hs256_needs_a_long_secret() {
+        assert_eq!(Settings::builtin().id_token_alg, None);
+        let s = Settings::load_from(None, env(&[("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "ES256")]))
+            .expect("ok");
+        assert_eq!(s.id_token_alg, Some(IdTokenAlg::ES256));
+        let err = Settings::load_from(None, env(&[("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "HS256")]))
+            .expect_err("web-secret is too short for HS256");
+        assert!(err.to_string().contains("`client_secret`"), "{err}");
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "HS256"),
+                ("RC_CLIENT_SECRET", "a-client-secret-of-32-bytes-long"),
+            ]),
+        )
+        .expect("ok");
+        assert_eq!(s.id_token_alg, Some(IdTokenAlg::HS256));
+        let err = Settings::load_from(None, env(&[("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "none")]))
+            .expect_err("none");
+        assert!(
+            err.to_string().contains("`id_token_signed_response_alg`"),
+            "{err}"
+        );
     }
 
     #[test]

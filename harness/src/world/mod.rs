@@ -126,6 +126,8 @@ pub struct World {
     app_client_secret: Option<String>,
     /// The last revocation answer.
     pub revocation: Option<HttpResponse>,
+    /// The last client registration a step tried, and the provider's refusal if it refused.
+    pub registration: Option<Result<(), String>>,
     /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
     pub startup: Option<Startup>,
     /// The scenario checks what the backend does by default (tag `@default-policy`): against a running
@@ -185,6 +187,7 @@ impl World {
             log_seq_before_callback: 0,
             app_client_secret: None,
             revocation: None,
+            registration: None,
             startup: None,
             needs_default_policy: false,
             needs_fresh_backend: false,
@@ -226,6 +229,39 @@ impl World {
             "the app is already running: ask for form_post before any step that uses it"
         );
         self.options.form_post = true;
+        Ok(())
+    }
+
+    /// The backend's client is registered for id_tokens of `alg` (`id_token_signed_response_alg`) and the
+    /// backend is set up so (ID-SIG-ES256, ID-SIG-HS256); only before the backend or the provider is used.
+    /// For ES256 the scenario's provider is started again signing with a P-256 key, as a provider signs
+    /// with one key type. A backend that cannot be set up so makes the scenario not applicable.
+    pub async fn set_id_token_alg(&mut self, alg: mock_idp::IdTokenAlg) -> anyhow::Result<()> {
+        let row = match alg {
+            mock_idp::IdTokenAlg::ES256 => "ID-SIG-ES256",
+            mock_idp::IdTokenAlg::HS256 => "ID-SIG-HS256",
+            mock_idp::IdTokenAlg::RS256 => "ID-SIG",
+        };
+        if !self.factory.chooses_id_token_alg() {
+            return Err(crate::target::not_applicable(&format!(
+                "{row} applies when the backend can be set up for id_token_signed_response_alg={}; this \
+                 one cannot be told (a backend started by [start] with {{id_token_alg}} can)",
+                alg.as_str()
+            )));
+        }
+        ensure!(
+            self.app.is_none() && self.grants.is_empty(),
+            "the app or the provider is already in use: register the app's id_token alg first"
+        );
+        if alg == mock_idp::IdTokenAlg::ES256
+            && self.provider.idp.state().keys.alg() != mock_idp::SigningAlg::ES256
+        {
+            self.provider = self
+                .provider
+                .signing_with(mock_idp::SigningAlg::ES256)
+                .await?;
+        }
+        self.options.id_token_alg = Some(alg);
         Ok(())
     }
 
@@ -319,6 +355,7 @@ impl World {
                     .post_logout_redirect_uris
                     .extend(target.post_logout_redirect_uri());
                 client.backchannel_logout_uri = target.backchannel_logout_uri();
+                client.id_token_signed_response_alg = self.options.id_token_alg;
                 self.provider.register(client)?;
             }
             if self.factory.fixed().is_some() {
