@@ -199,6 +199,9 @@ pub struct Provider {
     namespace: Option<String>,
     /// The namespaced users this scenario created, removed when it ends.
     created: std::sync::Mutex<Vec<String>>,
+    /// The clients this scenario added to a shared provider, removed when it ends (an HS256 client
+    /// would otherwise stay in every later scenario's discovery).
+    added_clients: Vec<String>,
     /// Whether the scenario has the provider to itself: its own server or tenant, or a shared one while it
     /// runs alone. Steps that change or count what every scenario shares need it ([`Provider::global`]).
     pub exclusive: bool,
@@ -320,6 +323,7 @@ impl Provider {
             http,
             namespace: None,
             created: std::sync::Mutex::new(Vec::new()),
+            added_clients: Vec::new(),
             exclusive: true,
             keys_at_start: None,
             start,
@@ -469,9 +473,13 @@ impl Provider {
             method: config.token_endpoint_auth_method,
             redirect_uri: config.redirect_uris.first().cloned().unwrap_or_default(),
         };
+        let new = self.idp.state().client(&creds.id).is_none();
         self.idp
             .add_client(config)
             .map_err(|e| anyhow!("registering a client: {e}"))?;
+        if new && self.namespace.is_some() {
+            self.added_clients.push(creds.id.clone());
+        }
         self.clients.insert(creds.id.clone(), creds);
         Ok(())
     }
@@ -743,6 +751,9 @@ impl Drop for Provider {
     fn drop(&mut self) {
         if let Some(name) = &self.tenant {
             self.server.delete_tenant(name);
+        }
+        for id in std::mem::take(&mut self.added_clients) {
+            self.idp.remove_client(&id);
         }
         // A scenario that had a shared provider to itself leaves it as it found it: no faults armed, the
         // clock back on the system time (the backend's own clock never moved with it).

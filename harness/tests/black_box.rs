@@ -267,6 +267,7 @@ RC_SEED_DEMO_USERS = "false"
 RC_JWT_KEY = "{{jwt_key}}"
 RC_UNKNOWN_USER_POLICY = "{{policy}}"
 RC_RESPONSE_MODE = "{{response_mode}}"
+RC_ID_TOKEN_SIGNED_RESPONSE_ALG = "{{id_token_alg}}"
 RC_HTTP_TIMEOUT_MS = "5000"
 RC_TEST_HOOKS = "true"
 RUST_LOG = "warn"
@@ -367,7 +368,8 @@ audience = "reference-client"
     assert!(xml.contains("<testsuites"), "not JUnit: {xml}");
     // What the target file describes runs: WeChat and GitHub logins ([[extra_providers]]), account
     // linking ([linking]), and on backends started for the scenario ([start]) another policy, a first
-    // fetch of discovery, a startup check, a client secret of the scenario's own and form_post responses.
+    // fetch of discovery, a startup check, a client secret of the scenario's own, form_post responses and
+    // ES256 and HS256 id_tokens.
     for name in [
         "Log in with WeChat creates one user with the provider&apos;s name and avatar",
         "Log in with GitHub creates one user with the provider&apos;s name and avatar",
@@ -379,6 +381,8 @@ audience = "reference-client"
         "The backend&apos;s own secret with reserved characters works",
         "Discovery issuer mismatch is refused",
         "A form_post response logs the user in",
+        "An ES256 provider&apos;s forged signature is rejected",
+        "An id_token MACed with the app&apos;s own secret logs the user in",
     ] {
         assert!(
             passed_in_junit(&xml, name),

@@ -60,8 +60,8 @@ impl SigningAlg {
 }
 
 /// How a client's id_tokens are signed: its `id_token_signed_response_alg` (Dynamic Client Registration
-/// 1.0 §2). RS256 and ES256 are the provider's key and must be its `signing_alg`; HS256 is a MAC keyed with
-/// the UTF-8 octets of the client's own secret (Core §10.1).
+/// 1.0 §2). RS256 and ES256 are keys of the provider's (the one of its `signing_alg`, or a second key it
+/// makes for the other); HS256 is a MAC keyed with the UTF-8 octets of the client's own secret (Core §10.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum IdTokenAlg {
@@ -103,6 +103,16 @@ impl From<SigningAlg> for IdTokenAlg {
         match alg {
             SigningAlg::RS256 => IdTokenAlg::RS256,
             SigningAlg::ES256 => IdTokenAlg::ES256,
+        }
+    }
+}
+
+impl SigningAlg {
+    /// The other key type: the provider's second key, for clients registered with it.
+    pub fn other(self) -> SigningAlg {
+        match self {
+            SigningAlg::RS256 => SigningAlg::ES256,
+            SigningAlg::ES256 => SigningAlg::RS256,
         }
     }
 }
@@ -345,25 +355,6 @@ impl ClientConfig {
     pub fn with_backchannel_logout_uri(mut self, uri: &str) -> Self {
         self.backchannel_logout_uri = Some(uri.to_owned());
         self
-    }
-
-    /// Checks that an RS256 or ES256 client asks for the provider's own `signing_alg` (a provider signs
-    /// with one key type).
-    pub fn validate_alg(&self, field: &str, signing_alg: SigningAlg) -> Result<(), ConfigError> {
-        match self.id_token_signed_response_alg {
-            Some(alg @ (IdTokenAlg::RS256 | IdTokenAlg::ES256))
-                if alg != IdTokenAlg::from(signing_alg) =>
-            {
-                Err(invalid(
-                    format!("{field}.id_token_signed_response_alg"),
-                    format!(
-                        "the provider signs with {} (its signing_alg): a client may ask for that or HS256",
-                        signing_alg.as_str()
-                    ),
-                ))
-            }
-            _ => Ok(()),
-        }
     }
 
     /// Checks one client; `field` is its path in the file.
@@ -957,7 +948,6 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             c.validate(&format!("clients[{i}]"))?;
-            c.validate_alg(&format!("clients[{i}]"), self.signing_alg)?;
             if !seen.insert(c.client_id.as_str()) {
                 return Err(invalid(
                     format!("clients[{i}].client_id"),

@@ -52,5 +52,5 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
 /// `GET /jwks`: every published key, the signing one first.
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let faults = state.faults.take(Point::Jwks, Context::default());
-    spoil::jwks(&faults, state.keys.jwks())
+    spoil::jwks(&faults, state.jwks())
 }

@@ -187,8 +187,7 @@ fn check(state: &AppState, raw: &[u8]) -> Result<LogoutRequest, &'static str> {
     let mut hint_aud = Vec::new();
     if let Some(hint) = get("id_token_hint") {
         let claims = match state
-            .keys
-            .verify(&hint)
+            .verify_signed(&hint)
             .or_else(|| verify_hs256_hint(state, &hint))
         {
             // An id_token (typ JWT), not an access token or a logout token.

@@ -96,6 +96,10 @@ pub struct Inner {
     pub users: RwLock<Users>,
     /// The keys that sign id_tokens and access tokens: one active, older ones published until retired.
     pub keys: KeySet,
+    /// The keys of the other key type (ES256 beside RS256, or back), which sign the id_tokens of clients
+    /// registered with it (`id_token_signed_response_alg`): made on first use, published while such a
+    /// client is registered, rotated with `keys`.
+    pub other_keys: KeySet,
     /// Faults armed on this provider; every endpoint asks it once per response.
     pub faults: FaultRegistry,
     /// Every request received, masked and bounded.
@@ -208,6 +212,7 @@ impl AppState {
             issuer,
             clients: RwLock::new(clients),
             users: RwLock::new(users),
+            other_keys: KeySet::generated(keys.alg().other()),
             keys,
             faults,
             requests: RequestLog::new(config.request_log_capacity),
@@ -235,7 +240,6 @@ impl AppState {
     /// Adds or replaces a client, hashing its secret.
     pub fn add_client(&self, client: ClientConfig) -> Result<(), crate::config::ConfigError> {
         client.validate("client")?;
-        client.validate_alg("client", self.keys.alg())?;
         write(&self.clients).insert(client.client_id.clone(), RegisteredClient::new(client));
         Ok(())
     }
@@ -256,17 +260,69 @@ impl AppState {
         format!("{}{}", self.issuer, path)
     }
 
-    /// The algorithms id_tokens are signed with here: the provider's key's, and HS256 once a client
-    /// registered it (`id_token_signing_alg_values_supported`, Discovery §3).
+    /// The algorithms id_tokens are signed with here (`id_token_signing_alg_values_supported`, Discovery
+    /// §3): the provider's key's, the other key type's while a client is registered with it, and HS256
+    /// while a client is registered with that. A scan of the clients: discovery is not on a login's path.
     pub fn id_token_algs(&self) -> Vec<&'static str> {
+        let other = IdTokenAlg::from(self.other_keys.alg());
+        let (mut uses_other, mut uses_hs256) = (false, false);
+        for c in read(&self.clients).values() {
+            match c.config.id_token_signed_response_alg {
+                Some(IdTokenAlg::HS256) => uses_hs256 = true,
+                Some(alg) if alg == other => uses_other = true,
+                _ => {}
+            }
+        }
         let mut algs = vec![self.keys.alg().as_str()];
-        if read(&self.clients)
-            .values()
-            .any(|c| c.id_token_mac().is_some())
-        {
+        if uses_other {
+            algs.push(other.as_str());
+        }
+        if uses_hs256 {
             algs.push(IdTokenAlg::HS256.as_str());
         }
         algs
+    }
+
+    /// Whether a registered client has its id_tokens signed by the other key type.
+    fn uses_other_keys(&self) -> bool {
+        let other = IdTokenAlg::from(self.other_keys.alg());
+        read(&self.clients)
+            .values()
+            .any(|c| c.config.id_token_signed_response_alg == Some(other))
+    }
+
+    /// The keys that sign `client`'s id_tokens: the other key type's if it registered that, else the
+    /// provider's. (HS256 clients are MACed: [`RegisteredClient::id_token_mac`].)
+    pub fn id_token_keys(&self, client: &RegisteredClient) -> &KeySet {
+        match client.config.id_token_signed_response_alg {
+            Some(alg) if alg == IdTokenAlg::from(self.other_keys.alg()) => &self.other_keys,
+            _ => &self.keys,
+        }
+    }
+
+    /// The JWKS document (RFC 7517 §5): the provider's keys, then the other key type's while a client is
+    /// registered with it.
+    pub fn jwks(&self) -> serde_json::Value {
+        let mut doc = self.keys.jwks();
+        if self.uses_other_keys()
+            && let (Some(keys), Some(more)) = (
+                doc["keys"].as_array_mut(),
+                self.other_keys.jwks()["keys"].as_array(),
+            )
+        {
+            keys.extend(more.iter().cloned());
+        }
+        doc
+    }
+
+    /// Verifies an id_token this provider signed with either key type (a logout hint).
+    pub fn verify_signed(&self, jws: &str) -> Option<(Option<String>, serde_json::Value)> {
+        self.keys.verify(jws).or_else(|| {
+            self.other_keys
+                .is_made()
+                .then(|| self.other_keys.verify(jws))
+                .flatten()
+        })
     }
 
     /// A registered client by id.

@@ -8,7 +8,7 @@ use crate::{
     config::UserConfig,
     error::OAuthError,
     faults::{Context as FaultContext, Point, spoil},
-    keys::half_hash,
+    keys::{SigningKey, half_hash},
     state::{AppState, RegisteredClient, random_token},
     store::{AccessRecord, Holder, RefreshGrant},
 };
@@ -247,6 +247,18 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             id_token: what.client.id_token_mac(),
             secret: what.client.secret_mac(),
         };
+        // The provider's key, unless the client registered the other key type (or HS256: `macs`).
+        let registered;
+        let key: &SigningKey = match what.client.config.id_token_signed_response_alg {
+            None => &key,
+            Some(_) => {
+                registered = state
+                    .id_token_keys(what.client)
+                    .active()
+                    .map_err(internal)?;
+                &registered
+            }
+        };
         let (token, kid) = if faults.is_empty() && macs.id_token.is_none() {
             (
                 key.sign(&claims).map_err(internal)?,
@@ -255,7 +267,7 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
         } else {
             applied = faults.iter().map(|f| f.name().to_owned()).collect();
             spoil::id_token(
-                &key,
+                key,
                 macs,
                 &state.issuer,
                 state.config.id_token_ttl,

@@ -177,47 +177,152 @@ async fn registering_a_short_hs256_secret_is_refused_at_runtime() {
     assert_eq!(advertised(&t).await, serde_json::json!(["RS256"]));
 }
 
-// ID-SIG-ES256: a client may ask for the provider's own alg only.
-#[tokio::test]
-async fn an_es256_client_needs_an_es256_provider() {
-    let t = spawn_idp().await;
-    let es = ClientConfig::confidential("es-app", "es-secret", WEB_REDIRECT)
-        .with_id_token_alg(IdTokenAlg::ES256);
-    let e = t
-        .idp
-        .add_client(es.clone())
-        .expect_err("refused")
-        .to_string();
-    assert!(e.contains("RS256"), "{e}");
+/// The web client registered again for `alg` id_tokens, with its own secret.
+fn web_with(alg: IdTokenAlg) -> ClientConfig {
+    ClientConfig::confidential(WEB, WEB_SECRET, WEB_REDIRECT)
+        .with_id_token_alg(alg)
+        .with_post_logout_redirect_uri(AFTER_LOGOUT)
+}
 
+async fn jwks(t: &TestIdp) -> Value {
+    read(t.http.get(t.idp.jwks_uri()).send().await.expect("jwks"))
+        .await
+        .json()
+}
+
+fn ktys(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k["kty"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An ES256 id_token: R‖S, 64 octets, not DER (RFC 7518 §3.4).
+fn assert_es256(token: &str) {
+    assert_eq!(header(token)["alg"], "ES256");
+    let sig = URL_SAFE_NO_PAD
+        .decode(token.rsplit('.').next().expect("sig"))
+        .expect("b64");
+    assert_eq!(sig.len(), 64);
+}
+
+// ID-SIG-ES256: an ES256-only provider signs with its P-256 key and lists only ES256.
+#[tokio::test]
+async fn an_es256_provider_signs_with_its_p256_key_and_lists_only_es256() {
     let t = spawn_idp_with(Config {
         signing_alg: SigningAlg::ES256,
         ..Config::builtin()
     })
     .await;
-    let mut web = es;
-    web.client_id = WEB.into();
-    web.client_secret = Some(WEB_SECRET.into());
-    t.idp.add_client(web).expect("ES256 at an ES256 provider");
+    t.idp
+        .add_client(web_with(IdTokenAlg::ES256))
+        .expect("ES256 at an ES256 provider");
     assert_eq!(advertised(&t).await, serde_json::json!(["ES256"]));
-    let jwks = read(t.http.get(t.idp.jwks_uri()).send().await.expect("jwks"))
-        .await
-        .json();
-    assert_eq!(jwks["keys"][0]["kty"], "EC");
-    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+    let keys = jwks(&t).await;
+    assert_eq!(ktys(&keys), ["EC"]);
+    assert_eq!(keys["keys"][0]["crv"], "P-256");
     let token = id_token(&t, WEB_SECRET).await;
-    assert_eq!(header(&token)["alg"], "ES256");
-    // R‖S, 64 octets, not DER (RFC 7518 §3.4).
-    let sig = URL_SAFE_NO_PAD
-        .decode(token.rsplit('.').next().expect("sig"))
-        .expect("b64");
-    assert_eq!(sig.len(), 64);
+    assert_es256(&token);
     assert!(verifies_with_jwks(&t, &token, Algorithm::ES256).await);
 
-    // id_token.bad_signature breaks it.
     t.idp.fault(Fault::IdTokenBadSignature).once();
     let token = id_token(&t, WEB_SECRET).await;
+    assert_es256(&token);
     assert!(!verifies_with_jwks(&t, &token, Algorithm::ES256).await);
+}
+
+// ID-SIG-ES256: an RS256 provider makes a P-256 key for its ES256 client, publishes it with its own kid,
+// and every other client keeps RS256.
+#[tokio::test]
+async fn an_es256_client_of_an_rs256_provider_gets_a_published_p256_key_of_its_own() {
+    let t = spawn_idp().await;
+    assert_eq!(ktys(&jwks(&t).await), ["RSA"]);
+    let mut es = web_with(IdTokenAlg::ES256);
+    es.client_id = "es-app".into();
+    t.idp.add_client(es).expect("an ES256 client");
+    assert_eq!(advertised(&t).await, serde_json::json!(["RS256", "ES256"]));
+    let keys = jwks(&t).await;
+    assert_eq!(ktys(&keys), ["RSA", "EC"]);
+    assert_ne!(keys["keys"][0]["kid"], keys["keys"][1]["kid"]);
+
+    // The web client still gets RS256.
+    let token = id_token(&t, WEB_SECRET).await;
+    assert_eq!(header(&token)["alg"], "RS256");
+    assert!(verifies_with_jwks(&t, &token, Algorithm::RS256).await);
+
+    // Registered for ES256 itself, it gets ES256 from the P-256 key.
+    t.idp
+        .add_client(web_with(IdTokenAlg::ES256))
+        .expect("web for ES256");
+    let token = id_token(&t, WEB_SECRET).await;
+    assert_es256(&token);
+    assert_eq!(header(&token)["kid"], keys["keys"][1]["kid"]);
+    assert!(verifies_with_jwks(&t, &token, Algorithm::ES256).await);
+
+    // Its access token is still the provider's RS256 one, and its id_token is a logout hint.
+    let code = t.code_for("alice", &[]).await;
+    let access = t.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
+    assert_eq!(t.userinfo(&access).await.status, StatusCode::OK);
+    let mut url = url::Url::parse(&t.idp.end_session_endpoint()).expect("url");
+    url.query_pairs_mut()
+        .append_pair("id_token_hint", &token)
+        .append_pair("post_logout_redirect_uri", AFTER_LOGOUT);
+    let reply = read(t.http.get(url).send().await.expect("logout")).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{reply:?}");
+
+    // With no ES256 client left, the P-256 key and ES256 leave the JWKS and discovery.
+    t.idp.remove_client(WEB);
+    t.idp.remove_client("es-app");
+    assert_eq!(ktys(&jwks(&t).await), ["RSA"]);
+    assert_eq!(advertised(&t).await, serde_json::json!(["RS256"]));
+}
+
+// ID-SIG-ES256 with ID-KID: rotation and the kid faults work for the second key too.
+#[tokio::test]
+async fn the_second_key_rotates_and_takes_the_kid_faults() {
+    let t = spawn_idp().await;
+    t.idp
+        .add_client(web_with(IdTokenAlg::ES256))
+        .expect("web for ES256");
+    let first = id_token(&t, WEB_SECRET).await;
+    let old_kid = header(&first)["kid"].clone();
+    t.idp.rotate_keys(false).expect("rotated");
+    let rotated = id_token(&t, WEB_SECRET).await;
+    assert_es256(&rotated);
+    assert_ne!(
+        header(&rotated)["kid"],
+        old_kid,
+        "signed by the new P-256 key"
+    );
+    assert!(verifies_with_jwks(&t, &rotated, Algorithm::ES256).await);
+    assert!(
+        verifies_with_jwks(&t, &first, Algorithm::ES256).await,
+        "the old P-256 key is still published"
+    );
+    assert_eq!(ktys(&jwks(&t).await), ["RSA", "RSA", "EC", "EC"]);
+
+    t.idp.fault(Fault::IdTokenUnknownKid).once();
+    let token = id_token(&t, WEB_SECRET).await;
+    assert_es256(&token);
+    assert!(
+        header(&token)["kid"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("unknown-"))
+    );
+    t.idp.fault(Fault::IdTokenNoKid).once();
+    let token = id_token(&t, WEB_SECRET).await;
+    assert_es256(&token);
+    assert!(header(&token).get("kid").is_none());
+    t.idp.fault(Fault::IdTokenAlgNone).once();
+    let token = id_token(&t, WEB_SECRET).await;
+    assert_eq!(header(&token)["alg"], "none");
 }
 
 // ID-SIG-HS256: the faults spoil the MAC, or sign as the client did not register.
