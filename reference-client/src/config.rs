@@ -235,6 +235,9 @@ pub enum ProviderKind {
         client_secret: Secret,
         /// Scopes; `openid` is always included.
         scopes: Vec<String>,
+        /// The `id_token_signed_response_alg` our client is registered with there, pinned; `None`: RS256 or
+        /// ES256 as its discovery advertises them.
+        id_token_alg: Option<IdTokenAlg>,
     },
     /// The WeChat Open Platform website login.
     Wechat {
@@ -290,6 +293,7 @@ struct RawProvider {
     authorize_url: Option<String>,
     api_url: Option<String>,
     unknown_user_policy: Option<String>,
+    id_token_signed_response_alg: Option<String>,
 }
 
 fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> {
@@ -324,11 +328,18 @@ fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> 
             if !scopes.iter().any(|s| s == "openid") {
                 scopes.insert(0, "openid".into());
             }
+            let client_secret = need("client_secret", raw.client_secret.clone())?;
+            let id_token_alg = id_token_alg(
+                F,
+                raw.id_token_signed_response_alg.as_deref(),
+                &client_secret,
+            )?;
             ProviderKind::Oidc {
                 issuer: need("issuer", raw.issuer.clone())?,
                 client_id: need("client_id", raw.client_id.clone())?,
-                client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
+                client_secret: Secret::new(client_secret),
                 scopes,
+                id_token_alg,
             }
         }
         "wechat" => ProviderKind::Wechat {
@@ -594,26 +605,11 @@ impl Settings {
                 ));
             }
         };
-        let id_token_alg = match raw.id_token_signed_response_alg.as_deref() {
-            None | Some("") => None,
-            Some("RS256") => Some(IdTokenAlg::RS256),
-            Some("ES256") => Some(IdTokenAlg::ES256),
-            Some("HS256") => Some(IdTokenAlg::HS256),
-            Some(v) => {
-                return Err(invalid(
-                    "id_token_signed_response_alg",
-                    format!("`{v}` is not RS256, ES256 or HS256"),
-                ));
-            }
-        };
-        if id_token_alg == Some(IdTokenAlg::HS256) && client_secret.len() < MIN_HS256_SECRET_BYTES {
-            return Err(invalid(
-                "client_secret",
-                format!(
-                    "must be at least {MIN_HS256_SECRET_BYTES} bytes (256 bits) to key HS256 id_tokens"
-                ),
-            ));
-        }
+        let id_token_alg = id_token_alg(
+            "id_token_signed_response_alg",
+            raw.id_token_signed_response_alg.as_deref(),
+            &client_secret,
+        )?;
         let jwt_ttl = positive("jwt_ttl_secs", raw.jwt_ttl_secs.unwrap_or(900))?;
         let http_timeout_ms = raw.http_timeout_ms.unwrap_or(5000);
         if http_timeout_ms == 0 {
@@ -725,10 +721,46 @@ impl Settings {
                 client_id: self.client_id.clone(),
                 client_secret: self.client_secret.clone(),
                 scopes: self.scopes.clone(),
+                id_token_alg: self.id_token_alg,
             },
             unknown_user_policy: None,
         }]
     }
+}
+
+/// A client's `id_token_signed_response_alg` (`field` names it in an error); HS256 needs a secret of at
+/// least [`MIN_HS256_SECRET_BYTES`] (RFC 7518 §3.2), as the provider's registration does.
+fn id_token_alg(
+    field: &'static str,
+    value: Option<&str>,
+    client_secret: &str,
+) -> Result<Option<IdTokenAlg>, ConfigError> {
+    let alg = match value {
+        None | Some("") => return Ok(None),
+        Some("RS256") => IdTokenAlg::RS256,
+        Some("ES256") => IdTokenAlg::ES256,
+        Some("HS256") => IdTokenAlg::HS256,
+        Some(v) => {
+            return Err(invalid(
+                field,
+                format!("id_token_signed_response_alg `{v}` is not RS256, ES256 or HS256"),
+            ));
+        }
+    };
+    if alg == IdTokenAlg::HS256 && client_secret.len() < MIN_HS256_SECRET_BYTES {
+        return Err(invalid(
+            if field == "id_token_signed_response_alg" {
+                "client_secret"
+            } else {
+                field
+            },
+            format!(
+                "client_secret must be at least {MIN_HS256_SECRET_BYTES} bytes (256 bits) to key \
+                 HS256 id_tokens"
+            ),
+        ));
+    }
+    Ok(Some(alg))
 }
 
 fn parse_scalar(value: &str) -> Option<toml::Value> {
@@ -946,6 +978,36 @@ base_url = "http://127.0.0.1:9002"
         let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
         let _ = std::fs::remove_file(&dir);
         assert!(err.to_string().contains("`secret`"), "{err}");
+    }
+
+    #[test]
+    fn each_openid_provider_has_its_own_id_token_alg() {
+        let dir =
+            std::env::temp_dir().join(format!("rc-provider-algs-{}.toml", std::process::id()));
+        let provider = |name: &str, secret: &str, alg: &str| {
+            format!(
+                "[[providers]]\nname = \"{name}\"\nissuer = \"http://127.0.0.1:9000\"\n\
+                 client_id = \"{name}\"\nclient_secret = \"{secret}\"\n\
+                 id_token_signed_response_alg = \"{alg}\"\n"
+            )
+        };
+        let alg_of = |p: &ProviderSettings| match &p.kind {
+            ProviderKind::Oidc { id_token_alg, .. } => *id_token_alg,
+            _ => None,
+        };
+        std::fs::write(
+            &dir,
+            provider("es", "es-secret", "ES256")
+                + &provider("hs", "a-client-secret-of-32-bytes-long", "HS256"),
+        )
+        .expect("write");
+        let s = Settings::load_from(Some(&dir), env(&[])).expect("parses");
+        assert_eq!(alg_of(&s.providers[0]), Some(IdTokenAlg::ES256));
+        assert_eq!(alg_of(&s.providers[1]), Some(IdTokenAlg::HS256));
+        std::fs::write(&dir, provider("hs", "too-short", "HS256")).expect("write");
+        let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
+        let _ = std::fs::remove_file(&dir);
+        assert!(err.to_string().contains("32 bytes"), "{err}");
     }
 
     #[test]

@@ -257,13 +257,11 @@ impl Provider {
         client_id: &str,
         client_secret: &crate::config::Secret,
         scopes: &[String],
+        id_token_alg: Option<crate::config::IdTokenAlg>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let mut own = settings.clone();
-        // The registered alg is the configured client's; another client of another provider has its own.
-        if issuer != settings.issuer || client_id != settings.client_id {
-            own.id_token_alg = None;
-        }
+        own.id_token_alg = id_token_alg;
         own.issuer = issuer.to_owned();
         own.client_id = client_id.to_owned();
         own.client_secret = client_secret.clone();

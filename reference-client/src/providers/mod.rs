@@ -186,8 +186,12 @@ impl Providers {
                 client_id,
                 client_secret,
                 scopes,
+                id_token_alg,
             } => {
-                if issuer == settings.issuer && client_id == settings.client_id {
+                if issuer == settings.issuer
+                    && client_id == settings.client_id
+                    && id_token_alg == settings.id_token_alg
+                {
                     Protocol::Oidc(default_oidc.clone())
                 } else {
                     Protocol::Oidc(Arc::new(Provider::for_provider(
@@ -196,6 +200,7 @@ impl Providers {
                         &client_id,
                         &client_secret,
                         &scopes,
+                        id_token_alg,
                         clock.clone(),
                     )?))
                 }

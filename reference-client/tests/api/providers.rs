@@ -29,6 +29,7 @@ async fn spawn_three(
                     client_id: s.client_id.clone(),
                     client_secret: s.client_secret.clone(),
                     scopes: s.scopes.clone(),
+                    id_token_alg: None,
                 },
                 unknown_user_policy: None,
             },
