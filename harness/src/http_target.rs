@@ -14,6 +14,8 @@
 //! post_logout_redirect_uri = "http://127.0.0.1:3000/"           # optional: logout scenarios
 //! backchannel_logout_uri = "http://127.0.0.1:3000/backchannel"  # optional
 //! # token_endpoint_auth_method = "client_secret_post"           # default client_secret_basic
+//! # id_token_signed_response_alg = "HS256"  # RS256 (default) | ES256 | HS256: what the client is registered
+//!                                          # with; ID-SIG-ES256 / ID-SIG-HS256 run for that alg only
 //!
 //! [backend]
 //! base_url = "http://127.0.0.1:3000"
@@ -152,6 +154,12 @@ pub struct ProviderSection {
     /// `client_secret_basic` (default) or `client_secret_post`.
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: mock_idp::AuthMethod,
+    /// How the provider signs the backend's id_tokens, as the backend is registered (Dynamic Client
+    /// Registration 1.0 §2): `RS256` (default), `ES256` (the provider's P-256 key) or `HS256` (MACed with
+    /// `client_secret`, which must then be at least 32 octets). ID-SIG-ES256 and ID-SIG-HS256 apply to a
+    /// backend registered with their alg (or one `[start]` can set up with `{id_token_alg}`).
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<mock_idp::IdTokenAlg>,
 }
 
 fn default_auth_method() -> mock_idp::AuthMethod {
@@ -574,6 +582,7 @@ impl HttpFactory {
             auth_method: file.provider.token_endpoint_auth_method,
             post_logout_redirect_uri: file.provider.post_logout_redirect_uri.clone(),
             backchannel_logout_uri: file.provider.backchannel_logout_uri.clone(),
+            id_token_alg: file.provider.id_token_signed_response_alg,
             personas: file
                 .extra_providers
                 .iter()

@@ -297,6 +297,8 @@ pub struct FixedBackend {
     pub post_logout_redirect_uri: Option<String>,
     /// Its back-channel logout URI, registered with the client.
     pub backchannel_logout_uri: Option<String>,
+    /// The `id_token_signed_response_alg` its client is registered with; `None`: the provider's (RS256).
+    pub id_token_alg: Option<mock_idp::IdTokenAlg>,
     /// The WeChat and GitHub providers it is configured with, each a tenant of the runner's provider.
     pub personas: Vec<FixedPersona>,
 }

@@ -242,6 +242,20 @@ impl World {
             mock_idp::IdTokenAlg::HS256 => "ID-SIG-HS256",
             mock_idp::IdTokenAlg::RS256 => "ID-SIG",
         };
+        if let Some(fixed) = self.factory.fixed() {
+            // A running backend: its target file says what it is registered with.
+            let registered = fixed.id_token_alg.unwrap_or(mock_idp::IdTokenAlg::RS256);
+            if registered == alg {
+                return Ok(());
+            }
+            return Err(crate::target::not_applicable(&format!(
+                "{row} applies when the backend is registered for id_token_signed_response_alg={}; this \
+                 one is registered for {} ([provider] id_token_signed_response_alg in the target file; \
+                 a [start] with {{id_token_alg}} can start one for the scenario)",
+                alg.as_str(),
+                registered.as_str()
+            )));
+        }
         if !self.factory.chooses_id_token_alg() {
             return Err(crate::target::not_applicable(&format!(
                 "{row} applies when the backend can be set up for id_token_signed_response_alg={}; this \
