@@ -57,8 +57,19 @@ Feature: A client registered for ES256 or HS256 id_tokens gets them, and its bac
     When the frontend hands the callback to the backend
     Then the backend issues an app token
 
+  @ID-SIG-HS256 @JWT-LAST @mutant-id-token-alg-unpinned
+  Scenario: An RS256 id_token to the app registered for HS256 is rejected
+    Given the app is registered for HS256 id_tokens
+    And the app has a user "alice"
+    And the browser has signed in at the provider as "alice" after opening the app's login
+    And the provider injects "id_token.other_alg" once
+    When the frontend hands the callback to the backend
+    Then the backend refuses with "invalid_id_token"
+    And the provider's userinfo endpoint was not called for that callback
+    And no app token was issued
+
   @ID-SIG-HS256 @JWT-LAST
-  Scenario Outline: A broken HS256 MAC, or an id_token of another alg, is rejected (<fault>)
+  Scenario Outline: A broken HS256 MAC, or an alg the app did not register, is rejected (<fault>)
     Given the app is registered for HS256 id_tokens
     And the app has a user "alice"
     And the browser has signed in at the provider as "alice" after opening the app's login
@@ -71,6 +82,5 @@ Feature: A client registered for ES256 or HS256 id_tokens gets them, and its bac
     Examples:
       | fault                     |
       | id_token.bad_signature    |
-      | id_token.other_alg        |
       | id_token.alg_none         |
       | id_token.hs256_public_key |

@@ -8,7 +8,8 @@
 //! `@mutant-logout-sid-ends-all` (so does one that names only a `sid`), `@mutant-github-login-key`,
 //! `@mutant-wechat-ignores-unionid` and `@mutant-wechat-openid-unscoped` (the personas' identity keys), `@mutant-no-form-post-callback` (a
 //! redirect URI that takes no POST, for an app asking for form_post), `@mutant-logout-alg-unchecked` (a
-//! back-channel endpoint that trusts a logout token's own `alg`), and for the ★ rows of section G (id_token checks)
+//! back-channel endpoint that trusts a logout token's own `alg`), `@mutant-id-token-alg-unpinned` (an id_token
+//! checked the way its own `alg` says, HS256 with the client secret, whatever the client registered), and for the ★ rows of section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check). Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
@@ -78,6 +79,15 @@ async fn form_post_scenarios_fail_when_the_redirect_uri_takes_no_post() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-form-post-callback", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_token_alg_scenarios_fail_when_the_alg_is_not_pinned() {
+    let weak = Weaknesses {
+        id_token_alg_unpinned: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-id-token-alg-unpinned", weak, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

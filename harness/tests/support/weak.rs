@@ -94,6 +94,9 @@ pub struct Weaknesses {
     /// A logout token whose header names another alg than RS256 (`none` included) is read without any
     /// check: the back-channel endpoint trusts the token's own `alg` (LO-BACKCHANNEL-ALG).
     pub logout_alg_unchecked: bool,
+    /// The id_token's own `alg` picks how it is checked, whatever the client registered: HS256 with the
+    /// client secret, RS256 or ES256 with the JWKS (ID-SIG-HS256, ID-SIG).
+    pub id_token_alg_unpinned: bool,
 }
 
 impl Weaknesses {
@@ -146,6 +149,7 @@ impl fmt::Display for Weaknesses {
             ),
             (self.no_form_post_callback, "no POST at the redirect URI"),
             (self.logout_alg_unchecked, "logout token alg unchecked"),
+            (self.id_token_alg_unpinned, "id_token alg not pinned"),
         ] {
             if on {
                 names.push(name);
@@ -515,6 +519,51 @@ fn reject(why: &str) -> ApiError {
     ApiError::InvalidIdToken(why.to_owned())
 }
 
+/// The JWKS key an RS256 or ES256 id_token's header names (or the only key).
+async fn jwks_key(
+    w: &Weak,
+    jwks_uri: &str,
+    header: &jsonwebtoken::Header,
+) -> Result<DecodingKey, ApiError> {
+    let cached = w
+        .weak
+        .never_refetch_jwks
+        .then(|| lock(&w.jwks).clone())
+        .flatten();
+    let jwks: Value = match cached {
+        Some(jwks) => jwks,
+        None => w
+            .http
+            .get(jwks_uri)
+            .send()
+            .await
+            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
+            .json()
+            .await
+            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?,
+    };
+    if w.weak.never_refetch_jwks {
+        *lock(&w.jwks) = Some(jwks.clone());
+    }
+    let keys: Vec<Jwk> = jwks["keys"]
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .filter_map(|k| serde_json::from_value(k.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let jwk = match header.kid.as_deref() {
+        Some(kid) => keys
+            .iter()
+            .find(|k| k.common.key_id.as_deref() == Some(kid)),
+        None if keys.len() == 1 => keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| reject("no usable key"))?;
+    DecodingKey::from_jwk(jwk).map_err(|_| reject("unusable key"))
+}
+
 /// The id_token checks of OIDC Core §3.1.3.7, minus the switched-off ones.
 async fn verify_id_token(
     w: &Weak,
@@ -533,46 +582,26 @@ async fn verify_id_token(
         .ok_or_else(|| reject("payload is not JSON"))?;
     if !w.weak.skip_signature_check {
         let header = jsonwebtoken::decode_header(token).map_err(|_| reject("bad header"))?;
-        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+        let name = match header.alg {
+            Algorithm::RS256 => "RS256",
+            Algorithm::ES256 => "ES256",
+            Algorithm::HS256 => "HS256",
+            _ => return Err(reject("algorithm not allowed")),
+        };
+        // Pinned to what the client registered; unregistered, RS256 or ES256 (never HS256).
+        let allowed = w.weak.id_token_alg_unpinned
+            || match settings.id_token_alg {
+                Some(registered) => registered.as_str() == name,
+                None => name != "HS256",
+            };
+        if !allowed {
             return Err(reject("algorithm not allowed"));
         }
-        let cached = w
-            .weak
-            .never_refetch_jwks
-            .then(|| lock(&w.jwks).clone())
-            .flatten();
-        let jwks: Value = match cached {
-            Some(jwks) => jwks,
-            None => w
-                .http
-                .get(jwks_uri)
-                .send()
-                .await
-                .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
-                .json()
-                .await
-                .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?,
+        let key = if header.alg == Algorithm::HS256 {
+            DecodingKey::from_secret(settings.client_secret.expose().as_bytes())
+        } else {
+            jwks_key(w, jwks_uri, &header).await?
         };
-        if w.weak.never_refetch_jwks {
-            *lock(&w.jwks) = Some(jwks.clone());
-        }
-        let keys: Vec<Jwk> = jwks["keys"]
-            .as_array()
-            .map(|k| {
-                k.iter()
-                    .filter_map(|k| serde_json::from_value(k.clone()).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let jwk = match header.kid.as_deref() {
-            Some(kid) => keys
-                .iter()
-                .find(|k| k.common.key_id.as_deref() == Some(kid)),
-            None if keys.len() == 1 => keys.first(),
-            None => None,
-        }
-        .ok_or_else(|| reject("no usable key"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| reject("unusable key"))?;
         let mut validation = Validation::new(header.alg);
         validation.validate_exp = false;
         validation.validate_nbf = false;
