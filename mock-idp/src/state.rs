@@ -31,7 +31,9 @@ pub struct RegisteredClient {
     /// The HMAC-SHA256 key made from the secret's octets (Core §10.1): it MACs the id_tokens of a client
     /// registered with `id_token_signed_response_alg = HS256`, and the `id_token.other_alg` fault's for
     /// any other. It holds the MAC's precomputed state, never the secret, and its `Debug` shows neither.
-    secret_mac: Option<aws_lc_rs::hmac::Key>,
+    /// In an `Arc`: the client is cloned out of the registry on every request, and this clone stays a
+    /// reference count.
+    secret_mac: Option<Arc<aws_lc_rs::hmac::Key>>,
 }
 
 /// SHA-256 of a secret. A fast hash is enough here: client secrets in this mock are high-entropy test values,
@@ -46,7 +48,10 @@ impl RegisteredClient {
         let secret = config.client_secret.take();
         let secret_hash = secret.as_ref().map(|s| secret_hash(s.expose()));
         let secret_mac = secret.map(|s| {
-            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, s.expose().as_bytes())
+            Arc::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                s.expose().as_bytes(),
+            ))
         });
         RegisteredClient {
             config,
@@ -58,13 +63,13 @@ impl RegisteredClient {
     /// The key that MACs this client's id_tokens, if it registered HS256.
     pub fn id_token_mac(&self) -> Option<&aws_lc_rs::hmac::Key> {
         self.secret_mac
-            .as_ref()
+            .as_deref()
             .filter(|_| self.config.id_token_signed_response_alg == Some(IdTokenAlg::HS256))
     }
 
     /// HMAC-SHA256 keyed with this client's secret, whatever it registered (for `id_token.other_alg`).
     pub fn secret_mac(&self) -> Option<&aws_lc_rs::hmac::Key> {
-        self.secret_mac.as_ref()
+        self.secret_mac.as_deref()
     }
 
     /// Constant-time secret check; a public client has no secret to match.
