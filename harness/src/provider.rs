@@ -775,3 +775,46 @@ impl Drop for Provider {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TK-HS256 on a provider every scenario shares: the HS256 client a scenario registers (and with it
+    /// HS256 in discovery) is gone when the scenario ends; a client that was there before stays.
+    #[tokio::test]
+    async fn a_scenario_takes_the_clients_it_added_to_a_shared_provider_with_it() {
+        let server = Arc::new(
+            MockIdp::start(mock_idp::Config::builtin())
+                .await
+                .expect("the mock IdP"),
+        );
+        let algs = || server.state().id_token_algs();
+        let mut provider = Provider::shared_root(server.clone(), "s1".into(), true).expect("view");
+        provider
+            .register(
+                mock_idp::ClientConfig::confidential(
+                    "hs-app",
+                    "an-hs256-secret-of-32-octets-!!!",
+                    SCENARIO_REDIRECT_URI,
+                )
+                .with_id_token_alg(mock_idp::IdTokenAlg::HS256),
+            )
+            .expect("registered");
+        provider
+            .register(mock_idp::ClientConfig::confidential(
+                "web",
+                "web-secret",
+                "http://127.0.0.1:3000/callback",
+            ))
+            .expect("registered again");
+        assert_eq!(algs(), ["RS256", "HS256"]);
+        drop(provider);
+        assert_eq!(algs(), ["RS256"]);
+        assert!(server.state().client("hs-app").is_none());
+        assert!(
+            server.state().client("web").is_some(),
+            "a built-in client stays"
+        );
+    }
+}
