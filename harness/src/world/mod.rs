@@ -234,8 +234,10 @@ impl World {
 
     /// The backend's client is registered for id_tokens of `alg` (`id_token_signed_response_alg`) and the
     /// backend is set up so (ID-SIG-ES256, ID-SIG-HS256); only before the backend or the provider is used.
-    /// For ES256 the scenario's provider is started again signing with a P-256 key, as a provider signs
-    /// with one key type. A backend that cannot be set up so makes the scenario not applicable.
+    /// For ES256 the scenario's own provider is started again with `signing_alg = ES256`: the ES256
+    /// provider ID-SIG-ES256 describes (a P-256 key, only ES256 listed). On a running backend registered
+    /// for the alg, the shared provider signs its id_tokens with its second, P-256 key instead. A backend
+    /// that cannot be set up so makes the scenario not applicable.
     pub async fn set_id_token_alg(&mut self, alg: mock_idp::IdTokenAlg) -> anyhow::Result<()> {
         let row = match alg {
             mock_idp::IdTokenAlg::ES256 => "ID-SIG-ES256",
