@@ -22,6 +22,14 @@ Feature: The backend verifies the provider's id_token and refuses a broken or ho
       | id_token.alg_none         |
       | id_token.hs256_public_key |
 
+  @ID-SIG @ID-SIG-HS256 @JWT-LAST @mutant-no-signature-check @mutant-id-token-alg-unpinned
+  Scenario: An HS256 id_token MACed with the app's own client secret is rejected
+    Given the provider injects "id_token.other_alg" once
+    When the frontend hands the callback to the backend
+    Then the backend refuses with "invalid_id_token"
+    And the provider's userinfo endpoint was not called for that callback
+    And no app token was issued
+
   @ID-SIG @JWT-LAST @mutant-no-signature-check
   Scenario: The named step for a bad signature
     Given the provider signs the next id_token with a bad signature

@@ -132,6 +132,12 @@ impl Arrangement {
         if has("default-policy") && fixed.policy != Policy::default() {
             return Some("checks the default unknown-user policy");
         }
+        // The running backend's registered id_token alg, as the steps spell it (lower-cased).
+        let registered_alg = fixed
+            .id_token_alg
+            .unwrap_or(mock_idp::IdTokenAlg::RS256)
+            .as_str()
+            .to_lowercase();
         steps_of(feature, rule, scenario).find_map(|text| {
             let policy = text
                 .strip_prefix("the app's unknown-user policy is \"")
@@ -160,6 +166,16 @@ impl Arrangement {
                 Some(
                     "registers the backend for signed userinfo, which [start] can ask of a backend",
                 )
+            } else if let Some(alg) = text
+                .strip_prefix("the app is registered for ")
+                .and_then(|rest| rest.strip_suffix(" id_tokens"))
+                && alg != registered_alg
+                && self
+                    .starter
+                    .as_ref()
+                    .is_some_and(|s| s.chooses_id_token_alg())
+            {
+                Some("registers the backend for another id_token alg, which [start] can set up")
             } else {
                 None
             }
@@ -357,6 +373,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
         .extend(fixed.post_logout_redirect_uri.clone());
     client.backchannel_logout_uri = fixed.backchannel_logout_uri.clone();
     client.userinfo_signed_response_alg = fixed.userinfo_signed_response_alg;
+    client.id_token_signed_response_alg = fixed.id_token_alg;
     server
         .add_client(client)
         .map_err(|e| io::Error::other(format!("registering the backend's client: {e}")))?;

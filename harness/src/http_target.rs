@@ -15,6 +15,8 @@
 //! backchannel_logout_uri = "http://127.0.0.1:3000/backchannel"  # optional
 //! # token_endpoint_auth_method = "client_secret_post"           # default client_secret_basic
 //! # userinfo_signed_response_alg = "RS256"   # registered for signed userinfo (RS-USERINFO-JWT)
+//! # id_token_signed_response_alg = "HS256"  # RS256 (default) | ES256 | HS256: what the client is registered
+//!                                          # with; ID-SIG-ES256 / ID-SIG-HS256 run for that alg only
 //!
 //! [backend]
 //! base_url = "http://127.0.0.1:3000"
@@ -72,7 +74,8 @@
 //! # command = ["./my-backend"]
 //! # env = { ISSUER = "{issuer}", PORT = "{port}", POLICY = "{policy}", JWT_KEY = "{jwt_key}",
 //! #         RESPONSE_MODE = "{response_mode}",
-//! #         USERINFO_SIGNED_RESPONSE_ALG = "{userinfo_signed_response_alg}" }
+//! #         USERINFO_SIGNED_RESPONSE_ALG = "{userinfo_signed_response_alg}",
+//! #         ID_TOKEN_ALG = "{id_token_alg}" }
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -161,6 +164,12 @@ pub struct ProviderSection {
     /// on a backend started with `{userinfo_signed_response_alg}`, or do not apply.
     #[serde(default)]
     pub userinfo_signed_response_alg: Option<mock_idp::SigningAlg>,
+    /// How the provider signs the backend's id_tokens, as the backend is registered (Dynamic Client
+    /// Registration 1.0 §2): `RS256` (default), `ES256` (the provider's P-256 key) or `HS256` (MACed with
+    /// `client_secret`, which must then be at least 32 octets). ID-SIG-ES256 and ID-SIG-HS256 apply to a
+    /// backend registered with their alg (or one `[start]` can set up with `{id_token_alg}`).
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<mock_idp::IdTokenAlg>,
 }
 
 fn default_auth_method() -> mock_idp::AuthMethod {
@@ -439,9 +448,11 @@ pub struct LinkingSection {
 /// `{port}` (a free loopback port), `{base}` (`http://127.0.0.1:{port}`), `{dir}` (an empty directory
 /// removed afterwards), `{policy}`, `{jwt_key}` (32 random bytes, or what a startup scenario tries) and
 /// `{response_mode}` (`query`, or `form_post` for the form_post scenarios, which then get a backend
-/// started so instead of the running one) and `{userinfo_signed_response_alg}` (the provider's signing
+/// started so instead of the running one), `{userinfo_signed_response_alg}` (the provider's signing
 /// algorithm, `RS256`, for the signed-userinfo scenarios, which then get a backend started so; empty
-/// otherwise).
+/// otherwise) and `{id_token_alg}` (the `id_token_signed_response_alg` the backend's client is registered
+/// with: `RS256`, or `ES256` / `HS256` for the ID-SIG-ES256 and ID-SIG-HS256 scenarios, which then get a
+/// backend started so; HS256 is keyed with `{client_secret}`).
 /// The started backend's endpoints are `[backend]`'s and `[provider]`'s URLs with `backend.base_url`
 /// replaced by `{base}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -588,6 +599,7 @@ impl HttpFactory {
             post_logout_redirect_uri: file.provider.post_logout_redirect_uri.clone(),
             backchannel_logout_uri: file.provider.backchannel_logout_uri.clone(),
             userinfo_signed_response_alg: file.provider.userinfo_signed_response_alg,
+            id_token_alg: file.provider.id_token_signed_response_alg,
             personas: file
                 .extra_providers
                 .iter()

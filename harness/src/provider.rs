@@ -199,6 +199,9 @@ pub struct Provider {
     namespace: Option<String>,
     /// The namespaced users this scenario created, removed when it ends.
     created: std::sync::Mutex<Vec<String>>,
+    /// The clients this scenario added to a shared provider, removed when it ends (an HS256 client
+    /// would otherwise stay in every later scenario's discovery).
+    added_clients: Vec<String>,
     /// Whether the scenario has the provider to itself: its own server or tenant, or a shared one while it
     /// runs alone. Steps that change or count what every scenario shares need it ([`Provider::global`]).
     pub exclusive: bool,
@@ -246,6 +249,53 @@ impl Provider {
         Provider::on(server, handle, Some(name))
     }
 
+    /// This scenario's provider started again, signing with `alg` (ID-SIG-ES256): a server of its own, or
+    /// a new tenant of the shared one, with the built-in clients and users. Only before anything used it.
+    pub async fn signing_with(&self, alg: mock_idp::SigningAlg) -> anyhow::Result<Provider> {
+        anyhow::ensure!(
+            self.namespace.is_none(),
+            crate::target::skip(
+                "needs a provider that signs with another key type, which the running backend's \
+                 provider is not"
+            )
+        );
+        let config = mock_idp::Config {
+            issuer: None,
+            signing_alg: alg,
+            ..mock_idp::Config::builtin()
+        };
+        let provider = match &self.tenant {
+            Some(_) => {
+                let handle = self
+                    .server
+                    .create_tenant(None, Some(config))
+                    .map_err(|e| anyhow!("creating a tenant: {e}"))?;
+                let name = handle
+                    .state()
+                    .base_path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                Provider::on(self.server.clone(), handle, Some(name))?
+            }
+            None => {
+                let server = MockIdp::start(config)
+                    .await
+                    .context("starting the mock IdP")?;
+                let server = Arc::new(server);
+                Provider::on(server.clone(), Handle::clone(&server), None)?
+            }
+        };
+        provider
+            .idp
+            .state()
+            .keys
+            .snapshot()
+            .map_err(|e| anyhow!("the provider's key: {e}"))?;
+        Ok(provider)
+    }
+
     fn on(server: Arc<MockIdp>, idp: Handle, tenant: Option<String>) -> anyhow::Result<Provider> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -275,6 +325,7 @@ impl Provider {
             http,
             namespace: None,
             created: std::sync::Mutex::new(Vec::new()),
+            added_clients: Vec::new(),
             exclusive: true,
             keys_at_start: None,
             start,
@@ -425,9 +476,13 @@ impl Provider {
             method: config.token_endpoint_auth_method,
             redirect_uri: config.redirect_uris.first().cloned().unwrap_or_default(),
         };
+        let new = self.idp.state().client(&creds.id).is_none();
         self.idp
             .add_client(config)
             .map_err(|e| anyhow!("registering a client: {e}"))?;
+        if new && self.namespace.is_some() {
+            self.added_clients.push(creds.id.clone());
+        }
         self.clients.insert(creds.id.clone(), creds);
         Ok(())
     }
@@ -714,6 +769,9 @@ impl Drop for Provider {
         if let Some(name) = &self.tenant {
             self.server.delete_tenant(name);
         }
+        for id in std::mem::take(&mut self.added_clients) {
+            self.idp.remove_client(&id);
+        }
         // A scenario that had a shared provider to itself leaves it as it found it: no faults armed, the
         // clock back on the system time (the backend's own clock never moved with it).
         if self.namespace.is_some() && self.exclusive {
@@ -741,5 +799,48 @@ impl Drop for Provider {
         {
             self.idp.remove_user(&user);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TK-HS256 on a provider every scenario shares: the HS256 client a scenario registers (and with it
+    /// HS256 in discovery) is gone when the scenario ends; a client that was there before stays.
+    #[tokio::test]
+    async fn a_scenario_takes_the_clients_it_added_to_a_shared_provider_with_it() {
+        let server = Arc::new(
+            MockIdp::start(mock_idp::Config::builtin())
+                .await
+                .expect("the mock IdP"),
+        );
+        let algs = || server.state().id_token_algs();
+        let mut provider = Provider::shared_root(server.clone(), "s1".into(), true).expect("view");
+        provider
+            .register(
+                mock_idp::ClientConfig::confidential(
+                    "hs-app",
+                    "an-hs256-secret-of-32-octets-!!!",
+                    SCENARIO_REDIRECT_URI,
+                )
+                .with_id_token_alg(mock_idp::IdTokenAlg::HS256),
+            )
+            .expect("registered");
+        provider
+            .register(mock_idp::ClientConfig::confidential(
+                "web",
+                "web-secret",
+                "http://127.0.0.1:3000/callback",
+            ))
+            .expect("registered again");
+        assert_eq!(algs(), ["RS256", "HS256"]);
+        drop(provider);
+        assert_eq!(algs(), ["RS256"]);
+        assert!(server.state().client("hs-app").is_none());
+        assert!(
+            server.state().client("web").is_some(),
+            "a built-in client stays"
+        );
     }
 }

@@ -63,6 +63,12 @@ impl StartedFactory {
         StartedFactory { file, start, http }
     }
 
+    /// Whether `[start]`'s command or environment uses `placeholder`.
+    fn has_placeholder(&self, placeholder: &str) -> bool {
+        let has = |t: &String| t.contains(placeholder);
+        self.start.command.iter().any(has) || self.start.env.values().any(has)
+    }
+
     /// Starts one backend with these placeholder values and waits until it listens or exits.
     async fn spawn(
         &self,
@@ -71,6 +77,7 @@ impl StartedFactory {
         jwt_key: &str,
         response_mode: &str,
         userinfo_alg: &str,
+        id_token_alg: &str,
     ) -> anyhow::Result<Started> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         // A free port: bound and released; the backend binds it a moment later.
@@ -96,6 +103,7 @@ impl StartedFactory {
                 .replace("{jwt_key}", jwt_key)
                 .replace("{response_mode}", response_mode)
                 .replace("{userinfo_signed_response_alg}", userinfo_alg)
+                .replace("{id_token_alg}", id_token_alg)
         };
         let program = fill(&self.start.command[0]);
         let output = dir.join("output.log");
@@ -194,6 +202,7 @@ impl TargetFactory for StartedFactory {
             } else {
                 ""
             };
+            let alg = options.id_token_alg.unwrap_or(mock_idp::IdTokenAlg::RS256);
             match self
                 .spawn(
                     provider,
@@ -201,6 +210,7 @@ impl TargetFactory for StartedFactory {
                     &key,
                     mode,
                     userinfo_alg,
+                    alg.as_str(),
                 )
                 .await?
             {
@@ -217,8 +227,11 @@ impl TargetFactory for StartedFactory {
     }
 
     fn chooses_response_mode(&self) -> bool {
-        let placeholder = |t: &String| t.contains("{response_mode}");
-        self.start.command.iter().any(placeholder) || self.start.env.values().any(placeholder)
+        self.has_placeholder("{response_mode}")
+    }
+
+    fn chooses_id_token_alg(&self) -> bool {
+        self.has_placeholder("{id_token_alg}")
     }
 
     fn chooses_userinfo_signing(&self) -> bool {
@@ -245,7 +258,7 @@ impl TargetFactory for StartedFactory {
             }
             Ok(
                 match self
-                    .spawn(provider, Policy::default(), key, "query", "")
+                    .spawn(provider, Policy::default(), key, "query", "", "RS256")
                     .await?
                 {
                     Started::Listening(process, _) => {

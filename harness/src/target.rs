@@ -58,6 +58,10 @@ pub struct TargetOptions {
     /// The scenario judges a backend registered with `userinfo_signed_response_alg` (RS-USERINFO-JWT): a
     /// factory that can choose starts one so, and the harness registers its client so.
     pub signed_userinfo: bool,
+    /// The scenario judges a backend registered for id_tokens of this `id_token_signed_response_alg`
+    /// (ID-SIG-ES256, ID-SIG-HS256): a factory that can choose starts one so; `None` is the provider's
+    /// default, RS256.
+    pub id_token_alg: Option<mock_idp::IdTokenAlg>,
 }
 
 /// The protocol of a provider that is not OpenID Connect.
@@ -298,6 +302,8 @@ pub struct FixedBackend {
     pub backchannel_logout_uri: Option<String>,
     /// The algorithm of signed userinfo it registered (`[provider] userinfo_signed_response_alg`).
     pub userinfo_signed_response_alg: Option<mock_idp::SigningAlg>,
+    /// The `id_token_signed_response_alg` its client is registered with; `None`: the provider's (RS256).
+    pub id_token_alg: Option<mock_idp::IdTokenAlg>,
     /// The WeChat and GitHub providers it is configured with, each a tenant of the runner's provider.
     pub personas: Vec<FixedPersona>,
 }
@@ -357,6 +363,13 @@ pub trait TargetFactory: Send + Sync + Debug {
     /// Whether the backends it starts can be registered for signed userinfo (honouring
     /// [`TargetOptions::signed_userinfo`]): then a signed-userinfo scenario gets one of its own.
     fn chooses_userinfo_signing(&self) -> bool {
+        false
+    }
+
+    /// Whether the backends it starts can be set up for an `id_token_signed_response_alg` (honouring
+    /// [`TargetOptions::id_token_alg`]): ES256 from the provider's P-256 key, HS256 MACed with the client
+    /// secret. Without it, ID-SIG-ES256 and ID-SIG-HS256 do not apply (their "Applies when").
+    fn chooses_id_token_alg(&self) -> bool {
         false
     }
 

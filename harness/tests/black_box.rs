@@ -159,11 +159,21 @@ fn start_reference(setup: &Setup, dir: &Path) -> Process {
 
 /// The same, with a configuration file (its `[[providers]]`).
 fn start_reference_with(setup: &Setup, dir: &Path, config: Option<&Path>) -> Process {
+    start_reference_env(setup, dir, config, &[])
+}
+
+/// The same, with further `RC_*` variables.
+fn start_reference_env(
+    setup: &Setup,
+    dir: &Path,
+    config: Option<&Path>,
+    env: &[(&str, &str)],
+) -> Process {
     let mut command = Command::new(reference_client_binary());
     if let Some(config) = config {
         command.env("RC_CONFIG", config);
     }
-    let mut child = command
+    command
         .env("RC_ISSUER", setup.issuer())
         .env("RC_CLIENT_ID", "black-box-app")
         .env("RC_CLIENT_SECRET", &setup.secret)
@@ -180,6 +190,8 @@ fn start_reference_with(setup: &Setup, dir: &Path, config: Option<&Path>) -> Pro
             if config.is_some() { "true" } else { "false" },
         )
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -268,6 +280,7 @@ RC_JWT_KEY = "{{jwt_key}}"
 RC_UNKNOWN_USER_POLICY = "{{policy}}"
 RC_RESPONSE_MODE = "{{response_mode}}"
 RC_USERINFO_SIGNED_RESPONSE_ALG = "{{userinfo_signed_response_alg}}"
+RC_ID_TOKEN_SIGNED_RESPONSE_ALG = "{{id_token_alg}}"
 RC_HTTP_TIMEOUT_MS = "5000"
 RC_TEST_HOOKS = "true"
 RUST_LOG = "warn"
@@ -311,6 +324,64 @@ fn the_pre_flight_says_once_what_to_change_and_exits_2() {
     let output = conform_check(&target);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
+}
+
+/// A running backend registered for HS256 (`[provider] id_token_signed_response_alg`) is judged by
+/// ID-SIG-HS256 itself, and ID-SIG-ES256 does not apply to it: without `[start]` nothing can set up an
+/// ES256 backend, and the reason names the target-file key.
+#[test]
+fn a_running_backend_registered_for_hs256_is_judged_by_the_hs256_rows_only() {
+    let mut setup = Setup::new();
+    setup.secret = format!("a-secret-of-at-least-32-octets-{}", free_port());
+    let tmp = temp_dir("hs256");
+    let dir = tmp.path();
+    let _backend = start_reference_env(
+        &setup,
+        dir,
+        None,
+        &[
+            ("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "HS256"),
+            ("RC_TEST_HOOKS", "true"),
+        ],
+    );
+    let target = setup.target_file(
+        dir,
+        r#"
+[hooks]
+seed_user = "/test/users"
+users_bound_to = "/test/users/bound"
+user_count = "/test/users/count"
+
+[errors]
+json_pointer = "/error"
+
+[session]
+json_pointer = "/token"
+"#,
+    );
+    let text = std::fs::read_to_string(&target).expect("the target file");
+    std::fs::write(
+        &target,
+        text.replacen(
+            "[backend]",
+            "id_token_signed_response_alg = \"HS256\"\n\n[backend]",
+            1,
+        ),
+    )
+    .expect("writing the target file");
+    let output = conform(&target, &["--tags", "ID-SIG-HS256,ID-SIG-ES256"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (passed, failed, not_checked) = summary(&output);
+    assert_eq!(failed, 0, "{stdout}\n{}", stderr(&output));
+    // The HS256 login, the RS256 id_token to it, three broken MACs, and ID-SIG's HS256 one MACed with
+    // the app's own secret (refused here too: the app is registered for HS256 and the id_token is RS256).
+    assert_eq!(passed, 6, "{stdout}");
+    // The two ES256 scenarios.
+    assert_eq!(not_checked, 2, "{stdout}");
+    assert!(
+        stdout.contains("id_token_signed_response_alg"),
+        "the reason names the key: {stdout}"
+    );
 }
 
 #[test]
@@ -370,7 +441,7 @@ audience = "reference-client"
     // What the target file describes runs: WeChat and GitHub logins ([[extra_providers]]), account
     // linking ([linking]), and on backends started for the scenario ([start]) another policy, a first
     // fetch of discovery (a moved jwks_uri too), a startup check, a client secret of the scenario's own,
-    // form_post responses and signed userinfo.
+    // form_post responses, signed userinfo, and ES256 and HS256 id_tokens.
     for name in [
         "Log in with WeChat creates one user with the provider&apos;s name and avatar",
         "Log in with GitHub creates one user with the provider&apos;s name and avatar",
@@ -385,6 +456,8 @@ audience = "reference-client"
         "A moved jwks_uri is found through discovery",
         "A signed userinfo fills the profile (positive control)",
         "A signed userinfo with a bad signature is discarded",
+        "An ES256 provider&apos;s forged signature is rejected",
+        "An id_token MACed with the app&apos;s own secret logs the user in",
     ] {
         assert!(
             passed_in_junit(&xml, name),

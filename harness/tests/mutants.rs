@@ -12,7 +12,9 @@
 //! that ignores `events`), `@mutant-kid-required` (an id_token without `kid` refused whatever the JWKS
 //! holds), `@mutant-jwks-all-or-nothing` (one unparseable JWK spoils the JWKS), `@mutant-scope-openid-only`
 //! (a login asking only for `openid`), `@mutant-userinfo-signature-unchecked` (a signed userinfo read
-//! without checking its signature), and for the ★ rows of section G (id_token checks)
+//! without checking its signature), `@mutant-id-token-alg-unpinned` (an id_token checked the way its own
+//! `alg` says, HS256 with the client secret, whatever the client registered), and for the ★ rows of
+//! section G (id_token checks)
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check),
 //! and for RF-ID-TOKEN `@mutant-no-refresh-iss-check`, `@mutant-no-refresh-sub-check` (a refreshed id_token's
@@ -85,6 +87,15 @@ async fn form_post_scenarios_fail_when_the_redirect_uri_takes_no_post() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-no-form-post-callback", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_token_alg_scenarios_fail_when_the_alg_is_not_pinned() {
+    let weak = Weaknesses {
+        id_token_alg_unpinned: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-id-token-alg-unpinned", weak, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,6 +59,67 @@ impl SigningAlg {
     }
 }
 
+/// How a client's id_tokens are signed: its `id_token_signed_response_alg` (Dynamic Client Registration
+/// 1.0 §2). RS256 and ES256 are keys of the provider's (the one of its `signing_alg`, or a second key it
+/// makes for the other); HS256 is a MAC keyed with the UTF-8 octets of the client's own secret (Core §10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum IdTokenAlg {
+    /// The provider's RSA key.
+    RS256,
+    /// The provider's P-256 key.
+    ES256,
+    /// HMAC SHA-256 keyed with the client's secret.
+    HS256,
+}
+
+impl IdTokenAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::RS256 => "RS256",
+            IdTokenAlg::ES256 => "ES256",
+            IdTokenAlg::HS256 => "HS256",
+        }
+    }
+}
+
+impl std::str::FromStr for IdTokenAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "RS256" => Ok(IdTokenAlg::RS256),
+            "ES256" => Ok(IdTokenAlg::ES256),
+            "HS256" => Ok(IdTokenAlg::HS256),
+            other => Err(format!(
+                "unknown id_token alg {other:?} (RS256, ES256 or HS256)"
+            )),
+        }
+    }
+}
+
+impl From<SigningAlg> for IdTokenAlg {
+    fn from(alg: SigningAlg) -> Self {
+        match alg {
+            SigningAlg::RS256 => IdTokenAlg::RS256,
+            SigningAlg::ES256 => IdTokenAlg::ES256,
+        }
+    }
+}
+
+impl SigningAlg {
+    /// The other key type: the provider's second key, for clients registered with it.
+    pub fn other(self) -> SigningAlg {
+        match self {
+            SigningAlg::RS256 => SigningAlg::ES256,
+            SigningAlg::ES256 => SigningAlg::RS256,
+        }
+    }
+}
+
+/// The fewest octets of an HS256 client's secret: the 256 bits of the MAC's output (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_OCTETS: usize = 32;
+
 /// How a client authenticates at the token endpoint (RFC 7591 §2 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -248,6 +309,10 @@ pub struct ClientConfig {
     /// provider signs id_tokens with. Absent: plain JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// How this client's id_tokens are signed (Dynamic Client Registration 1.0 §2); the provider's
+    /// `signing_alg` when absent. HS256 needs a secret of at least 32 octets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<IdTokenAlg>,
 }
 
 fn default_grants() -> Vec<GrantType> {
@@ -282,6 +347,12 @@ impl ClientConfig {
     /// This client with `uri` added to its post-logout redirect URIs (RP-Initiated Logout 1.0 §3).
     pub fn with_post_logout_redirect_uri(mut self, uri: &str) -> Self {
         self.post_logout_redirect_uris.push(uri.to_owned());
+        self
+    }
+
+    /// This client with its id_tokens signed by `alg` (`id_token_signed_response_alg`).
+    pub fn with_id_token_alg(mut self, alg: IdTokenAlg) -> Self {
+        self.id_token_signed_response_alg = Some(alg);
         self
     }
 
@@ -337,6 +408,28 @@ impl ClientConfig {
                 ));
             }
             _ => {}
+        }
+        if self.id_token_signed_response_alg == Some(IdTokenAlg::HS256) {
+            // Core §10.1 and §16.19: the MAC key is the secret's octets, so it must be as long as the MAC.
+            match &self.client_secret {
+                None => {
+                    return Err(invalid(
+                        format!("{field}.id_token_signed_response_alg"),
+                        "HS256 is keyed with the client secret: a public client cannot have it",
+                    ));
+                }
+                Some(s) if s.expose().len() < MIN_HS256_SECRET_OCTETS => {
+                    return Err(invalid(
+                        format!("{field}.client_secret"),
+                        format!(
+                            "an HS256 client needs a secret of at least {MIN_HS256_SECRET_OCTETS} \
+                             octets (RFC 7518 §3.2); this one has {}",
+                            s.expose().len()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         if self.token_endpoint_auth_method == AuthMethod::None && self.pkce != PkcePolicy::Required
         {

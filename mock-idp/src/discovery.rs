@@ -30,9 +30,9 @@ pub fn metadata(state: &AppState) -> Value {
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [state.keys.alg().as_str()],
+        "id_token_signing_alg_values_supported": state.id_token_algs(),
         // Core §5.3.2: a client registered with `userinfo_signed_response_alg` gets a JWT signed with
-        // the id_token key.
+        // the provider's id_token key.
         "userinfo_signing_alg_values_supported": [state.keys.alg().as_str()],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -67,7 +67,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     if faults.contains(&Fault::JwksMoved) {
         return moved_away(&faults);
     }
-    spoil::jwks(&faults, state.keys.jwks())
+    spoil::jwks(&faults, state.jwks())
 }
 
 /// `GET /keys/{tag}/jwks`: the JWKS at its moved path ([`crate::state::Inner::moved_jwks_path`]) while
@@ -78,7 +78,7 @@ pub async fn moved_jwks(State(state): State<AppState>, uri: Uri) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     let faults = state.faults.take(Point::Jwks, Context::default());
-    spoil::jwks(&faults, state.keys.jwks())
+    spoil::jwks(&faults, state.jwks())
 }
 
 /// The old path's answer while the JWKS has moved: a bare 404, as for any path this server does not serve.

@@ -352,6 +352,14 @@ impl KeySet {
         Ok(keys)
     }
 
+    /// Whether the set holds keys yet (a generated set makes its first on first use).
+    pub fn is_made(&self) -> bool {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// The key that signs now.
     pub fn active(&self) -> Result<Arc<SigningKey>, KeyError> {
         Ok(self.snapshot()?.active.clone())

@@ -100,8 +100,8 @@ pub mod verdict;
 
 pub use clock::Clock;
 pub use config::{
-    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, Limits, Persona,
-    PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
+    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, IdTokenAlg, Limits,
+    Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;

@@ -186,7 +186,10 @@ fn check(state: &AppState, raw: &[u8]) -> Result<LogoutRequest, &'static str> {
     // 1. The hint must be an id_token this provider issued (§2); an expired one is still a good hint.
     let mut hint_aud = Vec::new();
     if let Some(hint) = get("id_token_hint") {
-        let claims = match state.keys.verify(&hint) {
+        let claims = match state
+            .verify_signed(&hint)
+            .or_else(|| verify_hs256_hint(state, &hint))
+        {
             // An id_token (typ JWT), not an access token or a logout token.
             Some((typ, claims)) if typ.as_deref().is_none_or(|t| t == "JWT") => claims,
             _ => return Err("id_token_hint is not an ID Token issued by this provider."),
@@ -394,4 +397,22 @@ async fn post_form(uri: &str, body: &str) -> Result<u16, String> {
         .and_then(|h| h.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| "no HTTP status in the answer".to_owned())
+}
+
+/// An id_token this provider MACed for a client registered with HS256 (TK-HS256): the MAC checks with the
+/// key of the client its `aud` names. Returns its header `typ` and claims, as [`crate::keys::KeySet::verify`].
+fn verify_hs256_hint(state: &AppState, jws: &str) -> Option<(Option<String>, Value)> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    let (signed, sig) = jws.rsplit_once('.')?;
+    let (header, payload) = signed.split_once('.')?;
+    let header: Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
+    if header.get("alg")?.as_str()? != "HS256" {
+        return None;
+    }
+    let claims: Value = serde_json::from_slice(&B64.decode(payload).ok()?).ok()?;
+    let client = state.client(claims.get("aud")?.as_str()?)?;
+    let mac = client.id_token_mac()?;
+    aws_lc_rs::hmac::verify(mac, signed.as_bytes(), &B64.decode(sig).ok()?).ok()?;
+    let typ = header.get("typ").and_then(Value::as_str).map(str::to_owned);
+    Some((typ, claims))
 }

@@ -544,8 +544,13 @@ impl Handle {
     }
 
     /// Publishes a fresh signing key and signs with it from now on; `retire_old` drops the older keys
-    /// from the JWKS. Returns the new `kid`.
+    /// from the JWKS. Returns the new `kid` (of the provider's key type; the other one's, if made for a
+    /// client registered with it, is rotated too).
     pub fn rotate_keys(&self, retire_old: bool) -> Result<String, crate::keys::KeyError> {
+        // The second key type, once made for a client registered with it, rotates with the first.
+        if self.state.other_keys.is_made() {
+            self.state.other_keys.rotate(retire_old)?;
+        }
         self.state.keys.rotate(retire_old)
     }
 

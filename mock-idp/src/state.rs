@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     clock::Clock,
-    config::{ClientConfig, Config, GrantType, Persona, UserConfig},
+    config::{ClientConfig, Config, GrantType, IdTokenAlg, Persona, UserConfig},
     faults::FaultRegistry,
     keys::{KeySet, SigningKey},
     requests::RequestLog,
@@ -28,6 +28,12 @@ pub struct RegisteredClient {
     pub config: ClientConfig,
     /// SHA-256 of the secret, compared in constant time.
     secret_hash: Option<[u8; 32]>,
+    /// The HMAC-SHA256 key made from the secret's octets (Core §10.1): it MACs the id_tokens of a client
+    /// registered with `id_token_signed_response_alg = HS256`, and the `id_token.other_alg` fault's for
+    /// any other. It holds the MAC's precomputed state, never the secret, and its `Debug` shows neither.
+    /// In an `Arc`: the client is cloned out of the registry on every request, and this clone stays a
+    /// reference count.
+    secret_mac: Option<Arc<aws_lc_rs::hmac::Key>>,
 }
 
 /// SHA-256 of a secret. A fast hash is enough here: client secrets in this mock are high-entropy test values,
@@ -39,11 +45,31 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
 impl RegisteredClient {
     /// Registers a client, hashing its secret.
     pub fn new(mut config: ClientConfig) -> Self {
-        let secret_hash = config.client_secret.take().map(|s| secret_hash(s.expose()));
+        let secret = config.client_secret.take();
+        let secret_hash = secret.as_ref().map(|s| secret_hash(s.expose()));
+        let secret_mac = secret.map(|s| {
+            Arc::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                s.expose().as_bytes(),
+            ))
+        });
         RegisteredClient {
             config,
             secret_hash,
+            secret_mac,
         }
+    }
+
+    /// The key that MACs this client's id_tokens, if it registered HS256.
+    pub fn id_token_mac(&self) -> Option<&aws_lc_rs::hmac::Key> {
+        self.secret_mac
+            .as_deref()
+            .filter(|_| self.config.id_token_signed_response_alg == Some(IdTokenAlg::HS256))
+    }
+
+    /// HMAC-SHA256 keyed with this client's secret, whatever it registered (for `id_token.other_alg`).
+    pub fn secret_mac(&self) -> Option<&aws_lc_rs::hmac::Key> {
+        self.secret_mac.as_deref()
     }
 
     /// Constant-time secret check; a public client has no secret to match.
@@ -75,6 +101,10 @@ pub struct Inner {
     pub users: RwLock<Users>,
     /// The keys that sign id_tokens and access tokens: one active, older ones published until retired.
     pub keys: KeySet,
+    /// The keys of the other key type (ES256 beside RS256, or back), which sign the id_tokens of clients
+    /// registered with it (`id_token_signed_response_alg`): made on first use, published while such a
+    /// client is registered, rotated with `keys`.
+    pub other_keys: KeySet,
     /// Faults armed on this provider; every endpoint asks it once per response.
     pub faults: FaultRegistry,
     /// Every request received, masked and bounded.
@@ -194,6 +224,7 @@ impl AppState {
             issuer,
             clients: RwLock::new(clients),
             users: RwLock::new(users),
+            other_keys: KeySet::generated(keys.alg().other()),
             keys,
             faults,
             requests: RequestLog::new(config.request_log_capacity),
@@ -241,6 +272,71 @@ impl AppState {
     /// An absolute URL on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
+    }
+
+    /// The algorithms id_tokens are signed with here (`id_token_signing_alg_values_supported`, Discovery
+    /// §3): the provider's key's, the other key type's while a client is registered with it, and HS256
+    /// while a client is registered with that. A scan of the clients: discovery is not on a login's path.
+    pub fn id_token_algs(&self) -> Vec<&'static str> {
+        let other = IdTokenAlg::from(self.other_keys.alg());
+        let (mut uses_other, mut uses_hs256) = (false, false);
+        for c in read(&self.clients).values() {
+            match c.config.id_token_signed_response_alg {
+                Some(IdTokenAlg::HS256) => uses_hs256 = true,
+                Some(alg) if alg == other => uses_other = true,
+                _ => {}
+            }
+        }
+        let mut algs = vec![self.keys.alg().as_str()];
+        if uses_other {
+            algs.push(other.as_str());
+        }
+        if uses_hs256 {
+            algs.push(IdTokenAlg::HS256.as_str());
+        }
+        algs
+    }
+
+    /// Whether a registered client has its id_tokens signed by the other key type.
+    fn uses_other_keys(&self) -> bool {
+        let other = IdTokenAlg::from(self.other_keys.alg());
+        read(&self.clients)
+            .values()
+            .any(|c| c.config.id_token_signed_response_alg == Some(other))
+    }
+
+    /// The keys that sign `client`'s id_tokens: the other key type's if it registered that, else the
+    /// provider's. (HS256 clients are MACed: [`RegisteredClient::id_token_mac`].)
+    pub fn id_token_keys(&self, client: &RegisteredClient) -> &KeySet {
+        match client.config.id_token_signed_response_alg {
+            Some(alg) if alg == IdTokenAlg::from(self.other_keys.alg()) => &self.other_keys,
+            _ => &self.keys,
+        }
+    }
+
+    /// The JWKS document (RFC 7517 §5): the provider's keys, then the other key type's while a client is
+    /// registered with it.
+    pub fn jwks(&self) -> serde_json::Value {
+        let mut doc = self.keys.jwks();
+        if self.uses_other_keys()
+            && let (Some(keys), Some(more)) = (
+                doc["keys"].as_array_mut(),
+                self.other_keys.jwks()["keys"].as_array(),
+            )
+        {
+            keys.extend(more.iter().cloned());
+        }
+        doc
+    }
+
+    /// Verifies an id_token this provider signed with either key type (a logout hint).
+    pub fn verify_signed(&self, jws: &str) -> Option<(Option<String>, serde_json::Value)> {
+        self.keys.verify(jws).or_else(|| {
+            self.other_keys
+                .is_made()
+                .then(|| self.other_keys.verify(jws))
+                .flatten()
+        })
     }
 
     /// A registered client by id.

@@ -5,11 +5,11 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    config::{ClientConfig, UserConfig},
+    config::UserConfig,
     error::OAuthError,
     faults::{Context as FaultContext, Point, spoil},
-    keys::half_hash,
-    state::{AppState, random_token},
+    keys::{SigningKey, half_hash},
+    state::{AppState, RegisteredClient, random_token},
     store::{AccessRecord, Holder, RefreshGrant},
 };
 
@@ -77,7 +77,7 @@ pub struct Issue<'a> {
     /// The grant the tokens belong to (revoked together); `None` for client credentials.
     pub grant_id: Option<&'a str>,
     /// The client the tokens are issued to.
-    pub client: &'a ClientConfig,
+    pub client: &'a RegisteredClient,
     /// The subject: a user's `sub`, or the client id for client credentials.
     pub sub: &'a str,
     /// Granted scopes.
@@ -167,10 +167,11 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
     let key = state.keys.active().map_err(internal)?;
     let ttl = what
         .client
+        .config
         .access_token_ttl
         .or(what.access_ttl)
         .unwrap_or(state.config.access_token_ttl);
-    let client_id = what.client.client_id.as_str();
+    let client_id = what.client.config.client_id.as_str();
     let (jti, access, holder) = match what.access {
         AccessFormat::Jwt => {
             let jti = random_token(16);
@@ -253,7 +254,23 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             }
         }
         let faults = state.faults.take(Point::IdToken, context);
-        let (token, kid) = if faults.is_empty() {
+        let macs = spoil::ClientMacs {
+            id_token: what.client.id_token_mac(),
+            secret: what.client.secret_mac(),
+        };
+        // The provider's key, unless the client registered the other key type (or HS256: `macs`).
+        let registered;
+        let key: &SigningKey = match what.client.config.id_token_signed_response_alg {
+            None => &key,
+            Some(_) => {
+                registered = state
+                    .id_token_keys(what.client)
+                    .active()
+                    .map_err(internal)?;
+                &registered
+            }
+        };
+        let (token, kid) = if faults.is_empty() && macs.id_token.is_none() {
             (
                 key.sign(&claims).map_err(internal)?,
                 Some(key.kid().to_owned()),
@@ -261,7 +278,8 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
         } else {
             applied.extend(faults.iter().map(|f| f.name().to_owned()));
             spoil::id_token(
-                &key,
+                key,
+                macs,
                 &state.issuer,
                 state.config.id_token_ttl,
                 claims,
@@ -384,7 +402,7 @@ pub fn mint_for_user(
         state,
         Issue {
             grant_id: None,
-            client: &client.config,
+            client: &client,
             sub: &user.sub,
             scope,
             user: Some(&user),

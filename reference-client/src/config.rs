@@ -112,6 +112,33 @@ pub enum ResponseMode {
     FormPost,
 }
 
+/// How the provider signs this client's id_tokens: its registered `id_token_signed_response_alg`
+/// (Dynamic Client Registration 1.0 §2). Pinned: an id_token with any other `alg` is refused (RFC 8725
+/// §3.1; CONFORMANCE ID-SIG, ID-SIG-ES256, ID-SIG-HS256).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdTokenAlg {
+    /// RSASSA-PKCS1-v1_5 SHA-256 by a key of the provider's JWKS.
+    RS256,
+    /// ECDSA P-256 SHA-256 by a key of the provider's JWKS.
+    ES256,
+    /// HMAC SHA-256 keyed with the UTF-8 octets of our client secret (OIDC Core §10.1).
+    HS256,
+}
+
+impl IdTokenAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::RS256 => "RS256",
+            IdTokenAlg::ES256 => "ES256",
+            IdTokenAlg::HS256 => "HS256",
+        }
+    }
+}
+
+/// The shortest client secret that may key HS256 id_tokens: 256 bits (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
 /// The validated settings the application runs with.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -148,6 +175,9 @@ pub struct Settings {
     /// userinfo must then be a JWT of this algorithm (`RS256` or `ES256`), verified against the JWKS,
     /// with our `iss` and `aud`, before any claim is used. `None`: plain JSON userinfo.
     pub userinfo_signed_response_alg: Option<jsonwebtoken::Algorithm>,
+    /// The `id_token_signed_response_alg` this client registered, pinned; when absent, RS256 or ES256 as
+    /// discovery advertises them (never HS256, never `none`).
+    pub id_token_alg: Option<IdTokenAlg>,
     /// Allowed clock difference with the provider when checking id_token `exp` and `iat`.
     pub clock_skew: Duration,
     /// Timeout of every request to the provider (discovery, JWKS, token endpoint).
@@ -212,6 +242,9 @@ pub enum ProviderKind {
         /// What we registered as `userinfo_signed_response_alg` there (see
         /// [`Settings::userinfo_signed_response_alg`]); absent: plain JSON userinfo.
         userinfo_signed_response_alg: Option<jsonwebtoken::Algorithm>,
+        /// The `id_token_signed_response_alg` our client is registered with there, pinned; `None`: RS256 or
+        /// ES256 as its discovery advertises them.
+        id_token_alg: Option<IdTokenAlg>,
     },
     /// The WeChat Open Platform website login.
     Wechat {
@@ -268,6 +301,7 @@ struct RawProvider {
     api_url: Option<String>,
     unknown_user_policy: Option<String>,
     userinfo_signed_response_alg: Option<String>,
+    id_token_signed_response_alg: Option<String>,
 }
 
 /// `userinfo_signed_response_alg`: `RS256` or `ES256` (what the id_token checks verify too); empty means
@@ -316,15 +350,22 @@ fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> 
             if !scopes.iter().any(|s| s == "openid") {
                 scopes.insert(0, "openid".into());
             }
+            let client_secret = need("client_secret", raw.client_secret.clone())?;
+            let id_token_alg = id_token_alg(
+                F,
+                raw.id_token_signed_response_alg.as_deref(),
+                &client_secret,
+            )?;
             ProviderKind::Oidc {
                 issuer: need("issuer", raw.issuer.clone())?,
                 client_id: need("client_id", raw.client_id.clone())?,
-                client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
+                client_secret: Secret::new(client_secret),
                 scopes,
                 userinfo_signed_response_alg: userinfo_alg(
                     "providers",
                     raw.userinfo_signed_response_alg.as_deref(),
                 )?,
+                id_token_alg,
             }
         }
         "wechat" => ProviderKind::Wechat {
@@ -390,6 +431,7 @@ struct RawSettings {
     session_mode: Option<String>,
     response_mode: Option<String>,
     userinfo_signed_response_alg: Option<String>,
+    id_token_signed_response_alg: Option<String>,
     clock_skew_secs: Option<u64>,
     http_timeout_ms: Option<u64>,
     transaction_ttl_secs: Option<u64>,
@@ -432,6 +474,7 @@ const KEYS: &[&str] = &[
     "session_mode",
     "response_mode",
     "userinfo_signed_response_alg",
+    "id_token_signed_response_alg",
     "clock_skew_secs",
     "http_timeout_ms",
     "transaction_ttl_secs",
@@ -590,6 +633,11 @@ impl Settings {
                 ));
             }
         };
+        let id_token_alg = id_token_alg(
+            "id_token_signed_response_alg",
+            raw.id_token_signed_response_alg.as_deref(),
+            &client_secret,
+        )?;
         let jwt_ttl = positive("jwt_ttl_secs", raw.jwt_ttl_secs.unwrap_or(900))?;
         let http_timeout_ms = raw.http_timeout_ms.unwrap_or(5000);
         if http_timeout_ms == 0 {
@@ -660,6 +708,7 @@ impl Settings {
                 "userinfo_signed_response_alg",
                 raw.userinfo_signed_response_alg.as_deref(),
             )?,
+            id_token_alg,
             clock_skew: Duration::from_secs(raw.clock_skew_secs.unwrap_or(120)),
             http_timeout: Duration::from_millis(http_timeout_ms),
             transaction_ttl: positive(
@@ -705,10 +754,46 @@ impl Settings {
                 client_secret: self.client_secret.clone(),
                 scopes: self.scopes.clone(),
                 userinfo_signed_response_alg: self.userinfo_signed_response_alg,
+                id_token_alg: self.id_token_alg,
             },
             unknown_user_policy: None,
         }]
     }
+}
+
+/// A client's `id_token_signed_response_alg` (`field` names it in an error); HS256 needs a secret of at
+/// least [`MIN_HS256_SECRET_BYTES`] (RFC 7518 §3.2), as the provider's registration does.
+fn id_token_alg(
+    field: &'static str,
+    value: Option<&str>,
+    client_secret: &str,
+) -> Result<Option<IdTokenAlg>, ConfigError> {
+    let alg = match value {
+        None | Some("") => return Ok(None),
+        Some("RS256") => IdTokenAlg::RS256,
+        Some("ES256") => IdTokenAlg::ES256,
+        Some("HS256") => IdTokenAlg::HS256,
+        Some(v) => {
+            return Err(invalid(
+                field,
+                format!("id_token_signed_response_alg `{v}` is not RS256, ES256 or HS256"),
+            ));
+        }
+    };
+    if alg == IdTokenAlg::HS256 && client_secret.len() < MIN_HS256_SECRET_BYTES {
+        return Err(invalid(
+            if field == "id_token_signed_response_alg" {
+                "client_secret"
+            } else {
+                field
+            },
+            format!(
+                "client_secret must be at least {MIN_HS256_SECRET_BYTES} bytes (256 bits) to key \
+                 HS256 id_tokens"
+            ),
+        ));
+    }
+    Ok(Some(alg))
 }
 
 fn parse_scalar(value: &str) -> Option<toml::Value> {
@@ -796,6 +881,32 @@ mod tests {
     fn an_empty_issuer_is_reported_by_name() {
         let err = Settings::load_from(None, env(&[("RC_ISSUER", "")])).expect_err("refused");
         assert!(err.to_string().contains("`issuer`"), "{err}");
+    }
+
+    #[test]
+    fn id_token_alg_is_unpinned_unless_registered_and_hs256_needs_a_long_secret() {
+        assert_eq!(Settings::builtin().id_token_alg, None);
+        let s = Settings::load_from(None, env(&[("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "ES256")]))
+            .expect("ok");
+        assert_eq!(s.id_token_alg, Some(IdTokenAlg::ES256));
+        let err = Settings::load_from(None, env(&[("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "HS256")]))
+            .expect_err("web-secret is too short for HS256");
+        assert!(err.to_string().contains("`client_secret`"), "{err}");
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "HS256"),
+                ("RC_CLIENT_SECRET", "a-client-secret-of-32-bytes-long"),
+            ]),
+        )
+        .expect("ok");
+        assert_eq!(s.id_token_alg, Some(IdTokenAlg::HS256));
+        let err = Settings::load_from(None, env(&[("RC_ID_TOKEN_SIGNED_RESPONSE_ALG", "none")]))
+            .expect_err("none");
+        assert!(
+            err.to_string().contains("`id_token_signed_response_alg`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -920,6 +1031,36 @@ base_url = "http://127.0.0.1:9002"
         let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
         let _ = std::fs::remove_file(&dir);
         assert!(err.to_string().contains("`secret`"), "{err}");
+    }
+
+    #[test]
+    fn each_openid_provider_has_its_own_id_token_alg() {
+        let dir =
+            std::env::temp_dir().join(format!("rc-provider-algs-{}.toml", std::process::id()));
+        let provider = |name: &str, secret: &str, alg: &str| {
+            format!(
+                "[[providers]]\nname = \"{name}\"\nissuer = \"http://127.0.0.1:9000\"\n\
+                 client_id = \"{name}\"\nclient_secret = \"{secret}\"\n\
+                 id_token_signed_response_alg = \"{alg}\"\n"
+            )
+        };
+        let alg_of = |p: &ProviderSettings| match &p.kind {
+            ProviderKind::Oidc { id_token_alg, .. } => *id_token_alg,
+            _ => None,
+        };
+        std::fs::write(
+            &dir,
+            provider("es", "es-secret", "ES256")
+                + &provider("hs", "a-client-secret-of-32-bytes-long", "HS256"),
+        )
+        .expect("write");
+        let s = Settings::load_from(Some(&dir), env(&[])).expect("parses");
+        assert_eq!(alg_of(&s.providers[0]), Some(IdTokenAlg::ES256));
+        assert_eq!(alg_of(&s.providers[1]), Some(IdTokenAlg::HS256));
+        std::fs::write(&dir, provider("hs", "too-short", "HS256")).expect("write");
+        let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
+        let _ = std::fs::remove_file(&dir);
+        assert!(err.to_string().contains("32 bytes"), "{err}");
     }
 
     #[test]

@@ -35,8 +35,9 @@ use crate::error::ApiError;
 use crate::provider_tokens::ProviderTokens;
 use crate::store::ct_eq;
 
-/// The algorithms this client can verify. Never `none`, never HMAC: an HS256 id_token would be keyed with a
-/// client secret or, worse, with the provider's public key (RFC 8725 §2.1, §3.1).
+/// The algorithms this client verifies unless it registered one. Never `none`, and HMAC only for a client
+/// that registered HS256: an HS256 id_token would otherwise be keyed with a client secret the client never
+/// agreed to, or worse, with the provider's public key (RFC 8725 §2.1, §3.1).
 const SUPPORTED_ALGS: &[Algorithm] = &[Algorithm::RS256, Algorithm::ES256];
 
 /// The largest body read from the provider.
@@ -286,6 +287,8 @@ pub struct Provider {
     /// What we registered as `userinfo_signed_response_alg`: userinfo must then be a JWT of exactly this
     /// algorithm (Core §5.3.2).
     userinfo_alg: Option<Algorithm>,
+    /// The registered `id_token_signed_response_alg`, pinned; `None`: RS256 or ES256 as advertised.
+    id_token_alg: Option<crate::config::IdTokenAlg>,
     /// Allowed difference with the provider's clock.
     skew_secs: u64,
     /// Redirects off, timeout set.
@@ -298,23 +301,37 @@ pub struct Provider {
     jwks: Mutex<Option<Arc<Vec<Jwk>>>>,
 }
 
+/// Our client's registration at one `[[providers]]` OpenID provider.
+#[derive(Debug)]
+pub struct Registration<'a> {
+    /// The provider's issuer.
+    pub issuer: &'a str,
+    /// Our client id there.
+    pub client_id: &'a str,
+    /// Our client secret there.
+    pub client_secret: &'a crate::config::Secret,
+    /// The scopes we ask for.
+    pub scopes: &'a [String],
+    /// The `userinfo_signed_response_alg` we registered, if any.
+    pub userinfo_signed_response_alg: Option<Algorithm>,
+    /// The `id_token_signed_response_alg` we registered, if any.
+    pub id_token_alg: Option<crate::config::IdTokenAlg>,
+}
+
 impl Provider {
-    /// The client of one `[[providers]]` OpenID provider: `settings` with its issuer, client and scopes.
+    /// The client of one `[[providers]]` OpenID provider: `settings` with its registration there.
     pub fn for_provider(
         settings: &Settings,
-        issuer: &str,
-        client_id: &str,
-        client_secret: &crate::config::Secret,
-        scopes: &[String],
-        userinfo_signed_response_alg: Option<Algorithm>,
+        registration: &Registration<'_>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let mut own = settings.clone();
-        own.userinfo_signed_response_alg = userinfo_signed_response_alg;
-        own.issuer = issuer.to_owned();
-        own.client_id = client_id.to_owned();
-        own.client_secret = client_secret.clone();
-        own.scopes = scopes.to_vec();
+        own.userinfo_signed_response_alg = registration.userinfo_signed_response_alg;
+        own.id_token_alg = registration.id_token_alg;
+        own.issuer = registration.issuer.to_owned();
+        own.client_id = registration.client_id.to_owned();
+        own.client_secret = registration.client_secret.clone();
+        own.scopes = registration.scopes.to_vec();
         Self::new(&own, clock)
     }
 
@@ -350,6 +367,7 @@ impl Provider {
             scopes: settings.scopes.clone(),
             form_post: settings.response_mode == crate::config::ResponseMode::FormPost,
             userinfo_alg: settings.userinfo_signed_response_alg,
+            id_token_alg: settings.id_token_alg,
             skew_secs: settings.clock_skew.as_secs(),
             http: OAuthHttp(http),
             clock,
@@ -746,6 +764,29 @@ impl Provider {
         Ok(keys)
     }
 
+    /// The JWKS key that verifies an RS256 or ES256 id_token with this header (ID-KID).
+    async fn id_token_key(
+        &self,
+        discovery: &Discovery,
+        header: &jsonwebtoken::Header,
+    ) -> Result<DecodingKey, ApiError> {
+        let reject = |why: &str| ApiError::InvalidIdToken(why.to_owned());
+        // `jku`, `x5u` and `jwk` headers are ignored: keys come only from the discovery's jwks_uri.
+        let keys = self.jwks(discovery, false).await?;
+        let jwk = match select_key(&keys, header.kid.as_deref(), header.alg) {
+            Some(k) => k.clone(),
+            None if header.kid.is_some() => {
+                // Key rotation: one re-fetch for an unknown kid, then give up (ID-KID).
+                let keys = self.jwks(discovery, true).await?;
+                select_key(&keys, header.kid.as_deref(), header.alg)
+                    .cloned()
+                    .ok_or_else(|| reject("no key with this kid"))?
+            }
+            None => return Err(reject("no kid and not exactly one usable key")),
+        };
+        DecodingKey::from_jwk(&jwk).map_err(|_| reject("unusable key"))
+    }
+
     /// Checks a login's id_token (OIDC Core §3.1.3.7), its `nonce` included, and returns who it names.
     pub async fn verify_id_token(
         &self,
@@ -779,25 +820,27 @@ impl Provider {
         let alg_name = match header.alg {
             Algorithm::RS256 => "RS256",
             Algorithm::ES256 => "ES256",
+            Algorithm::HS256 => "HS256",
             _ => return Err(reject("algorithm not allowed")),
         };
-        if !SUPPORTED_ALGS.contains(&header.alg) || !advertised.contains(&alg_name) {
-            return Err(reject("algorithm not advertised by the provider"));
-        }
-        // `jku`, `x5u` and `jwk` headers are ignored: keys come only from the discovery's jwks_uri.
-        let keys = self.jwks(discovery, false).await?;
-        let jwk = match select_key(&keys, header.kid.as_deref(), header.alg) {
-            Some(k) => k.clone(),
-            None if header.kid.is_some() => {
-                // Key rotation: one re-fetch for an unknown kid, then give up (ID-KID).
-                let keys = self.jwks(discovery, true).await?;
-                select_key(&keys, header.kid.as_deref(), header.alg)
-                    .cloned()
-                    .ok_or_else(|| reject("no key with this kid"))?
+        match self.id_token_alg {
+            // The registered alg and no other (RFC 8725 §3.1): an RS256 id_token to an HS256 client is
+            // refused as an HS256 one to an RS256 client is.
+            Some(pinned) if pinned.as_str() != alg_name => {
+                return Err(reject("not the algorithm this client registered"));
             }
-            None => return Err(reject("no kid and not exactly one usable key")),
+            Some(_) => {}
+            None if !SUPPORTED_ALGS.contains(&header.alg) || !advertised.contains(&alg_name) => {
+                return Err(reject("algorithm not advertised by the provider"));
+            }
+            None => {}
+        }
+        let key = if header.alg == Algorithm::HS256 {
+            // OIDC Core §10.1: the MAC key is the UTF-8 octets of our client secret.
+            DecodingKey::from_secret(self.client_secret.expose().as_bytes())
+        } else {
+            self.id_token_key(discovery, &header).await?
         };
-        let key = DecodingKey::from_jwk(&jwk).map_err(|_| reject("unusable key"))?;
         let mut validation = Validation::new(header.alg);
         // Time, issuer and audience are checked below, against the application clock and our rules.
         validation.validate_exp = false;

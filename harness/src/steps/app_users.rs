@@ -95,6 +95,16 @@ async fn app_client_secret(w: &mut World, secret: String) -> anyhow::Result<()> 
     w.set_app_client_secret(&secret)
 }
 
+/// Registers the app's client for `RS256`, `ES256` or `HS256` id_tokens (`id_token_signed_response_alg`) and
+/// sets the backend up so; for ES256 the provider signs with a P-256 key. Must come before anything else.
+#[given(expr = "the app is registered for {word} id_tokens")]
+async fn app_id_token_alg(w: &mut World, alg: String) -> anyhow::Result<()> {
+    let alg = alg
+        .parse::<mock_idp::IdTokenAlg>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    w.set_id_token_alg(alg).await
+}
+
 /// Starts another app only to see whether it starts, with an app-JWT key of this many ASCII bytes.
 #[when(expr = "the app is started with a {int}-byte JWT signing key")]
 async fn start_with_key(w: &mut World, bytes: usize) -> anyhow::Result<()> {

@@ -34,6 +34,41 @@ async fn confidential_client(w: &mut World, id: String, secret: String) -> anyho
     ))
 }
 
+/// TK-HS256: registers a confidential client whose id_tokens are MACed with HS256, keyed by its secret.
+#[given(
+    expr = "the provider has a confidential client {string} with secret {string} and HS256 id_tokens"
+)]
+async fn hs256_client(w: &mut World, id: String, secret: String) -> anyhow::Result<()> {
+    w.provider.register(
+        mock_idp::ClientConfig::confidential(&id, &secret, crate::provider::SCENARIO_REDIRECT_URI)
+            .with_id_token_alg(mock_idp::IdTokenAlg::HS256),
+    )
+}
+
+/// TK-HS256: tries to register a confidential client for HS256 id_tokens; the answer is kept.
+#[when(expr = "a client {string} with secret {string} registers for HS256 id_tokens")]
+async fn try_hs256_client(w: &mut World, id: String, secret: String) -> anyhow::Result<()> {
+    let outcome = w.provider.register(
+        mock_idp::ClientConfig::confidential(&id, &secret, crate::provider::SCENARIO_REDIRECT_URI)
+            .with_id_token_alg(mock_idp::IdTokenAlg::HS256),
+    );
+    w.registration = Some(outcome.map_err(|e| e.to_string()));
+    Ok(())
+}
+
+/// The last registration was refused, and the refusal names `field`.
+#[then(expr = "the registration is refused, naming {string}")]
+async fn registration_refused(w: &mut World, field: String) -> anyhow::Result<()> {
+    match w.registration.clone() {
+        Some(Err(e)) => {
+            ensure!(e.contains(&field), "refused, but not naming {field:?}: {e}");
+            Ok(())
+        }
+        Some(Ok(())) => Err(anyhow::anyhow!("the provider registered the client")),
+        None => Err(anyhow::anyhow!("no client tried to register")),
+    }
+}
+
 /// Moves the provider's clock forward; nothing sleeps.
 #[when(expr = "the provider's clock moves forward {int} seconds")]
 async fn provider_clock(w: &mut World, seconds: u64) -> anyhow::Result<()> {
@@ -92,6 +127,19 @@ async fn discovery_lists_response_mode(w: &mut World, mode: String) -> anyhow::R
             .as_array()
             .is_some_and(|m| m.iter().any(|v| v.as_str() == Some(mode.as_str()))),
         "response_modes_supported is {modes}"
+    );
+    Ok(())
+}
+
+/// The discovery document's `id_token_signing_alg_values_supported` lists `alg` (Discovery §3).
+#[then(expr = "it lists the id_token signing alg {string}")]
+async fn discovery_lists_alg(w: &mut World, alg: String) -> anyhow::Result<()> {
+    let doc = w.discovery.clone().unwrap_or_default();
+    let algs = doc["id_token_signing_alg_values_supported"].clone();
+    ensure!(
+        algs.as_array()
+            .is_some_and(|m| m.iter().any(|v| v.as_str() == Some(alg.as_str()))),
+        "id_token_signing_alg_values_supported is {algs}"
     );
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! What the provider's token endpoint answered to requests sent straight at it.
 
-use anyhow::ensure;
+use anyhow::{anyhow, ensure};
 use cucumber::then;
+
+use serde_json::Value;
 
 use crate::{browser::HttpResponse, parameters::OAuthError, world::World};
 
@@ -105,4 +107,74 @@ async fn codes_unguessable(w: &mut World) -> anyhow::Result<()> {
 #[then(expr = "the refresh returns a new access token and another refresh token")]
 async fn refresh_rotated(w: &mut World) -> anyhow::Result<()> {
     w.check_refresh_rotated()
+}
+
+/// The last token answer's id_token (it succeeded), with its header.
+fn last_id_token(w: &World) -> anyhow::Result<(String, Value)> {
+    let r = w.last_token_response()?;
+    ensure!(r.status == 200, "the token endpoint answered {}", r.brief());
+    let token = r.json()["id_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no id_token in {}", r.json()))?;
+    let header = jsonwebtoken::decode_header(&token)
+        .map(|h| serde_json::to_value(h).unwrap_or_default())
+        .map_err(|e| anyhow!("the id_token's header: {e}"))?;
+    Ok((token, header))
+}
+
+fn signature_only(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
+    let mut v = jsonwebtoken::Validation::new(alg);
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v
+}
+
+/// TK-HS256: the id_token is HS256 and its MAC checks with the UTF-8 octets of the client's secret
+/// (Core §10.1).
+#[then(expr = "its id_token is MACed with HS256, keyed by client {string}'s secret")]
+async fn id_token_hs256(w: &mut World, id: String) -> anyhow::Result<()> {
+    let (token, header) = last_id_token(w)?;
+    ensure!(
+        header["alg"] == "HS256",
+        "the id_token's header is {header}"
+    );
+    let secret = w
+        .provider
+        .client(&id)?
+        .secret
+        .ok_or_else(|| anyhow!("client {id:?} has no secret"))?;
+    jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+        &signature_only(jsonwebtoken::Algorithm::HS256),
+    )
+    .map_err(|e| anyhow!("the MAC does not check with {id:?}'s secret: {e}"))?;
+    Ok(())
+}
+
+/// TK-HAPPY, TK-HS256: the id_token is RS256 and verifies with the key of the provider's JWKS its `kid`
+/// names.
+#[then(expr = "its id_token is signed with RS256 by a key of the provider's JWKS")]
+async fn id_token_rs256(w: &mut World) -> anyhow::Result<()> {
+    let (token, header) = last_id_token(w)?;
+    ensure!(
+        header["alg"] == "RS256",
+        "the id_token's header is {header}"
+    );
+    let url = url::Url::parse(&w.provider.idp.jwks_uri())?;
+    let jwks = w.provider.get(&url).await?.json();
+    let key = jwks["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["kid"] == header["kid"]))
+        .ok_or_else(|| anyhow!("no JWK has the id_token's kid: {header}"))?;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone())?;
+    jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_jwk(&jwk)?,
+        &signature_only(jsonwebtoken::Algorithm::RS256),
+    )
+    .map_err(|e| anyhow!("the signature does not verify with the provider's key: {e}"))?;
+    Ok(())
 }

@@ -126,6 +126,8 @@ pub struct World {
     app_client_secret: Option<String>,
     /// The last revocation answer.
     pub revocation: Option<HttpResponse>,
+    /// The last client registration a step tried, and the provider's refusal if it refused.
+    pub registration: Option<Result<(), String>>,
     /// The outcome of the last start-only attempt (a startup property such as the JWT key check).
     pub startup: Option<Startup>,
     /// The scenario checks what the backend does by default (tag `@default-policy`): against a running
@@ -187,6 +189,7 @@ impl World {
             log_seq_before_callback: 0,
             app_client_secret: None,
             revocation: None,
+            registration: None,
             startup: None,
             needs_default_policy: false,
             needs_fresh_backend: false,
@@ -258,6 +261,55 @@ impl World {
             return Err(not_applicable());
         }
         self.options.signed_userinfo = true;
+        Ok(())
+    }
+
+    /// The backend's client is registered for id_tokens of `alg` (`id_token_signed_response_alg`) and the
+    /// backend is set up so (ID-SIG-ES256, ID-SIG-HS256); only before the backend or the provider is used.
+    /// For ES256 the scenario's own provider is started again with `signing_alg = ES256`: the ES256
+    /// provider ID-SIG-ES256 describes (a P-256 key, only ES256 listed). On a running backend registered
+    /// for the alg, the shared provider signs its id_tokens with its second, P-256 key instead. A backend
+    /// that cannot be set up so makes the scenario not applicable.
+    pub async fn set_id_token_alg(&mut self, alg: mock_idp::IdTokenAlg) -> anyhow::Result<()> {
+        let row = match alg {
+            mock_idp::IdTokenAlg::ES256 => "ID-SIG-ES256",
+            mock_idp::IdTokenAlg::HS256 => "ID-SIG-HS256",
+            mock_idp::IdTokenAlg::RS256 => "ID-SIG",
+        };
+        if let Some(fixed) = self.factory.fixed() {
+            // A running backend: its target file says what it is registered with.
+            let registered = fixed.id_token_alg.unwrap_or(mock_idp::IdTokenAlg::RS256);
+            if registered == alg {
+                return Ok(());
+            }
+            return Err(crate::target::not_applicable(&format!(
+                "{row} applies when the backend is registered for id_token_signed_response_alg={}; this \
+                 one is registered for {} ([provider] id_token_signed_response_alg in the target file; \
+                 a [start] with {{id_token_alg}} can start one for the scenario)",
+                alg.as_str(),
+                registered.as_str()
+            )));
+        }
+        if !self.factory.chooses_id_token_alg() {
+            return Err(crate::target::not_applicable(&format!(
+                "{row} applies when the backend can be set up for id_token_signed_response_alg={}; this \
+                 one cannot be told (a backend started by [start] with {{id_token_alg}} can)",
+                alg.as_str()
+            )));
+        }
+        ensure!(
+            self.app.is_none() && self.grants.is_empty(),
+            "the app or the provider is already in use: register the app's id_token alg first"
+        );
+        if alg == mock_idp::IdTokenAlg::ES256
+            && self.provider.idp.state().keys.alg() != mock_idp::SigningAlg::ES256
+        {
+            self.provider = self
+                .provider
+                .signing_with(mock_idp::SigningAlg::ES256)
+                .await?;
+        }
+        self.options.id_token_alg = Some(alg);
         Ok(())
     }
 
@@ -356,6 +408,7 @@ impl World {
                     .options
                     .signed_userinfo
                     .then(|| self.provider.idp.state().keys.alg());
+                client.id_token_signed_response_alg = self.options.id_token_alg;
                 self.provider.register(client)?;
             }
             if self.factory.fixed().is_some() {

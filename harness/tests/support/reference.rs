@@ -82,6 +82,10 @@ impl TargetFactory for ReferenceFactory {
         }
     }
 
+    fn chooses_id_token_alg(&self) -> bool {
+        true
+    }
+
     fn start<'a>(
         &'a self,
         provider: &'a ProviderSetup,
@@ -124,6 +128,11 @@ impl TargetFactory for ReferenceFactory {
             if options.form_post {
                 settings.response_mode = reference_client::config::ResponseMode::FormPost;
             }
+            settings.id_token_alg = options.id_token_alg.map(|alg| match alg {
+                mock_idp::IdTokenAlg::RS256 => reference_client::config::IdTokenAlg::RS256,
+                mock_idp::IdTokenAlg::ES256 => reference_client::config::IdTokenAlg::ES256,
+                mock_idp::IdTokenAlg::HS256 => reference_client::config::IdTokenAlg::HS256,
+            });
             let jwt_issuer = settings.jwt_issuer.clone();
             let jwt_audience = settings.jwt_audience.clone();
 

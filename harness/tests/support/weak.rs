@@ -115,6 +115,9 @@ pub struct Weaknesses {
     /// A signed userinfo (the client registered `userinfo_signed_response_alg`) is read without checking
     /// its signature, `iss` or `aud` (RS-USERINFO-JWT).
     pub skip_userinfo_signature_check: bool,
+    /// The id_token's own `alg` picks how it is checked, whatever the client registered: HS256 with the
+    /// client secret, RS256 or ES256 with the JWKS (ID-SIG-HS256, ID-SIG).
+    pub id_token_alg_unpinned: bool,
 }
 
 impl Weaknesses {
@@ -183,6 +186,7 @@ impl fmt::Display for Weaknesses {
                 self.skip_userinfo_signature_check,
                 "signed userinfo unchecked",
             ),
+            (self.id_token_alg_unpinned, "id_token alg not pinned"),
         ] {
             if on {
                 names.push(name);
@@ -683,6 +687,69 @@ fn reject(why: &str) -> ApiError {
     ApiError::InvalidIdToken(why.to_owned())
 }
 
+/// The JWKS key an RS256 or ES256 id_token's header names (or the only key).
+async fn jwks_key(
+    w: &Weak,
+    jwks_uri: &str,
+    header: &jsonwebtoken::Header,
+) -> Result<DecodingKey, ApiError> {
+    let cached = w
+        .weak
+        .never_refetch_jwks
+        .then(|| lock(&w.jwks).clone())
+        .flatten();
+    let jwks: Value = match cached {
+        Some(jwks) => jwks,
+        None => w
+            .http
+            .get(jwks_uri)
+            .send()
+            .await
+            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
+            .json()
+            .await
+            .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?,
+    };
+    if w.weak.never_refetch_jwks {
+        *lock(&w.jwks) = Some(jwks.clone());
+    }
+    let keys: Vec<Jwk> = if w.weak.jwks_all_or_nothing {
+        // Every key must parse and make a verification key, or none is used.
+        jwks["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                serde_json::from_value::<Jwk>(k.clone())
+                    .ok()
+                    .filter(|jwk| DecodingKey::from_jwk(jwk).is_ok())
+            })
+            .collect::<Option<Vec<Jwk>>>()
+            .ok_or_else(|| reject("a key of the JWKS does not parse"))?
+    } else {
+        jwks["keys"]
+            .as_array()
+            .map(|k| {
+                k.iter()
+                    .filter_map(|k| serde_json::from_value(k.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if w.weak.kid_required && header.kid.is_none() {
+        return Err(reject("no kid"));
+    }
+    let jwk = match header.kid.as_deref() {
+        Some(kid) => keys
+            .iter()
+            .find(|k| k.common.key_id.as_deref() == Some(kid)),
+        None if keys.len() == 1 => keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| reject("no usable key"))?;
+    DecodingKey::from_jwk(jwk).map_err(|_| reject("unusable key"))
+}
+
 /// The id_token checks of OIDC Core §3.1.3.7, minus the switched-off ones.
 async fn verify_id_token(
     w: &Weak,
@@ -701,64 +768,26 @@ async fn verify_id_token(
         .ok_or_else(|| reject("payload is not JSON"))?;
     if !w.weak.skip_signature_check {
         let header = jsonwebtoken::decode_header(token).map_err(|_| reject("bad header"))?;
-        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+        let name = match header.alg {
+            Algorithm::RS256 => "RS256",
+            Algorithm::ES256 => "ES256",
+            Algorithm::HS256 => "HS256",
+            _ => return Err(reject("algorithm not allowed")),
+        };
+        // Pinned to what the client registered; unregistered, RS256 or ES256 (never HS256).
+        let allowed = w.weak.id_token_alg_unpinned
+            || match settings.id_token_alg {
+                Some(registered) => registered.as_str() == name,
+                None => name != "HS256",
+            };
+        if !allowed {
             return Err(reject("algorithm not allowed"));
         }
-        let cached = w
-            .weak
-            .never_refetch_jwks
-            .then(|| lock(&w.jwks).clone())
-            .flatten();
-        let jwks: Value = match cached {
-            Some(jwks) => jwks,
-            None => w
-                .http
-                .get(jwks_uri)
-                .send()
-                .await
-                .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?
-                .json()
-                .await
-                .map_err(|e| ApiError::Provider(format!("jwks: {e}")))?,
-        };
-        if w.weak.never_refetch_jwks {
-            *lock(&w.jwks) = Some(jwks.clone());
-        }
-        let keys: Vec<Jwk> = if w.weak.jwks_all_or_nothing {
-            // Every key must parse and make a verification key, or none is used.
-            jwks["keys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|k| {
-                    serde_json::from_value::<Jwk>(k.clone())
-                        .ok()
-                        .filter(|jwk| DecodingKey::from_jwk(jwk).is_ok())
-                })
-                .collect::<Option<Vec<Jwk>>>()
-                .ok_or_else(|| reject("a key of the JWKS does not parse"))?
+        let key = if header.alg == Algorithm::HS256 {
+            DecodingKey::from_secret(settings.client_secret.expose().as_bytes())
         } else {
-            jwks["keys"]
-                .as_array()
-                .map(|k| {
-                    k.iter()
-                        .filter_map(|k| serde_json::from_value(k.clone()).ok())
-                        .collect()
-                })
-                .unwrap_or_default()
+            jwks_key(w, jwks_uri, &header).await?
         };
-        if w.weak.kid_required && header.kid.is_none() {
-            return Err(reject("no kid"));
-        }
-        let jwk = match header.kid.as_deref() {
-            Some(kid) => keys
-                .iter()
-                .find(|k| k.common.key_id.as_deref() == Some(kid)),
-            None if keys.len() == 1 => keys.first(),
-            None => None,
-        }
-        .ok_or_else(|| reject("no usable key"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| reject("unusable key"))?;
         let mut validation = Validation::new(header.alg);
         validation.validate_exp = false;
         validation.validate_nbf = false;

@@ -140,6 +140,9 @@ pub enum Fault {
     IdTokenAlgNone,
     /// `id_token.hs256_public_key`: HS256 keyed with the PEM of the published public key.
     IdTokenHs256PublicKey,
+    /// `id_token.other_alg`: signed as the client did not register (ID-SIG-HS256): by the provider's key
+    /// for a client registered with HS256, HS256 keyed with the client's own secret for any other.
+    IdTokenOtherAlg,
     /// `id_token.wrong_iss`: another issuer.
     IdTokenWrongIss,
     /// `id_token.missing_iss`: no `iss`.
@@ -288,6 +291,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
     info(
         "id_token.hs256_public_key",
         "HS256 keyed with the PEM of the published public key",
+    ),
+    info(
+        "id_token.other_alg",
+        "signed as the client did not register: the provider's key for an HS256 client, HS256 keyed with the client's secret for any other",
     ),
     info("id_token.wrong_iss", "iss names another issuer"),
     info("id_token.missing_iss", "no iss"),
@@ -511,6 +518,7 @@ impl Fault {
             "id_token.bad_signature" => Fault::IdTokenBadSignature,
             "id_token.alg_none" => Fault::IdTokenAlgNone,
             "id_token.hs256_public_key" => Fault::IdTokenHs256PublicKey,
+            "id_token.other_alg" => Fault::IdTokenOtherAlg,
             "id_token.wrong_iss" => Fault::IdTokenWrongIss,
             "id_token.missing_iss" => Fault::IdTokenMissingIss,
             "id_token.wrong_aud" => Fault::IdTokenWrongAud,
@@ -587,6 +595,7 @@ impl Fault {
             Fault::IdTokenBadSignature => "id_token.bad_signature",
             Fault::IdTokenAlgNone => "id_token.alg_none",
             Fault::IdTokenHs256PublicKey => "id_token.hs256_public_key",
+            Fault::IdTokenOtherAlg => "id_token.other_alg",
             Fault::IdTokenWrongIss => "id_token.wrong_iss",
             Fault::IdTokenMissingIss => "id_token.missing_iss",
             Fault::IdTokenWrongAud => "id_token.wrong_aud",

@@ -29,10 +29,28 @@ fn names(faults: &[Fault]) -> Vec<String> {
     faults.iter().map(|f| f.name().to_owned()).collect()
 }
 
+/// The HMAC keys of the client an id_token is for (see [`id_token`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientMacs<'a> {
+    /// Set when the client registered `id_token_signed_response_alg = HS256`: its id_tokens are MACed.
+    pub id_token: Option<&'a aws_lc_rs::hmac::Key>,
+    /// Its secret's MAC key, whatever it registered; `None` for a public client.
+    pub secret: Option<&'a aws_lc_rs::hmac::Key>,
+}
+
+fn hs256(mac_key: &aws_lc_rs::hmac::Key, input: &str) -> String {
+    let tag = aws_lc_rs::hmac::sign(mac_key, input.as_bytes());
+    format!("{input}.{}", B64.encode(tag.as_ref()))
+}
+
 /// Applies the claim faults to an id_token's claims, then signs it, applying the header and signature
 /// faults. Returns the token and the kid its header names (`None` when it names none).
+///
+/// `client` is the client's MAC keys: the one its id_tokens are MACed with when it registered HS256, and
+/// the one its secret makes whatever it registered (the `id_token.other_alg` fault's).
 pub fn id_token(
     key: &SigningKey,
+    client: ClientMacs<'_>,
     issuer: &str,
     ttl: u64,
     mut claims: Map<String, Value>,
@@ -102,8 +120,19 @@ pub fn id_token(
             _ => {}
         }
     }
-    let alg = key.alg().as_str();
-    let mut header = json!({"alg": alg, "kid": key.kid(), "typ": "JWT"});
+    // `id_token.other_alg` swaps the client's way of signing for the other one (ID-SIG-HS256).
+    let other_alg = faults.contains(&Fault::IdTokenOtherAlg);
+    let mac = match (client.id_token, other_alg) {
+        (Some(mac), false) => Some(mac),
+        (Some(_), true) => None,
+        (None, false) => None,
+        (None, true) => client.secret,
+    };
+    let mut header = match mac {
+        // Core §10.1: a MAC names no key; the client knows which secret it is.
+        Some(_) => json!({"alg": "HS256", "typ": "JWT"}),
+        None => json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "JWT"}),
+    };
     for fault in faults {
         match fault {
             Fault::IdTokenNoKid => {
@@ -136,14 +165,17 @@ pub fn id_token(
         if let Some(h) = header.as_object_mut() {
             h.insert("alg".into(), json!("HS256"));
         }
-        let input = signing_input(&header);
         let mac_key =
             aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.public_pem()?.as_bytes());
-        let tag = aws_lc_rs::hmac::sign(&mac_key, input.as_bytes());
-        return Ok((format!("{input}.{}", B64.encode(tag.as_ref())), kid));
+        return Ok((hs256(&mac_key, &signing_input(&header)), kid));
     }
     let input = signing_input(&header);
-    let mut signature = key.sign_bytes(input.as_bytes())?;
+    let mut signature = match mac {
+        Some(mac) => aws_lc_rs::hmac::sign(mac, input.as_bytes())
+            .as_ref()
+            .to_vec(),
+        None => key.sign_bytes(input.as_bytes())?,
+    };
     if faults.contains(&Fault::IdTokenBadSignature)
         && let Some(first) = signature.first_mut()
     {

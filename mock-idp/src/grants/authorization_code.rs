@@ -109,7 +109,7 @@ pub fn exchange(
         state,
         Issue {
             grant_id: Some(&grant.grant_id),
-            client: &client.config,
+            client,
             sub: &grant.sub,
             scope: &grant.scope,
             user: Some(&user),

@@ -35,7 +35,7 @@ pub fn exchange(
         state,
         Issue {
             grant_id: None,
-            client: &client.config,
+            client,
             sub: &client.config.client_id,
             scope: &scope,
             user: None,

@@ -66,7 +66,7 @@ pub fn exchange(
         state,
         Issue {
             grant_id: Some(&grant.grant_id),
-            client: &client.config,
+            client,
             sub: &grant.sub,
             scope: &scope,
             user: Some(&user),

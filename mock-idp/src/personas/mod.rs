@@ -222,7 +222,7 @@ pub fn issue_tokens(
         state,
         Issue {
             grant_id: Some(&redeemed.grant.grant_id),
-            client: &client.config,
+            client,
             sub: &redeemed.grant.sub,
             scope: &redeemed.grant.scope,
             user: Some(&redeemed.user),
@@ -290,7 +290,7 @@ pub fn refresh_tokens(
         state,
         Issue {
             grant_id: Some(&grant.grant_id),
-            client: &client.config,
+            client,
             sub: &grant.sub,
             scope: &grant.scope,
             user: Some(&user),

@@ -169,6 +169,37 @@ async fn users_clients_next_login_clock_keys_faults_requests_and_verdict() {
         .await;
     assert_eq!(client.status, StatusCode::CREATED, "{}", client.body);
     assert!(t.state().client("app").is_some());
+    // TK-HS256: an HS256 client needs a 32-octet secret; the refusal names the field.
+    let short = admin
+        .post(
+            &format!("{p}/clients"),
+            json!({"client_id": "hs", "client_secret": "app-secret",
+                   "redirect_uris": ["http://127.0.0.1:8080/cb"],
+                   "id_token_signed_response_alg": "HS256"}),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST, "{}", short.body);
+    assert!(
+        short.json()["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("client_secret") && d.contains("32")),
+        "{}",
+        short.body
+    );
+    let hs = admin
+        .post(
+            &format!("{p}/clients"),
+            json!({"client_id": "hs", "client_secret": "an-hs256-secret-of-32-octets-!!!",
+                   "redirect_uris": ["http://127.0.0.1:8080/cb"],
+                   "id_token_signed_response_alg": "HS256"}),
+        )
+        .await;
+    assert_eq!(hs.status, StatusCode::CREATED, "{}", hs.body);
+    assert!(
+        t.state()
+            .client("hs")
+            .is_some_and(|c| c.id_token_mac().is_some())
+    );
     assert_eq!(
         admin.delete(&format!("{p}/clients/app")).await.status,
         StatusCode::NO_CONTENT

@@ -13,6 +13,7 @@ mod discovery;
 mod faults;
 mod floods;
 mod form_post;
+mod id_token_algs;
 mod login;
 mod logout;
 mod persona_fidelity;

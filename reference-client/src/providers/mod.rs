@@ -191,20 +191,26 @@ impl Providers {
                 client_secret,
                 scopes,
                 userinfo_signed_response_alg,
+                id_token_alg,
             } => {
                 if issuer == settings.issuer
                     && client_id == settings.client_id
                     && userinfo_signed_response_alg == settings.userinfo_signed_response_alg
+                    && id_token_alg == settings.id_token_alg
                 {
                     Protocol::Oidc(default_oidc.clone())
                 } else {
+                    let registration = crate::oidc::Registration {
+                        issuer: &issuer,
+                        client_id: &client_id,
+                        client_secret: &client_secret,
+                        scopes: &scopes,
+                        userinfo_signed_response_alg,
+                        id_token_alg,
+                    };
                     Protocol::Oidc(Arc::new(Provider::for_provider(
                         settings,
-                        &issuer,
-                        &client_id,
-                        &client_secret,
-                        &scopes,
-                        userinfo_signed_response_alg,
+                        &registration,
                         clock.clone(),
                     )?))
                 }

@@ -30,6 +30,7 @@ async fn spawn_three(
                     client_secret: s.client_secret.clone(),
                     scopes: s.scopes.clone(),
                     userinfo_signed_response_alg: None,
+                    id_token_alg: None,
                 },
                 unknown_user_policy: None,
             },
