@@ -344,3 +344,65 @@ async fn openid_client_logs_in_by_form_post() {
     .await;
     assert_oidc_user(&read, &alice, "RS256");
 }
+
+/// The built-in config with client `web` changed by `change` (its registration at the provider).
+fn with_web_client(change: impl FnOnce(&mut mock_idp::ClientConfig)) -> Config {
+    let mut config = Config::builtin();
+    let web = config
+        .clients
+        .iter_mut()
+        .find(|c| c.client_id == CLIENT_ID)
+        .expect("client web is built in");
+    change(web);
+    config
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn openid_client_logs_in_with_es256_id_tokens() {
+    let config = with_web_client(|web| {
+        web.id_token_signed_response_alg = Some(mock_idp::IdTokenAlg::ES256);
+    });
+    let (read, alice) = log_in_with(
+        config,
+        Script::Node("oidc_openid_client.mjs"),
+        &[("ID_TOKEN_ALG", "ES256")],
+    )
+    .await;
+    assert_oidc_user(&read, &alice, "ES256");
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn openid_client_logs_in_with_hs256_id_tokens() {
+    let config = with_web_client(|web| {
+        // HS256 needs a secret of at least 32 octets (TK-HS256).
+        web.client_secret = Some(mock_idp::Secret::new(
+            "web-secret-long-enough-for-hs256-macs",
+        ));
+        web.id_token_signed_response_alg = Some(mock_idp::IdTokenAlg::HS256);
+    });
+    let (read, alice) = log_in_with(
+        config,
+        Script::Node("oidc_openid_client.mjs"),
+        &[("ID_TOKEN_ALG", "HS256")],
+    )
+    .await;
+    assert_oidc_user(&read, &alice, "HS256");
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn openid_client_logs_in_with_signed_userinfo() {
+    let config = with_web_client(|web| {
+        web.userinfo_signed_response_alg = Some(mock_idp::SigningAlg::RS256);
+    });
+    let (read, alice) = log_in_with(
+        config,
+        Script::Node("oidc_openid_client.mjs"),
+        &[("USERINFO_ALG", "RS256")],
+    )
+    .await;
+    assert_oidc_user(&read, &alice, "RS256");
+    assert_eq!(read["userinfo_signed"], true, "{read}");
+}
