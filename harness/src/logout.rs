@@ -294,7 +294,7 @@ impl World {
             .into_iter()
             .find(|id| *id != app_client && state.client(id).is_some())
             .ok_or_else(|| anyhow!("the provider has no other client to mint a hint for"))?;
-        let minted = mock_idp::tokens::mint_for_user(state, other, &login, &["openid".into()])
+        let minted = mock_idp::tokens::mint(state, &openid_only(&login, other))
             .map_err(|e| anyhow!("minting another client's id_token: {e}"))?;
         let hint = minted["id_token"]
             .as_str()
@@ -404,9 +404,8 @@ impl World {
         let sub = self.provider.subject_of(username)?;
         let state = self.provider.idp.state();
         if flaw == Some(LogoutFlaw::IdToken) {
-            let body =
-                mock_idp::tokens::mint_for_user(state, &client_id, &login, &["openid".into()])
-                    .map_err(|e| anyhow!("minting an id_token: {e}"))?;
+            let body = mock_idp::tokens::mint(state, &openid_only(&login, &client_id))
+                .map_err(|e| anyhow!("minting an id_token: {e}"))?;
             return body["id_token"]
                 .as_str()
                 .map(str::to_owned)
@@ -685,5 +684,15 @@ impl World {
             response.brief()
         );
         Ok(())
+    }
+}
+
+/// A mint of tokens for `user` at `client` with scope `openid` alone: an id_token to use as a hint.
+fn openid_only(user: &str, client: &str) -> mock_idp::tokens::MintRequest {
+    mock_idp::tokens::MintRequest {
+        user: user.to_owned(),
+        client: client.to_owned(),
+        scope: Some("openid".to_owned()),
+        ..Default::default()
     }
 }

@@ -397,6 +397,24 @@ async fn next_login(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(post, path = "/admin/tenants/{tenant}/tokens",
+    request_body = crate::tokens::MintRequest,
+    params(("tenant" = String, Path)),
+    responses((status = 200, description = "the token endpoint's JSON body: access_token, token_type, expires_in, scope and, with openid, id_token"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))))]
+async fn mint_tokens(
+    State(hub): State<Hub>,
+    Path(tenant): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
+    let p = provider(&hub, &tenant)?;
+    let request: crate::tokens::MintRequest = body(&bytes)?;
+    let tokens = p
+        .mint_tokens(&request)
+        .map_err(|e| AdminError::bad(e.to_string()))?;
+    Ok(Json(tokens).into_response())
+}
+
 /// `POST /admin/tenants/{tenant}/clock`: one of the two.
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -682,6 +700,7 @@ async fn verdict(
         add_client,
         delete_client,
         next_login,
+        mint_tokens,
         get_clock,
         change_clock,
         add_fault,
@@ -694,6 +713,7 @@ async fn verdict(
     ),
     components(schemas(
         ErrorBody,
+        crate::tokens::MintRequest,
         CreateTenant,
         TenantInfo,
         Added,
@@ -755,6 +775,7 @@ pub fn routes(hub: Hub, auth: AdminAuth) -> Router {
         .route(&format!("{t}/clients"), post(add_client))
         .route(&format!("{t}/clients/{{client_id}}"), delete(delete_client))
         .route(&format!("{t}/next-login"), post(next_login))
+        .route(&format!("{t}/tokens"), post(mint_tokens))
         .route(&format!("{t}/clock"), get(get_clock).post(change_clock))
         .route(
             &format!("{t}/faults"),

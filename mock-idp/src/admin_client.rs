@@ -46,6 +46,27 @@ pub enum Action {
         /// The user.
         username: String,
     },
+    /// Tokens for a user and client without a browser (the token endpoint's JSON), for a test in any
+    /// language: an access token and, with `openid`, an id_token.
+    Token {
+        /// The tenant.
+        tenant: String,
+        /// Username.
+        #[arg(long, default_value = "alice")]
+        user: String,
+        /// Client id.
+        #[arg(long, default_value = "web")]
+        client: String,
+        /// Space-separated scopes.
+        #[arg(long, default_value = mock_idp::tokens::MINT_DEFAULT_SCOPE)]
+        scope: String,
+        /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
+        /// The access token's lifetime in seconds.
+        #[arg(long)]
+        lifetime: Option<u64>,
+    },
     /// End every session of USERNAME at the provider and send the back-channel logout tokens.
     Logout {
         /// The tenant.
@@ -224,6 +245,24 @@ fn request_of(action: Action) -> Result<(Method, String, Option<Value>), String>
             t(&tenant, "/next-login"),
             Some(json!({"username": username})),
         ),
+        Action::Token {
+            tenant,
+            user,
+            client,
+            scope,
+            claims,
+            lifetime,
+        } => (
+            Method::POST,
+            t(&tenant, "/tokens"),
+            Some(json!({
+                "user": user,
+                "client": client,
+                "scope": scope,
+                "claims": claims_of(&claims)?,
+                "lifetime": lifetime,
+            })),
+        ),
         Action::Logout { tenant, username } => (
             Method::POST,
             t(&tenant, &format!("/users/{username}/logout")),
@@ -239,6 +278,22 @@ fn request_of(action: Action) -> Result<(Method, String, Option<Value>), String>
 }
 
 /// Runs one action against the server at `url`; prints the answer.
+/// `--claim NAME=VALUE` flags as a JSON object: VALUE as JSON when it parses (`true`, `3`, `["a"]`), else
+/// as a string.
+pub fn claims_of(flags: &[String]) -> Result<serde_json::Map<String, Value>, String> {
+    flags
+        .iter()
+        .map(|flag| {
+            let (name, value) = flag
+                .split_once('=')
+                .ok_or_else(|| format!("--claim {flag}: expected NAME=VALUE"))?;
+            let value =
+                serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+            Ok((name.to_owned(), value))
+        })
+        .collect()
+}
+
 pub async fn run(url: &str, token: Option<&str>, action: Action) -> Result<(), String> {
     let base = url::Url::parse(url).map_err(|e| format!("--url {url}: {e}"))?;
     if base.scheme() != "http" {

@@ -101,8 +101,14 @@ enum Command {
         #[arg(long, default_value = "web")]
         client: String,
         /// Space-separated scopes.
-        #[arg(long, default_value = "openid profile email")]
+        #[arg(long, default_value = mock_idp::tokens::MINT_DEFAULT_SCOPE)]
         scope: String,
+        /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
+        /// The access token's lifetime in seconds.
+        #[arg(long)]
+        lifetime: Option<u64>,
     },
     /// Check a configuration file and report the first problem, naming its field.
     CheckConfig {
@@ -209,6 +215,8 @@ async fn run(mut cli: Cli) -> Result<(), String> {
             user,
             client,
             scope,
+            claims,
+            lifetime,
         }) => {
             let config = load(&cli)?;
             let key = match &config.signing_key {
@@ -225,12 +233,14 @@ async fn run(mut cli: Cli) -> Result<(), String> {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", config.address));
             let state = AppState::new(issuer, config, key, Clock::new());
-            let scope: Vec<String> = scope
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let body = mock_idp::tokens::mint_for_user(&state, client, user, &scope)?;
+            let request = mock_idp::tokens::MintRequest {
+                user: user.clone(),
+                client: client.clone(),
+                scope: Some(scope.clone()),
+                claims: admin_client::claims_of(claims)?,
+                lifetime: *lifetime,
+            };
+            let body = mock_idp::tokens::mint(&state, &request).map_err(|e| e.to_string())?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?

@@ -495,6 +495,17 @@ impl Handle {
         Some(before)
     }
 
+    /// Tokens for a user and client without a browser, as if a code flow had just completed: an RFC 9068
+    /// access token and, with `openid`, an id_token, with the request's extra claims and lifetime (the
+    /// token endpoint's JSON body). The same operation as `POST /admin/tenants/TENANT/tokens`, `mock-idp
+    /// admin token` and `mock-idp token`; an error names the request's field at fault.
+    pub fn mint_tokens(
+        &self,
+        request: &crate::tokens::MintRequest,
+    ) -> Result<serde_json::Value, crate::tokens::MintError> {
+        crate::tokens::mint(&self.state, request)
+    }
+
     /// Removes a client; whether it existed.
     pub fn remove_client(&self, client_id: &str) -> bool {
         write(&self.state.clients).remove(client_id).is_some()

@@ -101,6 +101,8 @@ pub struct Issue<'a> {
     pub access_ttl: Option<u64>,
     /// The refresh token's lifetime (a persona's documented value); `None`: `refresh_token_ttl`.
     pub refresh_ttl: Option<u64>,
+    /// Tokens minted without a browser ([`mint`]): their extra claims and lifetime.
+    pub minted: Option<&'a MintRequest>,
 }
 
 /// How an access token looks.
@@ -166,27 +168,37 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
     let now = state.clock.now();
     let key = state.keys.active().map_err(internal)?;
     let ttl = what
-        .client
-        .config
-        .access_token_ttl
+        .minted
+        .and_then(|m| m.lifetime)
+        .or(what.client.config.access_token_ttl)
         .or(what.access_ttl)
         .unwrap_or(state.config.access_token_ttl);
     let client_id = what.client.config.client_id.as_str();
     let (jti, access, holder) = match what.access {
         AccessFormat::Jwt => {
             let jti = random_token(16);
-            let access = key
-                .sign_access_token(&AccessClaims {
-                    iss: &state.issuer,
-                    sub: what.sub,
-                    aud: client_id,
-                    client_id,
-                    scope: what.scope.join(" "),
-                    iat: now,
-                    exp: now + ttl,
-                    jti: jti.clone(),
-                })
-                .map_err(internal)?;
+            let claims = AccessClaims {
+                iss: &state.issuer,
+                sub: what.sub,
+                aud: client_id,
+                client_id,
+                scope: what.scope.join(" "),
+                iat: now,
+                exp: now + ttl,
+                jti: jti.clone(),
+            };
+            let access = match what.minted.filter(|m| !m.claims.is_empty()) {
+                None => key.sign_access_token(&claims),
+                Some(minted) => {
+                    let mut all = match serde_json::to_value(&claims).map_err(internal)? {
+                        Value::Object(map) => map,
+                        _ => Map::new(),
+                    };
+                    all.extend(minted.claims.clone());
+                    key.sign_access_token(&all)
+                }
+            }
+            .map_err(internal)?;
             (jti, access, None)
         }
         AccessFormat::Opaque(prefix) => {
@@ -237,6 +249,9 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             for (k, v) in user_claims(user, what.scope, &state.issuer) {
                 claims.entry(k).or_insert(v);
             }
+        }
+        if let Some(minted) = what.minted {
+            claims.extend(minted.claims.clone());
         }
         let context = FaultContext {
             client_id: Some(client_id),
@@ -384,27 +399,143 @@ pub fn revoke_opaque(state: &AppState, client_id: &str, token: &str) -> Result<b
     Ok(true)
 }
 
-/// Tokens for `username` and `client_id` without a browser, as if a code flow had just completed (the CLI's
-/// `token` subcommand). No refresh token: there is no stored grant behind them.
-pub fn mint_for_user(
-    state: &AppState,
-    client_id: &str,
-    username: &str,
-    scope: &[String],
-) -> Result<Value, String> {
-    let client = state
-        .client(client_id)
-        .ok_or_else(|| format!("unknown client `{client_id}`"))?;
+/// The scopes minted tokens carry when none are asked for.
+pub const MINT_DEFAULT_SCOPE: &str = "openid profile email";
+
+/// The longest lifetime a minted access token may ask for: a year.
+pub const MINT_MAX_LIFETIME: u64 = 365 * 24 * 3600;
+
+/// Claims the provider sets itself, which a minted token cannot be given.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "azp",
+    "sid",
+    "at_hash",
+    "c_hash",
+    "scope",
+    "client_id",
+    "typ",
+    "cnf",
+    "acr",
+    "amr",
+];
+
+/// Tokens to mint for a user and client without a browser, as if a code flow had just completed: the
+/// handle's [`crate::Handle::mint_tokens`], `POST /admin/tenants/TENANT/tokens`, `mock-idp admin token` and
+/// the offline `mock-idp token` all take this and call [`mint`].
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    /// The username, e.g. `alice`.
+    pub user: String,
+    /// The client id the tokens are issued to, e.g. `web`.
+    pub client: String,
+    /// Space-separated scopes; [`MINT_DEFAULT_SCOPE`] when absent. An id_token comes with `openid`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Claims added to the access token and the id_token (not those the provider sets, such as `sub`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub claims: Map<String, Value>,
+    /// The access token's lifetime in seconds (1 to a year); the client's or provider's otherwise.
+    #[serde(default)]
+    pub lifetime: Option<u64>,
+}
+
+/// Why tokens could not be minted: the request's field at fault, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct MintError {
+    /// The field: `user`, `client`, `scope`, `claims.NAME`, `lifetime`, or `tenant`.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn mint_error(field: impl Into<String>, reason: impl Into<String>) -> MintError {
+    MintError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Signs and records tokens for `request.user` and `request.client` (RFC 9068 access token, and an
+/// id_token with `openid`); no refresh token, as there is no grant behind them. They verify against the
+/// provider's JWKS and work at its userinfo, like a login's.
+pub fn mint(state: &AppState, request: &MintRequest) -> Result<Value, MintError> {
+    if state.config.persona != crate::Persona::Oidc {
+        return Err(mint_error(
+            "tenant",
+            format!(
+                "the {:?} persona issues no JWTs; mint tokens at an OpenID Connect provider",
+                state.config.persona
+            ),
+        ));
+    }
     let user = state
-        .user(username)
-        .ok_or_else(|| format!("unknown user `{username}`"))?;
+        .user(&request.user)
+        .ok_or_else(|| mint_error("user", format!("no user {:?}", request.user)))?;
+    let client = state
+        .client(&request.client)
+        .ok_or_else(|| mint_error("client", format!("no client {:?}", request.client)))?;
+    if !client
+        .config
+        .grant_types
+        .contains(&crate::config::GrantType::AuthorizationCode)
+    {
+        return Err(mint_error(
+            "client",
+            format!(
+                "{:?} has no authorization_code grant: it logs in no user",
+                request.client
+            ),
+        ));
+    }
+    let scope: Vec<String> = request
+        .scope
+        .as_deref()
+        .unwrap_or(MINT_DEFAULT_SCOPE)
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if scope.is_empty() {
+        return Err(mint_error("scope", "names no scope"));
+    }
+    if let Some(name) = request
+        .claims
+        .keys()
+        .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
+    {
+        return Err(mint_error(
+            format!("claims.{name}"),
+            "the provider sets this claim itself",
+        ));
+    }
+    if let Some(lifetime) = request.lifetime
+        && !(1..=MINT_MAX_LIFETIME).contains(&lifetime)
+    {
+        return Err(mint_error(
+            "lifetime",
+            format!("{lifetime} is not between 1 and {MINT_MAX_LIFETIME} seconds"),
+        ));
+    }
     issue(
         state,
         Issue {
             grant_id: None,
             client: &client,
             sub: &user.sub,
-            scope,
+            scope: &scope,
             user: Some(&user),
             nonce: None,
             auth_time: state.clock.now(),
@@ -414,8 +545,9 @@ pub fn mint_for_user(
             access: AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,
+            minted: Some(request),
         },
     )
     .map(|issued| issued.body)
-    .map_err(|e| e.to_string())
+    .map_err(|e| mint_error("tenant", e.to_string()))
 }

@@ -47,6 +47,7 @@ pub fn exchange(
             access: crate::tokens::AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,
+            minted: None,
         },
     )
 }

@@ -234,6 +234,7 @@ pub fn issue_tokens(
             access: token_format(state, client),
             access_ttl: state.config.persona.access_ttl(),
             refresh_ttl: state.config.persona.refresh_ttl(),
+            minted: None,
         },
     )
 }
@@ -302,6 +303,7 @@ pub fn refresh_tokens(
             access: token_format(state, client),
             access_ttl: state.config.persona.access_ttl(),
             refresh_ttl: state.config.persona.refresh_ttl(),
+            minted: None,
         },
     )
     .map_err(|_| RefreshError::Unavailable)?;

@@ -495,6 +495,29 @@ fn the_cli_drives_a_running_server() {
     assert!(out.contains("\"id_token.wrong_aud\""), "{out}");
     let (ok, out, _) = cli(&url, &["clock", "advance", "ci", "61"]);
     assert!(ok && out.contains("\"now\""), "{out}");
+    let (ok, out, err) = cli(
+        &url,
+        &[
+            "token",
+            "ci",
+            "--user",
+            "bob",
+            "--claim",
+            "role=admin",
+            "--lifetime",
+            "60",
+        ],
+    );
+    assert!(ok, "{err}");
+    let minted: Value = serde_json::from_str(&out).expect("the token endpoint's JSON");
+    assert_eq!(minted["expires_in"], 60, "{out}");
+    let at = claims(minted["access_token"].as_str().unwrap_or_default());
+    assert_eq!(
+        (&at["sub"], &at["role"]),
+        (&json!("248289761002"), &json!("admin"))
+    );
+    let (ok, _, err) = cli(&url, &["token", "ci", "--user", "mallory"]);
+    assert!(!ok && err.contains("user:"), "{err}");
     let (ok, out, _) = cli(&url, &["requests", "ci"]);
     assert!(ok && out.contains("\"records\""), "{out}");
     let (ok, _, err) = cli(&url, &["fault", "add", "ci", "id_token.nope"]);

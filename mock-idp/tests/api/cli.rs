@@ -75,7 +75,33 @@ fn the_token_subcommand_prints_tokens_for_a_user_and_client() {
         .output()
         .expect("run");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown user"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("user:") && stderr.contains("mallory"),
+        "{stderr}"
+    );
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "--claim",
+            "role=admin",
+            "--claim",
+            "level=3",
+            "--lifetime",
+            "90",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(body["expires_in"], 90);
+    let at = crate::helpers::claims(body["access_token"].as_str().expect("access_token"));
+    assert_eq!(at["role"], "admin");
+    assert_eq!(at["level"], 3);
 }
 
 #[test]

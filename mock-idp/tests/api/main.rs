@@ -16,6 +16,7 @@ mod form_post;
 mod id_token_algs;
 mod login;
 mod logout;
+mod mint;
 mod persona_fidelity;
 mod personas;
 mod pkce;
