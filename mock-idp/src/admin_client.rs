@@ -58,7 +58,7 @@ pub enum Action {
         #[arg(long, default_value = "web")]
         client: String,
         /// Space-separated scopes.
-        #[arg(long, default_value = mock_idp::tokens::MINT_DEFAULT_SCOPE)]
+        #[arg(long, default_value = mock_idp::MINT_DEFAULT_SCOPE)]
         scope: String,
         /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
         #[arg(long = "claim", value_name = "NAME=VALUE")]

@@ -279,7 +279,7 @@ pub const MAX_PUBLISHED_KEYS: usize = 8;
 /// made with [`KeySet::generated`] makes its first key on first use (a tenant that never signs never pays
 /// for RSA key generation).
 #[derive(Debug)]
-pub struct KeySet {
+pub(crate) struct KeySet {
     /// The algorithm every key signs with.
     alg: SigningAlg,
     /// The current keys; `None` until the first use of a generated set.
@@ -288,9 +288,14 @@ pub struct KeySet {
     generated: std::sync::atomic::AtomicU64,
 }
 
+/// The keys a provider signs with and publishes at one moment ([`crate::Handle::keys_snapshot`]), to
+/// put back later ([`crate::Handle::restore_keys`]).
+#[derive(Debug, Clone)]
+pub struct KeySnapshot(pub(crate) Arc<Keys>);
+
 /// One snapshot of the published keys.
 #[derive(Debug)]
-pub struct Keys {
+pub(crate) struct Keys {
     /// Signs every new token.
     pub active: Arc<SigningKey>,
     /// Older keys still in the JWKS, newest first.

@@ -75,37 +75,59 @@
 //! - An unregistered `redirect_uri` or unknown `client_id` never gets a redirect.
 //! - Client secrets are compared as hashes in constant time; unknown client and wrong secret look alike.
 
-pub mod admin;
-pub mod authorize;
-pub mod clock;
-pub mod config;
-pub mod conn;
-pub mod discovery;
-pub mod error;
-pub mod faults;
-pub mod grants;
-pub mod keys;
-pub mod logout;
-pub mod personas;
-pub mod requests;
-pub mod resource;
-pub mod server;
-pub mod state;
-pub mod store;
-pub mod tenants;
-#[cfg(feature = "tls")]
-pub mod tls;
-pub mod tokens;
-pub mod verdict;
+#![deny(unnameable_types)]
 
+mod admin;
+mod authorize;
+mod clock;
+mod config;
+mod conn;
+mod discovery;
+mod error;
+mod faults;
+mod grants;
+mod keys;
+mod logout;
+mod personas;
+mod requests;
+mod resource;
+mod server;
+mod state;
+mod store;
+mod tenants;
+#[cfg(feature = "tls")]
+mod tls;
+mod tokens;
+mod verdict;
+
+// The public API: the handle, configuration and its parts, faults, the request log and verdict, the
+// store traits, errors. Every module is private; `public-api.txt` lists what this exports.
+pub use admin::AdminAuth;
 pub use clock::Clock;
 pub use config::{
     AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, IdTokenAlg, Limits,
     Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
 };
-pub use faults::{Fault, FaultSpec};
-pub use requests::RequestRecord;
-pub use server::{FaultHandle, Handle, MockIdp, Server, StartError, app, router};
-pub use store::Stores;
+pub use faults::{
+    ArmedFault, AuthorizeErrorCode, ErrorStatus, Fault, FaultError, FaultInfo, FaultSpec,
+};
+pub use keys::{KeyError, KeySnapshot, SigningKey};
+pub use logout::Delivery;
+pub use personas::{github_id, github_login, wechat_openid};
+pub use requests::{Note, RequestRecord, fingerprint};
+pub use server::{FaultHandle, Handle, MockIdp, Server, StartError};
+pub use store::{
+    AccessRecord, AuthorizationCode, CodeStore, Holder, MemoryCodeStore, MemoryPendingStore,
+    MemoryRefreshStore, MemorySessionStore, MemoryTokenStore, Pending, PendingStore, Redemption,
+    RefreshGrant, RefreshRedemption, RefreshStore, Session, SessionStore, StoreFull, Stores,
+    TokenStore,
+};
+pub use authorize::{AuthRequest, ResponseMode};
 pub use tenants::{Hub, TenantError};
-pub use verdict::{Verdict, VerdictItem};
+pub use tokens::{MINT_DEFAULT_SCOPE, MintError, MintRequest, mint_offline};
+pub use verdict::{Outcome, Verdict, VerdictItem};
+
+/// Every fault's name, value, example and summary, in the order of the documentation's table.
+pub const FAULTS: &[FaultInfo] = faults::CATALOGUE;
+/// The names of the verdict's items, in order.
+pub const VERDICT_ITEMS: &[&str] = verdict::ITEMS;

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 mod admin_client;
 
 use clap::{Parser, Subcommand};
-use mock_idp::{Clock, Config, Fault, FaultConfig, Server, keys::SigningKey, state::AppState};
+use mock_idp::{Config, Fault, FaultConfig, Server};
 
 /// A strict OAuth 2.0 / OpenID Connect identity provider for tests and local development.
 ///
@@ -77,7 +77,7 @@ fn faults_help() -> String {
     let mut out = String::from(
         "Faults (--fault NAME or NAME=VALUE; the table: docs/faults.md in mock-idp):\n",
     );
-    for f in mock_idp::faults::CATALOGUE {
+    for f in mock_idp::FAULTS {
         let name = match f.value {
             Some(v) => format!("{}={v}", f.name),
             None => f.name.to_owned(),
@@ -101,7 +101,7 @@ enum Command {
         #[arg(long, default_value = "web")]
         client: String,
         /// Space-separated scopes.
-        #[arg(long, default_value = mock_idp::tokens::MINT_DEFAULT_SCOPE)]
+        #[arg(long, default_value = mock_idp::MINT_DEFAULT_SCOPE)]
         scope: String,
         /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
         #[arg(long = "claim", value_name = "NAME=VALUE")]
@@ -218,29 +218,14 @@ async fn run(mut cli: Cli) -> Result<(), String> {
             claims,
             lifetime,
         }) => {
-            let config = load(&cli)?;
-            let key = match &config.signing_key {
-                Some(path) => {
-                    let pem = std::fs::read_to_string(path)
-                        .map_err(|e| format!("signing_key {path}: {e}"))?;
-                    SigningKey::from_pem(config.signing_alg, &pem, "key-1")
-                }
-                None => SigningKey::test_only(config.signing_alg),
-            }
-            .map_err(|e| e.to_string())?;
-            let issuer = config
-                .issuer
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", config.address));
-            let state = AppState::new(issuer, config, key, Clock::new());
-            let request = mock_idp::tokens::MintRequest {
+            let request = mock_idp::MintRequest {
                 user: user.clone(),
                 client: client.clone(),
                 scope: Some(scope.clone()),
                 claims: admin_client::claims_of(claims)?,
                 lifetime: *lifetime,
             };
-            let body = mock_idp::tokens::mint(&state, &request).map_err(|e| e.to_string())?;
+            let body = mock_idp::mint_offline(load(&cli)?, &request)?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?
@@ -262,43 +247,32 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
-    let state = server.state().clone();
-    println!("mock-idp serving {}", state.issuer);
-    println!("  persona: {}", state.config.persona.as_str());
-    match state.config.persona {
-        mock_idp::Persona::Oidc => println!(
-            "  discovery: {}/.well-known/openid-configuration",
-            state.issuer
-        ),
+    let provider = server.handle();
+    let issuer = provider.issuer();
+    println!("mock-idp serving {issuer}");
+    println!("  persona: {}", provider.config().persona.as_str());
+    match provider.config().persona {
+        mock_idp::Persona::Oidc => {
+            println!("  discovery: {issuer}/.well-known/openid-configuration")
+        }
         mock_idp::Persona::Wechat => println!(
-            "  login: {0}/connect/qrconnect  token: {0}/sns/oauth2/access_token  user: {0}/sns/userinfo",
-            state.issuer
+            "  login: {issuer}/connect/qrconnect  token: {issuer}/sns/oauth2/access_token  user: {issuer}/sns/userinfo"
         ),
         mock_idp::Persona::Github => println!(
-            "  login: {0}/login/oauth/authorize  token: {0}/login/oauth/access_token  user: {0}/user",
-            state.issuer
+            "  login: {issuer}/login/oauth/authorize  token: {issuer}/login/oauth/access_token  user: {issuer}/user"
         ),
     }
     println!("  clients:");
-    let mut clients: Vec<_> = state
-        .0
-        .clients
-        .read()
-        .map(|c| c.values().cloned().collect())
-        .unwrap_or_default();
-    clients.sort_by(|a: &mock_idp::state::RegisteredClient, b| {
-        a.config.client_id.cmp(&b.config.client_id)
-    });
-    for c in clients {
+    for c in provider.clients() {
         println!(
             "    {:<10} {:<20} {}",
-            c.config.client_id,
-            c.config.token_endpoint_auth_method.as_str(),
-            c.config.redirect_uris.join(" ")
+            c.client_id,
+            c.token_endpoint_auth_method.as_str(),
+            c.redirect_uris.join(" ")
         );
     }
     println!("  users:");
-    for u in state.usernames() {
+    for u in provider.users() {
         println!(
             "    {:<10} sub={} {}",
             u.username,
@@ -319,7 +293,7 @@ async fn serve(config: Config) -> Result<(), String> {
             (None, true) => "Bearer token required".to_owned(),
             (None, false) => "no token (loopback)".to_owned(),
         };
-        println!("  admin: {}/admin ({token})", state.issuer);
+        println!("  admin: {issuer}/admin ({token})");
     }
     let tenants = server.hub().list();
     if !tenants.is_empty() {
@@ -328,7 +302,7 @@ async fn serve(config: Config) -> Result<(), String> {
             println!("    {name:<10} {issuer}");
         }
     }
-    let armed = state.faults.list();
+    let armed = provider.faults();
     if !armed.is_empty() {
         println!("  faults:");
         for f in armed {

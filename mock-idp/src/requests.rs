@@ -273,11 +273,6 @@ impl RequestLog {
         self.seq.load(Ordering::Relaxed)
     }
 
-    /// Forgets every record (sequence numbers keep counting).
-    pub fn clear(&self) {
-        *self.lock() = (VecDeque::new(), 0);
-    }
-
     /// The most records kept.
     pub fn capacity(&self) -> usize {
         self.capacity

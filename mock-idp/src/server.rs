@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// Builds the router for a state; tests may drive it with `tower::ServiceExt::oneshot` without a socket.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     // The persona is chosen once, here: its protocol's routes, over the same state.
     let routes = match state.config.persona {
         Persona::Oidc => oidc_routes(),
@@ -116,7 +116,7 @@ pub enum StartError {
 }
 
 /// Every route of a server: the root provider, its tenants under `/t/NAME`, and (when on) the admin API.
-pub fn app(hub: Hub, admin: Option<crate::admin::AdminAuth>) -> Router {
+pub(crate) fn app(hub: Hub, admin: Option<crate::admin::AdminAuth>) -> Router {
     let tenants = Router::new()
         .route("/t/{tenant}", any(tenants::dispatch))
         .route("/t/{tenant}/{*rest}", any(tenants::dispatch))
@@ -229,9 +229,9 @@ impl Server {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// The root provider's state (issuer, registry, clock).
-    pub fn state(&self) -> &AppState {
-        self.hub.root()
+    /// The root provider's controls (issuer, clients, users, faults, clock …).
+    pub fn handle(&self) -> Handle {
+        Handle::of(self.hub.root().clone())
     }
 
     /// The root provider and its tenants.
@@ -385,7 +385,7 @@ pub struct Handle {
 
 impl Handle {
     /// The controls of a provider state.
-    pub fn of(state: AppState) -> Handle {
+    pub(crate) fn of(state: AppState) -> Handle {
         Handle { state }
     }
 
@@ -397,6 +397,74 @@ impl Handle {
     /// An absolute URL for `path` on this server, e.g. `url("/token")`.
     pub fn url(&self, path: &str) -> String {
         self.state.url(path)
+    }
+
+    /// The tenant's name (`team-a` for an issuer ending in `/t/team-a`), `None` for the root provider.
+    pub fn tenant_name(&self) -> Option<&str> {
+        self.state.base_path.strip_prefix("/t/")
+    }
+
+    /// The login page, where an authorization request that needs the user shows its form.
+    pub fn login_page_url(&self) -> String {
+        self.url(crate::authorize::LOGIN_PATH)
+    }
+
+    /// A registered user, as configured.
+    pub fn user(&self, username: &str) -> Option<UserConfig> {
+        self.state.user(username)
+    }
+
+    /// The registered users, as configured.
+    pub fn users(&self) -> Vec<UserConfig> {
+        self.state.usernames()
+    }
+
+    /// The registered clients, as configured, by client id.
+    pub fn clients(&self) -> Vec<ClientConfig> {
+        let mut all: Vec<ClientConfig> = crate::state::read(&self.state.clients)
+            .values()
+            .map(|c| c.config.clone())
+            .collect();
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        all
+    }
+
+    /// A registered client, as configured (its secret included).
+    pub fn client(&self, client_id: &str) -> Option<ClientConfig> {
+        self.state.client(client_id).map(|c| c.config)
+    }
+
+    /// The configuration this provider was built from (clients and users as at start; [`Handle::user`]
+    /// and [`Handle::client`] see later changes).
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The algorithm of the provider's own key (`signing_alg`), which signs access and logout tokens.
+    pub fn signing_alg(&self) -> crate::SigningAlg {
+        self.state.keys.alg()
+    }
+
+    /// What discovery's `id_token_signing_alg_values_supported` lists now: the provider's alg and every
+    /// other one a registered client uses.
+    pub fn id_token_algs(&self) -> Vec<&'static str> {
+        self.state.id_token_algs()
+    }
+
+    /// The request log's position now: [`Handle::requests_since`] with it returns what comes after.
+    pub fn log_cursor(&self) -> u64 {
+        self.state.requests.last_seq()
+    }
+
+    /// A valid back-channel logout token for `client_id` naming `sub` and `sid` (Back-Channel Logout 1.0
+    /// §2.4), signed with the provider's key, as the provider's own logout sends it (without faults).
+    pub fn logout_token(
+        &self,
+        client_id: &str,
+        sub: &str,
+        sid: &str,
+    ) -> Result<String, crate::keys::KeyError> {
+        crate::logout::logout_token(&self.state, client_id, sub, sid)
     }
 
     /// The protocol this provider speaks.
@@ -566,16 +634,14 @@ impl Handle {
     }
 
     /// The published keys as they are now, for [`Handle::restore_keys`].
-    pub fn keys_snapshot(
-        &self,
-    ) -> Result<std::sync::Arc<crate::keys::Keys>, crate::keys::KeyError> {
-        self.state.keys.snapshot()
+    pub fn keys_snapshot(&self) -> Result<crate::keys::KeySnapshot, crate::keys::KeyError> {
+        self.state.keys.snapshot().map(crate::keys::KeySnapshot)
     }
 
     /// Puts back the keys of a [`Handle::keys_snapshot`]: they sign and are published again, and keys
     /// rotated in since are gone.
-    pub fn restore_keys(&self, keys: std::sync::Arc<crate::keys::Keys>) {
-        self.state.keys.restore(keys);
+    pub fn restore_keys(&self, keys: crate::keys::KeySnapshot) {
+        self.state.keys.restore(keys.0);
     }
 
     /// The kids in the JWKS, the signing one first.
@@ -616,7 +682,7 @@ impl Handle {
     }
 
     /// The shared state, for advanced tests.
-    pub fn state(&self) -> &AppState {
+    pub(crate) fn state(&self) -> &AppState {
         &self.state
     }
 }

@@ -23,7 +23,7 @@ use crate::{
 
 /// A registered client with its secret kept only as a hash (CA-HARDENING).
 #[derive(Debug, Clone)]
-pub struct RegisteredClient {
+pub(crate) struct RegisteredClient {
     /// The client's configuration; `client_secret` is cleared once hashed.
     pub config: ClientConfig,
     /// SHA-256 of the secret, compared in constant time.
@@ -141,7 +141,7 @@ pub const MOVED_JWKS_PREFIX: &str = "/keys/";
 
 /// The shared state; clone freely.
 #[derive(Clone)]
-pub struct AppState(pub Arc<Inner>);
+pub(crate) struct AppState(pub Arc<Inner>);
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
@@ -429,11 +429,6 @@ impl Users {
     /// How many users there are.
     pub fn len(&self) -> usize {
         self.by_name.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
     }
 }
 

@@ -96,7 +96,7 @@ fn valid_name(name: &str) -> bool {
 
 impl Hub {
     /// A hub around the root provider, with no tenants yet.
-    pub fn new(root: AppState) -> Hub {
+    pub(crate) fn new(root: AppState) -> Hub {
         Hub(Arc::new(HubInner {
             root,
             tenants: RwLock::new(HashMap::new()),
@@ -105,7 +105,7 @@ impl Hub {
     }
 
     /// The root provider.
-    pub fn root(&self) -> &AppState {
+    pub(crate) fn root(&self) -> &AppState {
         &self.0.root
     }
 
@@ -118,7 +118,7 @@ impl Hub {
     /// a copy of the root's clients, users and lifetimes; with one, from that (its `issuer` and `address`
     /// must be absent: a tenant's issuer follows from the server's). Either way it signs with keys of its
     /// own, generated on first use unless the config names a `signing_key`.
-    pub fn create(
+    pub(crate) fn create(
         &self,
         name: Option<&str>,
         config: Option<Config>,
@@ -198,7 +198,7 @@ impl Hub {
     }
 
     /// A tenant's provider.
-    pub fn get(&self, name: &str) -> Option<AppState> {
+    pub(crate) fn get(&self, name: &str) -> Option<AppState> {
         read(&self.0.tenants).get(name).map(|t| t.state.clone())
     }
 

@@ -468,6 +468,25 @@ fn mint_error(field: impl Into<String>, reason: impl Into<String>) -> MintError 
     }
 }
 
+/// [`mint`] without a server (`mock-idp token`): the tokens are signed with `config`'s key, so a server
+/// running the same configuration accepts them. An error names the field at fault.
+pub fn mint_offline(config: crate::Config, request: &MintRequest) -> Result<Value, String> {
+    let key = match &config.signing_key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).map_err(|e| format!("signing_key {path}: {e}"))?;
+            crate::keys::SigningKey::from_pem(config.signing_alg, &pem, "key-1")
+        }
+        None => crate::keys::SigningKey::test_only(config.signing_alg),
+    }
+    .map_err(|e| e.to_string())?;
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.address));
+    let state = AppState::new(issuer, config, key, crate::Clock::new());
+    mint(&state, request).map_err(|e| e.to_string())
+}
+
 /// Signs and records tokens for `request.user` and `request.client` (RFC 9068 access token, and an
 /// id_token with `openid`); no refresh token, as there is no grant behind them. They verify against the
 /// provider's JWKS and work at its userinfo, like a login's.

@@ -659,7 +659,7 @@ impl Fault {
     }
 
     /// The point of the protocol it spoils.
-    pub fn point(&self) -> Point {
+    pub(crate) fn point(&self) -> Point {
         match self.name().split_once('.').map(|(group, _)| group) {
             Some("id_token") => Point::IdToken,
             Some("authorize") => Point::Authorize,
