@@ -17,7 +17,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::SigningAlg;
+use crate::config::{Config, ConfigError, SigningAlg};
 
 /// The test-only RSA key in `fixtures/keys`; public, so never for production.
 const TEST_RSA_PEM: &str = include_str!("../fixtures/keys/test-only-rsa.pem");
@@ -71,6 +71,24 @@ fn pem_der(pem_text: &str) -> Result<(String, Vec<u8>), KeyError> {
 }
 
 impl SigningKey {
+    /// The key the configuration's `signing_key` names (a PEM file, read and parsed here, the one place
+    /// that does), or `None` when it names none: the caller then picks the test-only key (a provider) or a
+    /// generated one (a tenant). The error type is the caller's: a file that cannot be read is
+    /// `invalid `signing_key`: cannot read PATH: …`, a key that does not parse is the key's error.
+    pub fn configured<E>(config: &Config) -> Result<Option<SigningKey>, E>
+    where
+        E: From<ConfigError> + From<KeyError>,
+    {
+        let Some(path) = &config.signing_key else {
+            return Ok(None);
+        };
+        let pem = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            field: "signing_key".into(),
+            reason: format!("cannot read {path}: {e}"),
+        })?;
+        Ok(Some(SigningKey::from_pem(config.signing_alg, &pem, "key-1")?))
+    }
+
     /// The built-in test-only key for `alg`.
     pub fn test_only(alg: SigningAlg) -> Result<Self, KeyError> {
         match alg {

@@ -219,15 +219,11 @@ async fn run(mut cli: Cli) -> Result<(), String> {
             lifetime,
         }) => {
             let config = load(&cli)?;
-            let key = match &config.signing_key {
-                Some(path) => {
-                    let pem = std::fs::read_to_string(path)
-                        .map_err(|e| format!("signing_key {path}: {e}"))?;
-                    SigningKey::from_pem(config.signing_alg, &pem, "key-1")
-                }
-                None => SigningKey::test_only(config.signing_alg),
-            }
-            .map_err(|e| e.to_string())?;
+            let key = match SigningKey::configured::<mock_idp::StartError>(&config) {
+                Ok(Some(key)) => key,
+                Ok(None) => SigningKey::test_only(config.signing_alg).map_err(|e| e.to_string())?,
+                Err(e) => return Err(e.to_string()),
+            };
             let issuer = config
                 .issuer
                 .clone()

@@ -152,14 +152,8 @@ impl Server {
     /// [`Server::bind`] with the given stores instead of the in-memory ones.
     pub async fn bind_with_stores(config: Config, stores: Stores) -> Result<Server, StartError> {
         config.validate()?;
-        let key = match &config.signing_key {
-            Some(path) => {
-                let pem = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-                    field: "signing_key".into(),
-                    reason: format!("cannot read {path}: {e}"),
-                })?;
-                SigningKey::from_pem(config.signing_alg, &pem, "key-1")?
-            }
+        let key = match SigningKey::configured::<StartError>(&config)? {
+            Some(key) => key,
             None => SigningKey::test_only(config.signing_alg)?,
         };
         let listener =

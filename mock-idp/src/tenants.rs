@@ -160,14 +160,8 @@ impl Hub {
                 ..root.config.clone()
             },
         };
-        let keys = match &config.signing_key {
-            Some(path) => {
-                let pem = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-                    field: "signing_key".into(),
-                    reason: format!("cannot read {path}: {e}"),
-                })?;
-                KeySet::new(SigningKey::from_pem(config.signing_alg, &pem, "key-1")?)
-            }
+        let keys = match SigningKey::configured::<TenantError>(&config)? {
+            Some(key) => KeySet::new(key),
             None => KeySet::generated(config.signing_alg),
         };
         config.issuer = None;
