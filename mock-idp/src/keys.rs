@@ -86,7 +86,11 @@ impl SigningKey {
             field: "signing_key".into(),
             reason: format!("cannot read {path}: {e}"),
         })?;
-        Ok(Some(SigningKey::from_pem(config.signing_alg, &pem, "key-1")?))
+        Ok(Some(SigningKey::from_pem(
+            config.signing_alg,
+            &pem,
+            "key-1",
+        )?))
     }
 
     /// The built-in test-only key for `alg`.

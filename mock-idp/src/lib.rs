@@ -53,7 +53,8 @@
 //!
 //! # Layout
 //! - [`config`]: the TOML format, built-in defaults (also in `fixtures/mock-idp.toml`), validation naming fields.
-//! - [`server`]: `router(state)`, [`Server::bind`] and the [`MockIdp`] handle.
+//! - [`server`]: `router(state)`, [`Server::bind`] and the [`MockIdp`] handle; [`banner`]: what a bound
+//!   server says about itself at start.
 //! - [`state`]: `AppState`, the registry of clients (secrets hashed) and users.
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
 //! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
@@ -77,6 +78,7 @@
 
 pub mod admin;
 pub mod authorize;
+pub mod banner;
 pub mod clock;
 pub mod config;
 pub mod conn;
@@ -98,10 +100,11 @@ pub mod tls;
 pub mod tokens;
 pub mod verdict;
 
+pub use banner::Banner;
 pub use clock::Clock;
 pub use config::{
     AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, IdTokenAlg, Limits,
-    Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
+    Overrides, Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
 };
 pub use faults::{Fault, FaultSpec};
 pub use requests::RequestRecord;

@@ -155,6 +155,7 @@ impl Hub {
                 clients: Vec::new(),
                 users: Vec::new(),
                 faults: Vec::new(),
+                armed_faults: Vec::new(),
                 clock_advance_secs: 0,
                 clock_frozen: false,
                 ..root.config.clone()
