@@ -59,6 +59,8 @@
 //! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
 //! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
 //! - [`resource`]: userinfo, revocation, introspection.
+//! - `redemption`: the one redemption of a code, which the token endpoint and every persona call, their
+//!   differences as values (`CodeRules`).
 //! - [`personas`]: the WeChat and GitHub protocols over the same core (`persona = "wechat" | "github"`),
 //!   and the generated avatars every persona serves.
 //! - [`logout`]: the end-session endpoint and back-channel logout tokens.
@@ -89,6 +91,7 @@ pub mod grants;
 pub mod keys;
 pub mod logout;
 pub mod personas;
+pub(crate) mod redemption;
 pub mod requests;
 pub mod resource;
 pub mod server;
