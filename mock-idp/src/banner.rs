@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::{
-    config::{AuthMethod, Persona, Secret},
+    config::{ClientConfig, Persona, Secret, UserConfig},
     faults::Fault,
     server::Server,
 };
@@ -20,10 +20,10 @@ pub struct Banner {
     /// Where a client starts, as (label, URL): discovery for OpenID Connect, the login, token and user
     /// endpoints for a persona.
     pub endpoints: Vec<(&'static str, String)>,
-    /// The registered clients, by id.
-    pub clients: Vec<BannerClient>,
+    /// The registered clients, by id (secrets as the registry holds them, hashed).
+    pub clients: Vec<ClientConfig>,
     /// The users, by username.
-    pub users: Vec<BannerUser>,
+    pub users: Vec<UserConfig>,
     /// The local CA a generated certificate is signed by, which clients are told to trust.
     pub tls_ca_file: Option<PathBuf>,
     /// The admin API, when served.
@@ -32,28 +32,6 @@ pub struct Banner {
     pub tenants: Vec<(String, String)>,
     /// The faults armed at start, oldest first.
     pub faults: Vec<Fault>,
-}
-
-/// A client as the banner lists it.
-#[derive(Debug, Clone)]
-pub struct BannerClient {
-    /// Its id.
-    pub client_id: String,
-    /// How it authenticates at the token endpoint.
-    pub auth_method: AuthMethod,
-    /// Its registered redirect URIs.
-    pub redirect_uris: Vec<String>,
-}
-
-/// A user as the banner lists them.
-#[derive(Debug, Clone)]
-pub struct BannerUser {
-    /// The login name.
-    pub username: String,
-    /// The subject identifier.
-    pub sub: String,
-    /// The display name, if any.
-    pub name: Option<String>,
 }
 
 /// Where the admin API is and what a request needs.
@@ -99,29 +77,13 @@ impl Banner {
         let state = server.state();
         let issuer = state.issuer.clone();
         let persona = state.config.persona;
-        let mut clients: Vec<BannerClient> = state
+        let mut clients: Vec<ClientConfig> = state
             .clients
             .read()
-            .map(|c| {
-                c.values()
-                    .map(|c| BannerClient {
-                        client_id: c.config.client_id.clone(),
-                        auth_method: c.config.token_endpoint_auth_method,
-                        redirect_uris: c.config.redirect_uris.clone(),
-                    })
-                    .collect()
-            })
+            .map(|c| c.values().map(|c| c.config.clone()).collect())
             .unwrap_or_default();
         clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-        let users = state
-            .usernames()
-            .into_iter()
-            .map(|u| BannerUser {
-                username: u.username,
-                sub: u.sub,
-                name: u.name,
-            })
-            .collect();
+        let users = state.usernames();
         let admin = server.admin().map(|admin| BannerAdmin {
             url: format!("{issuer}/admin"),
             token: match (admin.generated_token(), admin.token_required()) {
@@ -155,7 +117,10 @@ impl Banner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{config::Config, faults::FaultSpec};
+    use crate::{
+        config::{AuthMethod, Config},
+        faults::FaultSpec,
+    };
 
     #[tokio::test]
     async fn the_banner_names_what_a_client_needs_of_a_bound_server() {
@@ -181,7 +146,10 @@ mod tests {
             .map(|c| c.client_id.as_str())
             .collect();
         assert_eq!(ids, ["service", "spa", "web", "web-post"]);
-        assert_eq!(banner.clients[2].auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(
+            banner.clients[2].token_endpoint_auth_method,
+            AuthMethod::ClientSecretBasic
+        );
         let users: Vec<_> = banner.users.iter().map(|u| u.username.as_str()).collect();
         assert_eq!(users, ["alice", "bob"]);
         let admin = banner.admin.expect("admin served");

@@ -252,7 +252,7 @@ fn print_banner(b: &Banner) {
         println!(
             "    {:<10} {:<20} {}",
             c.client_id,
-            c.auth_method.as_str(),
+            c.token_endpoint_auth_method.as_str(),
             c.redirect_uris.join(" ")
         );
     }

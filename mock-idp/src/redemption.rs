@@ -185,10 +185,10 @@ pub(crate) enum CodeError {
     Issue(OAuthError),
 }
 
-/// The OpenID token endpoint's answers (RFC 6749 §5.2 `invalid_grant`).
-impl From<CodeError> for OAuthError {
-    fn from(e: CodeError) -> OAuthError {
-        OAuthError::InvalidGrant(match e {
+impl CodeError {
+    /// The OpenID token endpoint's answer (RFC 6749 §5.2 `invalid_grant`).
+    pub(crate) fn into_oauth(self) -> OAuthError {
+        OAuthError::InvalidGrant(match self {
             CodeError::Unknown => "unknown code",
             CodeError::Used => "the code was already used",
             CodeError::WrongClient => "the code was issued to another client",

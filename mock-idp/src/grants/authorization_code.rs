@@ -4,7 +4,7 @@
 use super::Params;
 use crate::{
     error::OAuthError,
-    redemption::{CodeRequest, CodeRules, redeem},
+    redemption::{CodeError, CodeRequest, CodeRules, redeem},
     state::{AppState, RegisteredClient},
     tokens::Issued,
 };
@@ -20,5 +20,7 @@ pub fn exchange(
         redirect_uri: params.get("redirect_uri"),
         code_verifier: params.get("code_verifier"),
     };
-    Ok(redeem(state, client, request, &CodeRules::OPENID)?.issued)
+    redeem(state, client, request, &CodeRules::OPENID)
+        .map(|r| r.issued)
+        .map_err(CodeError::into_oauth)
 }

@@ -120,12 +120,10 @@ impl GithubError {
 }
 
 /// How GitHub answers a code that gives no tokens: `redirect_uri_mismatch`, else `bad_verification_code`.
-impl From<CodeError> for GithubError {
-    fn from(e: CodeError) -> GithubError {
-        match e {
-            CodeError::RedirectMismatch => GithubError::RedirectUriMismatch,
-            _ => GithubError::BadVerificationCode,
-        }
+fn code_error(e: CodeError) -> GithubError {
+    match e {
+        CodeError::RedirectMismatch => GithubError::RedirectUriMismatch,
+        _ => GithubError::BadVerificationCode,
     }
 }
 
@@ -357,7 +355,8 @@ pub async fn access_token(
             return refresh(&state, &client, get("refresh_token"));
         }
         let code = get("code").ok_or(GithubError::BadVerificationCode)?;
-        let redeemed = redeem_code(&state, &client, code, get("redirect_uri"))?;
+        let redeemed =
+            redeem_code(&state, &client, code, get("redirect_uri")).map_err(code_error)?;
         let expiring = client.config.access_token_ttl.is_some();
         let body = token_body(&redeemed.issued, &redeemed.grant.scope, expiring);
         Ok((client, redeemed.user, body))

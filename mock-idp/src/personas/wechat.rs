@@ -139,13 +139,11 @@ impl WechatError {
 }
 
 /// How WeChat answers a code that gives no tokens.
-impl From<CodeError> for WechatError {
-    fn from(e: CodeError) -> WechatError {
-        match e {
-            CodeError::Used => WechatError::CodeBeenUsed,
-            CodeError::Issue(_) => WechatError::SystemBusy,
-            _ => WechatError::InvalidCode,
-        }
+fn code_error(e: CodeError) -> WechatError {
+    match e {
+        CodeError::Used => WechatError::CodeBeenUsed,
+        CodeError::Issue(_) => WechatError::SystemBusy,
+        _ => WechatError::InvalidCode,
     }
 }
 
@@ -249,7 +247,7 @@ pub async fn access_token(
         })?;
         // WeChat's token request names no redirect URI: the code is bound to the app (and was issued
         // only to a registered redirect URI).
-        let redeemed = redeem_code(&state, &client, code, None)?;
+        let redeemed = redeem_code(&state, &client, code, None).map_err(code_error)?;
         Ok((client, redeemed.user, redeemed.issued))
     };
     let (client, user, issued) = match step() {
