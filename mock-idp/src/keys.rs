@@ -467,6 +467,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_configured_key_is_the_pem_file_or_none_and_an_unreadable_file_names_the_field() {
+        let none =
+            SigningKey::configured::<crate::StartError>(&Config::default()).expect("no file");
+        assert!(none.is_none());
+        let dir = std::env::temp_dir().join(format!("mock-idp-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("key.pem");
+        std::fs::write(&path, TEST_RSA_PEM).expect("written");
+        let config = Config {
+            signing_key: Some(path.display().to_string()),
+            ..Config::default()
+        };
+        let key = SigningKey::configured::<crate::StartError>(&config).expect("loads");
+        assert_eq!(key.map(|k| k.kid().to_owned()).as_deref(), Some("key-1"));
+        let config = Config {
+            signing_key: Some(dir.join("absent.pem").display().to_string()),
+            ..Config::default()
+        };
+        let err = SigningKey::configured::<crate::StartError>(&config)
+            .expect_err("no such file")
+            .to_string();
+        assert!(
+            err.starts_with("invalid `signing_key`: cannot read "),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn rs256_tokens_verify_with_jsonwebtoken_against_the_published_jwk() {
         let key = SigningKey::test_only(SigningAlg::RS256).expect("key");
         let token = key

@@ -340,3 +340,78 @@ fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), Cod
         (None, None) => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientConfig;
+
+    fn code(redirect_uri: Option<&str>) -> AuthorizationCode {
+        AuthorizationCode {
+            grant_id: "g".into(),
+            client_id: "app".into(),
+            redirect_uri: redirect_uri.map(str::to_owned),
+            scope: Vec::new(),
+            nonce: None,
+            sub: "s".into(),
+            auth_time: 0,
+            code_challenge: None,
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn each_redirect_rule_holds_the_sent_uri_against_the_authorization_request() {
+        let one = RegisteredClient::new(ClientConfig::confidential("app", "x", "http://a/cb"));
+        let with = code(Some("http://a/cb"));
+        let without = code(None);
+        let ok = |rule, grant: &AuthorizationCode, sent| redirect_uri_ok(rule, grant, &one, sent);
+        use RedirectRule::*;
+        // RFC 6749 §4.1.3: required when the authorization request had one.
+        assert!(ok(Rfc6749, &with, Some("http://a/cb")));
+        assert!(!ok(Rfc6749, &with, None));
+        assert!(!ok(Rfc6749, &with, Some("http://a/cb/x")));
+        assert!(ok(Rfc6749, &without, None));
+        assert!(ok(Rfc6749, &without, Some("http://a/cb")));
+        // GitHub: only when sent.
+        assert!(ok(IfSent, &with, None));
+        assert!(!ok(IfSent, &with, Some("http://a/other")));
+        assert!(ok(IfSent, &without, Some("http://a/cb")));
+        // WeChat: never read.
+        assert!(ok(Unchecked, &with, Some("http://a/other")));
+    }
+
+    #[test]
+    fn pkce_needs_a_verifier_for_a_challenge_and_a_challenge_for_a_verifier() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 Appendix B
+        assert_eq!(check_pkce(Some(challenge), Some(verifier)), Ok(()));
+        assert_eq!(
+            check_pkce(Some(challenge), None),
+            Err(CodeError::VerifierMissing)
+        );
+        assert_eq!(
+            check_pkce(None, Some(verifier)),
+            Err(CodeError::VerifierWithoutChallenge)
+        );
+        assert_eq!(
+            check_pkce(Some(challenge), Some("short")),
+            Err(CodeError::VerifierMalformed)
+        );
+        assert_eq!(check_pkce(None, None), Ok(()));
+    }
+
+    #[test]
+    fn each_persona_chooses_its_rules() {
+        assert_eq!(CodeRules::of(Persona::Oidc), CodeRules::OPENID);
+        let wechat = CodeRules::of(Persona::Wechat);
+        assert_eq!(
+            (wechat.redirect_uri, wechat.pkce, wechat.id_token),
+            (RedirectRule::Unchecked, false, false)
+        );
+        assert_eq!(wechat.access_ttl, Some(7_200));
+        let github = CodeRules::of(Persona::Github);
+        assert_eq!(github.redirect_uri, RedirectRule::IfSent);
+        assert_eq!(github.refresh, RefreshRule::IfExpiring);
+    }
+}
