@@ -321,20 +321,14 @@ pub(crate) fn persona_for(
     let config = mock_idp::Config {
         persona,
         issuer: None,
-        users: world.provider.idp.state().usernames(),
+        users: world.provider.idp.users(),
         ..mock_idp::Config::default()
     };
     // A generated name: the server may be shared by concurrent scenarios.
     let handle = server
         .create_tenant(None, Some(config))
         .map_err(|e| anyhow!("creating the {name} persona: {e}"))?;
-    let tenant = handle
-        .state()
-        .base_path
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let tenant = handle.tenant_name().unwrap_or_default().to_owned();
     Ok(PersonaSource::Made {
         handle,
         tenant,

@@ -65,6 +65,17 @@ pub mod tenants;
 pub mod trace;
 pub mod world;
 
+/// `n` random bytes from the operating system, base64url without padding: states, nonces, PKCE verifiers,
+/// client secrets and keys of the scenarios.
+pub fn random_token(n: usize) -> String {
+    use base64::Engine as _;
+    let mut bytes = vec![0u8; n];
+    // The OS entropy source fails only when the system is broken; no scenario can run then.
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut bytes).expect("operating system CSPRNG");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 pub use runner::{Invocation, Report, RunOptions, run};
 pub use target::{Target, TargetFactory};
 pub use world::World;

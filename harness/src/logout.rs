@@ -1,6 +1,6 @@
 //! Logout, both ways (CONFORMANCE section K): the actions and checks of `steps/logout.rs`. The backend is
 //! reached only through [`crate::target::Target`]; the provider's logout tokens are minted with the
-//! provider's own key ([`mock_idp::logout::logout_token`]), so a flawed one differs from a real one only
+//! provider's own key ([`mock_idp::Handle::logout_token`]), so a flawed one differs from a real one only
 //! where the scenario says.
 
 use std::str::FromStr;
@@ -43,7 +43,7 @@ pub struct LogoutState {
 /// `none` with no signature, HS256 keyed with the provider's public key, or ES256 by a key of its own;
 /// `typ` and the provider's `kid` kept.
 fn other_alg(
-    state: &mock_idp::state::AppState,
+    idp: &mock_idp::Handle,
     header_b64: &str,
     claims: &Value,
     flaw: LogoutFlaw,
@@ -58,10 +58,8 @@ fn other_alg(
             B64.encode(claims.to_string())
         )),
         LogoutFlaw::Hs256PublicKey => {
-            let pem = state
-                .keys
-                .active()
-                .and_then(|k| k.public_pem())
+            let pem = idp
+                .signing_key_public_pem()
                 .map_err(|e| anyhow!("the provider's public key: {e}"))?;
             let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
             h.typ = Some("logout+jwt".into());
@@ -74,7 +72,7 @@ fn other_alg(
             .map_err(|e| anyhow!("HS256: {e}"))
         }
         _ => {
-            let key = mock_idp::keys::SigningKey::generate(mock_idp::SigningAlg::ES256, &kid)
+            let key = mock_idp::SigningKey::generate(mock_idp::SigningAlg::ES256, &kid)
                 .map_err(|e| anyhow!("an ES256 key: {e}"))?;
             key.sign_with_header(
                 &encode(&json!({"alg": "ES256", "typ": "logout+jwt", "kid": kid})),
@@ -289,12 +287,13 @@ impl World {
         let app_client = self.provider_setup().client_id;
         let username = self.signed_in_as.clone().unwrap_or_else(|| "alice".into());
         let login = self.provider.login_name(&username)?;
-        let state = self.provider.idp.state();
+        let idp = &self.provider.idp;
         let other = ["web", "web-post"]
             .into_iter()
-            .find(|id| *id != app_client && state.client(id).is_some())
+            .find(|id| *id != app_client && idp.client(id).is_some())
             .ok_or_else(|| anyhow!("the provider has no other client to mint a hint for"))?;
-        let minted = mock_idp::tokens::mint(state, &openid_only(&login, other))
+        let minted = idp
+            .mint_tokens(&openid_only(&login, other))
             .map_err(|e| anyhow!("minting another client's id_token: {e}"))?;
         let hint = minted["id_token"]
             .as_str()
@@ -402,17 +401,19 @@ impl World {
         let client_id = self.provider_setup().client_id;
         let login = self.provider.login_name(username)?;
         let sub = self.provider.subject_of(username)?;
-        let state = self.provider.idp.state();
+        let idp = &self.provider.idp;
         if flaw == Some(LogoutFlaw::IdToken) {
-            let body = mock_idp::tokens::mint(state, &openid_only(&login, &client_id))
+            let body = idp
+                .mint_tokens(&openid_only(&login, &client_id))
                 .map_err(|e| anyhow!("minting an id_token: {e}"))?;
             return body["id_token"]
                 .as_str()
                 .map(str::to_owned)
                 .ok_or_else(|| anyhow!("no id_token minted"));
         }
-        let sid = mock_idp::state::random_token(16);
-        let real = mock_idp::logout::logout_token(state, &client_id, &sub, &sid)
+        let sid = crate::random_token(16);
+        let real = idp
+            .logout_token(&client_id, &sub, &sid)
             .map_err(|e| anyhow!("signing a logout token: {e}"))?;
         let Some(flaw) = flaw else {
             return Ok(real);
@@ -455,14 +456,11 @@ impl World {
                 json!("http://schemas.openid.net/event/backchannel-logout"),
             )),
             LogoutFlaw::AlgNone | LogoutFlaw::Hs256PublicKey | LogoutFlaw::Es256 => {
-                return other_alg(state, header, &claims, flaw);
+                return other_alg(idp, header, &claims, flaw);
             }
             LogoutFlaw::TamperedSignature | LogoutFlaw::IdToken => {}
         }
-        state
-            .keys
-            .active()
-            .and_then(|k| k.sign_with_header(header, &claims))
+        idp.sign_with_header(header, &claims)
             .map_err(|e| anyhow!("re-signing: {e}"))
     }
 
@@ -494,12 +492,11 @@ impl World {
         }
         let client_id = self.provider_setup().client_id;
         let sub = self.provider.subject_of(username)?;
-        let state = self.provider.idp.state();
-        let sids: Vec<String> = state
-            .sessions
-            .end_user(&sub, state.clock.now())
+        let idp = &self.provider.idp;
+        let sids: Vec<String> = idp
+            .end_sessions_quietly(&sub)
             .into_iter()
-            .filter(|(_, s)| s.client_id == client_id)
+            .filter(|(_, client)| *client == client_id)
             .map(|(sid, _)| sid)
             .collect();
         ensure!(
@@ -509,7 +506,8 @@ impl World {
         );
         let mut tokens = Vec::new();
         for sid in sids {
-            let token = mock_idp::logout::logout_token(state, &client_id, &sub, &sid)
+            let token = idp
+                .logout_token(&client_id, &sub, &sid)
                 .map_err(|e| anyhow!("signing a logout token: {e}"))?;
             tokens.push(self.resigned_without(&token, &["sub"])?);
         }
@@ -544,10 +542,7 @@ impl World {
         }
         self.provider
             .idp
-            .state()
-            .keys
-            .active()
-            .and_then(|k| k.sign_with_header(header, &value))
+            .sign_with_header(header, &value)
             .map_err(|e| anyhow!("re-signing: {e}"))
     }
 
@@ -688,8 +683,8 @@ impl World {
 }
 
 /// A mint of tokens for `user` at `client` with scope `openid` alone: an id_token to use as a hint.
-fn openid_only(user: &str, client: &str) -> mock_idp::tokens::MintRequest {
-    mock_idp::tokens::MintRequest {
+fn openid_only(user: &str, client: &str) -> mock_idp::MintRequest {
+    mock_idp::MintRequest {
         user: user.to_owned(),
         client: client.to_owned(),
         scope: Some("openid".to_owned()),

@@ -92,13 +92,7 @@ impl World {
         let handle = server
             .create_tenant(None, Some(config))
             .map_err(|e| anyhow!("creating the {name} persona: {e}"))?;
-        let tenant = handle
-            .state()
-            .base_path
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let tenant = handle.tenant_name().unwrap_or_default().to_owned();
         self.persona_clients
             .tenants
             .get_or_insert_with(|| (server.clone(), Vec::new()))

@@ -114,7 +114,7 @@ impl World {
                     .get_or_insert_with(|| (server, Vec::new()))
                     .1
                     .push(tenant);
-                let client_secret = mock_idp::state::random_token(24);
+                let client_secret = crate::random_token(24);
                 self.options.extra_providers.push(ExtraProvider {
                     name: name.to_owned(),
                     kind,
@@ -150,9 +150,9 @@ impl World {
             return Ok(name.to_owned());
         };
         let mapped = format!("{name}.{ns}");
-        if p.handle.state().user(&mapped).is_none() {
+        if p.handle.user(&mapped).is_none() {
             let at_root = self.provider.login_name(name)?;
-            if let Some(mut user) = self.provider.idp.state().user(&at_root) {
+            if let Some(mut user) = self.provider.idp.user(&at_root) {
                 user.username = mapped.clone();
                 p.handle
                     .add_user(user)
@@ -218,7 +218,6 @@ impl World {
         let username = self.persona_login_name(&p, username)?;
         let password = p
             .handle
-            .state()
             .user(&username)
             .map(|u| u.password.expose().to_owned())
             .unwrap_or_default();
@@ -230,7 +229,7 @@ impl World {
             ("action", "login".to_owned()),
         ];
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let login = Url::parse(&p.handle.url(mock_idp::authorize::LOGIN_PATH))?;
+        let login = Url::parse(&p.handle.login_page_url())?;
         let response = b.post_form(&login, &form).await?;
         let location = response.location()?;
         self.auth_response = Some(location);
@@ -374,7 +373,7 @@ impl World {
         let p = self.persona(provider)?;
         let login = self.persona_login_name(&p, username)?;
         // The picture the persona publishes for the user: a path of its own, or a URL as it is.
-        let avatar = match p.handle.state().user(&login).and_then(|u| u.picture) {
+        let avatar = match p.handle.user(&login).and_then(|u| u.picture) {
             Some(path) if path.starts_with('/') => p.handle.url(&path),
             Some(url) => url,
             None => p.handle.avatar_url(&login),
@@ -409,9 +408,7 @@ impl World {
             && self
                 .provider
                 .idp
-                .state()
-                .requests
-                .since(self.log_seq_before_callback)
+                .requests_since(self.log_seq_before_callback)
                 .iter()
                 .all(|r| !r.path.ends_with("/userinfo"))
         {
@@ -522,7 +519,7 @@ impl World {
         );
         let first = self.persona(of)?;
         let client_id = format!("{PERSONA_CLIENT_ID}-{}", self.personas.list.len() + 1);
-        let client_secret = mock_idp::state::random_token(24);
+        let client_secret = crate::random_token(24);
         self.options.extra_providers.push(ExtraProvider {
             name: name.to_owned(),
             kind: first.kind,
@@ -554,7 +551,6 @@ impl World {
         let username = &self.persona_login_name(&p, username)?;
         let handle = p.handle;
         let mut user = handle
-            .state()
             .user(username)
             .ok_or_else(|| anyhow!("{provider} has no user {username:?}"))?;
         change(&mut user);

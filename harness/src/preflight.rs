@@ -41,10 +41,7 @@ pub async fn check(factory: SharedFactory, server: Arc<MockIdp>) -> anyhow::Resu
     let mut world = World::new().await?;
     world.factory = factory;
     // A namespace of its own each time: a backend checked twice keeps the first check's users.
-    let namespace = format!(
-        "preflight{}",
-        mock_idp::state::random_token(6).to_lowercase()
-    );
+    let namespace = format!("preflight{}", crate::random_token(6).to_lowercase());
     world.provider = Provider::shared_root(server, namespace, false)?;
 
     let app = world.app().await?;

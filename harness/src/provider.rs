@@ -123,7 +123,7 @@ pub struct Pkce {
 impl Pkce {
     /// A fresh pair.
     pub fn new() -> Pkce {
-        let verifier = mock_idp::state::random_token(32);
+        let verifier = crate::random_token(32);
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         Pkce {
             verifier,
@@ -206,7 +206,7 @@ pub struct Provider {
     /// runs alone. Steps that change or count what every scenario shares need it ([`Provider::global`]).
     pub exclusive: bool,
     /// The keys when a scenario that has a shared provider to itself started, put back when it ends.
-    keys_at_start: Option<Arc<mock_idp::keys::Keys>>,
+    keys_at_start: Option<mock_idp::KeySnapshot>,
     /// The request-log position and token-request count when the scenario began, so counts and the
     /// verdict cover this scenario only.
     start: (u64, u64),
@@ -235,17 +235,9 @@ impl Provider {
             .map_err(|e| anyhow!("creating a tenant: {e}"))?;
         // Make its key now rather than inside the first login, where a backend's timeout runs.
         handle
-            .state()
-            .keys
-            .snapshot()
+            .keys_snapshot()
             .map_err(|e| anyhow!("the tenant's key: {e}"))?;
-        let name = handle
-            .state()
-            .base_path
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let name = handle.tenant_name().unwrap_or_default().to_owned();
         Provider::on(server, handle, Some(name))
     }
 
@@ -270,13 +262,7 @@ impl Provider {
                     .server
                     .create_tenant(None, Some(config))
                     .map_err(|e| anyhow!("creating a tenant: {e}"))?;
-                let name = handle
-                    .state()
-                    .base_path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let name = handle.tenant_name().unwrap_or_default().to_owned();
                 Provider::on(self.server.clone(), handle, Some(name))?
             }
             None => {
@@ -289,9 +275,7 @@ impl Provider {
         };
         provider
             .idp
-            .state()
-            .keys
-            .snapshot()
+            .keys_snapshot()
             .map_err(|e| anyhow!("the provider's key: {e}"))?;
         Ok(provider)
     }
@@ -316,7 +300,7 @@ impl Provider {
                 },
             );
         }
-        let start = (idp.state().requests.last_seq(), idp.token_requests());
+        let start = (idp.log_cursor(), idp.token_requests());
         Ok(Provider {
             idp,
             server,
@@ -382,7 +366,7 @@ impl Provider {
             return Ok(name.to_owned());
         };
         let mapped = format!("{name}.{ns}");
-        if self.idp.state().user(&mapped).is_none()
+        if self.idp.user(&mapped).is_none()
             && let Some(mut user) = mock_idp::Config::builtin()
                 .users
                 .into_iter()
@@ -419,10 +403,7 @@ impl Provider {
 
     /// Starts the scenario's counts and verdict afresh (after setup that used the provider).
     pub fn restart_counts(&mut self) {
-        self.start = (
-            self.idp.state().requests.last_seq(),
-            self.idp.token_requests(),
-        );
+        self.start = (self.idp.log_cursor(), self.idp.token_requests());
     }
 
     /// Makes the authorization request `params` complete as `username` without the page: on a provider of
@@ -464,7 +445,7 @@ impl Provider {
     }
 
     /// The provider's verdict on the client over this scenario's requests.
-    pub fn verdict(&self) -> anyhow::Result<mock_idp::verdict::Verdict> {
+    pub fn verdict(&self) -> anyhow::Result<mock_idp::Verdict> {
         Ok(self.global("the verdict")?.verdict_since(self.start.0))
     }
 
@@ -476,7 +457,7 @@ impl Provider {
             method: config.token_endpoint_auth_method,
             redirect_uri: config.redirect_uris.first().cloned().unwrap_or_default(),
         };
-        let new = self.idp.state().client(&creds.id).is_none();
+        let new = self.idp.client(&creds.id).is_none();
         self.idp
             .add_client(config)
             .map_err(|e| anyhow!("registering a client: {e}"))?;
@@ -517,9 +498,7 @@ impl Provider {
     pub fn requests_since(&self, seq: u64, endpoint: &str) -> anyhow::Result<usize> {
         Ok(self
             .global("counting requests")?
-            .state()
-            .requests
-            .since(seq)
+            .requests_since(seq)
             .iter()
             .filter(|r| r.path.rsplit('/').next() == Some(endpoint))
             .count())
@@ -537,7 +516,6 @@ impl Provider {
     pub fn subject_of(&self, username: &str) -> anyhow::Result<String> {
         let username = self.login_name(username)?;
         self.idp
-            .state()
             .user(&username)
             .map(|u| u.sub)
             .ok_or_else(|| anyhow!("the provider has no user {username:?}"))
@@ -815,7 +793,7 @@ mod tests {
                 .await
                 .expect("the mock IdP"),
         );
-        let algs = || server.state().id_token_algs();
+        let algs = || server.id_token_algs();
         let mut provider = Provider::shared_root(server.clone(), "s1".into(), true).expect("view");
         provider
             .register(
@@ -837,10 +815,7 @@ mod tests {
         assert_eq!(algs(), ["RS256", "HS256"]);
         drop(provider);
         assert_eq!(algs(), ["RS256"]);
-        assert!(server.state().client("hs-app").is_none());
-        assert!(
-            server.state().client("web").is_some(),
-            "a built-in client stays"
-        );
+        assert!(server.client("hs-app").is_none());
+        assert!(server.client("web").is_some(), "a built-in client stays");
     }
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, ensure};
-use mock_idp::requests::RequestRecord;
+use mock_idp::RequestRecord;
 
 use crate::{
     browser::HttpResponse,
@@ -98,7 +98,7 @@ impl World {
             .await?
             .provider_profile_url()
             .ok_or_else(|| anyhow!("no provider profile endpoint"))?;
-        self.refresh.log_seq_before = self.provider.idp.state().requests.last_seq();
+        self.refresh.log_seq_before = self.provider.idp.log_cursor();
         let response = match self.app_token.clone() {
             Some(token) if token != COOKIE_SESSION => {
                 self.browser(MAIN)?
@@ -129,9 +129,7 @@ impl World {
     fn seen_since_asked(&self) -> Vec<RequestRecord> {
         self.provider
             .idp
-            .state()
-            .requests
-            .since(self.refresh.log_seq_before)
+            .requests_since(self.refresh.log_seq_before)
     }
 
     /// The refresh grants by the backend's client since it was asked, with their place in `seen`.
@@ -225,7 +223,6 @@ impl World {
         let user = self
             .provider
             .idp
-            .state()
             .user(&login)
             .ok_or_else(|| anyhow!("the provider has no user {login:?}"))?;
         let shown = [Some(&user.sub), user.email.as_ref(), user.name.as_ref()]

@@ -191,7 +191,7 @@ impl TargetFactory for StartedFactory {
                      [start] is not told of",
                 ));
             }
-            let key = mock_idp::state::random_token(32);
+            let key = crate::random_token(32);
             let mode = if options.form_post {
                 "form_post"
             } else {

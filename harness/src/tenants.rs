@@ -33,13 +33,7 @@ impl World {
         let handle = server
             .create_tenant(None, None)
             .map_err(|e| anyhow!("creating another tenant: {e}"))?;
-        let name = handle
-            .state()
-            .base_path
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let name = handle.tenant_name().unwrap_or_default().to_owned();
         self.other_tenant.tenant = Some((handle, server, name));
         Ok(())
     }
@@ -98,9 +92,8 @@ impl World {
         let registered = self
             .provider
             .idp
-            .state()
             .client(client)
-            .and_then(|c| c.config.post_logout_redirect_uris.first().cloned())
+            .and_then(|c| c.post_logout_redirect_uris.first().cloned())
             .ok_or_else(|| anyhow!("client {client} has no post-logout redirect URI"))?;
         let params: Vec<(String, String)> = [
             ("id_token_hint", hint.as_str()),

@@ -359,7 +359,7 @@ mod tests {
     fn a_code_reads_the_same_in_the_browsers_lane_and_in_the_providers() {
         let code = "ca3izabgYbut_N_iswSkJ0lt71KQddVQ_BSwUDXVwrE";
         let browser = mask("code", code);
-        let provider = from_provider_log(&mock_idp::requests::fingerprint(code));
+        let provider = from_provider_log(&mock_idp::fingerprint(code));
         assert_eq!(browser, provider);
         assert_eq!(from_provider_log("plain"), "plain");
     }

@@ -23,10 +23,7 @@ use std::{
     time::Duration,
 };
 
-use mock_idp::{
-    Config, MockIdp, Persona, UserConfig,
-    personas::{github_id, github_login, wechat_openid},
-};
+use mock_idp::{Config, MockIdp, Persona, UserConfig, github_id, github_login, wechat_openid};
 use mock_idp_harness::browser::{HttpResponse, auto_submitted_form};
 use serde_json::Value;
 use tokio::{

@@ -182,7 +182,7 @@ impl GrantType {
 }
 
 /// The protocol a provider speaks (`persona = "oidc" | "wechat" | "github"`). Every persona uses the same
-/// clients, users, code rules, clock, faults and request log; only the front differs ([`crate::personas`]).
+/// clients, users, code rules, clock, faults and request log; only the front differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -651,9 +651,13 @@ pub struct Config {
     /// Users who can log in.
     #[serde(default)]
     pub users: Vec<UserConfig>,
-    /// Faults armed at start (`[[faults]]`); see [`crate::faults`].
+    /// Faults armed at start (`[[faults]]`); see [`crate::Fault`].
     #[serde(default)]
     pub faults: Vec<FaultConfig>,
+    /// Faults armed at start that arrive parsed (`--fault`, or code), so they are carried as they are
+    /// rather than printed back to a `[[faults]]` table; armed after `faults`. Not part of the file.
+    #[serde(skip)]
+    pub armed_faults: Vec<crate::faults::FaultSpec>,
     /// How many requests the request log keeps (the oldest go first); 0 keeps none.
     #[serde(default = "default_request_log_capacity")]
     pub request_log_capacity: usize,
@@ -798,6 +802,7 @@ impl Default for Config {
             clients: Vec::new(),
             users: Vec::new(),
             faults: Vec::new(),
+            armed_faults: Vec::new(),
             request_log_capacity: default_request_log_capacity(),
             clock_advance_secs: 0,
             clock_frozen: false,
@@ -999,6 +1004,10 @@ impl Config {
         for (i, f) in self.faults.iter().enumerate() {
             f.spec(&format!("faults[{i}]"))?;
         }
+        for (i, spec) in self.armed_faults.iter().enumerate() {
+            spec.check()
+                .map_err(|e| invalid(format!("armed_faults[{i}]"), e.to_string()))?;
+        }
         let mut tenant_names = std::collections::HashSet::new();
         for (i, t) in self.tenants.iter().enumerate() {
             if !tenant_names.insert(t.name.as_str()) {
@@ -1046,6 +1055,89 @@ pub(crate) fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// What the command line sets over a configuration (its flags and their environment variables, e.g.
+/// `--port`/`MOCK_IDP_PORT`): every field left `None`, `false` or empty keeps the configuration's value.
+/// [`Overrides::apply`] is the one place the rules of the overlay live, so they are tested without the
+/// binary.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--port`: the port to listen on; the issuer follows unless `issuer` is given (port 0: derived from
+    /// the bound address).
+    pub port: Option<u16>,
+    /// `--issuer`.
+    pub issuer: Option<String>,
+    /// `--persona`.
+    pub persona: Option<Persona>,
+    /// `--fault`, parsed once: armed as they are ([`Config::armed_faults`]), after the file's.
+    pub faults: Vec<crate::faults::Fault>,
+    /// `--clock-advance`, seconds.
+    pub clock_advance_secs: Option<u64>,
+    /// `--freeze-clock`.
+    pub freeze_clock: bool,
+    /// `--tls`: serve HTTPS (the default issuer becomes `https://`).
+    pub tls: bool,
+    /// `--tls-cert` (with `tls_key`; implies `tls`).
+    pub tls_cert: Option<String>,
+    /// `--tls-key`.
+    pub tls_key: Option<String>,
+    /// `--tls-dir` (implies `tls`).
+    pub tls_dir: Option<String>,
+    /// `--admin`.
+    pub admin: bool,
+    /// `--admin-token`.
+    pub admin_token: Option<Secret>,
+}
+
+impl Overrides {
+    /// Lays these over `config` (which is not validated here: the caller does, once, after).
+    pub fn apply(self, config: &mut Config) {
+        if let Some(port) = self.port {
+            config.address = SocketAddr::new(config.address.ip(), port);
+            if self.issuer.is_none() {
+                // Port 0 picks a free port: the issuer is then derived from the bound address.
+                config.issuer = (port != 0).then(|| format!("http://{}", config.address));
+            }
+        }
+        if self.tls || self.tls_cert.is_some() || self.tls_dir.is_some() {
+            let tls = config.tls.get_or_insert_with(Default::default);
+            if self.tls_cert.is_some() {
+                tls.cert = self.tls_cert;
+                tls.key = self.tls_key;
+            }
+            if self.tls_dir.is_some() {
+                tls.dir = self.tls_dir;
+            }
+        }
+        // With TLS the default issuer is https: the same address, the other scheme.
+        if config.tls.is_some()
+            && self.issuer.is_none()
+            && let Some(issuer) = &config.issuer
+            && let Some(rest) = issuer.strip_prefix("http://")
+        {
+            config.issuer = Some(format!("https://{rest}"));
+        }
+        if let Some(issuer) = self.issuer {
+            config.issuer = Some(issuer);
+        }
+        if let Some(persona) = self.persona {
+            config.persona = persona;
+        }
+        if let Some(secs) = self.clock_advance_secs {
+            config.clock_advance_secs = secs;
+        }
+        config.clock_frozen |= self.freeze_clock;
+        config.admin |= self.admin;
+        if let Some(token) = self.admin_token {
+            config.admin_token = Some(token);
+        }
+        // Armed through the config, so the command line, the file and the handle share one path into
+        // the registry.
+        config
+            .armed_faults
+            .extend(self.faults.into_iter().map(crate::faults::FaultSpec::new));
+    }
 }
 
 #[cfg(test)]
@@ -1145,5 +1237,82 @@ mod tests {
         let c = Config::builtin();
         assert!(!format!("{c:?}").contains("web-secret"));
         assert!(!format!("{c:?}").contains("alice-password"));
+    }
+
+    #[test]
+    fn a_port_override_moves_the_address_and_the_issuer_follows() {
+        let mut c = Config::builtin_served();
+        Overrides {
+            port: Some(9100),
+            ..Overrides::default()
+        }
+        .apply(&mut c);
+        assert_eq!(c.address.port(), 9100);
+        assert_eq!(c.issuer.as_deref(), Some("http://127.0.0.1:9100"));
+        let mut c = Config::builtin_served();
+        Overrides {
+            port: Some(0),
+            ..Overrides::default()
+        }
+        .apply(&mut c);
+        assert_eq!(
+            c.issuer, None,
+            "port 0: the issuer follows the bound address"
+        );
+    }
+
+    #[test]
+    fn tls_makes_the_default_issuer_https_unless_an_issuer_is_given() {
+        let mut c = Config::builtin_served();
+        Overrides {
+            tls_dir: Some("/tmp/x".into()),
+            ..Overrides::default()
+        }
+        .apply(&mut c);
+        assert_eq!(c.issuer.as_deref(), Some("https://127.0.0.1:9000"));
+        assert_eq!(c.tls.and_then(|t| t.dir).as_deref(), Some("/tmp/x"));
+        let mut c = Config::builtin_served();
+        Overrides {
+            tls: true,
+            issuer: Some("http://localhost:9000".into()),
+            ..Overrides::default()
+        }
+        .apply(&mut c);
+        assert_eq!(c.issuer.as_deref(), Some("http://localhost:9000"));
+    }
+
+    #[test]
+    fn overrides_set_persona_clock_admin_and_arm_faults_as_parsed() {
+        use crate::faults::{Fault, FaultSpec};
+        let mut c = Config::builtin_served();
+        c.clock_frozen = false;
+        Overrides {
+            persona: Some(Persona::Github),
+            clock_advance_secs: Some(30),
+            freeze_clock: true,
+            admin: true,
+            admin_token: Some(Secret::new("t0ken")),
+            faults: vec![Fault::IdTokenBadSignature],
+            ..Overrides::default()
+        }
+        .apply(&mut c);
+        assert_eq!(c.persona, Persona::Github);
+        assert_eq!(
+            (c.clock_advance_secs, c.clock_frozen, c.admin),
+            (30, true, true)
+        );
+        assert_eq!(c.admin_token.as_ref().map(Secret::expose), Some("t0ken"));
+        assert!(c.faults.is_empty(), "no text round trip");
+        assert_eq!(c.armed_faults, [FaultSpec::new(Fault::IdTokenBadSignature)]);
+        c.validate().expect("valid");
+    }
+
+    #[test]
+    fn no_overrides_leave_the_configuration_as_it_was() {
+        let mut c = Config::builtin_served();
+        Overrides::default().apply(&mut c);
+        let json = |c: &Config| serde_json::to_value(c).expect("serializes");
+        assert_eq!(json(&c), json(&Config::builtin_served()));
+        assert!(c.armed_faults.is_empty());
     }
 }

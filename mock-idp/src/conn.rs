@@ -50,7 +50,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// The connection info of a new connection from `remote`.
+    /// The connection info of a new connection from `remote` (made by the TLS listener).
+    #[cfg(feature = "tls")]
     pub fn of(remote: SocketAddr) -> Conn {
         Conn {
             remote,

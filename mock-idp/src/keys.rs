@@ -17,7 +17,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::SigningAlg;
+use crate::config::{Config, ConfigError, SigningAlg};
 
 /// The test-only RSA key in `fixtures/keys`; public, so never for production.
 const TEST_RSA_PEM: &str = include_str!("../fixtures/keys/test-only-rsa.pem");
@@ -71,6 +71,28 @@ fn pem_der(pem_text: &str) -> Result<(String, Vec<u8>), KeyError> {
 }
 
 impl SigningKey {
+    /// The key the configuration's `signing_key` names (a PEM file, read and parsed here, the one place
+    /// that does), or `None` when it names none: the caller then picks the test-only key (a provider) or a
+    /// generated one (a tenant). The error type is the caller's: a file that cannot be read is
+    /// `invalid `signing_key`: cannot read PATH: …`, a key that does not parse is the key's error.
+    pub fn configured<E>(config: &Config) -> Result<Option<SigningKey>, E>
+    where
+        E: From<ConfigError> + From<KeyError>,
+    {
+        let Some(path) = &config.signing_key else {
+            return Ok(None);
+        };
+        let pem = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            field: "signing_key".into(),
+            reason: format!("cannot read {path}: {e}"),
+        })?;
+        Ok(Some(SigningKey::from_pem(
+            config.signing_alg,
+            &pem,
+            "key-1",
+        )?))
+    }
+
     /// The built-in test-only key for `alg`.
     pub fn test_only(alg: SigningAlg) -> Result<Self, KeyError> {
         match alg {
@@ -448,6 +470,35 @@ pub fn half_hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configured_key_is_the_pem_file_or_none_and_an_unreadable_file_names_the_field() {
+        let none =
+            SigningKey::configured::<crate::StartError>(&Config::default()).expect("no file");
+        assert!(none.is_none());
+        let dir = std::env::temp_dir().join(format!("mock-idp-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("key.pem");
+        std::fs::write(&path, TEST_RSA_PEM).expect("written");
+        let config = Config {
+            signing_key: Some(path.display().to_string()),
+            ..Config::default()
+        };
+        let key = SigningKey::configured::<crate::StartError>(&config).expect("loads");
+        assert_eq!(key.map(|k| k.kid().to_owned()).as_deref(), Some("key-1"));
+        let config = Config {
+            signing_key: Some(dir.join("absent.pem").display().to_string()),
+            ..Config::default()
+        };
+        let err = SigningKey::configured::<crate::StartError>(&config)
+            .expect_err("no such file")
+            .to_string();
+        assert!(
+            err.starts_with("invalid `signing_key`: cannot read "),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn rs256_tokens_verify_with_jsonwebtoken_against_the_published_jwk() {

@@ -49,26 +49,42 @@
 //!   ([`Config::tls`], `mock-idp --tls`).
 //! - `toml` (default through `cli`): `Config::from_toml` and `Config::load` read configuration files.
 //!   Without it, configure in code: [`Config::builtin`], [`ClientConfig::confidential`],
-//!   [`UserConfig::new`], [`MockIdp::add_client`].
+//!   [`UserConfig::new`], [`Handle::add_client`].
+//!
+//! # The public API
+//! Everything a user names is exported here, at the crate root; every module is private, and
+//! `public-api.txt` (checked by `tests/public_api.rs`) lists the exports:
+//! - the provider: [`MockIdp`] (start, tenants, shutdown) and its [`Handle`] (URLs, users and clients,
+//!   faults, the clock, key rotation, the request log and verdict, minting tokens, logout), [`Server`],
+//!   [`Hub`], [`Banner`];
+//! - configuration: [`Config`] and its parts ([`ClientConfig`], [`UserConfig`], [`Limits`], …), [`Overrides`];
+//! - faults: [`Fault`], [`FaultSpec`], [`FaultHandle`], [`FAULTS`];
+//! - what the provider saw: [`RequestRecord`], [`Verdict`], [`VERDICT_ITEMS`], [`fingerprint`];
+//! - the store traits and their in-memory implementations, chosen in [`Stores`];
+//! - errors: [`StartError`], [`ConfigError`], [`FaultError`], [`TenantError`], [`MintError`], [`KeyError`].
 //!
 //! # Layout
-//! - [`config`]: the TOML format, built-in defaults (also in `fixtures/mock-idp.toml`), validation naming fields.
-//! - [`server`]: `router(state)`, [`Server::bind`] and the [`MockIdp`] handle.
-//! - [`state`]: `AppState`, the registry of clients (secrets hashed) and users.
-//! - [`authorize`]: the authorization endpoint: ordered checks, the login page, headless login.
-//! - [`grants`]: the token endpoint: client authentication, then one module per `grant_type`.
-//! - [`resource`]: userinfo, revocation, introspection.
-//! - [`personas`]: the WeChat and GitHub protocols over the same core (`persona = "wechat" | "github"`),
+//! - `config`: the domain model and the TOML format, built-in defaults (also in `fixtures/mock-idp.toml`),
+//!   validation naming fields.
+//! - `server`: one provider's router, serving, and the [`MockIdp`] handle; `banner`: what a bound server
+//!   says about itself at start.
+//! - `state`: `AppState`, the registry of clients (secrets hashed) and users.
+//! - `authorize`: the authorization endpoint: ordered checks, the login page, headless login.
+//! - `grants`: the token endpoint: client authentication, then one module per `grant_type`.
+//! - `resource`: userinfo, revocation, introspection.
+//! - `redemption`: the one redemption of a code, which the token endpoint and every persona call, their
+//!   differences as values (`CodeRules`).
+//! - `personas`: the WeChat and GitHub protocols over the same core (`persona = "wechat" | "github"`),
 //!   and the generated avatars every persona serves.
-//! - [`logout`]: the end-session endpoint and back-channel logout tokens.
-//! - [`store`]: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
+//! - `logout`: the end-session endpoint and back-channel logout tokens.
+//! - `store`: codes, access tokens, refresh tokens, pending logins; one trait each, invariants and bounds in
 //!   their docs; [`Stores`] picks them when the state is built (in-memory by default).
-//! - [`tokens`], [`keys`]: claims, JWS signing with a key parsed once, JWKS.
-//! - [`error`]: the RFC 6749 error table and its HTTP mapping.
-//! - [`clock`]: the time every expiry reads; tests advance or freeze it.
-//! - [`faults`]: named faults, their registry, and [`faults::spoil`], which spoils one response each.
-//! - [`requests`]: the masked, bounded request log; [`verdict`]: what it says about the client.
-//! - [`conn`]: the listener whose connections a fault can abort.
+//! - `tokens`, `keys`: claims, JWS signing with a key parsed once, JWKS.
+//! - `error`: the RFC 6749 error table and its HTTP mapping.
+//! - `clock`: the time every expiry reads; tests advance or freeze it.
+//! - `faults`: named faults, their registry, and `faults::spoil`, which spoils one response each.
+//! - `requests`: the masked, bounded request log; `verdict`: what it says about the client.
+//! - `conn`: the listener whose connections a fault can abort.
 //!
 //! # Invariants
 //! - A code is redeemed at most once; a replay revokes every token issued from it.
@@ -79,6 +95,7 @@
 
 mod admin;
 mod authorize;
+mod banner;
 mod clock;
 mod config;
 mod conn;
@@ -89,6 +106,7 @@ mod grants;
 mod keys;
 mod logout;
 mod personas;
+mod redemption;
 mod requests;
 mod resource;
 mod server;
@@ -103,10 +121,12 @@ mod verdict;
 // The public API: the handle, configuration and its parts, faults, the request log and verdict, the
 // store traits, errors. Every module is private; `public-api.txt` lists what this exports.
 pub use admin::AdminAuth;
+pub use authorize::{AuthRequest, ResponseMode};
+pub use banner::{AdminToken, Banner, BannerAdmin};
 pub use clock::Clock;
 pub use config::{
     AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, IdTokenAlg, Limits,
-    Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
+    Overrides, Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
 };
 pub use faults::{
     ArmedFault, AuthorizeErrorCode, ErrorStatus, Fault, FaultError, FaultInfo, FaultSpec,
@@ -116,13 +136,13 @@ pub use logout::Delivery;
 pub use personas::{github_id, github_login, wechat_openid};
 pub use requests::{Note, RequestRecord, fingerprint};
 pub use server::{FaultHandle, Handle, MockIdp, Server, StartError};
+pub use state::MAX_NEXT_LOGINS;
 pub use store::{
     AccessRecord, AuthorizationCode, CodeStore, Holder, MemoryCodeStore, MemoryPendingStore,
     MemoryRefreshStore, MemorySessionStore, MemoryTokenStore, Pending, PendingStore, Redemption,
     RefreshGrant, RefreshRedemption, RefreshStore, Session, SessionStore, StoreFull, Stores,
     TokenStore,
 };
-pub use authorize::{AuthRequest, ResponseMode};
 pub use tenants::{Hub, TenantError};
 pub use tokens::{MINT_DEFAULT_SCOPE, MintError, MintRequest, mint_offline};
 pub use verdict::{Outcome, Verdict, VerdictItem};

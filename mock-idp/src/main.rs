@@ -1,11 +1,11 @@
 //! The `mock-idp` command: parses arguments, loads the configuration, then calls the library.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode};
 
 mod admin_client;
 
 use clap::{Parser, Subcommand};
-use mock_idp::{Config, Fault, FaultConfig, Server};
+use mock_idp::{AdminToken, Banner, Config, Fault, Overrides, Server};
 
 /// A strict OAuth 2.0 / OpenID Connect identity provider for tests and local development.
 ///
@@ -129,60 +129,27 @@ enum Command {
     },
 }
 
+/// The configuration: the file (or the built-in defaults), the command line laid over it, validated once.
 fn load(cli: &Cli) -> Result<Config, String> {
     let mut config = match &cli.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => Config::builtin_served(),
     };
-    if let Some(port) = cli.port {
-        config.address = SocketAddr::new(config.address.ip(), port);
-        if cli.issuer.is_none() {
-            // Port 0 picks a free port: the issuer is then derived from the bound address.
-            config.issuer = (port != 0).then(|| format!("http://{}", config.address));
-        }
+    Overrides {
+        port: cli.port,
+        issuer: cli.issuer.clone(),
+        persona: cli.persona,
+        faults: cli.faults.clone(),
+        clock_advance_secs: cli.clock_advance,
+        freeze_clock: cli.freeze_clock,
+        tls: cli.tls,
+        tls_cert: cli.tls_cert.clone(),
+        tls_key: cli.tls_key.clone(),
+        tls_dir: cli.tls_dir.clone(),
+        admin: cli.admin,
+        admin_token: cli.admin_token.clone().map(mock_idp::Secret::new),
     }
-    if cli.tls || cli.tls_cert.is_some() || cli.tls_dir.is_some() {
-        let tls = config.tls.get_or_insert_with(Default::default);
-        if cli.tls_cert.is_some() {
-            tls.cert = cli.tls_cert.clone();
-            tls.key = cli.tls_key.clone();
-        }
-        if cli.tls_dir.is_some() {
-            tls.dir = cli.tls_dir.clone();
-        }
-    }
-    // With TLS the default issuer is https: the same address, the other scheme.
-    if config.tls.is_some()
-        && cli.issuer.is_none()
-        && let Some(issuer) = &config.issuer
-        && let Some(rest) = issuer.strip_prefix("http://")
-    {
-        config.issuer = Some(format!("https://{rest}"));
-    }
-    if let Some(issuer) = &cli.issuer {
-        config.issuer = Some(issuer.clone());
-    }
-    if let Some(persona) = cli.persona {
-        config.persona = persona;
-    }
-    if let Some(secs) = cli.clock_advance {
-        config.clock_advance_secs = secs;
-    }
-    config.clock_frozen |= cli.freeze_clock;
-    config.admin |= cli.admin;
-    if let Some(token) = &cli.admin_token {
-        config.admin_token = Some(mock_idp::Secret::new(token.clone()));
-    }
-    // Armed through the config, so the CLI, the file and the handle share one path into the registry.
-    for fault in &cli.faults {
-        config.faults.push(FaultConfig {
-            name: fault.name().to_owned(),
-            value: fault.value(),
-            times: None,
-            client_id: None,
-            username: None,
-        });
-    }
+    .apply(&mut config);
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)
 }
@@ -247,23 +214,27 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
-    let provider = server.handle();
-    let issuer = provider.issuer();
-    println!("mock-idp serving {issuer}");
-    println!("  persona: {}", provider.config().persona.as_str());
-    match provider.config().persona {
-        mock_idp::Persona::Oidc => {
-            println!("  discovery: {issuer}/.well-known/openid-configuration")
-        }
-        mock_idp::Persona::Wechat => println!(
-            "  login: {issuer}/connect/qrconnect  token: {issuer}/sns/oauth2/access_token  user: {issuer}/sns/userinfo"
-        ),
-        mock_idp::Persona::Github => println!(
-            "  login: {issuer}/login/oauth/authorize  token: {issuer}/login/oauth/access_token  user: {issuer}/user"
-        ),
-    }
+    print_banner(&Banner::of(&server));
+    server
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The start-up banner: what the operator needs to point a client at the server.
+fn print_banner(b: &Banner) {
+    println!("mock-idp serving {}", b.issuer);
+    println!("  persona: {}", b.persona.as_str());
+    let endpoints: Vec<String> = b
+        .endpoints
+        .iter()
+        .map(|(label, url)| format!("{label}: {url}"))
+        .collect();
+    println!("  {}", endpoints.join("  "));
     println!("  clients:");
-    for c in provider.clients() {
+    for c in &b.clients {
         println!(
             "    {:<10} {:<20} {}",
             c.client_id,
@@ -272,47 +243,39 @@ async fn serve(config: Config) -> Result<(), String> {
         );
     }
     println!("  users:");
-    for u in provider.users() {
+    for u in &b.users {
         println!(
             "    {:<10} sub={} {}",
             u.username,
             u.sub,
-            u.name.unwrap_or_default()
+            u.name.as_deref().unwrap_or_default()
         );
     }
-    if let Some(ca) = server.tls_ca_file() {
+    if let Some(ca) = &b.tls_ca_file {
         println!(
             "  tls: certificate for localhost and 127.0.0.1 signed by the local CA {} \
              (trust it: curl --cacert {0}, RC_CA_FILE={0})",
             ca.display()
         );
     }
-    if let Some(admin) = server.admin() {
-        let token = match (admin.generated_token(), admin.token_required()) {
-            (Some(t), _) => format!("Bearer token (generated): {t}"),
-            (None, true) => "Bearer token required".to_owned(),
-            (None, false) => "no token (loopback)".to_owned(),
+    if let Some(admin) = &b.admin {
+        let token = match &admin.token {
+            AdminToken::Generated(t) => format!("Bearer token (generated): {}", t.expose()),
+            AdminToken::Required => "Bearer token required".to_owned(),
+            AdminToken::NotNeeded => "no token (loopback)".to_owned(),
         };
-        println!("  admin: {issuer}/admin ({token})");
+        println!("  admin: {} ({token})", admin.url);
     }
-    let tenants = server.hub().list();
-    if !tenants.is_empty() {
+    if !b.tenants.is_empty() {
         println!("  tenants:");
-        for (name, issuer) in tenants {
+        for (name, issuer) in &b.tenants {
             println!("    {name:<10} {issuer}");
         }
     }
-    let armed = provider.faults();
-    if !armed.is_empty() {
+    if !b.faults.is_empty() {
         println!("  faults:");
-        for f in armed {
-            println!("    {}", f.spec.fault);
+        for f in &b.faults {
+            println!("    {f}");
         }
     }
-    server
-        .run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -152,14 +152,8 @@ impl Server {
     /// [`Server::bind`] with the given stores instead of the in-memory ones.
     pub async fn bind_with_stores(config: Config, stores: Stores) -> Result<Server, StartError> {
         config.validate()?;
-        let key = match &config.signing_key {
-            Some(path) => {
-                let pem = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-                    field: "signing_key".into(),
-                    reason: format!("cannot read {path}: {e}"),
-                })?;
-                SigningKey::from_pem(config.signing_alg, &pem, "key-1")?
-            }
+        let key = match SigningKey::configured::<StartError>(&config)? {
+            Some(key) => key,
             None => SigningKey::test_only(config.signing_alg)?,
         };
         let listener =
@@ -227,6 +221,11 @@ impl Server {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The root provider's state (issuer, registry, clock).
+    pub(crate) fn state(&self) -> &AppState {
+        self.hub.root()
     }
 
     /// The root provider's controls (issuer, clients, users, faults, clock …).
@@ -332,7 +331,7 @@ impl MockIdp {
         self.hub.get(name).map(|state| Handle { state })
     }
 
-    /// Creates a tenant (see [`Hub::create`]): a copy of the root's clients and users with keys of its
+    /// Creates a tenant (see [`Hub`]): a copy of the root's clients and users with keys of its
     /// own, or one configured by `config`.
     pub fn create_tenant(
         &self,
@@ -449,6 +448,38 @@ impl Handle {
     /// other one a registered client uses.
     pub fn id_token_algs(&self) -> Vec<&'static str> {
         self.state.id_token_algs()
+    }
+
+    /// The PEM (SPKI) of the public half of the key that signs now, e.g. to forge an HS256 token keyed
+    /// with it (the classic algorithm-confusion attack a client must refuse).
+    pub fn signing_key_public_pem(&self) -> Result<String, crate::keys::KeyError> {
+        self.state.keys.active()?.public_pem()
+    }
+
+    /// A JWS of `claims` signed with the key that signs now, under `header_b64` (a base64url JSON header,
+    /// e.g. one taken from a token this provider issued): for tests that change a valid token's claims
+    /// and need it still validly signed.
+    pub fn sign_with_header(
+        &self,
+        header_b64: &str,
+        claims: &serde_json::Value,
+    ) -> Result<String, crate::keys::KeyError> {
+        self.state
+            .keys
+            .active()?
+            .sign_with_header(header_b64, claims)
+    }
+
+    /// Ends every provider session of the subject `sub` without sending any back-channel logout token,
+    /// and returns each ended session's `(sid, client_id)`: for a test that delivers logout tokens of its
+    /// own making ([`Handle::logout`] ends them and delivers the provider's).
+    pub fn end_sessions_quietly(&self, sub: &str) -> Vec<(String, String)> {
+        self.state
+            .sessions
+            .end_user(sub, self.state.clock.now())
+            .into_iter()
+            .map(|(sid, session)| (sid, session.client_id))
+            .collect()
     }
 
     /// The request log's position now: [`Handle::requests_since`] with it returns what comes after.
@@ -592,7 +623,7 @@ impl Handle {
 
     /// Arms `fault` for every matching response until cleared; the returned handle narrows it
     /// (`.times(1).for_client("app")`) or clears it. Each narrowing applies at once; to arm an already
-    /// narrowed fault atomically (providers shared by concurrent tests), use [`MockIdp::arm`].
+    /// narrowed fault atomically (providers shared by concurrent tests), use [`Handle::arm`].
     pub fn fault(&self, fault: Fault) -> FaultHandle<'_> {
         // An unscoped spec always passes `check`, and the registry has room unless 1,024 are armed.
         let id = self.state.faults.arm(FaultSpec::new(fault)).ok();
@@ -695,7 +726,7 @@ impl Drop for MockIdp {
     }
 }
 
-/// A fault armed through [`MockIdp::fault`]; its methods narrow it in place.
+/// A fault armed through [`Handle::fault`]; its methods narrow it in place.
 #[derive(Debug)]
 pub struct FaultHandle<'a> {
     /// The registry it is armed in.
@@ -705,7 +736,7 @@ pub struct FaultHandle<'a> {
 }
 
 impl FaultHandle<'_> {
-    /// Its id, for [`MockIdp::clear_fault`]; `None` if it could not be armed (1,024 faults armed already).
+    /// Its id, for [`Handle::clear_fault`]; `None` if it could not be armed (1,024 faults armed already).
     pub fn id(&self) -> Option<u64> {
         self.id
     }

@@ -216,6 +216,11 @@ impl AppState {
                 Err(e) => tracing::error!("{e}"),
             }
         }
+        for (i, spec) in config.armed_faults.iter().enumerate() {
+            if let Err(e) = faults.arm(spec.clone()) {
+                tracing::error!("armed_faults[{i}]: {e}");
+            }
+        }
         let base_path = url::Url::parse(&issuer)
             .map(|u| u.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();

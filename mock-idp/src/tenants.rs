@@ -155,19 +155,14 @@ impl Hub {
                 clients: Vec::new(),
                 users: Vec::new(),
                 faults: Vec::new(),
+                armed_faults: Vec::new(),
                 clock_advance_secs: 0,
                 clock_frozen: false,
                 ..root.config.clone()
             },
         };
-        let keys = match &config.signing_key {
-            Some(path) => {
-                let pem = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-                    field: "signing_key".into(),
-                    reason: format!("cannot read {path}: {e}"),
-                })?;
-                KeySet::new(SigningKey::from_pem(config.signing_alg, &pem, "key-1")?)
-            }
+        let keys = match SigningKey::configured::<TenantError>(&config)? {
+            Some(key) => KeySet::new(key),
             None => KeySet::generated(config.signing_alg),
         };
         config.issuer = None;

@@ -430,7 +430,7 @@ const RESERVED_CLAIMS: &[&str] = &[
 
 /// Tokens to mint for a user and client without a browser, as if a code flow had just completed: the
 /// handle's [`crate::Handle::mint_tokens`], `POST /admin/tenants/TENANT/tokens`, `mock-idp admin token` and
-/// the offline `mock-idp token` all take this and call [`mint`].
+/// the offline `mock-idp token` all take this and call one function.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -468,17 +468,16 @@ fn mint_error(field: impl Into<String>, reason: impl Into<String>) -> MintError 
     }
 }
 
-/// [`mint`] without a server (`mock-idp token`): the tokens are signed with `config`'s key, so a server
+/// Minting without a server (`mock-idp token`): the tokens are signed with `config`'s key, so a server
 /// running the same configuration accepts them. An error names the field at fault.
 pub fn mint_offline(config: crate::Config, request: &MintRequest) -> Result<Value, String> {
-    let key = match &config.signing_key {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| format!("signing_key {path}: {e}"))?;
-            crate::keys::SigningKey::from_pem(config.signing_alg, &pem, "key-1")
+    let key = match crate::keys::SigningKey::configured::<crate::StartError>(&config) {
+        Ok(Some(key)) => key,
+        Ok(None) => {
+            crate::keys::SigningKey::test_only(config.signing_alg).map_err(|e| e.to_string())?
         }
-        None => crate::keys::SigningKey::test_only(config.signing_alg),
-    }
-    .map_err(|e| e.to_string())?;
+        Err(e) => return Err(e.to_string()),
+    };
     let issuer = config
         .issuer
         .clone()

@@ -220,7 +220,7 @@ async fn code_redeemed_once(w: &mut World) -> anyhow::Result<()> {
     w.check_verdict_item("code_redeemed_once", "pass")
 }
 
-/// One verdict item (`mock_idp::verdict::ITEMS`) has this outcome: `pass`, `fail` or `not_seen`.
+/// One verdict item (`mock_idp::VERDICT_ITEMS`) has this outcome: `pass`, `fail` or `not_seen`.
 #[then(expr = "the provider's verdict item {string} is {string}")]
 async fn verdict_item(w: &mut World, item: String, outcome: String) -> anyhow::Result<()> {
     w.check_verdict_item(&item, &outcome)

@@ -99,7 +99,6 @@ impl World {
         let user = self
             .provider
             .idp
-            .state()
             .user(&login)
             .ok_or_else(|| anyhow!("the provider has no user {login:?}"))?;
         if let Some(subject) = &profile.subject {

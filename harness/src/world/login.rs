@@ -147,7 +147,6 @@ impl World {
         let password = self
             .provider
             .idp
-            .state()
             .user(username)
             .map(|u| u.password.expose().to_owned())
             .unwrap_or_default();
@@ -159,7 +158,7 @@ impl World {
             ("action", action.to_owned()),
         ];
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let login = Url::parse(&self.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?;
+        let login = Url::parse(&self.provider.idp.login_page_url())?;
         let response = b.post_form(&login, &form).await?;
         let (location, posted) = authorization_response(&response)
             .context("the provider's login form (expected a 302 or 303, or a form_post page)")?;
@@ -192,7 +191,7 @@ impl World {
         self.session_before = self.session_in(browser).await?;
         let b = self.browser(browser)?;
         self.token_requests_before_callback = self.provider.idp.token_requests();
-        self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
+        self.log_seq_before_callback = self.provider.idp.log_cursor();
         let fields: Vec<(String, String)> = match &payload {
             Value::Object(map) => map
                 .iter()
@@ -235,8 +234,7 @@ impl World {
             }
         };
         if let Some(code) = payload.get("code").and_then(Value::as_str) {
-            self.codes_handed_over
-                .push(mock_idp::requests::fingerprint(code));
+            self.codes_handed_over.push(mock_idp::fingerprint(code));
         }
         self.last_callback = Some(payload);
         self.record_backend(browser, response).await
@@ -486,7 +484,7 @@ impl World {
     /// (e.g. when the provider's discovery cannot be trusted); the answer is recorded as the backend's.
     pub async fn try_open_login(&mut self, browser: &str) -> anyhow::Result<()> {
         let start = self.app().await?.login_start();
-        self.log_seq_before_callback = self.provider.idp.state().requests.last_seq();
+        self.log_seq_before_callback = self.provider.idp.log_cursor();
         self.token_requests_before_callback = self.provider.idp.token_requests();
         self.session_before = self.session_in(browser).await?;
         let response = start_login(&self.browser(browser)?, &start).await?;
@@ -534,12 +532,11 @@ impl ConcurrentLogin {
             callback: app.callback(),
             profile: app.profile_url(),
             cookie_session: matches!(app.token_delivery(), TokenDelivery::Cookie(_)),
-            login_page: Url::parse(&world.provider.idp.url(mock_idp::authorize::LOGIN_PATH))?,
+            login_page: Url::parse(&world.provider.idp.login_page_url())?,
             username: world.provider.login_name(username)?,
             password: world
                 .provider
                 .idp
-                .state()
                 .user(&world.provider.login_name(username)?)
                 .map(|u| u.password.expose().to_owned())
                 .unwrap_or_default(),

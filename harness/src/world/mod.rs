@@ -302,7 +302,7 @@ impl World {
             "the app or the provider is already in use: register the app's id_token alg first"
         );
         if alg == mock_idp::IdTokenAlg::ES256
-            && self.provider.idp.state().keys.alg() != mock_idp::SigningAlg::ES256
+            && self.provider.idp.signing_alg() != mock_idp::SigningAlg::ES256
         {
             self.provider = self
                 .provider
@@ -345,17 +345,14 @@ impl World {
             client_secret: self
                 .app_client_secret
                 .clone()
-                .unwrap_or_else(|| mock_idp::state::random_token(24)),
+                .unwrap_or_else(|| crate::random_token(24)),
         }
     }
 
     /// Starts a second backend only to see whether it starts with a random app-JWT key of `bytes` ASCII
     /// characters (CONFORMANCE JWT-KEY).
     pub async fn try_start_with_jwt_key(&mut self, bytes: usize) -> anyhow::Result<()> {
-        let key: String = mock_idp::state::random_token(bytes)
-            .chars()
-            .take(bytes)
-            .collect();
+        let key: String = crate::random_token(bytes).chars().take(bytes).collect();
         let setup = self.provider_setup();
         let outcome = self.factory.try_start_with_jwt_key(&setup, &key).await?;
         self.startup = Some(outcome);
@@ -407,7 +404,7 @@ impl World {
                 client.userinfo_signed_response_alg = self
                     .options
                     .signed_userinfo
-                    .then(|| self.provider.idp.state().keys.alg());
+                    .then(|| self.provider.idp.signing_alg());
                 client.id_token_signed_response_alg = self.options.id_token_alg;
                 self.provider.register(client)?;
             }
@@ -542,12 +539,7 @@ impl World {
     pub fn exchanges(&self) -> Vec<crate::trace::Exchange> {
         use crate::trace::{Exchange, Lane};
         let mut all = self.trace.exchanges();
-        let records = self
-            .provider
-            .idp
-            .state()
-            .requests
-            .since(self.provider.log_start());
+        let records = self.provider.idp.requests_since(self.provider.log_start());
         for r in records {
             if r.header("user-agent") == Some(crate::browser::USER_AGENT) {
                 continue;

@@ -79,9 +79,7 @@ impl World {
     pub fn check_fetched_discovery(&self) -> anyhow::Result<()> {
         let idp = self.provider.global("reading the request log")?;
         let fetched = idp
-            .state()
-            .requests
-            .since(self.provider.log_start())
+            .requests_since(self.provider.log_start())
             .iter()
             .any(|r| {
                 r.path.ends_with("/.well-known/openid-configuration")
@@ -100,8 +98,8 @@ impl World {
     /// (`jwks.moved`), which only discovery's `jwks_uri` names.
     pub fn check_jwks_fetched_at_moved_path(&self) -> anyhow::Result<()> {
         let idp = self.provider.global("reading the request log")?;
-        let moved = idp.state().moved_jwks_path.clone();
-        let log = idp.state().requests.since(self.provider.log_start());
+        let moved = url::Url::parse(&idp.moved_jwks_uri())?.path().to_owned();
+        let log = idp.requests_since(self.provider.log_start());
         let at_new = log
             .iter()
             .filter(|r| r.method == "GET" && r.status == 200 && r.path.ends_with(&moved))

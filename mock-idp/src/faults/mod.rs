@@ -439,7 +439,7 @@ pub const CATALOGUE: &[FaultInfo] = &[
     ),
 ];
 
-/// A fault name or value that is not one of [`CATALOGUE`].
+/// A fault name or value that is not one of [`crate::FAULTS`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
     /// No fault has this name.
@@ -694,7 +694,7 @@ impl FromStr for Fault {
     }
 }
 
-/// A fault with how often and for whom it applies: what every surface hands to [`FaultRegistry::arm`].
+/// A fault with how often and for whom it applies: what every surface hands to [`crate::Handle::arm`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultSpec {
     /// The fault.
@@ -760,10 +760,10 @@ impl From<Fault> for FaultSpec {
     }
 }
 
-/// An armed fault as listed by [`FaultRegistry::list`].
+/// An armed fault as listed by [`crate::Handle::faults`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArmedFault {
-    /// Its id, for [`FaultRegistry::clear`].
+    /// Its id, for [`crate::Handle::clear_fault`].
     pub id: u64,
     /// What and for whom.
     pub spec: FaultSpec,

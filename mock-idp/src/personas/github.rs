@@ -29,7 +29,7 @@ use std::collections::HashMap;
 
 use super::{
     ClientError, CodeError, PersonaAuthorize, Refreshed, authenticate, github_id, github_login,
-    issue_tokens, redeem_code, refresh_tokens, token_faults, token_owner, user_api_faults,
+    redeem_code, refresh_tokens, token_faults, token_owner, user_api_faults,
 };
 use crate::{
     conn::PeerAddr, faults::spoil, requests::Note, state::AppState, tokens::published_url,
@@ -116,6 +116,14 @@ impl GithubError {
         }
         .attach(&mut response);
         response
+    }
+}
+
+/// How GitHub answers a code that gives no tokens: `redirect_uri_mismatch`, else `bad_verification_code`.
+fn code_error(e: CodeError) -> GithubError {
+    match e {
+        CodeError::RedirectMismatch => GithubError::RedirectUriMismatch,
+        _ => GithubError::BadVerificationCode,
     }
 }
 
@@ -348,14 +356,9 @@ pub async fn access_token(
         }
         let code = get("code").ok_or(GithubError::BadVerificationCode)?;
         let redeemed =
-            redeem_code(&state, &client, code, get("redirect_uri")).map_err(|e| match e {
-                CodeError::RedirectMismatch => GithubError::RedirectUriMismatch,
-                _ => GithubError::BadVerificationCode,
-            })?;
+            redeem_code(&state, &client, code, get("redirect_uri")).map_err(code_error)?;
         let expiring = client.config.access_token_ttl.is_some();
-        let issued = issue_tokens(&state, &client, &redeemed, expiring)
-            .map_err(|_| GithubError::BadVerificationCode)?;
-        let body = token_body(&issued, &redeemed.grant.scope, expiring);
+        let body = token_body(&redeemed.issued, &redeemed.grant.scope, expiring);
         Ok((client, redeemed.user, body))
     };
     let (client, user, body) = match step() {

@@ -20,11 +20,11 @@ use crate::{
     authorize::{AuthRequest, complete_or_show, error_page},
     config::{Persona, UserConfig},
     conn::PeerAddr,
-    error::OAuthError,
     faults::{Context as FaultContext, Fault, Point},
+    redemption::{CodeError, CodeRequest, CodeRules, Redeemed, redeem},
     state::{AppState, RegisteredClient, secret_hash},
-    store::{AuthorizationCode, Redemption, RefreshRedemption},
-    tokens::{AccessFormat, Issue, Issued, issue, verify_access_token, verify_opaque},
+    store::RefreshRedemption,
+    tokens::{Issue, Issued, issue, verify_access_token, verify_opaque},
 };
 
 /// An authorization request as a persona's endpoint received it.
@@ -136,107 +136,22 @@ pub fn authenticate(
     }
 }
 
-/// Why a code could not be redeemed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeError {
-    /// Never issued, or forgotten.
-    Unknown,
-    /// Redeemed before: the tokens of the first redemption are revoked now (RFC 6749 §4.1.2).
-    Used,
-    /// Issued to another client (nothing changed).
-    WrongClient,
-    /// Past its lifetime.
-    Expired,
-    /// The token request named another redirect URI than the authorization request.
-    RedirectMismatch,
-    /// Its user was removed.
-    UserGone,
-}
-
-/// A redeemed code and its user.
-#[derive(Debug)]
-pub struct Redeemed {
-    /// What the code stood for.
-    pub grant: AuthorizationCode,
-    /// Who logged in.
-    pub user: UserConfig,
-}
-
-/// Redeems `code` for `client` under the OpenID rules: single use (a replay revokes the first
-/// redemption's tokens), the provider's lifetime, bound to the client and, when the token request names
-/// one, to the authorization request's redirect URI.
-pub fn redeem_code(
+/// Redeems `code` for `client` through the one code redemption, under the rules of this provider's
+/// persona ([`CodeRules::of`]): single use (a replay revokes the first redemption's tokens), the provider's
+/// lifetime, bound to the client and (as the persona checks it) the redirect URI; then the persona's
+/// tokens. No id_token: these protocols have none.
+pub(crate) fn redeem_code(
     state: &AppState,
     client: &RegisteredClient,
     code: &str,
     redirect_uri: Option<&str>,
 ) -> Result<Redeemed, CodeError> {
-    let spent_until = state.tokens_dead_by(&client.config);
-    let grant = match state
-        .codes
-        .redeem(code, &client.config.client_id, spent_until)
-    {
-        Redemption::Fresh(grant) => grant,
-        Redemption::Replayed { grant_id } => {
-            let now = state.clock.now();
-            if state
-                .tokens
-                .revoke_grant(&grant_id, spent_until, now)
-                .is_err()
-            {
-                tracing::error!(
-                    "the revoked-grant store is full: a replayed code's tokens stay valid"
-                );
-            }
-            return Err(CodeError::Used);
-        }
-        Redemption::WrongClient => return Err(CodeError::WrongClient),
-        Redemption::Unknown => return Err(CodeError::Unknown),
+    let request = CodeRequest {
+        code,
+        redirect_uri,
+        code_verifier: None,
     };
-    if state.clock.now() >= grant.expires_at {
-        return Err(CodeError::Expired);
-    }
-    if let Some(sent) = redirect_uri {
-        let expected = grant.redirect_uri.as_deref().or(client
-            .config
-            .redirect_uris
-            .first()
-            .map(String::as_str));
-        if expected != Some(sent) {
-            return Err(CodeError::RedirectMismatch);
-        }
-    }
-    let user = state.user_by_sub(&grant.sub).ok_or(CodeError::UserGone)?;
-    Ok(Redeemed { grant, user })
-}
-
-/// Issues (and records) an access token, and a refresh token when asked, for a redeemed code; no
-/// id_token: these protocols have none.
-pub fn issue_tokens(
-    state: &AppState,
-    client: &RegisteredClient,
-    redeemed: &Redeemed,
-    refresh: bool,
-) -> Result<Issued, OAuthError> {
-    issue(
-        state,
-        Issue {
-            grant_id: Some(&redeemed.grant.grant_id),
-            client,
-            sub: &redeemed.grant.sub,
-            scope: &redeemed.grant.scope,
-            user: Some(&redeemed.user),
-            nonce: None,
-            auth_time: redeemed.grant.auth_time,
-            refresh,
-            id_token: false,
-            refreshed: false,
-            access: token_format(state, client),
-            access_ttl: state.config.persona.access_ttl(),
-            refresh_ttl: state.config.persona.refresh_ttl(),
-            minted: None,
-        },
-    )
+    redeem(state, client, request, &CodeRules::of(state.config.persona))
 }
 
 /// Why a persona's refresh token gave no tokens.
@@ -287,6 +202,7 @@ pub fn refresh_tokens(
         return Err(RefreshError::Expired);
     }
     let user = state.user_by_sub(&grant.sub).ok_or(RefreshError::Invalid)?;
+    let rules = CodeRules::of(state.config.persona);
     let issued = issue(
         state,
         Issue {
@@ -300,9 +216,9 @@ pub fn refresh_tokens(
             refresh: true,
             id_token: false,
             refreshed: false,
-            access: token_format(state, client),
-            access_ttl: state.config.persona.access_ttl(),
-            refresh_ttl: state.config.persona.refresh_ttl(),
+            access: rules.access.format(client),
+            access_ttl: rules.access_ttl,
+            refresh_ttl: rules.refresh_ttl,
             minted: None,
         },
     )
@@ -312,16 +228,6 @@ pub fn refresh_tokens(
         scope: grant.scope,
         issued,
     })
-}
-
-/// The persona's access-token format: GitHub's opaque tokens (`gho_` for an OAuth app's, which do not
-/// expire; `ghu_` for the expiring user tokens a client lifetime asks for), else JWTs.
-pub fn token_format(state: &AppState, client: &RegisteredClient) -> AccessFormat {
-    match state.config.persona {
-        Persona::Github if client.config.access_token_ttl.is_some() => AccessFormat::Opaque("ghu_"),
-        Persona::Github => AccessFormat::Opaque("gho_"),
-        _ => AccessFormat::Jwt,
-    }
 }
 
 /// The token-endpoint faults armed for this answer (the same registry and point as `/token`).

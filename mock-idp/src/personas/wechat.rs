@@ -25,8 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ClientError, CodeError, PersonaAuthorize, RefreshError, Refreshed, authenticate, ct_eq,
-    issue_tokens, redeem_code, refresh_tokens, token_faults, token_owner, user_api_faults,
-    wechat_openid,
+    redeem_code, refresh_tokens, token_faults, token_owner, user_api_faults, wechat_openid,
 };
 use crate::{
     authorize::error_page, conn::PeerAddr, faults::spoil, requests::Note, state::AppState,
@@ -139,6 +138,15 @@ impl WechatError {
     }
 }
 
+/// How WeChat answers a code that gives no tokens.
+fn code_error(e: CodeError) -> WechatError {
+    match e {
+        CodeError::Used => WechatError::CodeBeenUsed,
+        CodeError::Issue(_) => WechatError::SystemBusy,
+        _ => WechatError::InvalidCode,
+    }
+}
+
 /// HTTP 200 with `{"errcode", "errmsg"}`; the request log notes the errcode as the error.
 impl IntoResponse for WechatError {
     fn into_response(self) -> Response {
@@ -239,13 +247,8 @@ pub async fn access_token(
         })?;
         // WeChat's token request names no redirect URI: the code is bound to the app (and was issued
         // only to a registered redirect URI).
-        let redeemed = redeem_code(&state, &client, code, None).map_err(|e| match e {
-            CodeError::Used => WechatError::CodeBeenUsed,
-            _ => WechatError::InvalidCode,
-        })?;
-        let issued =
-            issue_tokens(&state, &client, &redeemed, true).map_err(|_| WechatError::SystemBusy)?;
-        Ok((client, redeemed.user, issued))
+        let redeemed = redeem_code(&state, &client, code, None).map_err(code_error)?;
+        Ok((client, redeemed.user, redeemed.issued))
     };
     let (client, user, issued) = match step() {
         Ok(ok) => ok,

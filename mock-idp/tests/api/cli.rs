@@ -155,7 +155,7 @@ fn serving_prints_the_issuer_clients_and_users() {
 fn help_lists_every_fault() {
     let out = Command::new(BIN).arg("--help").output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    for f in mock_idp::faults::CATALOGUE {
+    for f in mock_idp::FAULTS {
         assert!(text.contains(f.name), "{} missing from --help", f.name);
     }
 }

@@ -188,7 +188,7 @@ async fn repeated_bad_secrets_are_throttled_with_429() {
 #[tokio::test]
 async fn client_secrets_are_held_only_as_hashes() {
     let t = spawn_idp().await;
-    let dump = format!("{:?}", t.idp.state().client("web"));
+    let dump = format!("{:?}", t.idp.client("web"));
     assert!(!dump.contains(WEB_SECRET), "{dump}");
 }
 

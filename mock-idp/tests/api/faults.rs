@@ -5,11 +5,7 @@
 use std::time::{Duration, Instant};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use mock_idp::{
-    Config, Fault, FaultConfig, FaultSpec,
-    faults::{AuthorizeErrorCode, ErrorStatus},
-    verdict::Outcome,
-};
+use mock_idp::{AuthorizeErrorCode, Config, ErrorStatus, Fault, FaultConfig, FaultSpec, Outcome};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -92,14 +88,7 @@ async fn id_token_signature_faults_break_only_the_signature() {
         .expect("id_token")
         .to_owned();
     assert_eq!(header(&token)["alg"], "HS256");
-    let pem = t
-        .idp
-        .state()
-        .keys
-        .active()
-        .expect("key")
-        .public_pem()
-        .expect("pem");
+    let pem = t.idp.signing_key_public_pem().expect("pem");
     let key = jsonwebtoken::DecodingKey::from_secret(pem.as_bytes());
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     v.required_spec_claims.clear();
@@ -588,8 +577,8 @@ async fn the_verdict_is_clean_for_a_careful_client() {
     let t = spawn_idp().await;
     for _ in 0..2 {
         let (verifier, challenge) = pkce_pair();
-        let state = mock_idp::state::random_token(16);
-        let nonce = mock_idp::state::random_token(16);
+        let state = crate::helpers::unique("state");
+        let nonce = crate::helpers::unique("nonce");
         let code = t
             .code_for(
                 "alice",
@@ -663,14 +652,14 @@ async fn the_verdict_wants_the_jwks_fetched_again_after_an_unknown_kid() {
 fn the_faults_page_documents_every_fault_and_verdict_item() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/faults.md");
     let page = std::fs::read_to_string(path).expect("docs/faults.md");
-    for f in mock_idp::faults::CATALOGUE {
+    for f in mock_idp::FAULTS {
         assert!(
             page.contains(&format!("| `{}", f.name)),
             "docs/faults.md has no row for fault {}",
             f.name
         );
     }
-    for item in mock_idp::verdict::ITEMS {
+    for item in mock_idp::VERDICT_ITEMS {
         assert!(
             page.contains(&format!("| `{item}` |")),
             "docs/faults.md has no row for verdict item {item}"

@@ -113,14 +113,7 @@ async fn an_hs256_client_gets_id_tokens_maced_with_its_secret_and_discovery_list
     // And by nothing else: not another secret, not the published key's PEM (RFC 8725 §2.1).
     assert!(!mac_checks(&token, WEB_SECRET));
     assert!(!mac_checks(&token, &LONG_SECRET[..31]));
-    let pem = t
-        .idp
-        .state()
-        .keys
-        .active()
-        .expect("key")
-        .public_pem()
-        .expect("pem");
+    let pem = t.idp.signing_key_public_pem().expect("pem");
     assert!(!mac_checks(&token, &pem));
     assert_eq!(claims(&token)["aud"], WEB);
     assert_eq!(claims(&token)["nonce"], "n-1");

@@ -3,7 +3,7 @@
 //! at userinfo like a login's; extra claims and the lifetime land in them; an error names its field.
 
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
-use mock_idp::{Config, MockIdp, Persona, Secret, tokens::MintRequest};
+use mock_idp::{Config, MintRequest, MockIdp, Persona, Secret};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -277,19 +277,13 @@ async fn wechat_userinfo_and_auth_need_the_tokens_own_openid() {
 #[tokio::test]
 async fn a_wechat_openid_differs_per_app_and_the_unionid_does_not() {
     let t = spawn_persona(Persona::Wechat).await;
-    let user = t.idp.state().user("alice").expect("alice");
-    let other = mock_idp::personas::wechat_openid(&user, "another-app");
+    let user = t.idp.user("alice").expect("alice");
+    let other = mock_idp::wechat_openid(&user, "another-app");
     assert_ne!(other, "openid-web-alice");
-    assert_eq!(
-        other,
-        mock_idp::personas::wechat_openid(&user, "another-app")
-    );
+    assert_eq!(other, mock_idp::wechat_openid(&user, "another-app"));
     assert!(other.starts_with('o') && other.len() == 28, "{other}");
-    let bob = t.idp.state().user("bob").expect("bob");
-    assert_ne!(
-        other,
-        mock_idp::personas::wechat_openid(&bob, "another-app")
-    );
+    let bob = t.idp.user("bob").expect("bob");
+    assert_ne!(other, mock_idp::wechat_openid(&bob, "another-app"));
 }
 
 #[tokio::test]

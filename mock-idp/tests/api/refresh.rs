@@ -244,7 +244,7 @@ async fn the_log_fingerprints_each_issued_access_token_as_it_shows_its_later_use
         .iter()
         .find(|r| r.param("grant_type") == Some("refresh_token"))
         .expect("the refresh is logged");
-    let fingerprint = mock_idp::requests::fingerprint(&a2);
+    let fingerprint = mock_idp::fingerprint(&a2);
     assert_eq!(
         refresh_record.note.issued_access_token.as_deref(),
         Some(fingerprint.as_str())

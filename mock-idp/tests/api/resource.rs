@@ -234,13 +234,13 @@ async fn introspection_needs_client_authentication_and_describes_live_tokens() {
 #[tokio::test]
 async fn a_token_minted_by_the_cli_path_is_accepted_by_userinfo() {
     let t = spawn_idp().await;
-    let request = mock_idp::tokens::MintRequest {
+    let request = mock_idp::MintRequest {
         user: "bob".into(),
         client: "web".into(),
         scope: Some("openid profile".into()),
         ..Default::default()
     };
-    let body = mock_idp::tokens::mint(t.idp.state(), &request).expect("mint");
+    let body = t.idp.mint_tokens(&request).expect("mint");
     let info = t.userinfo(body["access_token"].as_str().expect("a")).await;
     assert_eq!(info.status, StatusCode::OK);
     assert_eq!(info.json()["preferred_username"], "bob");

@@ -10,8 +10,7 @@ use std::{
 
 use crate::helpers::*;
 use mock_idp::{
-    Config, MockIdp, Stores,
-    store::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption, StoreFull},
+    AuthorizationCode, CodeStore, Config, MemoryCodeStore, MockIdp, Redemption, StoreFull, Stores,
 };
 use reqwest::StatusCode;
 

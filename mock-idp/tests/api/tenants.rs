@@ -38,7 +38,6 @@ async fn login_at(http: &reqwest::Client, p: &Handle, username: &str) -> (String
         )
     );
     let password = p
-        .state()
         .user(username)
         .map(|u| u.password.expose().to_owned())
         .expect("user");
@@ -194,8 +193,8 @@ async fn two_tenants_used_at_once_see_neither_the_others_users_clocks_nor_faults
     let (at_a, at_b) = tokio::join!(run(a.clone(), "carol"), run(b.clone(), "alice"));
     assert!(at_a.iter().all(|aud| aud == "another-client"));
     assert!(at_b.iter().all(|aud| aud == "web"));
-    assert!(b.state().user("carol").is_none());
-    assert!(idp.state().user("carol").is_none());
+    assert!(b.user("carol").is_none());
+    assert!(idp.user("carol").is_none());
     assert!(b.clock().now() >= a.clock().now() + 7190);
     for p in [&a, &b] {
         let log = p.requests();
@@ -232,7 +231,7 @@ async fn tenants_come_from_the_config_file() {
     .expect("config");
     let idp = MockIdp::start(config).await.expect("start");
     let shop = idp.tenant("shop").expect("tenant");
-    assert_eq!(shop.state().config.code_ttl, 30);
+    assert_eq!(shop.config().code_ttl, 30);
     let (_, tokens) = login_at(&browser(), &shop, "alice").await;
     assert_eq!(
         claims(tokens["id_token"].as_str().expect("id_token"))["sub"],

@@ -53,20 +53,17 @@ async fn post_logout_token(app: &TestApp, token: &str) -> StatusCode {
 
 /// A logout token for alice signed with the provider's key, with `change` applied to its claims.
 fn logout_token_with(app: &TestApp, change: impl FnOnce(&mut Value)) -> String {
-    let state = app.idp().state();
-    let real = mock_idp::logout::logout_token(state, CLIENT_ID, ALICE_SUB, "sid-1").expect("signs");
+    let real = app
+        .idp()
+        .logout_token(CLIENT_ID, ALICE_SUB, "sid-1")
+        .expect("signs");
     let payload = real.split('.').nth(1).expect("payload");
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut claims: Value =
         serde_json::from_slice(&b64.decode(payload).expect("b64")).expect("json");
     change(&mut claims);
     let header = real.split('.').next().expect("header");
-    state
-        .keys
-        .active()
-        .expect("key")
-        .sign_with_header(header, &claims)
-        .expect("signs")
+    app.idp().sign_with_header(header, &claims).expect("signs")
 }
 
 /// The token with one character in the middle of its signature changed (the last character may only carry

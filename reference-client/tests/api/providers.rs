@@ -171,7 +171,7 @@ async fn without_a_unionid_the_wechat_identity_is_the_apps_openid() {
     wechat.add_user(dave.clone()).expect("dave");
     let (response, _) = login_with(&app, &browser(), &wechat, "WeChat", "dave", None).await;
     me(&app, response).await;
-    let openid = mock_idp::personas::wechat_openid(&dave, CLIENT_ID);
+    let openid = mock_idp::wechat_openid(&dave, CLIENT_ID);
     let namespace = format!("wechat:{}#{CLIENT_ID}", wechat.issuer());
     assert!(
         app.state
@@ -243,7 +243,7 @@ async fn a_github_user_who_renames_their_login_is_the_same_user() {
     let (response, _) = login_with(&app, &browser(), &github, "GitHub", "bob", None).await;
     let (_, first) = me(&app, response).await;
     assert_eq!(first["avatar_url"], github.avatar_url("bob"));
-    let mut renamed = github.state().user("bob").expect("bob");
+    let mut renamed = github.user("bob").expect("bob");
     renamed.github_login = Some("bobby".into());
     github.add_user(renamed).expect("rename");
     let (response, _) = login_with(&app, &browser(), &github, "GitHub", "bob", None).await;

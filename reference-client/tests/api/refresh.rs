@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mock_idp::{ClientConfig, Fault, requests::RequestRecord};
+use mock_idp::{ClientConfig, Fault, RequestRecord};
 use reqwest::StatusCode;
 use serde_json::Value;
 
