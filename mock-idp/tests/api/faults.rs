@@ -577,8 +577,8 @@ async fn the_verdict_is_clean_for_a_careful_client() {
     let t = spawn_idp().await;
     for _ in 0..2 {
         let (verifier, challenge) = pkce_pair();
-        let state = crate::helpers::unique("state");
-        let nonce = crate::helpers::unique("nonce");
+        let state = crate::helpers::random_token();
+        let nonce = crate::helpers::random_token();
         let code = t
             .code_for(
                 "alice",

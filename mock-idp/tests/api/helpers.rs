@@ -269,9 +269,7 @@ pub fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json")
 }
 
-/// A string no other call in this process returns, e.g. a state or a nonce.
-pub fn unique(prefix: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{prefix}-{}-{n}", std::process::id())
+/// 16 random bytes from the OS, base64url: a state or nonce as a careful client makes them.
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(&rand_bytes()[..16])
 }
