@@ -98,7 +98,13 @@ impl World {
     /// (`jwks.moved`), which only discovery's `jwks_uri` names.
     pub fn check_jwks_fetched_at_moved_path(&self) -> anyhow::Result<()> {
         let idp = self.provider.global("reading the request log")?;
-        let moved = url::Url::parse(&idp.moved_jwks_uri())?.path().to_owned();
+        // `/keys/<random>/jwks`, as the request log records it (a tenant's path without its `/t/NAME`).
+        let uri = url::Url::parse(&idp.moved_jwks_uri())?;
+        let moved = uri
+            .path()
+            .find("/keys/")
+            .map(|i| uri.path()[i..].to_owned())
+            .unwrap_or_else(|| uri.path().to_owned());
         let log = idp.requests_since(self.provider.log_start());
         let at_new = log
             .iter()
