@@ -27,8 +27,8 @@ use utoipa::{OpenApi, ToSchema};
 use crate::{
     config::{ClientConfig, Config, UserConfig},
     faults::{ArmedFault, Fault, FaultError, FaultSpec},
+    handle::Handle,
     requests::RequestRecord,
-    server::Handle,
     state::{MAX_NEXT_LOGINS, secret_hash},
     tenants::{Hub, TenantError},
     verdict::Verdict,

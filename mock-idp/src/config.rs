@@ -6,6 +6,9 @@ use std::{collections::BTreeMap, fmt, net::SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
+/// How many records the request log keeps by default (`request_log_capacity`).
+pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 5_000;
+
 /// A configuration that could not be used; the message names the offending field.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -727,7 +730,7 @@ impl<'de> Deserialize<'de> for TenantConfig {
 }
 
 fn default_request_log_capacity() -> usize {
-    crate::requests::DEFAULT_CAPACITY
+    DEFAULT_REQUEST_LOG_CAPACITY
 }
 
 /// A `[[faults]]` table: a fault armed when the server starts.

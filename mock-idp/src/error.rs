@@ -62,8 +62,8 @@ pub enum OAuthError {
 /// quickly.
 pub const FULL_RETRY_AFTER: &str = "10";
 
-impl From<crate::store::StoreFull> for OAuthError {
-    fn from(_: crate::store::StoreFull) -> Self {
+impl From<StoreFull> for OAuthError {
+    fn from(_: StoreFull) -> Self {
         tracing::warn!("a store is at its bound; answering temporarily_unavailable");
         OAuthError::TemporarilyUnavailable
     }
@@ -246,4 +246,26 @@ impl IntoResponse for InsufficientScope {
             Some(self.0),
         )
     }
+}
+
+/// A store is at its cap even after dropping every expired record. Answered as `temporarily_unavailable`
+/// (503 with `Retry-After` at the token endpoint; a redirect at the authorization endpoint, RFC 6749
+/// §4.1.2.1); nothing already stored is evicted to make room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the store is full")]
+pub struct StoreFull;
+
+/// A successful token response: JSON with `Cache-Control: no-store` (RFC 6749 §5.1).
+pub fn no_store_json(body: serde_json::Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (axum::http::StatusCode::OK, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response.headers_mut().insert(
+        axum::http::header::PRAGMA,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    response
 }

@@ -103,12 +103,16 @@ mod discovery;
 mod error;
 mod faults;
 mod grants;
+mod handle;
 mod keys;
+mod logging;
 mod logout;
+mod pages;
 mod personas;
 mod redemption;
 mod requests;
 mod resource;
+mod router;
 mod server;
 mod state;
 mod store;
@@ -131,11 +135,12 @@ pub use config::{
 pub use faults::{
     ArmedFault, AuthorizeErrorCode, ErrorStatus, Fault, FaultError, FaultInfo, FaultSpec,
 };
+pub use handle::{FaultHandle, Handle};
 pub use keys::{KeyError, KeySnapshot, SigningKey};
 pub use logout::Delivery;
 pub use personas::{github_id, github_login, wechat_openid};
 pub use requests::{Note, RequestRecord, fingerprint};
-pub use server::{FaultHandle, Handle, MockIdp, Server, StartError};
+pub use server::{MockIdp, Server, StartError};
 pub use state::MAX_NEXT_LOGINS;
 pub use store::{
     AccessRecord, AuthorizationCode, CodeStore, Holder, MemoryCodeStore, MemoryPendingStore,

@@ -15,16 +15,11 @@ use std::{
 };
 
 use axum::{
-    body::Body,
-    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, header},
-    middleware::Next,
     response::Response,
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::Serialize;
-
-use crate::{conn::Conn, state::AppState};
 
 /// Parameters whose values are secrets: logged as `***` followed by a short fingerprint where telling two
 /// values apart matters (the verdict counts redemptions of one code), never in clear.
@@ -47,9 +42,7 @@ const HIDDEN: &[&str] = &[
     "csrf",
 ];
 /// The largest form body the log reads (the token endpoint's requests are far smaller).
-const MAX_LOGGED_BODY: u64 = 64 * 1024;
-/// The default number of records kept.
-pub const DEFAULT_CAPACITY: usize = 5_000;
+pub(crate) const MAX_LOGGED_BODY: u64 = 64 * 1024;
 /// The most bytes of logged text (paths, parameters, headers) kept, whatever the record count: requests are
 /// logged before anyone is authenticated, so a stranger sending large ones must not make the log hold
 /// `capacity` times 64 KiB. The oldest records go first, as when the count is reached.
@@ -66,7 +59,7 @@ pub fn fingerprint(value: &str) -> String {
 }
 
 /// A value as the log keeps it.
-fn mask(name: &str, value: &str) -> String {
+pub(crate) fn mask(name: &str, value: &str) -> String {
     if FINGERPRINTED.contains(&name) {
         fingerprint(value)
     } else if HIDDEN.contains(&name) {
@@ -234,7 +227,7 @@ impl RequestLog {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn push(&self, mut record: RequestRecord) {
+    pub(crate) fn push(&self, mut record: RequestRecord) {
         if self.capacity == 0 {
             return;
         }
@@ -279,7 +272,7 @@ impl RequestLog {
     }
 }
 
-fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(crate) fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
@@ -310,7 +303,7 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// The (form-decoded) user of HTTP Basic credentials, if they decode.
-fn basic_user(creds: &str) -> Option<String> {
+pub(crate) fn basic_user(creds: &str) -> Option<String> {
     let decoded = STANDARD.decode(creds.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, _) = text.split_once(':')?;
@@ -322,7 +315,7 @@ fn basic_user(creds: &str) -> Option<String> {
     )
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -331,143 +324,6 @@ fn is_form(headers: &HeaderMap) -> bool {
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
-}
-
-/// The middleware that writes one record per request. It reads small form bodies to log their
-/// parameters and hands the same bytes on, so handlers see the request unchanged.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.requests.capacity() == 0 {
-        return next.run(request).await;
-    }
-    let time_ms = state.clock.now_ms();
-    let conn = request
-        .extensions()
-        .get::<ConnectInfo<Conn>>()
-        .map(|c| c.0.clone());
-    let (parts, body) = request.into_parts();
-    let mut params: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| {
-                    let shown = mask(&k, &v);
-                    (k.into_owned(), shown)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let small = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n <= MAX_LOGGED_BODY);
-    let body = if is_form(&parts.headers) && small {
-        match axum::body::to_bytes(body, MAX_LOGGED_BODY as usize).await {
-            Ok(bytes) => {
-                params.extend(url::form_urlencoded::parse(&bytes).map(|(k, v)| {
-                    let shown = mask(&k, &v);
-                    (k.into_owned(), shown)
-                }));
-                Body::from(bytes)
-            }
-            // The client stopped sending: nothing to hand on; the handler answers the empty body.
-            Err(_) => Body::empty(),
-        }
-    } else {
-        body
-    };
-    let headers = masked_headers(&parts.headers);
-    let basic = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, creds)| basic_user(creds));
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    // `appid` is the WeChat persona's client id.
-    let client_id = basic
-        .clone()
-        .or_else(|| param("client_id"))
-        .or_else(|| param("appid"));
-    let path = parts.uri.path().to_owned();
-    let authenticates = parts.method == axum::http::Method::POST
-        && matches!(
-            path.rsplit('/').next(),
-            Some("token" | "revoke" | "introspect")
-        );
-    let client_auth = authenticates.then(|| {
-        if basic.is_some() {
-            "client_secret_basic"
-        } else if param("client_secret").is_some() {
-            "client_secret_post"
-        } else {
-            "none"
-        }
-    });
-    let method = parts.method.as_str().to_owned();
-    // Written even if the client goes away and the handler is dropped mid-answer (a delayed response).
-    let mut pending = Unanswered {
-        log: &state.requests,
-        record: Some(RequestRecord {
-            seq: 0,
-            time_ms,
-            method,
-            path,
-            params,
-            headers,
-            remote: conn.as_ref().map(|c| c.remote),
-            client_id,
-            client_auth,
-            status: 0,
-            note: Note {
-                error: Some("the client closed the connection before the answer".into()),
-                ..Note::default()
-            },
-        }),
-    };
-    let mut response = next.run(Request::from_parts(parts, body)).await;
-    let note = response
-        .extensions_mut()
-        .remove::<Note>()
-        .unwrap_or_default();
-    let mut status = response.status().as_u16();
-    if note.abort {
-        if let Some(conn) = &conn {
-            conn.abort();
-        }
-        status = 0;
-    }
-    if let Some(mut record) = pending.record.take() {
-        record.client_id = note.client_id.clone().or(record.client_id);
-        record.status = status;
-        record.note = note;
-        state.requests.push(record);
-    }
-    response
-}
-
-/// A record not yet answered; dropping it (the handler was dropped) logs it as unanswered.
-struct Unanswered<'a> {
-    /// Where it goes.
-    log: &'a RequestLog,
-    /// `None` once answered and logged.
-    record: Option<RequestRecord>,
-}
-
-impl Drop for Unanswered<'_> {
-    fn drop(&mut self) {
-        if let Some(record) = self.record.take() {
-            self.log.push(record);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -241,7 +241,7 @@ impl AppState {
             sessions: stores.sessions,
             next_logins: Mutex::new(Default::default()),
             clock,
-            templates: crate::authorize::templates(),
+            templates: crate::pages::templates(),
             auth_failures: AuthFailures::new(config.limits.auth_failure_counters),
             token_requests: AtomicU64::new(0),
             config,

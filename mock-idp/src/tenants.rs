@@ -181,7 +181,7 @@ impl Hub {
         if tenants.len() >= MAX_TENANTS {
             return Err(TenantError::Full);
         }
-        let router = crate::server::router(state.clone());
+        let router = crate::router::router(state.clone());
         tenants.insert(
             name,
             Tenant {

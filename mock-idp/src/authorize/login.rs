@@ -11,10 +11,9 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{
-    AuthRequest, Pending, error_page, issue_code, page_headers, pending::PENDING_TTL,
-    redirect_error,
-};
+use crate::store::PENDING_TTL;
+
+use super::{AuthRequest, Pending, error_page, issue_code, page_headers, redirect_error};
 use crate::{
     conn::PeerAddr,
     error::OAuthError,

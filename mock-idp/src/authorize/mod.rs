@@ -3,10 +3,10 @@
 
 mod checks;
 mod login;
-mod pending;
+pub(crate) mod request;
 
-pub use checks::{AuthRequest, ResponseMode, SCOPES};
-pub use pending::{MemoryPendingStore, Pending, PendingStore};
+pub use crate::store::{Pending, PendingStore};
+pub use request::{AuthRequest, ResponseMode, SCOPES};
 
 use axum::{
     extract::{RawQuery, State},
@@ -25,39 +25,6 @@ use crate::{
 };
 
 pub use login::{BROWSER_COOKIE, LOGIN_PATH, login_submit};
-
-/// The HTML templates, compiled into the binary and parsed once per process: they are constants, and every
-/// tenant shares them (creating a tenant does not re-parse them).
-pub fn templates() -> std::sync::Arc<minijinja::Environment<'static>> {
-    static PARSED: std::sync::OnceLock<std::sync::Arc<minijinja::Environment<'static>>> =
-        std::sync::OnceLock::new();
-    PARSED
-        .get_or_init(|| std::sync::Arc::new(parse_templates()))
-        .clone()
-}
-
-fn parse_templates() -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
-    // Names end in .html, so minijinja's default auto-escape applies to every value.
-    for (name, source) in [
-        ("login.html", include_str!("../../templates/login.html")),
-        ("error.html", include_str!("../../templates/error.html")),
-        (
-            "logged_out.html",
-            include_str!("../../templates/logged_out.html"),
-        ),
-        (
-            "form_post.html",
-            include_str!("../../templates/form_post.html"),
-        ),
-    ] {
-        if let Err(e) = env.add_template(name, source) {
-            // The templates are part of the binary and rendered by tests, so this is a build defect.
-            panic!("template {name}: {e}");
-        }
-    }
-    env
-}
 
 /// Headers for every HTML page: not cacheable, not frameable, no referrer (RFC 9700 §4.16, §4.2.4).
 pub fn page_headers(headers: &mut HeaderMap) {

@@ -374,7 +374,7 @@ pub async fn token(faults: &[Fault], mut body: Value) -> Response {
             _ => {}
         }
     }
-    let mut response = replaced.unwrap_or_else(|| crate::grants::no_store_json(body));
+    let mut response = replaced.unwrap_or_else(|| crate::error::no_store_json(body));
     let abort = faults.contains(&Fault::TokenCloseConnection);
     Note { abort, ..note }.attach(&mut response);
     response
@@ -510,7 +510,7 @@ fn signed_userinfo(
 /// string or, for GitHub's `id`, a number).
 pub async fn user_api(faults: &[Fault], body: Map<String, Value>, subject: &str) -> Response {
     let mut response = match spoil_user_api(faults, body, subject).await {
-        Ok(body) => crate::grants::no_store_json(Value::Object(body)),
+        Ok(body) => crate::error::no_store_json(Value::Object(body)),
         Err(replaced) => replaced,
     };
     Note {

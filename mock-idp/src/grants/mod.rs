@@ -11,7 +11,6 @@ pub use client_auth::{PeerAddr, authenticate};
 use std::collections::HashMap;
 
 use axum::{
-    Json,
     body::Bytes,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -83,17 +82,7 @@ impl Params {
     }
 }
 
-/// A successful token response: JSON with `Cache-Control: no-store` (RFC 6749 §5.1).
-pub fn no_store_json(body: serde_json::Value) -> Response {
-    let mut response = (StatusCode::OK, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-        .headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
+pub use crate::error::no_store_json;
 
 /// `POST /token`.
 pub async fn token(

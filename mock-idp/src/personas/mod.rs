@@ -1,6 +1,6 @@
 //! Provider personas: the protocols of providers that are not OpenID Connect, as other fronts over the same
 //! core. A provider speaks one persona ([`crate::config::Persona`], chosen in its config, per tenant too);
-//! [`crate::server::router`] picks the persona's routes once. Whatever the persona, the same client
+//! `router::router` picks the persona's routes once. Whatever the persona, the same client
 //! registry, user store, code store (single-use, expiring by the provider's clock, bound to client and
 //! redirect URI), token store, faults, request log and login page apply: this module holds the operations
 //! the fronts share, each front (`wechat.rs`, `github.rs`) only translates its wire format.

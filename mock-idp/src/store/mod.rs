@@ -13,14 +13,16 @@
 
 mod codes;
 mod fair;
+mod pending;
 mod refresh;
 mod sessions;
 mod throttle;
 mod tokens;
 
-pub use crate::authorize::{MemoryPendingStore, Pending, PendingStore};
+pub use crate::error::StoreFull;
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
 pub(crate) use fair::{FairMap, Owner};
+pub use pending::{MemoryPendingStore, PENDING_TTL, Pending, PendingStore};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
 pub use sessions::{MemorySessionStore, Session, SessionStore};
 pub use throttle::AuthFailures;
@@ -29,13 +31,6 @@ pub use tokens::{AccessRecord, Holder, MemoryTokenStore, TokenStore};
 use std::{collections::HashMap, hash::Hash, sync::MutexGuard};
 
 use crate::config::Limits;
-
-/// A store is at its cap even after dropping every expired record. Answered as `temporarily_unavailable`
-/// (503 with `Retry-After` at the token endpoint; a redirect at the authorization endpoint, RFC 6749
-/// §4.1.2.1); nothing already stored is evicted to make room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the store is full")]
-pub struct StoreFull;
 
 /// The stores a server runs with. [`Stores::in_memory`] is the default; another backend replaces any of
 /// them without touching the handlers, which only see the traits.

@@ -8,8 +8,8 @@
 
 use std::{net::IpAddr, sync::Mutex};
 
-use super::AuthRequest;
-use crate::store::{FairMap, Owner, StoreFull, lock};
+use super::{FairMap, Owner, StoreFull, lock};
+use crate::authorize::request::AuthRequest;
 
 /// How long a login page stays usable, in seconds.
 pub const PENDING_TTL: u64 = 600;
