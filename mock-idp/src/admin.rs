@@ -25,9 +25,10 @@ use subtle::ConstantTimeEq;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::{
-    config::{ClientConfig, Config, UserConfig},
+    config::Config,
     faults::{ArmedFault, Fault, FaultError, FaultSpec},
     handle::Handle,
+    model::{ClientConfig, UserConfig},
     requests::RequestRecord,
     state::{MAX_NEXT_LOGINS, secret_hash},
     tenants::{Hub, TenantError},

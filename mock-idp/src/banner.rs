@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use crate::{
-    config::{ClientConfig, Persona, Secret, UserConfig},
     faults::Fault,
+    model::{ClientConfig, Persona, Secret, UserConfig},
     server::Server,
 };
 
@@ -117,10 +117,7 @@ impl Banner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        config::{AuthMethod, Config},
-        faults::FaultSpec,
-    };
+    use crate::{config::Config, faults::FaultSpec, model::AuthMethod};
 
     #[tokio::test]
     async fn the_banner_names_what_a_client_needs_of_a_bound_server() {

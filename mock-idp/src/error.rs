@@ -269,3 +269,35 @@ pub fn no_store_json(body: serde_json::Value) -> axum::response::Response {
     );
     response
 }
+
+/// A configuration that could not be used; the message names the offending field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path that was read.
+        path: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The TOML did not parse or did not match the schema (toml's message names the key and line).
+    #[cfg(feature = "toml")]
+    #[error("{0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value parsed but is not acceptable.
+    #[error("invalid `{field}`: {reason}")]
+    Invalid {
+        /// The field's path, e.g. `clients[0].redirect_uris[1]`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}

@@ -2,8 +2,10 @@
 
 use crate::{
     clock::Clock,
-    config::{ClientConfig, Config, ConfigError, Persona, UserConfig},
+    config::Config,
+    error::ConfigError,
     faults::{ArmedFault, Fault, FaultError, FaultSpec},
+    model::{ClientConfig, Persona, UserConfig},
     requests::RequestRecord,
     state::{AppState, write},
     verdict::Verdict,

@@ -17,7 +17,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Config, ConfigError, SigningAlg};
+use crate::{config::Config, error::ConfigError, model::SigningAlg};
 
 /// The test-only RSA key in `fixtures/keys`; public, so never for production.
 const TEST_RSA_PEM: &str = include_str!("../fixtures/keys/test-only-rsa.pem");

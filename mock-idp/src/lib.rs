@@ -64,10 +64,11 @@
 //! - errors: [`StartError`], [`ConfigError`], [`FaultError`], [`TenantError`], [`MintError`], [`KeyError`].
 //!
 //! # Layout
-//! - `config`: the domain model and the TOML format, built-in defaults (also in `fixtures/mock-idp.toml`),
-//!   validation naming fields.
-//! - `server`: one provider's router, serving, and the [`MockIdp`] handle; `banner`: what a bound server
-//!   says about itself at start.
+//! - `model`: the domain model (clients, users, algorithms, personas, secrets); `config`: the file format,
+//!   built-in defaults (also in `fixtures/mock-idp.toml`), validation naming fields.
+//! - `router`: one provider's router; `handle`: [`Handle`]; `server`: serving and [`MockIdp`]; `banner`:
+//!   what a bound server says about itself at start. `tests/layers.rs` keeps these files free of import
+//!   circles.
 //! - `state`: `AppState`, the registry of clients (secrets hashed) and users.
 //! - `authorize`: the authorization endpoint: ordered checks, the login page, headless login.
 //! - `grants`: the token endpoint: client authentication, then one module per `grant_type`.
@@ -83,7 +84,8 @@
 //! - `error`: the RFC 6749 error table and its HTTP mapping.
 //! - `clock`: the time every expiry reads; tests advance or freeze it.
 //! - `faults`: named faults, their registry, and `faults::spoil`, which spoils one response each.
-//! - `requests`: the masked, bounded request log; `verdict`: what it says about the client.
+//! - `requests`: the masked, bounded request log, `logging` its middleware; `verdict`: what it says about the
+//!   client; `pages`: the HTML templates.
 //! - `conn`: the listener whose connections a fault can abort.
 //!
 //! # Invariants
@@ -107,6 +109,7 @@ mod handle;
 mod keys;
 mod logging;
 mod logout;
+mod model;
 mod pages;
 mod personas;
 mod redemption;
@@ -128,16 +131,18 @@ pub use admin::AdminAuth;
 pub use authorize::{AuthRequest, ResponseMode};
 pub use banner::{AdminToken, Banner, BannerAdmin};
 pub use clock::Clock;
-pub use config::{
-    AuthMethod, ClientConfig, Config, ConfigError, FaultConfig, GrantType, IdTokenAlg, Limits,
-    Overrides, Persona, PkcePolicy, Secret, SigningAlg, TenantConfig, TlsConfig, UserConfig,
-};
+pub use config::{Config, FaultConfig, Limits, Overrides, TenantConfig, TlsConfig};
+pub use error::ConfigError;
 pub use faults::{
     ArmedFault, AuthorizeErrorCode, ErrorStatus, Fault, FaultError, FaultInfo, FaultSpec,
 };
 pub use handle::{FaultHandle, Handle};
 pub use keys::{KeyError, KeySnapshot, SigningKey};
 pub use logout::Delivery;
+pub use model::{
+    AuthMethod, ClientConfig, GrantType, IdTokenAlg, Persona, PkcePolicy, Secret, SigningAlg,
+    UserConfig,
+};
 pub use personas::{github_id, github_login, wechat_openid};
 pub use requests::{Note, RequestRecord, fingerprint};
 pub use server::{MockIdp, Server, StartError};

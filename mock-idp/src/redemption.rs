@@ -11,8 +11,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    config::{GrantType, Persona, UserConfig},
     error::OAuthError,
+    model::{GrantType, Persona, UserConfig},
     state::{AppState, RegisteredClient},
     store::{AuthorizationCode, Redemption},
     tokens::{AccessFormat, Issue, Issued, issue},
@@ -344,7 +344,7 @@ fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), Cod
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientConfig;
+    use crate::model::ClientConfig;
 
     fn code(redirect_uri: Option<&str>) -> AuthorizationCode {
         AuthorizationCode {

@@ -10,7 +10,7 @@ use axum::{
 };
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
-use crate::{authorize, config::Persona, discovery, grants, personas, resource, state::AppState};
+use crate::{authorize, discovery, grants, model::Persona, personas, resource, state::AppState};
 
 /// Builds the router for a state; tests may drive it with `tower::ServiceExt::oneshot` without a socket.
 pub(crate) fn router(state: AppState) -> Router {

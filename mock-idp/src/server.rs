@@ -8,8 +8,9 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     clock::Clock,
-    config::{Config, ConfigError, validate_issuer},
+    config::{Config, validate_issuer},
     conn::{AbortableListener, Conn},
+    error::ConfigError,
     handle::Handle,
     keys::SigningKey,
     router::router,

@@ -12,9 +12,10 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     clock::Clock,
-    config::{ClientConfig, Config, GrantType, IdTokenAlg, Persona, UserConfig},
+    config::Config,
     faults::FaultRegistry,
     keys::{KeySet, SigningKey},
+    model::{ClientConfig, GrantType, IdTokenAlg, Persona, UserConfig},
     requests::RequestLog,
     store::{
         AuthFailures, CodeStore, PendingStore, RefreshStore, SessionStore, Stores, TokenStore,
@@ -249,14 +250,14 @@ impl AppState {
     }
 
     /// Adds or replaces a user (the handle, the admin API).
-    pub fn add_user(&self, user: UserConfig) -> Result<(), crate::config::ConfigError> {
+    pub fn add_user(&self, user: UserConfig) -> Result<(), crate::error::ConfigError> {
         user.validate("user")?;
         write(&self.users).insert(user.username.clone(), user);
         Ok(())
     }
 
     /// Adds or replaces a client, hashing its secret.
-    pub fn add_client(&self, client: ClientConfig) -> Result<(), crate::config::ConfigError> {
+    pub fn add_client(&self, client: ClientConfig) -> Result<(), crate::error::ConfigError> {
         client.validate("client")?;
         client.validate_for_provider("client", self.keys.alg())?;
         write(&self.clients).insert(client.client_id.clone(), RegisteredClient::new(client));

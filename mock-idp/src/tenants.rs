@@ -25,7 +25,8 @@ use tower::ServiceExt;
 
 use crate::{
     clock::Clock,
-    config::{Config, ConfigError},
+    config::Config,
+    error::ConfigError,
     keys::{KeySet, SigningKey},
     state::{AppState, read, write},
 };

@@ -23,8 +23,9 @@ use tokio_rustls::{
 };
 
 use crate::{
-    config::{ConfigError, TlsConfig},
+    config::TlsConfig,
     conn::{AbortableStream, Conn},
+    error::ConfigError,
 };
 
 /// The longest a TLS handshake may take.

@@ -5,10 +5,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    config::UserConfig,
     error::OAuthError,
     faults::{Context as FaultContext, Point, spoil},
     keys::{SigningKey, half_hash},
+    model::UserConfig,
     state::{AppState, RegisteredClient, random_token},
     store::{AccessRecord, Holder, RefreshGrant},
 };
@@ -508,7 +508,7 @@ pub fn mint(state: &AppState, request: &MintRequest) -> Result<Value, MintError>
     if !client
         .config
         .grant_types
-        .contains(&crate::config::GrantType::AuthorizationCode)
+        .contains(&crate::model::GrantType::AuthorizationCode)
     {
         return Err(mint_error(
             "client",

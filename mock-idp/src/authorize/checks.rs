@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use crate::{
-    config::{GrantType, PkcePolicy},
     error::OAuthError,
+    model::{GrantType, PkcePolicy},
     state::AppState,
 };
 

@@ -15,10 +15,10 @@ use axum::{
 };
 
 use crate::{
-    config::{Persona, UserConfig},
     conn::PeerAddr,
     error::OAuthError,
     faults::{Context as FaultContext, Point, spoil},
+    model::{Persona, UserConfig},
     requests::{Note, fingerprint},
     state::{AppState, random_token},
     store::{AuthorizationCode, Session},

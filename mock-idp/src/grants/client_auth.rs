@@ -6,8 +6,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use super::Params;
 pub use crate::conn::PeerAddr;
 use crate::{
-    config::AuthMethod,
     error::OAuthError,
+    model::AuthMethod,
     state::{AppState, RegisteredClient, secret_hash},
 };
 

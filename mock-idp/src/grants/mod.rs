@@ -147,8 +147,8 @@ fn token_response(
     // (RFC 6749 §4.1.3).
     let client = authenticate(state, headers, &params, peer)?;
     let grant_type = params.require("grant_type", "grant_type is missing")?;
-    let allowed = |g: crate::config::GrantType| client.config.grant_types.contains(&g);
-    use crate::config::GrantType as G;
+    let allowed = |g: crate::model::GrantType| client.config.grant_types.contains(&g);
+    use crate::model::GrantType as G;
     match grant_type {
         "authorization_code" if allowed(G::AuthorizationCode) => {
             authorization_code::exchange(state, &client, &params)

@@ -392,7 +392,7 @@ fn refresh(
 ) -> Result<
     (
         crate::state::RegisteredClient,
-        crate::config::UserConfig,
+        crate::model::UserConfig,
         Value,
     ),
     GithubError,

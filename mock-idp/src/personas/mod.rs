@@ -1,5 +1,5 @@
 //! Provider personas: the protocols of providers that are not OpenID Connect, as other fronts over the same
-//! core. A provider speaks one persona ([`crate::config::Persona`], chosen in its config, per tenant too);
+//! core. A provider speaks one persona ([`crate::model::Persona`], chosen in its config, per tenant too);
 //! `router::router` picks the persona's routes once. Whatever the persona, the same client
 //! registry, user store, code store (single-use, expiring by the provider's clock, bound to client and
 //! redirect URI), token store, faults, request log and login page apply: this module holds the operations
@@ -18,9 +18,9 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     authorize::{AuthRequest, complete_or_show, error_page},
-    config::{Persona, UserConfig},
     conn::PeerAddr,
     faults::{Context as FaultContext, Fault, Point},
+    model::{Persona, UserConfig},
     redemption::{CodeError, CodeRequest, CodeRules, Redeemed, redeem},
     state::{AppState, RegisteredClient, secret_hash},
     store::RefreshRedemption,
