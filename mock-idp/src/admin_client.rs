@@ -51,21 +51,8 @@ pub enum Action {
     Token {
         /// The tenant.
         tenant: String,
-        /// Username.
-        #[arg(long, default_value = "alice")]
-        user: String,
-        /// Client id.
-        #[arg(long, default_value = "web")]
-        client: String,
-        /// Space-separated scopes.
-        #[arg(long, default_value = mock_idp::MINT_DEFAULT_SCOPE)]
-        scope: String,
-        /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
-        #[arg(long = "claim", value_name = "NAME=VALUE")]
-        claims: Vec<String>,
-        /// The access token's lifetime in seconds.
-        #[arg(long)]
-        lifetime: Option<u64>,
+        #[command(flatten)]
+        mint: MintArgs,
     },
     /// End every session of USERNAME at the provider and send the back-channel logout tokens.
     Logout {
@@ -245,23 +232,10 @@ fn request_of(action: Action) -> Result<(Method, String, Option<Value>), String>
             t(&tenant, "/next-login"),
             Some(json!({"username": username})),
         ),
-        Action::Token {
-            tenant,
-            user,
-            client,
-            scope,
-            claims,
-            lifetime,
-        } => (
+        Action::Token { tenant, mint } => (
             Method::POST,
             t(&tenant, "/tokens"),
-            Some(json!({
-                "user": user,
-                "client": client,
-                "scope": scope,
-                "claims": claims_of(&claims)?,
-                "lifetime": lifetime,
-            })),
+            Some(serde_json::to_value(mint.request()?).map_err(|e| e.to_string())?),
         ),
         Action::Logout { tenant, username } => (
             Method::POST,
@@ -278,6 +252,39 @@ fn request_of(action: Action) -> Result<(Method, String, Option<Value>), String>
 }
 
 /// Runs one action against the server at `url`; prints the answer.
+/// What to mint, as the offline `mock-idp token` and `mock-idp admin token TENANT` both take it.
+#[derive(Debug, clap::Args)]
+pub struct MintArgs {
+    /// Username.
+    #[arg(long, default_value = "alice")]
+    user: String,
+    /// Client id.
+    #[arg(long, default_value = "web")]
+    client: String,
+    /// Space-separated scopes.
+    #[arg(long, default_value = mock_idp::MINT_DEFAULT_SCOPE)]
+    scope: String,
+    /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
+    #[arg(long = "claim", value_name = "NAME=VALUE")]
+    claims: Vec<String>,
+    /// The access token's lifetime in seconds.
+    #[arg(long)]
+    lifetime: Option<u64>,
+}
+
+impl MintArgs {
+    /// The one request both commands hand to the library's mint operation.
+    pub fn request(&self) -> Result<mock_idp::MintRequest, String> {
+        Ok(mock_idp::MintRequest {
+            user: self.user.clone(),
+            client: self.client.clone(),
+            scope: Some(self.scope.clone()),
+            claims: claims_of(&self.claims)?,
+            lifetime: self.lifetime,
+        })
+    }
+}
+
 /// `--claim NAME=VALUE` flags as a JSON object: VALUE as JSON when it parses (`true`, `3`, `["a"]`), else
 /// as a string.
 pub fn claims_of(flags: &[String]) -> Result<serde_json::Map<String, Value>, String> {

@@ -94,21 +94,8 @@ enum Command {
     /// Print tokens for a user and client as JSON, without a browser (for curl-testing an API). They verify
     /// against the JWKS of a server running the same configuration, and its userinfo accepts them.
     Token {
-        /// Username, e.g. alice.
-        #[arg(long, default_value = "alice")]
-        user: String,
-        /// Client id, e.g. web.
-        #[arg(long, default_value = "web")]
-        client: String,
-        /// Space-separated scopes.
-        #[arg(long, default_value = mock_idp::MINT_DEFAULT_SCOPE)]
-        scope: String,
-        /// An extra claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
-        #[arg(long = "claim", value_name = "NAME=VALUE")]
-        claims: Vec<String>,
-        /// The access token's lifetime in seconds.
-        #[arg(long)]
-        lifetime: Option<u64>,
+        #[command(flatten)]
+        mint: admin_client::MintArgs,
     },
     /// Check a configuration file and report the first problem, naming its field.
     CheckConfig {
@@ -178,20 +165,8 @@ async fn run(mut cli: Cli) -> Result<(), String> {
             println!("{}: ok", file.display());
             Ok(())
         }
-        Some(Command::Token {
-            user,
-            client,
-            scope,
-            claims,
-            lifetime,
-        }) => {
-            let request = mock_idp::MintRequest {
-                user: user.clone(),
-                client: client.clone(),
-                scope: Some(scope.clone()),
-                claims: admin_client::claims_of(claims)?,
-                lifetime: *lifetime,
-            };
+        Some(Command::Token { mint }) => {
+            let request = mint.request()?;
             let body = mock_idp::mint_offline(load(&cli)?, &request)?;
             println!(
                 "{}",

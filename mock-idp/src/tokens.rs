@@ -431,7 +431,7 @@ const RESERVED_CLAIMS: &[&str] = &[
 /// Tokens to mint for a user and client without a browser, as if a code flow had just completed: the
 /// handle's [`crate::Handle::mint_tokens`], `POST /admin/tenants/TENANT/tokens`, `mock-idp admin token` and
 /// the offline `mock-idp token` all take this and call one function.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {

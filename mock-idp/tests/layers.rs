@@ -3,48 +3,11 @@
 //! naming its own descendants (declaring and re-exporting its children) is not. A circle of edges fails the
 //! test with its members, so a definition that sits on the wrong floor shows up in review.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    path::{Path, PathBuf},
-};
+use std::collections::{BTreeMap, BTreeSet};
 
 use syn::visit::Visit;
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-/// Every source file as (module path, parsed file).
-fn modules(file: &Path, path: Vec<String>, out: &mut Vec<(Vec<String>, syn::File)>) {
-    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let parsed = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let stem = file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    let dir = match stem {
-        "lib" | "mod" | "main" => file.parent().map(Path::to_path_buf).unwrap_or_default(),
-        _ => file.with_extension(""),
-    };
-    for item in &parsed.items {
-        if let syn::Item::Mod(m) = item
-            && m.content.is_none()
-        {
-            let name = m.ident.to_string();
-            let child = [
-                dir.join(format!("{name}.rs")),
-                dir.join(&name).join("mod.rs"),
-            ]
-            .into_iter()
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("no file for module {name} of {}", file.display()));
-            let mut child_path = path.clone();
-            child_path.push(name);
-            modules(&child, child_path, out);
-        }
-    }
-    out.push((path, parsed));
-}
+mod source;
 
 /// The paths a file names, as segment lists (`use` trees flattened).
 #[derive(Default)]
@@ -85,13 +48,15 @@ impl<'a> Visit<'a> for Paths {
 
 /// Module → the modules it names (not its own descendants).
 fn edges() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
-    let mut all = Vec::new();
-    modules(&src().join("lib.rs"), Vec::new(), &mut all);
-    let known: BTreeSet<Vec<String>> = all.iter().map(|(p, _)| p.clone()).collect();
+    let all = source::modules();
+    let known: BTreeSet<Vec<String>> = all.iter().map(|m| m.path.clone()).collect();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
-    for (me, file) in &all {
+    for module in &all {
+        let me = &module.path;
         let mut paths = Paths::default();
-        paths.visit_file(file);
+        for item in &module.items {
+            paths.visit_item(item);
+        }
         for path in paths.0 {
             let absolute = match path.first().map(String::as_str) {
                 Some("crate") => path[1..].to_vec(),
