@@ -77,12 +77,7 @@ impl Banner {
         let state = server.state();
         let issuer = state.issuer.clone();
         let persona = state.config.persona;
-        let mut clients: Vec<ClientConfig> = state
-            .clients
-            .read()
-            .map(|c| c.values().map(|c| c.config.clone()).collect())
-            .unwrap_or_default();
-        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        let clients = state.client_configs();
         let users = state.usernames();
         let admin = server.admin().map(|admin| BannerAdmin {
             url: format!("{issuer}/admin"),

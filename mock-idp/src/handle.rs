@@ -57,12 +57,7 @@ impl Handle {
 
     /// The registered clients, as configured, by client id.
     pub fn clients(&self) -> Vec<ClientConfig> {
-        let mut all: Vec<ClientConfig> = crate::state::read(&self.state.clients)
-            .values()
-            .map(|c| c.config.clone())
-            .collect();
-        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-        all
+        self.state.client_configs()
     }
 
     /// A registered client, as configured (its secret included).

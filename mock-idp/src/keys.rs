@@ -93,6 +93,18 @@ impl SigningKey {
         )?))
     }
 
+    /// A provider's key: the configured one ([`SigningKey::configured`]), else the test-only key of its
+    /// `signing_alg`. A tenant without a configured key gets a generated one instead.
+    pub(crate) fn of_provider<E>(config: &Config) -> Result<SigningKey, E>
+    where
+        E: From<ConfigError> + From<KeyError>,
+    {
+        match SigningKey::configured::<E>(config)? {
+            Some(key) => Ok(key),
+            None => Ok(SigningKey::test_only(config.signing_alg)?),
+        }
+    }
+
     /// The built-in test-only key for `alg`.
     pub fn test_only(alg: SigningAlg) -> Result<Self, KeyError> {
         match alg {

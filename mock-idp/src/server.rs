@@ -75,10 +75,7 @@ impl Server {
     /// [`Server::bind`] with the given stores instead of the in-memory ones.
     pub async fn bind_with_stores(config: Config, stores: Stores) -> Result<Server, StartError> {
         config.validate()?;
-        let key = match SigningKey::configured::<StartError>(&config)? {
-            Some(key) => key,
-            None => SigningKey::test_only(config.signing_alg)?,
-        };
+        let key = SigningKey::of_provider::<StartError>(&config)?;
         let listener =
             TcpListener::bind(config.address)
                 .await

@@ -365,6 +365,16 @@ impl AppState {
             .cloned()
     }
 
+    /// Every registered client's configuration, sorted by client id.
+    pub fn client_configs(&self) -> Vec<ClientConfig> {
+        let mut all: Vec<ClientConfig> = read(&self.clients)
+            .values()
+            .map(|c| c.config.clone())
+            .collect();
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        all
+    }
+
     /// All users, sorted by username.
     pub fn usernames(&self) -> Vec<UserConfig> {
         read(&self.users).by_name.values().cloned().collect()

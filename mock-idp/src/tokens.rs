@@ -471,13 +471,8 @@ fn mint_error(field: impl Into<String>, reason: impl Into<String>) -> MintError 
 /// Minting without a server (`mock-idp token`): the tokens are signed with `config`'s key, so a server
 /// running the same configuration accepts them. An error names the field at fault.
 pub fn mint_offline(config: crate::Config, request: &MintRequest) -> Result<Value, String> {
-    let key = match crate::keys::SigningKey::configured::<crate::StartError>(&config) {
-        Ok(Some(key)) => key,
-        Ok(None) => {
-            crate::keys::SigningKey::test_only(config.signing_alg).map_err(|e| e.to_string())?
-        }
-        Err(e) => return Err(e.to_string()),
-    };
+    let key = crate::keys::SigningKey::of_provider::<crate::StartError>(&config)
+        .map_err(|e| e.to_string())?;
     let issuer = config
         .issuer
         .clone()
