@@ -68,6 +68,14 @@ fn endpoint_paths(persona: Persona) -> &'static [(&'static str, &'static str)] {
             ("token", "/login/oauth/access_token"),
             ("user", "/user"),
         ],
+        Persona::Entra => &[
+            ("discovery", "/common/v2.0/.well-known/openid-configuration"),
+            (
+                "discovery (a tenant)",
+                "/{tenant}/v2.0/.well-known/openid-configuration",
+            ),
+        ],
+        Persona::Apple | Persona::Google => &[("discovery", "/.well-known/openid-configuration")],
     }
 }
 

@@ -13,17 +13,59 @@ use crate::{
     state::AppState,
 };
 
+/// Where a provider serves its endpoints: paths below its issuer's base (`state.url`). An OpenID persona
+/// (`entra`, `apple`, `google`) serves the OpenID core at its provider's paths; `None` leaves the endpoint
+/// out of discovery.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    /// `authorization_endpoint`.
+    pub authorization: String,
+    /// `token_endpoint`.
+    pub token: String,
+    /// `userinfo_endpoint`.
+    pub userinfo: Option<String>,
+    /// `jwks_uri`.
+    pub jwks: String,
+    /// `revocation_endpoint`.
+    pub revocation: Option<String>,
+    /// `introspection_endpoint`.
+    pub introspection: Option<String>,
+    /// `end_session_endpoint`.
+    pub end_session: Option<String>,
+}
+
+impl Endpoints {
+    /// The OpenID Connect persona's paths.
+    pub(crate) fn openid() -> Endpoints {
+        Endpoints {
+            authorization: "/authorize".into(),
+            token: "/token".into(),
+            userinfo: Some("/userinfo".into()),
+            jwks: "/jwks".into(),
+            revocation: Some("/revoke".into()),
+            introspection: Some("/introspect".into()),
+            end_session: Some(crate::logout::LOGOUT_PATH.into()),
+        }
+    }
+}
+
 /// The metadata document; every endpoint here is served by this server.
 pub fn metadata(state: &AppState) -> Value {
+    metadata_at(state, &state.issuer, &Endpoints::openid())
+}
+
+/// The metadata document naming `issuer` and the endpoints at `at`.
+pub(crate) fn metadata_at(state: &AppState, issuer: &str, at: &Endpoints) -> Value {
+    let optional = |path: &Option<String>| path.as_ref().map(|p| state.url(p));
     let mut doc = json!({
-        "issuer": state.issuer,
-        "authorization_endpoint": state.url("/authorize"),
-        "token_endpoint": state.url("/token"),
-        "userinfo_endpoint": state.url("/userinfo"),
-        "jwks_uri": state.url("/jwks"),
-        "revocation_endpoint": state.url("/revoke"),
-        "introspection_endpoint": state.url("/introspect"),
-        "end_session_endpoint": state.url(crate::logout::LOGOUT_PATH),
+        "issuer": issuer,
+        "authorization_endpoint": state.url(&at.authorization),
+        "token_endpoint": state.url(&at.token),
+        "userinfo_endpoint": optional(&at.userinfo),
+        "jwks_uri": state.url(&at.jwks),
+        "revocation_endpoint": optional(&at.revocation),
+        "introspection_endpoint": optional(&at.introspection),
+        "end_session_endpoint": optional(&at.end_session),
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "response_types_supported": ["code"],
@@ -49,6 +91,9 @@ pub fn metadata(state: &AppState) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
     });
+    if let Some(map) = doc.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+    }
     if state.faults.is_armed(&Fault::JwksMoved) {
         doc["jwks_uri"] = json!(state.url(&state.moved_jwks_path));
     }

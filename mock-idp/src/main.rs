@@ -69,7 +69,8 @@ fn parse_fault(s: &str) -> Result<Fault, String> {
 
 /// Parses `--persona` with the library's parser.
 fn parse_persona(s: &str) -> Result<mock_idp::Persona, String> {
-    mock_idp::Persona::parse(s).ok_or_else(|| format!("`{s}` is not one of oidc, wechat, github"))
+    mock_idp::Persona::parse(s)
+        .ok_or_else(|| format!("`{s}` is not one of oidc, wechat, github, entra, apple, google"))
 }
 
 /// The fault table of `--help`, from the library's catalogue.

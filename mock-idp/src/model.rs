@@ -150,8 +150,10 @@ impl GrantType {
     }
 }
 
-/// The protocol a provider speaks (`persona = "oidc" | "wechat" | "github"`). Every persona uses the same
-/// clients, users, code rules, clock, faults and request log; only the front differs.
+/// The protocol a provider speaks (`persona = "oidc" | "wechat" | "github" | "entra" | "apple" |
+/// "google"`). Every persona uses the same clients, users, code rules, clock, faults and request log; only
+/// the front differs. `entra`, `apple` and `google` are OpenID Connect at their provider's paths, with
+/// that provider's documented departures ([`Persona::is_openid`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -165,6 +167,16 @@ pub enum Persona {
     /// GitHub OAuth apps: `/login/oauth/authorize`, `/login/oauth/access_token`, `/user`; errors as
     /// HTTP 200 with `error=bad_verification_code` and friends.
     Github,
+    /// Microsoft Entra ID (v2.0 endpoints): `/{tenant}/v2.0/.well-known/openid-configuration`,
+    /// `/{tenant}/oauth2/v2.0/authorize` and `/token`, `/{tenant}/discovery/v2.0/keys`; tenant GUIDs and
+    /// the multi-tenant `common` / `organizations` / `consumers`, whose issuer is a template.
+    Entra,
+    /// Sign in with Apple: `/auth/authorize`, `/auth/token`, `/auth/keys`; an ES256 JWT as client secret,
+    /// `form_post` when `name` or `email` is asked.
+    Apple,
+    /// Google: `/o/oauth2/v2/auth`, `/token`, `/v1/userinfo`, `/oauth2/v3/certs`; `hd`, `azp`, a refresh
+    /// token only on the first consent.
+    Google,
 }
 
 impl Persona {
@@ -174,7 +186,7 @@ impl Persona {
     /// sent. `None`: the configuration's `access_token_ttl`.
     pub fn access_ttl(self) -> Option<u64> {
         match self {
-            Persona::Oidc => None,
+            Persona::Oidc | Persona::Entra | Persona::Apple | Persona::Google => None,
             Persona::Wechat => Some(7_200),
             Persona::Github => Some(365 * 86_400),
         }
@@ -184,7 +196,7 @@ impl Persona {
     /// tokens 15,897,600 s (six months, `refresh_token_expires_in`). `None`: `refresh_token_ttl`.
     pub fn refresh_ttl(self) -> Option<u64> {
         match self {
-            Persona::Oidc => None,
+            Persona::Oidc | Persona::Entra | Persona::Apple | Persona::Google => None,
             Persona::Wechat => Some(30 * 86_400),
             Persona::Github => Some(15_897_600),
         }
@@ -196,18 +208,51 @@ impl Persona {
             Persona::Oidc => "oidc",
             Persona::Wechat => "wechat",
             Persona::Github => "github",
+            Persona::Entra => "entra",
+            Persona::Apple => "apple",
+            Persona::Google => "google",
         }
     }
 
-    /// Parses `oidc`, `wechat` or `github`.
+    /// Every persona, in the order the documentation lists them.
+    pub const ALL: [Persona; 6] = [
+        Persona::Oidc,
+        Persona::Wechat,
+        Persona::Github,
+        Persona::Entra,
+        Persona::Apple,
+        Persona::Google,
+    ];
+
+    /// Parses a configuration name (`oidc`, `wechat`, `github`, `entra`, `apple`, `google`).
     pub fn parse(value: &str) -> Option<Persona> {
-        match value {
-            "oidc" => Some(Persona::Oidc),
-            "wechat" => Some(Persona::Wechat),
-            "github" => Some(Persona::Github),
-            _ => None,
-        }
+        Persona::ALL.into_iter().find(|p| p.as_str() == value)
     }
+
+    /// Whether the persona speaks OpenID Connect (id_tokens, a JWKS, discovery): `oidc` and the
+    /// providers that are OpenID Connect with quirks (`entra`, `apple`, `google`); not WeChat or GitHub.
+    pub fn is_openid(self) -> bool {
+        matches!(
+            self,
+            Persona::Oidc | Persona::Entra | Persona::Apple | Persona::Google
+        )
+    }
+}
+
+/// What an authorization request asked that only some personas read, carried from the request to its
+/// code and on to the tokens. Plain OpenID Connect carries none (`None` on [`crate::AuthRequest`] and
+/// [`crate::AuthorizationCode`]), so its path holds nothing more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonaRequest {
+    /// Entra: the tenant segment of the path the request came in on: `common`, `organizations`,
+    /// `consumers` or a tenant GUID.
+    pub path_tenant: Option<String>,
+    /// Google: the `hd` parameter, a hint the user can strip.
+    pub hd: Option<String>,
+    /// Google: `access_type=offline`.
+    pub offline: bool,
+    /// Google: `prompt=consent`.
+    pub consent: bool,
 }
 
 /// A secret that `Debug` does not print.

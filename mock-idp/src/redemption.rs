@@ -121,7 +121,8 @@ impl CodeRules {
             ..CodeRules::OPENID
         };
         match persona {
-            Persona::Oidc => CodeRules::OPENID,
+            // OpenID Connect with quirks: the quirks sit in the claims (`quirks/`), not in the code rules.
+            Persona::Oidc | Persona::Entra | Persona::Apple | Persona::Google => CodeRules::OPENID,
             // The website login: no redirect URI, no PKCE, no id_token; a refresh token always.
             Persona::Wechat => CodeRules {
                 redirect_uri: RedirectRule::Unchecked,
@@ -286,6 +287,7 @@ pub(crate) fn redeem(
             access_ttl: rules.access_ttl,
             refresh_ttl: rules.refresh_ttl,
             minted: None,
+            persona: grant.persona.as_deref(),
         },
     )
     .map_err(CodeError::Issue)?;
@@ -357,6 +359,7 @@ mod tests {
             auth_time: 0,
             code_challenge: None,
             expires_at: 0,
+            persona: None,
         }
     }
 

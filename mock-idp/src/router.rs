@@ -19,6 +19,9 @@ pub(crate) fn router(state: AppState) -> Router {
         Persona::Oidc => oidc_routes(),
         Persona::Wechat => personas::wechat::routes(),
         Persona::Github => personas::github::routes(),
+        Persona::Entra => personas::entra::routes(),
+        Persona::Apple => personas::apple::routes(),
+        Persona::Google => personas::google::routes(),
     };
     routes
         .route(authorize::LOGIN_PATH, post(authorize::login_submit))

@@ -18,7 +18,8 @@ use crate::{
     model::{ClientConfig, GrantType, IdTokenAlg, Persona, UserConfig},
     requests::RequestLog,
     store::{
-        AuthFailures, CodeStore, PendingStore, RefreshStore, SessionStore, Stores, TokenStore,
+        AuthFailures, CodeStore, Consents, PendingStore, RefreshStore, SessionStore, Stores,
+        TokenStore,
     },
 };
 
@@ -124,6 +125,10 @@ pub struct Inner {
     pub pending: Box<dyn PendingStore>,
     /// Logins of clients with a back-channel logout URI, by `sid`.
     pub sessions: Box<dyn SessionStore>,
+    /// Which users authorized which clients before (Apple's `user` field, Google's first-consent refresh
+    /// token).
+    #[allow(dead_code)] // read by the Apple and Google personas being written
+    pub consents: Consents,
     /// Usernames that the next authorization requests complete as, without the page (tests, scripts).
     pub next_logins: Mutex<std::collections::VecDeque<String>>,
     /// The time source of every expiry decision.
@@ -240,6 +245,7 @@ impl AppState {
             refresh: stores.refresh,
             pending: stores.pending,
             sessions: stores.sessions,
+            consents: Consents::default(),
             next_logins: Mutex::new(Default::default()),
             clock,
             templates: crate::pages::templates(),
@@ -390,7 +396,9 @@ impl AppState {
             .unwrap_or(self.config.access_token_ttl);
         // WeChat always hands out a refresh token; GitHub only with expiring tokens (a client lifetime).
         let refreshes = match persona {
-            Persona::Oidc => client.grant_types.contains(&GrantType::RefreshToken),
+            Persona::Oidc | Persona::Entra | Persona::Apple | Persona::Google => {
+                client.grant_types.contains(&GrantType::RefreshToken)
+            }
             Persona::Wechat => true,
             Persona::Github => client.access_token_ttl.is_some(),
         };

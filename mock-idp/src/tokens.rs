@@ -103,6 +103,9 @@ pub struct Issue<'a> {
     pub refresh_ttl: Option<u64>,
     /// Tokens minted without a browser ([`mint`]): their extra claims and lifetime.
     pub minted: Option<&'a MintRequest>,
+    /// What the authorization request asked that only the persona reads (`None`: plain OpenID Connect,
+    /// or no authorization request behind the tokens).
+    pub persona: Option<&'a crate::model::PersonaRequest>,
 }
 
 /// How an access token looks.
@@ -249,6 +252,16 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             for (k, v) in user_claims(user, what.scope, &state.issuer) {
                 claims.entry(k).or_insert(v);
             }
+        }
+        if state.config.persona != crate::model::Persona::Oidc {
+            let of = crate::quirks::IdTokenFor {
+                client: what.client,
+                user: what.user,
+                scope: what.scope,
+                asked: what.persona,
+                refreshed: what.refreshed,
+            };
+            crate::quirks::id_token_claims(state, of, &mut claims);
         }
         if let Some(minted) = what.minted {
             claims.extend(minted.claims.clone());
@@ -485,7 +498,7 @@ pub fn mint_offline(config: crate::Config, request: &MintRequest) -> Result<Valu
 /// id_token with `openid`); no refresh token, as there is no grant behind them. They verify against the
 /// provider's JWKS and work at its userinfo, like a login's.
 pub fn mint(state: &AppState, request: &MintRequest) -> Result<Value, MintError> {
-    if state.config.persona != crate::Persona::Oidc {
+    if !state.config.persona.is_openid() {
         return Err(mint_error(
             "tenant",
             format!(
@@ -559,6 +572,7 @@ pub fn mint(state: &AppState, request: &MintRequest) -> Result<Value, MintError>
             access_ttl: None,
             refresh_ttl: None,
             minted: Some(request),
+            persona: None,
         },
     )
     .map(|issued| issued.body)

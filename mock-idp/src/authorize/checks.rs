@@ -216,5 +216,6 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
         response_mode,
         prompt_none,
         reauthenticate: get("max_age").as_deref() == Some("0"),
+        persona: None,
     })
 }

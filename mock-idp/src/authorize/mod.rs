@@ -70,10 +70,29 @@ pub async fn authorize(
     peer: PeerAddr,
     headers: HeaderMap,
 ) -> Response {
-    let request = match checks::check(&state, query.as_deref().unwrap_or("")) {
+    authorize_as(
+        &state,
+        query.as_deref().unwrap_or(""),
+        peer,
+        &headers,
+        |_| Ok(None),
+    )
+}
+
+/// The OpenID authorization endpoint for an OpenID persona (`entra`, `apple`, `google`): the same checks
+/// in the same order, then `persona` reads what only it reads from the checked request (or refuses it,
+/// by redirect: the client and redirect URI are trusted by then) before the login completes or shows.
+pub(crate) fn authorize_as(
+    state: &AppState,
+    query: &str,
+    peer: PeerAddr,
+    headers: &HeaderMap,
+    persona: impl FnOnce(&AuthRequest) -> Result<Option<Box<crate::model::PersonaRequest>>, OAuthError>,
+) -> Response {
+    let mut request = match checks::check(state, query) {
         Ok(request) => request,
         Err(checks::Rejection::Page { error, description }) => {
-            return error_page(&state, StatusCode::BAD_REQUEST, error, description);
+            return error_page(state, StatusCode::BAD_REQUEST, error, description);
         }
         Err(checks::Rejection::Redirect {
             redirect_uri,
@@ -81,10 +100,22 @@ pub async fn authorize(
             error,
             mode,
         }) => {
-            return redirect_error(&state, &redirect_uri, mode, st.as_deref(), &error);
+            return redirect_error(state, &redirect_uri, mode, st.as_deref(), &error);
         }
     };
-    complete_or_show(&state, request, peer, &headers)
+    match persona(&request) {
+        Ok(asked) => request.persona = asked,
+        Err(error) => {
+            return redirect_error(
+                state,
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+                &error,
+            );
+        }
+    }
+    complete_or_show(state, request, peer, headers)
 }
 
 /// A checked request, completed headlessly (a queued next login, or `login_hint` when enabled) or shown
@@ -253,6 +284,7 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
         auth_time: now,
         code_challenge: request.code_challenge.clone(),
         expires_at,
+        persona: request.persona.clone(),
     };
     // A login for a back-channel client is kept as a session (its sid is the grant id), so that logout can
     // tell the client (Back-Channel Logout 1.0 §2.7). Other clients' logins cost nothing here.
@@ -294,8 +326,18 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));
     }
-    if state.config.persona == Persona::Oidc {
-        params.push(("iss", state.issuer.clone()));
+    match state.config.persona {
+        Persona::Oidc => params.push(("iss", state.issuer.clone())),
+        Persona::Wechat | Persona::Github => {}
+        Persona::Entra | Persona::Apple | Persona::Google => {
+            let of = crate::quirks::AuthorizedFor {
+                client_id: &request.client_id,
+                user,
+                scope: &request.scope,
+                asked: request.persona.as_deref(),
+            };
+            crate::quirks::authorization_params(state, of, &mut params);
+        }
     }
     let faults = state.faults.take(
         Point::Authorize,

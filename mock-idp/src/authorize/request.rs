@@ -40,4 +40,6 @@ pub struct AuthRequest {
     pub prompt_none: bool,
     /// `max_age=0`: the user must authenticate again, so a `prompt=none` request cannot be completed.
     pub reauthenticate: bool,
+    /// What only the provider's persona reads (`None` for plain OpenID Connect).
+    pub persona: Option<Box<crate::model::PersonaRequest>>,
 }

@@ -79,6 +79,7 @@ pub fn exchange(
             access_ttl: None,
             refresh_ttl: None,
             minted: None,
+            persona: None,
         },
     )
 }

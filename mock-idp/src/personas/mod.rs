@@ -5,8 +5,11 @@
 //! redirect URI), token store, faults, request log and login page apply: this module holds the operations
 //! the fronts share, each front (`wechat.rs`, `github.rs`) only translates its wire format.
 
+pub mod apple;
 pub mod avatars;
+pub mod entra;
 pub mod github;
+pub mod google;
 pub mod wechat;
 
 use axum::{
@@ -90,6 +93,7 @@ pub fn authorize(
         response_mode: Default::default(),
         prompt_none: false,
         reauthenticate: false,
+        persona: None,
     };
     complete_or_show(state, request, peer, headers)
 }
@@ -220,6 +224,7 @@ pub fn refresh_tokens(
             access_ttl: rules.access_ttl,
             refresh_ttl: rules.refresh_ttl,
             minted: None,
+            persona: None,
         },
     )
     .map_err(|_| RefreshError::Unavailable)?;

@@ -26,6 +26,8 @@ pub struct AuthorizationCode {
     pub code_challenge: Option<String>,
     /// Unix seconds after which the code is dead.
     pub expires_at: u64,
+    /// What the request asked that only its persona reads (`None` for plain OpenID Connect).
+    pub persona: Option<Box<crate::model::PersonaRequest>>,
 }
 
 /// The outcome of presenting a code at the token endpoint.
@@ -174,6 +176,7 @@ mod tests {
             auth_time: 0,
             code_challenge: None,
             expires_at,
+            persona: None,
         }
     }
 

@@ -12,6 +12,7 @@
 //! plain mutex is both cheaper and enough to make "check and mark" steps atomic.
 
 mod codes;
+mod consents;
 mod fair;
 mod pending;
 mod refresh;
@@ -21,6 +22,8 @@ mod tokens;
 
 pub use crate::error::StoreFull;
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
+#[allow(unused_imports)] // MAX_CONSENTS: for the bounds page and the personas being written
+pub(crate) use consents::{Consents, MAX_CONSENTS};
 pub(crate) use fair::{FairMap, Owner};
 pub use pending::{MemoryPendingStore, PENDING_TTL, Pending, PendingStore};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};

@@ -1,0 +1,77 @@
+//! The Google persona: Google's OpenID Connect for web server applications, as "OpenID Connect" and
+//! "Using OAuth 2.0 for Web Server Applications" document it:
+//!
+//! - `GET /.well-known/openid-configuration` (issuer: the provider's base, as `https://accounts.google.com`).
+//! - `GET /o/oauth2/v2/auth` (`hd`, `access_type`, `prompt=consent`), `POST /token`, `GET /v1/userinfo`,
+//!   `GET /oauth2/v3/certs`, `POST /revoke`.
+//!
+//! Its departures in the tokens are in `quirks/google.rs`.
+
+use axum::{
+    Router,
+    extract::{RawQuery, State},
+    http::HeaderMap,
+    response::Response,
+    routing::{get, post},
+};
+
+use crate::{
+    authorize, conn::PeerAddr, discovery, discovery::Endpoints, faults::Point, grants, resource,
+    state::AppState,
+};
+
+/// The Google persona's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/o/oauth2/v2/auth", get(authorize))
+        .route(
+            "/token",
+            post(grants::token).fallback(grants::token_wrong_method),
+        )
+        .route(
+            "/v1/userinfo",
+            get(resource::userinfo).post(resource::userinfo),
+        )
+        .route("/oauth2/v3/certs", get(discovery::jwks))
+        .route("/revoke", post(resource::revoke))
+}
+
+/// Where Google serves its endpoints.
+fn endpoints() -> Endpoints {
+    Endpoints {
+        authorization: "/o/oauth2/v2/auth".into(),
+        token: "/token".into(),
+        userinfo: Some("/v1/userinfo".into()),
+        jwks: "/oauth2/v3/certs".into(),
+        revocation: Some("/revoke".into()),
+        introspection: None,
+        end_session: None,
+    }
+}
+
+/// `GET /.well-known/openid-configuration`.
+async fn openid_configuration(State(state): State<AppState>) -> Response {
+    let faults = state.faults.take(Point::Discovery, Default::default());
+    let doc = discovery::metadata_at(&state, &state.issuer, &endpoints());
+    crate::faults::spoil::discovery(&faults, doc)
+}
+
+/// `GET /o/oauth2/v2/auth`.
+async fn authorize(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    peer: PeerAddr,
+    headers: HeaderMap,
+) -> Response {
+    authorize::authorize_as(
+        &state,
+        query.as_deref().unwrap_or(""),
+        peer,
+        &headers,
+        |_| Ok(None),
+    )
+}

@@ -1,0 +1,78 @@
+#![allow(dead_code)] // the fields and functions the three persona files are being written against
+//! The documented departures of the OpenID personas (`entra`, `apple`, `google`) from the OpenID core,
+//! called by the core at fixed points; each point is a no-op for `oidc` (and never reached by WeChat or
+//! GitHub, which issue no id_tokens). One file per provider holds its departures; the persona's routes and
+//! wire format are in `personas/`.
+//!
+//! The points:
+//! - [`id_token_claims`]: after the standard and user claims of an id_token, before minted claims and
+//!   faults (`tokens::issue`).
+//! - [`authorization_params`]: the parameters of a successful authorization response, after `code` and
+//!   `state` (`authorize::issue_code`).
+
+pub(crate) mod apple;
+pub(crate) mod entra;
+pub(crate) mod google;
+
+use serde_json::{Map, Value};
+
+use crate::{
+    model::{Persona, PersonaRequest, UserConfig},
+    state::{AppState, RegisteredClient},
+};
+
+/// What an id_token is being issued for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdTokenFor<'a> {
+    /// The client it is issued to.
+    pub client: &'a RegisteredClient,
+    /// The user, when there is one.
+    pub user: Option<&'a UserConfig>,
+    /// Granted scopes.
+    pub scope: &'a [String],
+    /// What the authorization request asked that only the persona reads.
+    pub asked: Option<&'a PersonaRequest>,
+    /// Whether this is a refresh grant's id_token.
+    pub refreshed: bool,
+}
+
+/// Shapes an id_token's claims as the persona's provider does.
+pub(crate) fn id_token_claims(
+    state: &AppState,
+    of: IdTokenFor<'_>,
+    claims: &mut Map<String, Value>,
+) {
+    match state.config.persona {
+        Persona::Entra => entra::id_token_claims(state, of, claims),
+        Persona::Apple => apple::id_token_claims(state, of, claims),
+        Persona::Google => google::id_token_claims(state, of, claims),
+        Persona::Oidc | Persona::Wechat | Persona::Github => {}
+    }
+}
+
+/// What a successful authorization response carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthorizedFor<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The user who signed in.
+    pub user: &'a UserConfig,
+    /// Granted scopes.
+    pub scope: &'a [String],
+    /// What the request asked that only the persona reads.
+    pub asked: Option<&'a PersonaRequest>,
+}
+
+/// Adds the persona's own parameters to a successful authorization response.
+pub(crate) fn authorization_params(
+    state: &AppState,
+    of: AuthorizedFor<'_>,
+    params: &mut Vec<(&'static str, String)>,
+) {
+    match state.config.persona {
+        Persona::Entra => entra::authorization_params(state, of, params),
+        Persona::Apple => apple::authorization_params(state, of, params),
+        Persona::Google => google::authorization_params(state, of, params),
+        Persona::Oidc | Persona::Wechat | Persona::Github => {}
+    }
+}
