@@ -40,19 +40,26 @@ use crate::{
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
+            "/{directory}/v2.0/.well-known/openid-configuration",
             get(openid_configuration),
         )
-        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
+        .route("/{directory}/oauth2/v2.0/authorize", get(authorize))
         .route(
-            "/{tenant}/oauth2/v2.0/token",
+            "/{directory}/oauth2/v2.0/token",
             post(token).fallback(grants::token_wrong_method),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
+        .route("/{directory}/discovery/v2.0/keys", get(discovery::jwks))
         .route(
             "/oidc/userinfo",
             get(resource::userinfo).post(resource::userinfo),
         )
+}
+
+/// The `{directory}` segment (Entra's tenant), read by name: under a mock-idp tenant (`/t/{tenant}/…`)
+/// the outer route's parameters come along, so the inner one needs a name of its own.
+#[derive(Debug, serde::Deserialize)]
+struct TenantPath {
+    directory: String,
 }
 
 /// The multi-tenant path segments, whose discovery names the templated issuer.
@@ -100,7 +107,7 @@ fn tenant_not_found(error: &str) -> Response {
 /// `POST /{tenant}/oauth2/v2.0/token`: the OpenID token endpoint under a known tenant segment.
 async fn token(
     state: State<AppState>,
-    Path(tenant): Path<String>,
+    Path(TenantPath { directory: tenant }): Path<TenantPath>,
     peer: PeerAddr,
     headers: HeaderMap,
     query: RawQuery,
@@ -128,24 +135,54 @@ fn endpoints(tenant: &str) -> Endpoints {
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 async fn openid_configuration(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    Path(TenantPath { directory: tenant }): Path<TenantPath>,
 ) -> Response {
     if !known_tenant(&tenant) {
         return tenant_not_found("invalid_tenant");
     }
     let faults = state.faults.take(Point::Discovery, Default::default());
-    let doc = discovery::metadata_at(
+    let mut doc = discovery::metadata_at(
         &state,
         &issuer_of_path(&state, &tenant),
         &endpoints(&tenant),
     );
+    // As Microsoft's document: no RFC 9207 `iss` in the authorization response, no back-channel
+    // logout, pairwise subjects, and the tenant claims.
+    if let Some(map) = doc.as_object_mut() {
+        for k in [
+            "authorization_response_iss_parameter_supported",
+            "backchannel_logout_supported",
+            "backchannel_logout_session_supported",
+        ] {
+            map.remove(k);
+        }
+        map.insert("subject_types_supported".into(), json!(["pairwise"]));
+        map.insert(
+            "claims_supported".into(),
+            json!([
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "name",
+                "preferred_username",
+                "email",
+                "tid",
+                "oid",
+                "ver"
+            ]),
+        );
+    }
     crate::faults::spoil::discovery(&faults, doc)
 }
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`: the OpenID checks, remembering the tenant segment.
 async fn authorize(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    Path(TenantPath { directory: tenant }): Path<TenantPath>,
     RawQuery(query): RawQuery,
     peer: PeerAddr,
     headers: HeaderMap,

@@ -123,6 +123,11 @@ async fn discovery_names_the_templated_issuer_at_multi_tenant_paths_and_the_tena
         .await
         .json();
     assert_eq!(doc["issuer"], json!(format!("{base}/{CONTOSO}/v2.0")));
+    assert!(
+        doc.get("authorization_response_iss_parameter_supported")
+            .is_none()
+    );
+    assert_eq!(doc["subject_types_supported"], json!(["pairwise"]));
     let keys = t.entra_get("/common/discovery/v2.0/keys").await;
     assert_eq!(keys.status, StatusCode::OK);
     assert!(!keys.json()["keys"].as_array().expect("keys").is_empty());
@@ -308,4 +313,42 @@ async fn tenant_and_object_ids_must_be_guids_on_every_surface() {
     .await;
     assert!(good.status.is_success(), "{}", good.body);
     assert_eq!(idp.user("d").and_then(|u| u.tid).as_deref(), Some(CONTOSO));
+}
+
+#[tokio::test]
+async fn a_mock_idp_tenant_can_be_entra() {
+    let t = spawn_idp().await;
+    let tenant = t
+        .idp
+        .create_tenant(
+            Some("entra"),
+            Some(Config {
+                persona: Persona::Entra,
+                issuer: None,
+                ..Config::builtin()
+            }),
+        )
+        .expect("tenant");
+    let doc = read(
+        t.http
+            .get(tenant.url("/organizations/v2.0/.well-known/openid-configuration"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(doc.status, StatusCode::OK, "{}", doc.body);
+    assert_eq!(
+        doc.json()["issuer"],
+        json!(format!("{}/{{tenantid}}/v2.0", tenant.issuer()))
+    );
+    let bad = read(
+        t.http
+            .get(tenant.url("/nope/v2.0/.well-known/openid-configuration"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(bad.error(), "invalid_tenant");
 }
