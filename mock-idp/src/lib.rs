@@ -145,6 +145,10 @@ pub use model::{
     SigningAlg, UserConfig,
 };
 pub use personas::{github_id, github_login, wechat_openid};
+pub use quirks::entra::{
+    CONSUMER_TENANT as ENTRA_CONSUMER_TENANT, DEFAULT_TENANT as ENTRA_DEFAULT_TENANT,
+    FOREIGN_TENANT as ENTRA_FOREIGN_TENANT, entra_oid, entra_sub, entra_tid,
+};
 pub use requests::{Note, RequestRecord, fingerprint};
 pub use server::{MockIdp, Server, StartError};
 pub use state::MAX_NEXT_LOGINS;

@@ -499,6 +499,16 @@ impl ClientConfig {
     }
 }
 
+/// Whether `s` is a GUID in its 8-4-4-4-12 hexadecimal form (Entra's tenant and object ids).
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// A user who can log in.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -549,6 +559,15 @@ pub struct UserConfig {
     /// GitHub persona: the `login` (renamable, so never an identity); the username when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github_login: Option<String>,
+    // Entra persona
+    /// Entra persona: the directory tenant (a GUID) the user belongs to; the provider's default tenant
+    /// (`5e1f0c2a-7d3b-4c8e-9a61-2f4b8d0e3c71`) when absent. Personal Microsoft accounts belong to
+    /// `9188040d-6c67-4c5b-b112-36a304b66dad`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    /// Entra persona: the object id (a GUID), stable within the tenant; derived from `sub` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oid: Option<String>,
 }
 
 impl UserConfig {
@@ -572,6 +591,16 @@ impl UserConfig {
                 format!("{field}.sub"),
                 "must be 1 to 255 characters (Core §2)",
             ));
+        }
+        for (name, value) in [("tid", &self.tid), ("oid", &self.oid)] {
+            if let Some(v) = value
+                && !is_guid(v)
+            {
+                return Err(invalid(
+                    format!("{field}.{name}"),
+                    "must be a GUID (8-4-4-4-12 hexadecimal digits)",
+                ));
+            }
         }
         Ok(())
     }

@@ -282,6 +282,16 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             }
         }
         let faults = state.faults.take(Point::IdToken, context);
+        if state.config.persona != crate::model::Persona::Oidc && !faults.is_empty() {
+            let of = crate::quirks::IdTokenFor {
+                client: what.client,
+                user: what.user,
+                scope: what.scope,
+                asked: what.persona,
+                refreshed: what.refreshed,
+            };
+            crate::quirks::spoil_id_token(state, of, &faults, &mut claims);
+        }
         let macs = spoil::ClientMacs {
             id_token: what.client.id_token_mac(),
             secret: what.client.secret_mac(),

@@ -270,15 +270,34 @@ pub enum ProviderKind {
         /// Scopes (`read:user` by default).
         scopes: Vec<String>,
     },
+    // Entra kind
+    /// Microsoft Entra ID (v2.0 endpoints): OpenID Connect whose issuer is checked against the token's
+    /// tenant (CONFORMANCE ENTRA-ISSUER, ENTRA-TENANT, ENTRA-V1-ISSUER, ENTRA-IDENTITY-KEY).
+    Entra {
+        /// Where the tenant paths are (`https://login.microsoftonline.com`).
+        base: url::Url,
+        /// The path tenant the app signs in at: `common`, `organizations`, `consumers` or a tenant GUID.
+        tenant: String,
+        /// Our application (client) id.
+        client_id: String,
+        /// Our client secret (client_secret_basic).
+        client_secret: Secret,
+        /// Scopes; `openid` is always included.
+        scopes: Vec<String>,
+        /// The tenants (GUIDs, lower case) whose users may log in; `None`: every tenant
+        /// (`multi_tenant = true`).
+        allowed_tenants: Option<Vec<String>>,
+    },
 }
 
 impl ProviderKind {
-    /// `oidc`, `wechat` or `github`.
+    /// `oidc`, `wechat`, `github` or `entra`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ProviderKind::Oidc { .. } => "oidc",
             ProviderKind::Wechat { .. } => "wechat",
             ProviderKind::Github { .. } => "github",
+            ProviderKind::Entra { .. } => "entra",
         }
     }
 }
@@ -302,6 +321,35 @@ struct RawProvider {
     unknown_user_policy: Option<String>,
     userinfo_signed_response_alg: Option<String>,
     id_token_signed_response_alg: Option<String>,
+    // Entra kind
+    /// The path tenant (`common`, `organizations`, `consumers` or a GUID).
+    tenant: Option<String>,
+    /// Tenant GUIDs, as a list or one string separated by spaces or commas.
+    allowed_tenants: Option<StringList>,
+    /// Every tenant may log in (ENTRA-TENANT's "multi-tenant by explicit policy").
+    multi_tenant: Option<bool>,
+}
+
+/// A list of strings written as a TOML array or as one string separated by spaces or commas.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringList {
+    /// `["a", "b"]`.
+    List(Vec<String>),
+    /// `"a b"` or `"a,b"`.
+    Text(String),
+}
+
+impl StringList {
+    fn items(&self) -> Vec<String> {
+        match self {
+            StringList::List(l) => l.iter().map(|s| s.trim().to_owned()).collect::<Vec<_>>(),
+            StringList::Text(t) => t.split([' ', ',']).map(str::to_owned).collect(),
+        }
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect()
+    }
 }
 
 /// `userinfo_signed_response_alg`: `RS256` or `ES256` (what the id_token checks verify too); empty means
@@ -389,10 +437,81 @@ fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> 
             api_base: base("api_url", raw.api_url.clone(), "https://api.github.com")?,
             scopes: scopes("read:user"),
         },
+        "entra" => {
+            let mut scopes = scopes("openid profile email");
+            if !scopes.iter().any(|s| s == "openid") {
+                scopes.insert(0, "openid".into());
+            }
+            let tenant = need("tenant", raw.tenant.clone())?.to_ascii_lowercase();
+            let multi_path = ["common", "organizations", "consumers"].contains(&tenant.as_str());
+            if !multi_path && !crate::oidc::is_guid(&tenant) {
+                return Err(invalid(
+                    F,
+                    format!(
+                        "provider {name:?}: `tenant` must be common, organizations, consumers or a tenant GUID"
+                    ),
+                ));
+            }
+            let listed: Vec<String> = raw
+                .allowed_tenants
+                .as_ref()
+                .map(StringList::items)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| t.to_ascii_lowercase())
+                .collect();
+            if let Some(bad) = listed.iter().find(|t| !crate::oidc::is_guid(t)) {
+                return Err(invalid(
+                    F,
+                    format!("provider {name:?}: `allowed_tenants`: {bad:?} is not a tenant GUID"),
+                ));
+            }
+            let multi = raw.multi_tenant.unwrap_or(false);
+            let allowed_tenants = match (multi, listed.is_empty(), multi_path) {
+                (true, true, true) => None,
+                (true, _, false) => {
+                    return Err(invalid(
+                        F,
+                        format!(
+                            "provider {name:?}: `multi_tenant` needs a multi-tenant `tenant` (common, organizations or consumers)"
+                        ),
+                    ));
+                }
+                (true, false, true) => {
+                    return Err(invalid(
+                        F,
+                        format!(
+                            "provider {name:?}: `multi_tenant = true` and `allowed_tenants` exclude each other"
+                        ),
+                    ));
+                }
+                // A tenant GUID path admits its own tenant unless told otherwise.
+                (false, true, false) => Some(vec![tenant.clone()]),
+                (false, true, true) => {
+                    return Err(invalid(
+                        F,
+                        format!(
+                            "provider {name:?}: `allowed_tenants` is required at a multi-tenant `tenant` unless `multi_tenant = true`"
+                        ),
+                    ));
+                }
+                (false, false, _) => Some(listed),
+            };
+            ProviderKind::Entra {
+                base: base("base_url", None, "https://login.microsoftonline.com")?,
+                tenant,
+                client_id: need("client_id", raw.client_id.clone())?,
+                client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
+                scopes,
+                allowed_tenants,
+            }
+        }
         other => {
             return Err(invalid(
                 F,
-                format!("provider {name:?}: kind `{other}` is not one of oidc, wechat, github"),
+                format!(
+                    "provider {name:?}: kind `{other}` is not one of oidc, wechat, github, entra"
+                ),
             ));
         }
     };
@@ -1061,6 +1180,58 @@ base_url = "http://127.0.0.1:9002"
         let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
         let _ = std::fs::remove_file(&dir);
         assert!(err.to_string().contains("32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn an_entra_provider_needs_a_tenant_allow_list_unless_multi_tenant() {
+        let file = std::env::temp_dir().join(format!("rc-entra-{}.toml", std::process::id()));
+        let load = |extra: &str| {
+            std::fs::write(
+                &file,
+                format!(
+                    "[[providers]]\nname = \"Microsoft\"\nkind = \"entra\"\n\
+                     client_id = \"app\"\nclient_secret = \"s\"\n{extra}"
+                ),
+            )
+            .expect("write");
+            Settings::load_from(Some(&file), env(&[]))
+        };
+        const T: &str = "11111111-2222-4333-8444-555555555555";
+        let cases = [
+            ("", "`tenant`"),
+            ("tenant = \"contoso.com\"\n", "tenant GUID"),
+            ("tenant = \"common\"\n", "`allowed_tenants` is required"),
+            (
+                "tenant = \"common\"\nallowed_tenants = [\"contoso\"]\n",
+                "not a tenant GUID",
+            ),
+            (
+                &format!("tenant = \"{T}\"\nmulti_tenant = true\n"),
+                "needs a multi-tenant",
+            ),
+        ];
+        for (extra, named) in cases {
+            let err = load(extra).expect_err(extra);
+            assert!(err.to_string().contains(named), "{extra}: {err}");
+        }
+        let allowed = |s: &Settings| match &s.providers[0].kind {
+            ProviderKind::Entra {
+                allowed_tenants, ..
+            } => allowed_tenants.clone(),
+            other => panic!("{other:?}"),
+        };
+        let s = load(&format!(
+            "tenant = \"organizations\"\nallowed_tenants = \"{}\"\nbase_url = \"http://127.0.0.1:9000/t/entra\"\n",
+            T.to_uppercase()
+        ))
+        .expect("parses");
+        assert_eq!(allowed(&s), Some(vec![T.to_owned()]));
+        let s = load("tenant = \"common\"\nmulti_tenant = true\n").expect("parses");
+        assert_eq!(allowed(&s), None);
+        let s = load(&format!("tenant = \"{T}\"\n")).expect("parses");
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(allowed(&s), Some(vec![T.to_owned()]));
+        assert_eq!(s.providers[0].kind.as_str(), "entra");
     }
 
     #[test]

@@ -177,6 +177,76 @@ pub struct IdTokenClaims {
     pub picture: Option<String>,
     /// The provider's session id (Back-Channel Logout 1.0 §2.1).
     pub sid: Option<String>,
+    /// Microsoft Entra ID: the directory tenant (a GUID) the token comes from.
+    pub tid: Option<String>,
+}
+
+/// How a Microsoft Entra ID provider's issuer and tenant are checked (CONFORMANCE ENTRA-ISSUER,
+/// ENTRA-TENANT, ENTRA-V1-ISSUER). The token's `tid` is put into `template` and the result compared
+/// exactly with `iss`; then `tid` must be on `allowed_tenants` unless that is `None` (multi-tenant by
+/// explicit policy). v1 issuers are refused.
+#[derive(Clone, Debug)]
+pub struct EntraPolicy {
+    /// Where the discovery document is: `{base}/{path tenant}/v2.0/.well-known/openid-configuration`.
+    pub discovery_url: String,
+    /// `{base}/{tenantid}/v2.0`, with the literal placeholder.
+    pub template: String,
+    /// The tenants (GUIDs, lower case) whose users may log in; `None`: every tenant.
+    pub allowed_tenants: Option<Vec<String>>,
+}
+
+/// The literal placeholder of Entra's templated issuer.
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// Whether `s` is a GUID in its 8-4-4-4-12 hexadecimal form.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl EntraPolicy {
+    /// The issuer of an id_token with these `iss` and `tid`, once the tenant is checked: the template
+    /// with `tid` put in must equal `iss` exactly, and `tid` must be allowed.
+    pub fn check(&self, iss: Option<&str>, tid: Option<&str>) -> Result<String, ApiError> {
+        let reject = |why: &str| ApiError::InvalidIdToken(why.to_owned());
+        let tid = tid
+            .filter(|t| is_guid(t))
+            .ok_or_else(|| reject("missing or malformed tid"))?;
+        let expected = self.template.replace(TENANT_PLACEHOLDER, tid);
+        let iss = iss.ok_or_else(|| reject("wrong or missing iss"))?;
+        if iss != expected {
+            let v1 = self
+                .template
+                .replace(&format!("{TENANT_PLACEHOLDER}/v2.0"), &format!("{tid}/"));
+            if iss == v1 || iss.starts_with("https://sts.windows.net/") {
+                return Err(reject(
+                    "a v1 issuer: this app accepts v2.0 id_tokens only (ENTRA-V1-ISSUER)",
+                ));
+            }
+            return Err(reject("iss is not the issuer of the token's tid"));
+        }
+        if let Some(allowed) = &self.allowed_tenants
+            && !allowed.iter().any(|a| a.eq_ignore_ascii_case(tid))
+        {
+            return Err(reject("the token's tenant is not allowed"));
+        }
+        Ok(expected)
+    }
+
+    /// Whether identities named `namespace` come from this provider: an issuer of the template.
+    pub fn owns(&self, namespace: &str) -> bool {
+        let Some((head, tail)) = self.template.split_once(TENANT_PLACEHOLDER) else {
+            return false;
+        };
+        namespace
+            .strip_prefix(head)
+            .and_then(|rest| rest.strip_suffix(tail))
+            .is_some_and(is_guid)
+    }
 }
 
 /// The outcome of a fully verified login: who the provider says this is.
@@ -299,6 +369,8 @@ pub struct Provider {
     discovery: Mutex<Option<Arc<Discovery>>>,
     /// The last fetched JWKS (keys that did not parse are dropped).
     jwks: Mutex<Option<Arc<Vec<Jwk>>>>,
+    /// Microsoft Entra ID: the issuer template and tenant allow-list; `None` for plain OpenID Connect.
+    entra: Option<EntraPolicy>,
 }
 
 /// Our client's registration at one `[[providers]]` OpenID provider.
@@ -333,6 +405,24 @@ impl Provider {
         own.client_secret = registration.client_secret.clone();
         own.scopes = registration.scopes.to_vec();
         Self::new(&own, clock)
+    }
+
+    /// The client of a Microsoft Entra ID `[[providers]]` entry: `registration.issuer` is the issuer its
+    /// discovery names (the template at `common` and `organizations`), `policy` how tokens are checked.
+    pub fn for_entra(
+        settings: &Settings,
+        registration: &Registration<'_>,
+        policy: EntraPolicy,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let mut provider = Self::for_provider(settings, registration, clock)?;
+        provider.entra = Some(policy);
+        Ok(provider)
+    }
+
+    /// The Entra policy, for an Entra provider.
+    pub fn entra(&self) -> Option<&EntraPolicy> {
+        self.entra.as_ref()
     }
 
     /// A provider client from settings. Nothing is fetched yet.
@@ -373,6 +463,7 @@ impl Provider {
             clock,
             discovery: Mutex::new(None),
             jwks: Mutex::new(None),
+            entra: None,
         })
     }
 
@@ -409,10 +500,13 @@ impl Provider {
         if let Some(d) = cached.as_ref() {
             return Ok(d.clone());
         }
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.issuer.trim_end_matches('/')
-        );
+        let url = match &self.entra {
+            Some(entra) => entra.discovery_url.clone(),
+            None => format!(
+                "{}/.well-known/openid-configuration",
+                self.issuer.trim_end_matches('/')
+            ),
+        };
         let doc: Discovery = self.get_json(&url).await?;
         if doc.issuer != self.issuer {
             tracing::warn!(expected = %self.issuer, got = %doc.issuer, "discovery issuer mismatch");
@@ -851,9 +945,13 @@ impl Provider {
             .map_err(|e| ApiError::InvalidIdToken(format!("signature: {e}")))?
             .claims;
 
-        if claims.iss.as_deref() != Some(self.issuer.as_str()) {
-            return Err(reject("wrong or missing iss"));
-        }
+        let issuer = match &self.entra {
+            Some(entra) => entra.check(claims.iss.as_deref(), claims.tid.as_deref())?,
+            None if claims.iss.as_deref() != Some(self.issuer.as_str()) => {
+                return Err(reject("wrong or missing iss"));
+            }
+            None => self.issuer.clone(),
+        };
         match &claims.aud {
             Some(Audience::One(a)) if a == &self.client_id => {}
             // Every audience must be us: we trust no other party (Core §3.1.3.7 #3).
@@ -885,7 +983,7 @@ impl Provider {
             return Err(reject("wrong or missing nonce"));
         }
         Ok(VerifiedLogin {
-            issuer: self.issuer.clone(),
+            issuer,
             subject,
             name: claims.name,
             picture: claims.picture,
@@ -1099,5 +1197,61 @@ fn select_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: Algorithm) -> Option<
             let first = candidates.next()?;
             candidates.next().is_none().then_some(first)
         }
+    }
+}
+
+#[cfg(test)]
+mod entra_tests {
+    use super::*;
+
+    const A: &str = "11111111-2222-4333-8444-555555555555";
+    const B: &str = "0b7e6f3a-1c2d-4e5f-8a9b-c0d1e2f3a4b5";
+
+    fn policy(allowed: Option<&[&str]>) -> EntraPolicy {
+        EntraPolicy {
+            discovery_url: String::new(),
+            template: "https://login.example/{tenantid}/v2.0".into(),
+            allowed_tenants: allowed.map(|a| a.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    fn refused(r: Result<String, ApiError>) -> String {
+        match r {
+            Err(ApiError::InvalidIdToken(why)) => why,
+            other => panic!("accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_tid_is_put_into_the_template_and_compared_exactly() {
+        let p = policy(Some(&[A]));
+        let iss = |t: &str| format!("https://login.example/{t}/v2.0");
+        assert_eq!(p.check(Some(&iss(A)), Some(A)).expect("ok"), iss(A));
+        // Another tenant's issuer with this tid, or no tid: refused.
+        assert!(refused(p.check(Some(&iss(B)), Some(A))).contains("tid"));
+        assert!(refused(p.check(Some(&iss(A)), None)).contains("tid"));
+        assert!(refused(p.check(Some(&iss(A)), Some("{tenantid}"))).contains("tid"));
+        // By prefix, with a trailing slash, or the template itself: refused.
+        assert!(!refused(p.check(Some(&format!("{}/", iss(A))), Some(A))).is_empty());
+        assert!(
+            !refused(p.check(Some("https://login.example/{tenantid}/v2.0"), Some(A))).is_empty()
+        );
+        // The v1 forms are refused by name.
+        let v1 = refused(p.check(Some(&format!("https://login.example/{A}/")), Some(A)));
+        assert!(v1.contains("v1"), "{v1}");
+        let v1 = refused(p.check(Some(&format!("https://sts.windows.net/{A}/")), Some(A)));
+        assert!(v1.contains("v1"), "{v1}");
+    }
+
+    #[test]
+    fn only_allowed_tenants_log_in_unless_multi_tenant() {
+        let iss = |t: &str| format!("https://login.example/{t}/v2.0");
+        let listed = policy(Some(&[A]));
+        assert!(refused(listed.check(Some(&iss(B)), Some(B))).contains("not allowed"));
+        let any = policy(None);
+        assert_eq!(any.check(Some(&iss(B)), Some(B)).expect("ok"), iss(B));
+        // Multi-tenant still checks the issuer against the tid.
+        assert!(any.check(Some(&iss(A)), Some(B)).is_err());
+        assert!(any.owns(&iss(B)) && !any.owns("https://login.example/common/v2.0"));
     }
 }

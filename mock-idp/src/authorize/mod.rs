@@ -269,6 +269,26 @@ pub fn redirect_error(
 /// requested response mode.
 /// Armed `authorize.*` faults for this client and user spoil the redirect here (and only here).
 pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) -> Response {
+    if matches!(
+        state.config.persona,
+        Persona::Entra | Persona::Apple | Persona::Google
+    ) {
+        let of = crate::quirks::AuthorizedFor {
+            client_id: &request.client_id,
+            user,
+            scope: &request.scope,
+            asked: request.persona.as_deref(),
+        };
+        if let Some(error) = crate::quirks::refuse_login(state, of) {
+            return redirect_error(
+                state,
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+                &error,
+            );
+        }
+    }
     let sub = user.sub.as_str();
     // 256 bits from the OS CSPRNG: well above the 128 bits of RFC 6749 §10.10.
     let code = random_token(32);

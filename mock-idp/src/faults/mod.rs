@@ -246,6 +246,18 @@ pub enum Fault {
     /// `refresh.id_token_other_sub`: a refresh grant's id_token names another `sub` than the login's,
     /// another user's when there is one (`oidcc-client-test-refresh-token-invalid-sub`).
     RefreshIdTokenOtherSub,
+    // Entra persona
+    /// `entra.other_tenant`: a correctly signed id_token whose `iss` and `tid` are those of another
+    /// directory tenant (`quirks::entra::FOREIGN_TENANT`), one the client does not list (ENTRA-TENANT).
+    EntraOtherTenant,
+    /// `entra.tid_mismatch`: the id_token's `iss` names another tenant than its `tid` (ENTRA-ISSUER).
+    EntraTidMismatch,
+    /// `entra.v1_issuer`: `iss` is the v1-style issuer `{base}/{tid}/` (the stand-in for
+    /// `https://sts.windows.net/{tid}/`), a prefix of the v2 issuer (ENTRA-V1-ISSUER).
+    EntraV1Issuer,
+    /// `entra.email_of_other_tenant`: `email` is the address of a user of another tenant (the first such
+    /// user by username), as any tenant admin can set it (nOAuth, ENTRA-IDENTITY-KEY).
+    EntraEmailOfOtherTenant,
 }
 
 /// What the documentation says about one fault name.
@@ -437,6 +449,23 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "refresh.id_token_other_sub",
         "a refresh grant's id_token names another sub than the login's, another user's if any (validly signed)",
     ),
+    // Entra persona
+    info(
+        "entra.other_tenant",
+        "Entra: a correctly signed id_token whose iss and tid are another tenant's",
+    ),
+    info(
+        "entra.tid_mismatch",
+        "Entra: iss names another tenant than the token's tid",
+    ),
+    info(
+        "entra.v1_issuer",
+        "Entra: iss is the v1-style {base}/{tid}/ (stand-in for https://sts.windows.net/{tid}/)",
+    ),
+    info(
+        "entra.email_of_other_tenant",
+        "Entra: email is the address of a user of another tenant (nOAuth)",
+    ),
 ];
 
 /// A fault name or value that is not one of [`crate::FAULTS`].
@@ -584,6 +613,10 @@ impl Fault {
             "end_session.no_state" => Fault::EndSessionNoState,
             "refresh.id_token_other_iss" => Fault::RefreshIdTokenOtherIss,
             "refresh.id_token_other_sub" => Fault::RefreshIdTokenOtherSub,
+            "entra.other_tenant" => Fault::EntraOtherTenant,
+            "entra.tid_mismatch" => Fault::EntraTidMismatch,
+            "entra.v1_issuer" => Fault::EntraV1Issuer,
+            "entra.email_of_other_tenant" => Fault::EntraEmailOfOtherTenant,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -644,6 +677,10 @@ impl Fault {
             Fault::EndSessionNoState => "end_session.no_state",
             Fault::RefreshIdTokenOtherIss => "refresh.id_token_other_iss",
             Fault::RefreshIdTokenOtherSub => "refresh.id_token_other_sub",
+            Fault::EntraOtherTenant => "entra.other_tenant",
+            Fault::EntraTidMismatch => "entra.tid_mismatch",
+            Fault::EntraV1Issuer => "entra.v1_issuer",
+            Fault::EntraEmailOfOtherTenant => "entra.email_of_other_tenant",
         }
     }
 
@@ -669,6 +706,7 @@ impl Fault {
             Some("logout") => Point::Logout,
             Some("end_session") => Point::EndSession,
             Some("refresh") => Point::Refresh,
+            Some("entra") => Point::IdToken,
             _ => Point::Jwks,
         }
     }

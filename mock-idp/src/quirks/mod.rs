@@ -9,6 +9,9 @@
 //!   faults (`tokens::issue`).
 //! - [`authorization_params`]: the parameters of a successful authorization response, after `code` and
 //!   `state` (`authorize::issue_code`).
+//! - [`refuse_login`]: before a code is minted for a user (`authorize::issue_code`).
+//! - [`spoil_id_token`]: the persona's own id_token faults, after the claims (`tokens::issue`).
+//! - [`userinfo_claims`]: a userinfo answer's claims (`resource::userinfo`).
 
 pub(crate) mod apple;
 pub(crate) mod entra;
@@ -74,5 +77,46 @@ pub(crate) fn authorization_params(
         Persona::Apple => apple::authorization_params(state, of, params),
         Persona::Google => google::authorization_params(state, of, params),
         Persona::Oidc | Persona::Wechat | Persona::Github => {}
+    }
+}
+
+/// Refuses a login the persona's provider would not complete for this user (Entra: a user outside the
+/// path's tenant, AADSTS50020), sent to the client by redirect; `None`: go on.
+pub(crate) fn refuse_login(
+    state: &AppState,
+    of: AuthorizedFor<'_>,
+) -> Option<crate::error::OAuthError> {
+    match state.config.persona {
+        Persona::Entra => entra::refuse_login(state, of),
+        Persona::Apple | Persona::Google | Persona::Oidc | Persona::Wechat | Persona::Github => {
+            None
+        }
+    }
+}
+
+/// Applies the persona's own armed id_token faults (`entra.*`) after the standard and persona claims;
+/// the generic `id_token.*` faults are `faults::spoil::id_token`'s.
+pub(crate) fn spoil_id_token(
+    state: &AppState,
+    of: IdTokenFor<'_>,
+    faults: &[crate::faults::Fault],
+    claims: &mut Map<String, Value>,
+) {
+    match state.config.persona {
+        Persona::Entra => entra::spoil_id_token(state, of, faults, claims),
+        Persona::Apple | Persona::Google | Persona::Oidc | Persona::Wechat | Persona::Github => {}
+    }
+}
+
+/// Shapes a userinfo answer's claims as the persona's provider does (Entra: the pairwise `sub`).
+pub(crate) fn userinfo_claims(
+    state: &AppState,
+    client_id: Option<&str>,
+    user: &UserConfig,
+    body: &mut Map<String, Value>,
+) {
+    match state.config.persona {
+        Persona::Entra => entra::userinfo_claims(state, client_id, user, body),
+        Persona::Apple | Persona::Google | Persona::Oidc | Persona::Wechat | Persona::Github => {}
     }
 }

@@ -6,7 +6,10 @@
 //! - OpenID: (issuer, `sub`);
 //! - WeChat: (`wechat:{api}`, `unionid`) when the answer has one, else (`wechat:{api}#{appid}`, `openid`),
 //!   because an openid is only unique within one app;
-//! - GitHub: (`github:{api}`, the numeric `id`), never the renamable `login`.
+//! - GitHub: (`github:{api}`, the numeric `id`), never the renamable `login`;
+//! - Microsoft Entra ID: (`iss`, `sub`), where `iss` is the token's tenant's issuer (the template with its
+//!   `tid` put in), so one tenant's users are never another's; never `email`, `preferred_username` or
+//!   `oid` alone (CONFORMANCE ENTRA-IDENTITY-KEY).
 //!
 //! Never an email or a nickname (CONFORMANCE NP-IDENTITY-KEY, NP-NO-EMAIL-LINK).
 
@@ -53,6 +56,8 @@ pub enum Protocol {
     Wechat(wechat::Wechat),
     /// GitHub OAuth app.
     Github(github::Github),
+    /// Microsoft Entra ID: OpenID Connect with the tenant checks of [`crate::oidc::EntraPolicy`].
+    Entra(Arc<Provider>),
 }
 
 /// One configured provider.
@@ -73,6 +78,7 @@ impl ConfiguredProvider {
             Protocol::Oidc(_) => "oidc",
             Protocol::Wechat(_) => "wechat",
             Protocol::Github(_) => "github",
+            Protocol::Entra(_) => "entra",
         }
     }
 
@@ -82,6 +88,7 @@ impl ConfiguredProvider {
             Protocol::Oidc(p) => p.issuer() == namespace,
             Protocol::Wechat(w) => w.owns(namespace),
             Protocol::Github(g) => g.namespace() == namespace,
+            Protocol::Entra(p) => p.entra().is_some_and(|e| e.owns(namespace)),
         }
     }
 
@@ -93,7 +100,7 @@ impl ConfiguredProvider {
                 .map(|u| u.origin().ascii_serialization())
         };
         match &self.protocol {
-            Protocol::Oidc(p) => of(p.issuer()).into_iter().collect(),
+            Protocol::Oidc(p) | Protocol::Entra(p) => of(p.issuer()).into_iter().collect(),
             Protocol::Wechat(w) => w.origins(),
             Protocol::Github(g) => g.origins(),
         }
@@ -110,7 +117,7 @@ impl ConfiguredProvider {
         nonce: &str,
     ) -> Result<AuthorizationStart, ApiError> {
         match &self.protocol {
-            Protocol::Oidc(p) => p.authorization_url(state, nonce).await,
+            Protocol::Oidc(p) | Protocol::Entra(p) => p.authorization_url(state, nonce).await,
             Protocol::Wechat(w) => Ok(w.authorization_url(state)),
             Protocol::Github(g) => Ok(g.authorization_url(state)),
         }
@@ -124,7 +131,7 @@ impl ConfiguredProvider {
         nonce: &str,
     ) -> Result<ProviderLogin, ApiError> {
         match &self.protocol {
-            Protocol::Oidc(p) => {
+            Protocol::Oidc(p) | Protocol::Entra(p) => {
                 let login = p.exchange_and_verify(code, pkce_verifier, nonce).await?;
                 Ok(ProviderLogin {
                     namespace: login.issuer,
@@ -243,6 +250,43 @@ impl Providers {
                 redirect_uri,
                 http: http()?,
             }),
+            ProviderKind::Entra {
+                base,
+                tenant,
+                client_id,
+                client_secret,
+                scopes,
+                allowed_tenants,
+            } => {
+                let root = self::base(&base);
+                let template = format!("{root}/{}/v2.0", crate::oidc::TENANT_PLACEHOLDER);
+                // What discovery names: the template at common and organizations, the tenant's own
+                // issuer at a GUID and at consumers (the consumer tenant's).
+                let issuer = match tenant.as_str() {
+                    "common" | "organizations" => template.clone(),
+                    "consumers" => format!("{root}/{CONSUMER_TENANT}/v2.0"),
+                    guid => format!("{root}/{guid}/v2.0"),
+                };
+                let registration = crate::oidc::Registration {
+                    issuer: &issuer,
+                    client_id: &client_id,
+                    client_secret: &client_secret,
+                    scopes: &scopes,
+                    userinfo_signed_response_alg: None,
+                    id_token_alg: None,
+                };
+                let policy = crate::oidc::EntraPolicy {
+                    discovery_url: format!("{root}/{tenant}/v2.0/.well-known/openid-configuration"),
+                    template,
+                    allowed_tenants,
+                };
+                Protocol::Entra(Arc::new(Provider::for_entra(
+                    settings,
+                    &registration,
+                    policy,
+                    clock.clone(),
+                )?))
+            }
         };
         Ok(ConfiguredProvider {
             name: p.name,
@@ -274,6 +318,9 @@ impl Providers {
             .map(|p| p.name.clone())
     }
 }
+
+/// Microsoft's consumer tenant (personal accounts), whose issuer the `consumers` discovery names.
+pub const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// A trimmed base URL without a trailing slash, for joining paths.
 pub(crate) fn base(url: &url::Url) -> String {

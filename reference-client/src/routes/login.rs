@@ -33,7 +33,7 @@ pub struct LoginQuery {
 pub struct ProviderView {
     /// "Log in with NAME".
     pub name: String,
-    /// `oidc`, `wechat` or `github`.
+    /// `oidc`, `wechat`, `github` or `entra`.
     pub kind: &'static str,
     /// Where the login button goes.
     pub login_url: String,

@@ -69,7 +69,7 @@ where
         .providers
         .get(Some(&name))
         .and_then(|p| match &p.protocol {
-            Protocol::Oidc(oidc) => Some(oidc.clone()),
+            Protocol::Oidc(oidc) | Protocol::Entra(oidc) => Some(oidc.clone()),
             _ => None,
         })
         .ok_or(ApiError::NoProviderTokens)?;

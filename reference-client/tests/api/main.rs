@@ -6,6 +6,7 @@ mod helpers;
 
 mod app_tokens;
 mod callback;
+mod entra;
 mod floods;
 mod hardening;
 mod hostile;
