@@ -46,6 +46,11 @@ pub enum Point {
     EndSession,
     /// The id_token of a refresh grant's answer (Core §12.2), not that of a code exchange.
     Refresh,
+    // apple persona
+    /// Apple: the `user` form field of a first authorization.
+    AppleUser,
+    /// Apple: the id_token's `email_verified` and `is_private_email`.
+    AppleFlags,
 }
 
 /// An error code the authorization response can carry instead of a code (RFC 6749 §4.1.2.1, Core §3.1.2.6).
@@ -246,6 +251,13 @@ pub enum Fault {
     /// `refresh.id_token_other_sub`: a refresh grant's id_token names another `sub` than the login's,
     /// another user's when there is one (`oidcc-client-test-refresh-token-invalid-sub`).
     RefreshIdTokenOtherSub,
+    // apple persona
+    /// `apple.forged_user`: the `user` form field of a first authorization names another email and name
+    /// than the user's own (another configured user's, when there is one).
+    AppleForgedUser,
+    /// `apple.bool_flags`: the id_token's `email_verified` and `is_private_email` are JSON booleans
+    /// instead of Apple's strings `"true"` / `"false"`.
+    AppleBoolFlags,
 }
 
 /// What the documentation says about one fault name.
@@ -437,6 +449,15 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "refresh.id_token_other_sub",
         "a refresh grant's id_token names another sub than the login's, another user's if any (validly signed)",
     ),
+    // apple persona
+    info(
+        "apple.forged_user",
+        "the user form field of a first authorization names another email and name (another configured user's if any)",
+    ),
+    info(
+        "apple.bool_flags",
+        "the id_token's email_verified and is_private_email are JSON booleans, not the strings \"true\"/\"false\"",
+    ),
 ];
 
 /// A fault name or value that is not one of [`crate::FAULTS`].
@@ -584,6 +605,8 @@ impl Fault {
             "end_session.no_state" => Fault::EndSessionNoState,
             "refresh.id_token_other_iss" => Fault::RefreshIdTokenOtherIss,
             "refresh.id_token_other_sub" => Fault::RefreshIdTokenOtherSub,
+            "apple.forged_user" => Fault::AppleForgedUser,
+            "apple.bool_flags" => Fault::AppleBoolFlags,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -644,6 +667,8 @@ impl Fault {
             Fault::EndSessionNoState => "end_session.no_state",
             Fault::RefreshIdTokenOtherIss => "refresh.id_token_other_iss",
             Fault::RefreshIdTokenOtherSub => "refresh.id_token_other_sub",
+            Fault::AppleForgedUser => "apple.forged_user",
+            Fault::AppleBoolFlags => "apple.bool_flags",
         }
     }
 
@@ -660,6 +685,11 @@ impl Fault {
 
     /// The point of the protocol it spoils.
     pub(crate) fn point(&self) -> Point {
+        match self {
+            Fault::AppleForgedUser => return Point::AppleUser,
+            Fault::AppleBoolFlags => return Point::AppleFlags,
+            _ => {}
+        }
         match self.name().split_once('.').map(|(group, _)| group) {
             Some("id_token") => Point::IdToken,
             Some("authorize") => Point::Authorize,
