@@ -5,6 +5,7 @@
 mod helpers;
 
 mod app_tokens;
+mod apple;
 mod callback;
 mod floods;
 mod hardening;
