@@ -307,6 +307,23 @@ async fn delete_user(
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(delete, path = "/admin/tenants/{tenant}/clients/{client_id}/consents/{username}",
+    params(("tenant" = String, Path), ("client_id" = String, Path), ("username" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody))))]
+/// Apple persona: the user revokes the app; their next authorization carries the `user` field again.
+async fn forget_consent(
+    State(hub): State<Hub>,
+    Path((tenant, client_id, username)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    if provider(&hub, &tenant)?.forget_consent(&client_id, &username) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AdminError::not_found(format!(
+            "username: {username:?} has not authorized {client_id:?}"
+        )))
+    }
+}
+
 /// What a provider-initiated logout did: one back-channel delivery per client session that ended.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -700,6 +717,7 @@ async fn verdict(
         logout_user,
         add_client,
         delete_client,
+        forget_consent,
         next_login,
         mint_tokens,
         get_clock,
@@ -728,7 +746,8 @@ async fn verdict(
         Keys,
         RequestPage,
         UserConfig,
-        ClientConfig
+        ClientConfig,
+        crate::model::ClientSecretKey
     ))
 )]
 pub struct ApiDoc;
@@ -775,6 +794,10 @@ pub fn routes(hub: Hub, auth: AdminAuth) -> Router {
         .route(&format!("{t}/users/{{username}}/logout"), post(logout_user))
         .route(&format!("{t}/clients"), post(add_client))
         .route(&format!("{t}/clients/{{client_id}}"), delete(delete_client))
+        .route(
+            &format!("{t}/clients/{{client_id}}/consents/{{username}}"),
+            delete(forget_consent),
+        )
         .route(&format!("{t}/next-login"), post(next_login))
         .route(&format!("{t}/tokens"), post(mint_tokens))
         .route(&format!("{t}/clock"), get(get_clock).post(change_clock))

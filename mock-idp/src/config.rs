@@ -306,6 +306,7 @@ impl Config {
                     github_login: Some(username.to_owned()),
                     tid: None,
                     oid: None,
+                    apple_hide_email: false,
                 }
             };
         let address = SocketAddr::from(([127, 0, 0, 1], 9000));

@@ -206,6 +206,15 @@ impl Handle {
         existed
     }
 
+    /// Apple persona: forgets that `username` authorized `client_id` before (the user revoked the app in
+    /// their Apple ID settings), so their next authorization is a first one and carries the `user` form
+    /// field again. Whether there was such an authorization.
+    pub fn forget_consent(&self, client_id: &str, username: &str) -> bool {
+        self.state
+            .user(username)
+            .is_some_and(|u| self.state.consents.forget(client_id, &u.sub))
+    }
+
     /// Adds or replaces a client.
     pub fn add_client(&self, client: ClientConfig) -> Result<(), ConfigError> {
         self.state.add_client(client)

@@ -141,8 +141,8 @@ pub use handle::{FaultHandle, Handle};
 pub use keys::{KeyError, KeySnapshot, SigningKey};
 pub use logout::Delivery;
 pub use model::{
-    AuthMethod, ClientConfig, GrantType, IdTokenAlg, Persona, PersonaRequest, PkcePolicy, Secret,
-    SigningAlg, UserConfig,
+    AuthMethod, ClientConfig, ClientSecretKey, GrantType, IdTokenAlg, Persona, PersonaRequest,
+    PkcePolicy, Secret, SigningAlg, UserConfig,
 };
 pub use personas::{github_id, github_login, wechat_openid};
 pub use quirks::entra::{

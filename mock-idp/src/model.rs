@@ -327,6 +327,49 @@ pub struct ClientConfig {
     /// `signing_alg` when absent. HS256 needs a secret of at least 32 octets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<IdTokenAlg>,
+    // apple persona
+    /// Apple persona: the developer team id, the `iss` of this client's client-secret JWTs. A client with
+    /// it authenticates only by such a JWT (`client_secret_keys`), never by a shared secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    /// Apple persona: the keys this client signs its client-secret JWTs with (ES256), by key id; the
+    /// public halves as PEM (SubjectPublicKeyInfo, `-----BEGIN PUBLIC KEY-----`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_secret_keys: Vec<ClientSecretKey>,
+}
+
+/// Apple persona: a key a client signs its client-secret JWTs with, as registered in the developer
+/// account: its key id and the public half of the P-256 key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClientSecretKey {
+    /// The key id, the `kid` of the JWT's header.
+    pub kid: String,
+    /// The P-256 public key as PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo).
+    pub public_key_pem: String,
+}
+
+/// The DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, a 66-octet bit string
+/// holding an uncompressed point).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+impl ClientSecretKey {
+    /// The uncompressed P-256 point (`0x04 || x || y`) of the PEM, or why it is not one.
+    pub fn p256_point(&self) -> Result<Vec<u8>, String> {
+        let pem = pem::parse(&self.public_key_pem).map_err(|e| format!("not PEM: {e}"))?;
+        if pem.tag() != "PUBLIC KEY" {
+            return Err("not a -----BEGIN PUBLIC KEY----- PEM".into());
+        }
+        let der = pem.contents();
+        match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
+            Some(point) if point.len() == 65 && point[0] == 4 => Ok(point.to_vec()),
+            _ => Err("not a P-256 public key (SubjectPublicKeyInfo)".into()),
+        }
+    }
 }
 
 fn default_grants() -> Vec<GrantType> {
@@ -402,6 +445,42 @@ impl ClientConfig {
         if self.client_id.is_empty() {
             return Err(invalid(format!("{field}.client_id"), "must not be empty"));
         }
+        // apple persona
+        match (&self.team_id, self.client_secret_keys.is_empty()) {
+            (Some(team), _) if team.is_empty() => {
+                return Err(invalid(format!("{field}.team_id"), "must not be empty"));
+            }
+            (Some(_), true) => {
+                return Err(invalid(
+                    format!("{field}.client_secret_keys"),
+                    "a client with a team_id signs its client secrets: register at least one key",
+                ));
+            }
+            (None, false) => {
+                return Err(invalid(
+                    format!("{field}.team_id"),
+                    "required with client_secret_keys (the client secret's iss)",
+                ));
+            }
+            _ => {}
+        }
+        if !self.client_secret_keys.is_empty() && self.client_secret.is_some() {
+            return Err(invalid(
+                format!("{field}.client_secret"),
+                "a client with client_secret_keys authenticates by a signed JWT only",
+            ));
+        }
+        for (i, key) in self.client_secret_keys.iter().enumerate() {
+            if key.kid.is_empty() {
+                return Err(invalid(
+                    format!("{field}.client_secret_keys[{i}].kid"),
+                    "must not be empty",
+                ));
+            }
+            key.p256_point().map_err(|e| {
+                invalid(format!("{field}.client_secret_keys[{i}].public_key_pem"), e)
+            })?;
+        }
         match (&self.client_secret, self.token_endpoint_auth_method) {
             (Some(_), AuthMethod::None) => {
                 return Err(invalid(
@@ -409,7 +488,9 @@ impl ClientConfig {
                     "a client with token_endpoint_auth_method = \"none\" is public and has no secret",
                 ));
             }
-            (None, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost) => {
+            (None, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+                if self.client_secret_keys.is_empty() =>
+            {
                 return Err(invalid(
                     format!("{field}.client_secret"),
                     "required for client_secret_basic and client_secret_post",
@@ -568,6 +649,11 @@ pub struct UserConfig {
     /// Entra persona: the object id (a GUID), stable within the tenant; derived from `sub` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oid: Option<String>,
+    // apple persona
+    /// Apple persona: the user chose "Hide My Email": Apple hands out a private relay address at
+    /// `privaterelay.appleid.com` (one per developer team) instead of `email`, with `is_private_email`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub apple_hide_email: bool,
 }
 
 impl UserConfig {

@@ -281,7 +281,10 @@ pub(crate) fn redeem(
             },
             auth_time: grant.auth_time,
             refresh: rules.refresh.applies(client),
-            id_token: rules.id_token && grant.scope.iter().any(|s| s == "openid"),
+            // Sign in with Apple issues an id_token whether or not `openid` was asked.
+            id_token: rules.id_token
+                && (grant.scope.iter().any(|s| s == "openid")
+                    || state.config.persona == Persona::Apple),
             refreshed: false,
             access: rules.access.format(client),
             access_ttl: rules.access_ttl,

@@ -82,9 +82,9 @@ impl RegisteredClient {
         }
     }
 
-    /// Whether the client has a secret.
+    /// Whether the client has a secret (a shared one, or keys it signs client-secret JWTs with: Apple).
     pub fn is_confidential(&self) -> bool {
-        self.secret_hash.is_some()
+        self.secret_hash.is_some() || !self.config.client_secret_keys.is_empty()
     }
 }
 

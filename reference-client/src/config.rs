@@ -288,16 +288,35 @@ pub enum ProviderKind {
         /// (`multi_tenant = true`).
         allowed_tenants: Option<Vec<String>>,
     },
+    // apple provider kind
+    /// Sign in with Apple (a Services ID for the web).
+    Apple {
+        /// Our client id: the Services ID.
+        client_id: String,
+        /// The developer team id: the `iss` of our client secrets.
+        team_id: String,
+        /// The id of the key that signs our client secrets (their header's `kid`).
+        key_id: String,
+        /// That ES256 key: a PKCS#8 P-256 private key as PEM (Apple's `.p8` file), read from the
+        /// `private_key` path.
+        private_key: Secret,
+        /// Apple's base URL and issuer (`https://appleid.apple.com`), where `/auth/authorize`,
+        /// `/auth/token` and `/auth/keys` are.
+        base_url: url::Url,
+        /// Scopes (`name email` by default).
+        scopes: Vec<String>,
+    },
 }
 
 impl ProviderKind {
-    /// `oidc`, `wechat`, `github` or `entra`.
+    /// `oidc`, `wechat`, `github`, `entra`, `apple` or `google`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ProviderKind::Oidc { .. } => "oidc",
             ProviderKind::Wechat { .. } => "wechat",
             ProviderKind::Github { .. } => "github",
             ProviderKind::Entra { .. } => "entra",
+            ProviderKind::Apple { .. } => "apple",
         }
     }
 }
@@ -328,6 +347,11 @@ struct RawProvider {
     allowed_tenants: Option<StringList>,
     /// Every tenant may log in (ENTRA-TENANT's "multi-tenant by explicit policy").
     multi_tenant: Option<bool>,
+    // apple provider kind
+    team_id: Option<String>,
+    key_id: Option<String>,
+    /// A path: the PEM file of the ES256 key that signs the client secrets.
+    private_key: Option<String>,
 }
 
 /// A list of strings written as a TOML array or as one string separated by spaces or commas.
@@ -506,11 +530,36 @@ fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> 
                 allowed_tenants,
             }
         }
+        "apple" => {
+            let path = need("private_key", raw.private_key.clone())?;
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                invalid(
+                    F,
+                    format!("provider {name:?}: `private_key`: cannot read {path}: {e}"),
+                )
+            })?;
+            if jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).is_err() {
+                return Err(invalid(
+                    F,
+                    format!(
+                        "provider {name:?}: `private_key`: {path} is not a PKCS#8 P-256 private key (PEM)"
+                    ),
+                ));
+            }
+            ProviderKind::Apple {
+                client_id: need("client_id", raw.client_id.clone())?,
+                team_id: need("team_id", raw.team_id.clone())?,
+                key_id: need("key_id", raw.key_id.clone())?,
+                private_key: Secret::new(pem),
+                base_url: base("base_url", None, "https://appleid.apple.com")?,
+                scopes: scopes("name email"),
+            }
+        }
         other => {
             return Err(invalid(
                 F,
                 format!(
-                    "provider {name:?}: kind `{other}` is not one of oidc, wechat, github, entra"
+                    "provider {name:?}: kind `{other}` is not one of oidc, wechat, github, entra, apple, google"
                 ),
             ));
         }
@@ -1137,6 +1186,46 @@ base_url = "http://127.0.0.1:9002"
         assert!(
             matches!(&s.providers[2].kind, ProviderKind::Github { api_base, .. } if api_base.as_str() == "http://127.0.0.1:9002/")
         );
+    }
+
+    // apple provider kind: the key is read from its PEM file and checked at load.
+    #[test]
+    fn an_apple_provider_reads_its_private_key_file() {
+        let id = std::process::id();
+        let key = std::env::temp_dir().join(format!("rc-apple-key-{id}.p8"));
+        std::fs::write(
+            &key,
+            include_str!("../../mock-idp/fixtures/keys/test-only-ec.pem"),
+        )
+        .expect("write");
+        let file = std::env::temp_dir().join(format!("rc-apple-{id}.toml"));
+        let toml = |private_key: &str| {
+            format!(
+                "[[providers]]\nname = \"Apple\"\nkind = \"apple\"\nclient_id = \"com.example.web\"\n\
+                 team_id = \"TEAM\"\nkey_id = \"KID\"\nprivate_key = \"{private_key}\"\n\
+                 base_url = \"http://127.0.0.1:9003/t/apple\"\n"
+            )
+        };
+        std::fs::write(&file, toml(&key.display().to_string())).expect("write");
+        let s = Settings::load_from(Some(&file), env(&[])).expect("parses");
+        assert!(matches!(
+            &s.providers[0].kind,
+            ProviderKind::Apple { team_id, key_id, scopes, base_url, .. }
+                if team_id == "TEAM" && key_id == "KID" && scopes == &["name", "email"]
+                    && base_url.as_str() == "http://127.0.0.1:9003/t/apple"
+        ));
+        std::fs::write(&key, "not a key").expect("write");
+        let err = Settings::load_from(Some(&file), env(&[]))
+            .expect_err("not a key")
+            .to_string();
+        assert!(err.contains("private_key"), "{err}");
+        std::fs::write(&file, toml("/nonexistent/key.p8")).expect("write");
+        let err = Settings::load_from(Some(&file), env(&[]))
+            .expect_err("no file")
+            .to_string();
+        assert!(err.contains("cannot read /nonexistent/key.p8"), "{err}");
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(&key);
     }
 
     #[test]

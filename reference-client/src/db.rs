@@ -69,6 +69,8 @@ pub struct User {
     pub disabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// A contact email the provider vouches for (Apple); never an identity.
+    pub email: Option<String>,
     /// Bumped when the user's sessions end (logout, back-channel logout); every app JWT and cookie session
     /// carries the version it was issued under and is refused once it differs.
     pub session_version: i64,
@@ -203,6 +205,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX provider_tokens_keep_until ON provider_tokens (keep_until);
 ",
+    "
+    -- 5 (apple provider kind): a contact email the provider vouches for (Apple's verified email, a private
+    -- relay address included). Shown in the profile; never used to find or link a user.
+    ALTER TABLE users ADD COLUMN email TEXT;
+",
 ];
 
 /// What [`Database::link_identity`] did.
@@ -238,6 +245,7 @@ fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         disabled: row.get(5)?,
         created_at: row.get(6)?,
         session_version: row.get(7)?,
+        email: row.get(8)?,
     })
 }
 
@@ -247,7 +255,7 @@ fn to_i64(secs: u64) -> i64 {
 }
 
 const USER_COLUMNS: &str =
-    "id, display_name, role, avatar_url, phone, disabled, created_at, session_version";
+    "id, display_name, role, avatar_url, phone, disabled, created_at, session_version, email";
 
 impl Database {
     /// Opens (creating if needed) the database file, sets WAL and a busy timeout, and runs migrations.
@@ -656,6 +664,19 @@ impl Database {
             .collect::<Result<Vec<_>, _>>()
             .context("reading identities")?;
         Ok(rows)
+    }
+
+    /// Sets the user's contact email (a verified one from the provider; never used to find a user).
+    /// Returns false when there is no such user.
+    pub fn set_email(&self, user_id: i64, email: &str) -> anyhow::Result<bool> {
+        let conn = self.lock();
+        let n = conn
+            .execute(
+                "UPDATE users SET email = ?2 WHERE id = ?1",
+                params![user_id, email],
+            )
+            .context("updating email")?;
+        Ok(n == 1)
     }
 
     /// Sets or clears `disabled`. Returns false when there is no such user.

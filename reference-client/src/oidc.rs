@@ -1168,7 +1168,12 @@ fn require_bearer(response: &OidcTokenResponse) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn select_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: Algorithm) -> Option<&'a Jwk> {
+/// The JWKS key for a JWS header's `kid` and `alg` (or, without a `kid`, the one usable key).
+pub(crate) fn select_key<'a>(
+    keys: &'a [Jwk],
+    kid: Option<&str>,
+    alg: Algorithm,
+) -> Option<&'a Jwk> {
     let usable = |k: &&Jwk| {
         let use_ok = matches!(
             k.common.public_key_use,

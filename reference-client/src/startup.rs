@@ -135,7 +135,14 @@ pub fn router(state: AppState) -> Router {
         Router::new()
     };
     // With form_post the provider's page POSTs the response to the callback page; otherwise only GET.
-    let callback = if state.settings.response_mode == crate::config::ResponseMode::FormPost {
+    // Sign in with Apple always answers by form_post (it asks for `name` and `email`).
+    let apple = state
+        .settings
+        .effective_providers()
+        .iter()
+        .any(|p| matches!(p.kind, crate::config::ProviderKind::Apple { .. }));
+    let callback = if state.settings.response_mode == crate::config::ResponseMode::FormPost || apple
+    {
         get(routes::pages::callback).post(routes::pages::callback_posted)
     } else {
         get(routes::pages::callback)

@@ -46,7 +46,7 @@ async function callbackPage() {
   const posted = document.body.dataset.response;
   const params = posted ? new URLSearchParams(JSON.parse(posted)) : new URLSearchParams(window.location.search);
   const body = {};
-  for (const key of ["code", "state", "iss", "error", "error_description"]) {
+  for (const key of ["code", "state", "iss", "error", "error_description", "user"]) {
     if (params.has(key)) body[key] = params.get(key);
   }
   // Strip code and state from the address bar and history before anything else.

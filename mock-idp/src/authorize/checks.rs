@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::{
     error::OAuthError,
-    model::{GrantType, PkcePolicy},
+    model::{GrantType, Persona, PkcePolicy},
     state::AppState,
 };
 
@@ -142,7 +142,8 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
         .split(' ')
         .filter(|s| !s.is_empty())
     {
-        if !SCOPES.contains(&s) {
+        // Sign in with Apple's `name` scope (its `email` is the OpenID one).
+        if !(SCOPES.contains(&s) || (s == "name" && state.config.persona == Persona::Apple)) {
             return Err(fail(OAuthError::InvalidScope(
                 "an unknown scope was requested",
             )));

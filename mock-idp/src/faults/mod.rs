@@ -46,6 +46,11 @@ pub enum Point {
     EndSession,
     /// The id_token of a refresh grant's answer (Core §12.2), not that of a code exchange.
     Refresh,
+    // apple persona
+    /// Apple: the `user` form field of a first authorization.
+    AppleUser,
+    /// Apple: the id_token's `email_verified` and `is_private_email`.
+    AppleFlags,
 }
 
 /// An error code the authorization response can carry instead of a code (RFC 6749 §4.1.2.1, Core §3.1.2.6).
@@ -258,6 +263,13 @@ pub enum Fault {
     /// `entra.email_of_other_tenant`: `email` is the address of a user of another tenant (the first such
     /// user by username), as any tenant admin can set it (nOAuth, ENTRA-IDENTITY-KEY).
     EntraEmailOfOtherTenant,
+    // apple persona
+    /// `apple.forged_user`: the `user` form field of a first authorization names another email and name
+    /// than the user's own (another configured user's, when there is one).
+    AppleForgedUser,
+    /// `apple.bool_flags`: the id_token's `email_verified` and `is_private_email` are JSON booleans
+    /// instead of Apple's strings `"true"` / `"false"`.
+    AppleBoolFlags,
 }
 
 /// What the documentation says about one fault name.
@@ -466,6 +478,15 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "entra.email_of_other_tenant",
         "Entra: email is the address of a user of another tenant (nOAuth)",
     ),
+    // apple persona
+    info(
+        "apple.forged_user",
+        "the user form field of a first authorization names another email and name (another configured user's if any)",
+    ),
+    info(
+        "apple.bool_flags",
+        "the id_token's email_verified and is_private_email are JSON booleans, not the strings \"true\"/\"false\"",
+    ),
 ];
 
 /// A fault name or value that is not one of [`crate::FAULTS`].
@@ -617,6 +638,8 @@ impl Fault {
             "entra.tid_mismatch" => Fault::EntraTidMismatch,
             "entra.v1_issuer" => Fault::EntraV1Issuer,
             "entra.email_of_other_tenant" => Fault::EntraEmailOfOtherTenant,
+            "apple.forged_user" => Fault::AppleForgedUser,
+            "apple.bool_flags" => Fault::AppleBoolFlags,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -681,6 +704,8 @@ impl Fault {
             Fault::EntraTidMismatch => "entra.tid_mismatch",
             Fault::EntraV1Issuer => "entra.v1_issuer",
             Fault::EntraEmailOfOtherTenant => "entra.email_of_other_tenant",
+            Fault::AppleForgedUser => "apple.forged_user",
+            Fault::AppleBoolFlags => "apple.bool_flags",
         }
     }
 
@@ -697,6 +722,11 @@ impl Fault {
 
     /// The point of the protocol it spoils.
     pub(crate) fn point(&self) -> Point {
+        match self {
+            Fault::AppleForgedUser => return Point::AppleUser,
+            Fault::AppleBoolFlags => return Point::AppleFlags,
+            _ => {}
+        }
         match self.name().split_once('.').map(|(group, _)| group) {
             Some("id_token") => Point::IdToken,
             Some("authorize") => Point::Authorize,

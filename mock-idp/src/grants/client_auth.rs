@@ -7,7 +7,7 @@ use super::Params;
 pub use crate::conn::PeerAddr;
 use crate::{
     error::OAuthError,
-    model::AuthMethod,
+    model::{AuthMethod, Persona},
     state::{AppState, RegisteredClient, secret_hash},
 };
 
@@ -112,6 +112,9 @@ pub fn authenticate(
         Presented::Basic { id, .. } => (id.as_str(), true),
         Presented::Post { id, .. } | Presented::IdOnly { id } => (id.as_str(), false),
     };
+    // Apple answers every failed client authentication 400 `invalid_client`, Basic or not.
+    let apple = state.config.persona == Persona::Apple;
+    let basic = basic && !apple;
     let client = state.client(id);
     // Unknown ids share one counter per address, so random ids cannot fill the table from one address.
     let counter = if client.is_some() { id } else { "" };
@@ -131,6 +134,18 @@ pub fn authenticate(
         return Err(fail());
     };
     let method = client.config.token_endpoint_auth_method;
+    if apple && !client.config.client_secret_keys.is_empty() {
+        // Sign in with Apple: the client secret is a JWT the client signs, sent in the body as Apple
+        // takes it; a Basic header is refused. Only the apple persona reaches this.
+        return match &presented {
+            Presented::Post { secret, .. }
+                if crate::quirks::client_secret_valid(state, &client, secret) =>
+            {
+                Ok(client)
+            }
+            _ => Err(fail()),
+        };
+    }
     let ok = match (&presented, method) {
         (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic)
         | (Presented::Post { secret, .. }, AuthMethod::ClientSecretPost) => {

@@ -4,6 +4,7 @@
 use super::Params;
 use crate::{
     error::OAuthError,
+    model::Persona,
     state::{AppState, RegisteredClient},
     store::RefreshRedemption,
     tokens::{Issue, Issued, issue},
@@ -29,6 +30,9 @@ pub fn exchange(
         && asked.iter().any(|a| !live.scope.contains(a))
     {
         return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
+    }
+    if state.config.persona == Persona::Apple {
+        return keep(state, client, token, asked);
     }
     let grant = match state.refresh.redeem(token, &client.config.client_id) {
         RefreshRedemption::Fresh(grant) => grant,
@@ -74,6 +78,57 @@ pub fn exchange(
             auth_time: grant.auth_time,
             refresh: true,
             id_token: scope.iter().any(|s| s == "openid"),
+            refreshed: true,
+            access: crate::tokens::AccessFormat::Jwt,
+            access_ttl: None,
+            refresh_ttl: None,
+            minted: None,
+            persona: None,
+        },
+    )
+}
+
+/// Sign in with Apple's refresh: the refresh token is not spent (it stays valid until it expires or is
+/// revoked, kept in the store as long as before) and the answer carries an access token and an id_token
+/// but no new refresh token.
+fn keep(
+    state: &AppState,
+    client: &RegisteredClient,
+    token: &str,
+    asked: Option<Vec<String>>,
+) -> Result<Issued, OAuthError> {
+    let grant = state
+        .refresh
+        .get_unspent(token)
+        .filter(|g| g.client_id == client.config.client_id)
+        .ok_or(OAuthError::InvalidGrant("unknown refresh token"))?;
+    if state.clock.now() >= grant.expires_at || state.tokens.is_grant_revoked(&grant.grant_id) {
+        return Err(OAuthError::InvalidGrant(
+            "the refresh token has expired or was revoked",
+        ));
+    }
+    let scope = match asked {
+        None => grant.scope.clone(),
+        Some(asked) if asked.iter().any(|a| !grant.scope.contains(a)) => {
+            return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
+        }
+        Some(asked) => asked,
+    };
+    let user = state
+        .user_by_sub(&grant.sub)
+        .ok_or(OAuthError::InvalidGrant("the user no longer exists"))?;
+    issue(
+        state,
+        Issue {
+            grant_id: Some(&grant.grant_id),
+            client,
+            sub: &grant.sub,
+            scope: &scope,
+            user: Some(&user),
+            nonce: None,
+            auth_time: grant.auth_time,
+            refresh: false,
+            id_token: true,
             refreshed: true,
             access: crate::tokens::AccessFormat::Jwt,
             access_ttl: None,

@@ -12,6 +12,8 @@
 //! - [`refuse_login`]: before a code is minted for a user (`authorize::issue_code`).
 //! - [`spoil_id_token`]: the persona's own id_token faults, after the claims (`tokens::issue`).
 //! - [`userinfo_claims`]: a userinfo answer's claims (`resource::userinfo`).
+//! - [`client_secret_valid`]: a client secret only the persona takes (Apple's signed JWT), from the
+//!   client authentication of the token endpoint (`grants::client_auth`).
 
 pub(crate) mod apple;
 pub(crate) mod entra;
@@ -50,6 +52,22 @@ pub(crate) fn id_token_claims(
         Persona::Apple => apple::id_token_claims(state, of, claims),
         Persona::Google => google::id_token_claims(state, of, claims),
         Persona::Oidc | Persona::Wechat | Persona::Github => {}
+    }
+}
+
+/// Authenticates a client by a client secret that only a persona takes: Apple's ES256 JWT
+/// (`apple::client_secret_valid`). Reached only from the apple persona's client authentication; false for
+/// every other persona.
+pub(crate) fn client_secret_valid(
+    state: &AppState,
+    client: &RegisteredClient,
+    secret: &str,
+) -> bool {
+    match state.config.persona {
+        Persona::Apple => apple::client_secret_valid(state, client, secret),
+        Persona::Oidc | Persona::Wechat | Persona::Github | Persona::Entra | Persona::Google => {
+            false
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod id_token_algs;
 mod login;
 mod logout;
 mod mint;
+mod persona_apple;
 mod persona_entra;
 mod persona_fidelity;
 mod personas;

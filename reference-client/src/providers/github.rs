@@ -149,6 +149,7 @@ impl Github {
             subject: id.to_string(),
             name: user.name.filter(|n| !n.is_empty()).or(user.login),
             picture: user.avatar_url.filter(|p| !p.is_empty()),
+            email: None,
             id_token: None,
             sid: None,
             tokens: None,

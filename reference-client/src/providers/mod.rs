@@ -1,5 +1,5 @@
 //! The configured providers (`[[providers]]`): one OpenID provider ([`crate::oidc`]), the WeChat website
-//! login ([`wechat`]) or a GitHub OAuth app ([`github`]) each, behind one interface: the authorization URL
+//! login ([`wechat`]), a GitHub OAuth app ([`github`]) or Sign in with Apple ([`apple`]) each, behind one interface: the authorization URL
 //! and, from a code, the verified identity.
 //!
 //! An identity is (namespace, subject), stored as the `issuer` and `subject` of the `identities` table:
@@ -10,9 +10,11 @@
 //! - Microsoft Entra ID: (`iss`, `sub`), where `iss` is the token's tenant's issuer (the template with its
 //!   `tid` put in), so one tenant's users are never another's; never `email`, `preferred_username` or
 //!   `oid` alone (CONFORMANCE ENTRA-IDENTITY-KEY).
+//! - Apple: (Apple's issuer, the id_token's `sub`), never the unsigned `user` field's email.
 //!
 //! Never an email or a nickname (CONFORMANCE NP-IDENTITY-KEY, NP-NO-EMAIL-LINK).
 
+pub mod apple;
 pub mod github;
 pub mod wechat;
 
@@ -38,6 +40,9 @@ pub struct ProviderLogin {
     pub name: Option<String>,
     /// Picture URL.
     pub picture: Option<String>,
+    /// An email the provider vouches for (Apple: `email_verified`), kept as the user's contact address;
+    /// never used to find or link an account. `None` where the provider gives none we keep.
+    pub email: Option<String>,
     /// OpenID Connect only: the id_token, this login's `id_token_hint` at logout (RP-Initiated Logout 1.0
     /// §2).
     pub id_token: Option<String>,
@@ -58,6 +63,8 @@ pub enum Protocol {
     Github(github::Github),
     /// Microsoft Entra ID: OpenID Connect with the tenant checks of [`crate::oidc::EntraPolicy`].
     Entra(Arc<Provider>),
+    /// Sign in with Apple.
+    Apple(apple::Apple),
 }
 
 /// One configured provider.
@@ -79,6 +86,7 @@ impl ConfiguredProvider {
             Protocol::Wechat(_) => "wechat",
             Protocol::Github(_) => "github",
             Protocol::Entra(_) => "entra",
+            Protocol::Apple(_) => "apple",
         }
     }
 
@@ -89,6 +97,7 @@ impl ConfiguredProvider {
             Protocol::Wechat(w) => w.owns(namespace),
             Protocol::Github(g) => g.namespace() == namespace,
             Protocol::Entra(p) => p.entra().is_some_and(|e| e.owns(namespace)),
+            Protocol::Apple(a) => a.issuer() == namespace,
         }
     }
 
@@ -103,6 +112,7 @@ impl ConfiguredProvider {
             Protocol::Oidc(p) | Protocol::Entra(p) => of(p.issuer()).into_iter().collect(),
             Protocol::Wechat(w) => w.origins(),
             Protocol::Github(g) => g.origins(),
+            Protocol::Apple(a) => a.origins(),
         }
         .into_iter()
         .filter(|o| o != "null")
@@ -120,15 +130,18 @@ impl ConfiguredProvider {
             Protocol::Oidc(p) | Protocol::Entra(p) => p.authorization_url(state, nonce).await,
             Protocol::Wechat(w) => Ok(w.authorization_url(state)),
             Protocol::Github(g) => Ok(g.authorization_url(state)),
+            Protocol::Apple(a) => Ok(a.authorization_url(state, nonce)),
         }
     }
 
-    /// Exchanges the code (once, never retried) and finds out who logged in.
+    /// Exchanges the code (once, never retried) and finds out who logged in. `user` is Apple's `user`
+    /// form field of a first authorization (a display name at most); the others send none.
     pub async fn complete(
         &self,
         code: &str,
         pkce_verifier: &str,
         nonce: &str,
+        user: Option<&str>,
     ) -> Result<ProviderLogin, ApiError> {
         match &self.protocol {
             Protocol::Oidc(p) | Protocol::Entra(p) => {
@@ -138,6 +151,7 @@ impl ConfiguredProvider {
                     subject: login.subject,
                     name: login.name,
                     picture: login.picture,
+                    email: None,
                     id_token: login.id_token,
                     sid: login.sid,
                     tokens: login.tokens,
@@ -145,6 +159,7 @@ impl ConfiguredProvider {
             }
             Protocol::Wechat(w) => w.complete(code).await,
             Protocol::Github(g) => g.complete(code).await,
+            Protocol::Apple(a) => a.complete(code, nonce, user).await,
         }
     }
 }
@@ -287,6 +302,27 @@ impl Providers {
                     clock.clone(),
                 )?))
             }
+            ProviderKind::Apple {
+                client_id,
+                team_id,
+                key_id,
+                private_key,
+                base_url,
+                scopes,
+            } => Protocol::Apple(apple::Apple {
+                client_id,
+                team_id,
+                key_id,
+                key: jsonwebtoken::EncodingKey::from_ec_pem(private_key.expose().as_bytes())
+                    .context("the Apple provider's private_key")?,
+                base_url,
+                scopes,
+                redirect_uri,
+                http: http()?,
+                clock: clock.clone(),
+                skew_secs: settings.clock_skew.as_secs(),
+                jwks: Default::default(),
+            }),
         };
         Ok(ConfiguredProvider {
             name: p.name,

@@ -161,6 +161,7 @@ impl Wechat {
             subject,
             name: user.nickname.filter(|n| !n.is_empty()),
             picture: user.headimgurl.filter(|p| !p.is_empty()),
+            email: None,
             id_token: None,
             sid: None,
             tokens: None,

@@ -30,6 +30,9 @@ pub struct CallbackRequest {
     pub error: Option<String>,
     /// Its description (logged only).
     pub error_description: Option<String>,
+    /// Sign in with Apple's `user` form field (name and email, unsigned), sent on a user's first
+    /// authorization only: a display name for a new account at most, never an identity or an email.
+    pub user: Option<String>,
 }
 
 /// The body when the policy is require-binding and the identity is new.
@@ -123,7 +126,7 @@ pub async fn callback(
         .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
 
     let login = provider
-        .complete(code, &tx.pkce_verifier, &tx.nonce)
+        .complete(code, &tx.pkce_verifier, &tx.nonce, req.user.as_deref())
         .await?;
     let now = i64::try_from(state.now()).unwrap_or(i64::MAX);
 
@@ -215,6 +218,20 @@ pub async fn callback(
             .call(move |db| db.set_login_hint(id, &id_token, sid.as_deref()))
             .await?;
     }
+    // A verified email (Apple, a relay address included) is kept as the contact address, after the user
+    // was found by identity: it never chose the user.
+    let user = match login.email.clone() {
+        Some(email) if user.email.as_deref() != Some(email.as_str()) => {
+            let id = user.id;
+            state.db.call(move |db| db.set_email(id, &email)).await?;
+            state
+                .db
+                .call(move |db| db.get_user(id))
+                .await?
+                .ok_or(ApiError::InvalidToken("unknown user"))?
+        }
+        _ => user,
+    };
     if !user.disabled {
         keep_tokens(&state, &user, &provider.name, login.tokens).await?;
     }

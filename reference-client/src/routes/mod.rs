@@ -38,6 +38,9 @@ pub struct UserView {
     pub avatar_url: Option<String>,
     /// Phone number.
     pub phone: Option<String>,
+    /// A contact email the provider vouched for (Apple), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl From<&User> for UserView {
@@ -48,6 +51,7 @@ impl From<&User> for UserView {
             role: u.role,
             avatar_url: u.avatar_url.clone(),
             phone: u.phone.clone(),
+            email: u.email.clone(),
         }
     }
 }

@@ -26,6 +26,9 @@ pub struct PostedResponse {
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_description: Option<String>,
+    /// Sign in with Apple's `user` field (first authorization only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
 }
 
 /// `POST /callback` (only with `response_mode = "form_post"`): the callback page with the posted response
@@ -86,8 +89,15 @@ mod tests {
             iss: None,
             error: None,
             error_description: None,
+            user: Some(r#"{"name":{"firstName":"<b>"}}"#.into()),
         };
         let Html(page) = callback_posted(axum::Form(posted)).await;
+        // Apple's `user` field goes along, escaped.
+        assert!(
+            page.contains("&quot;user&quot;:&quot;{\\&quot;name\\&quot;"),
+            "{page}"
+        );
+        assert!(!page.contains("<b>"), "{page}");
         assert!(
             page.contains("data-response=\"{&quot;code&quot;:&quot;c0de&quot;"),
             "{page}"

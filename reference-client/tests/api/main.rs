@@ -5,6 +5,7 @@
 mod helpers;
 
 mod app_tokens;
+mod apple;
 mod callback;
 mod entra;
 mod floods;
