@@ -304,6 +304,7 @@ impl Config {
                     openids: BTreeMap::from([("web".to_owned(), format!("openid-web-{username}"))]),
                     github_id: Some(github_id),
                     github_login: Some(username.to_owned()),
+                    hd: None,
                 }
             };
         let address = SocketAddr::from(([127, 0, 0, 1], 9000));

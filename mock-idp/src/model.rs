@@ -327,6 +327,11 @@ pub struct ClientConfig {
     /// `signing_alg` when absent. HS256 needs a secret of at least 32 octets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<IdTokenAlg>,
+    // google persona
+    /// Google persona: the Google Cloud project this client belongs to. Clients with the same project are
+    /// siblings (a web app and its mobile apps): the `google.azp_sibling` fault names a sibling as `azp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 fn default_grants() -> Vec<GrantType> {
@@ -495,6 +500,12 @@ impl ClientConfig {
                 "the authorization_code grant needs at least one redirect URI",
             ));
         }
+        if self.project.as_deref().is_some_and(str::is_empty) {
+            return Err(invalid(
+                format!("{field}.project"),
+                "must not be empty (leave it out for a client of no project)",
+            ));
+        }
         Ok(())
     }
 }
@@ -549,6 +560,11 @@ pub struct UserConfig {
     /// GitHub persona: the `login` (renamable, so never an identity); the username when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github_login: Option<String>,
+    // google persona
+    /// Google persona: the Google Workspace domain of the account (`hd` in its id_tokens and userinfo);
+    /// absent for a consumer account, whatever its email's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hd: Option<String>,
 }
 
 impl UserConfig {
@@ -571,6 +587,16 @@ impl UserConfig {
             return Err(invalid(
                 format!("{field}.sub"),
                 "must be 1 to 255 characters (Core §2)",
+            ));
+        }
+        if self
+            .hd
+            .as_deref()
+            .is_some_and(|hd| hd.is_empty() || hd.contains(char::is_whitespace))
+        {
+            return Err(invalid(
+                format!("{field}.hd"),
+                "must be a domain name (no spaces), or absent for a consumer account",
             ));
         }
         Ok(())

@@ -113,6 +113,9 @@ pub async fn userinfo(
     }
     let mut body = user_claims(&user, &scope, &state.issuer);
     body.insert("sub".into(), json!(user.sub));
+    if state.config.persona != crate::model::Persona::Oidc {
+        crate::quirks::userinfo_claims(&state, &user, &mut body);
+    }
     let client_id = claims.get("client_id").and_then(Value::as_str);
     let faults = state.faults.take(
         Point::Userinfo,

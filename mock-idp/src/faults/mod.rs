@@ -246,6 +246,19 @@ pub enum Fault {
     /// `refresh.id_token_other_sub`: a refresh grant's id_token names another `sub` than the login's,
     /// another user's when there is one (`oidcc-client-test-refresh-token-invalid-sub`).
     RefreshIdTokenOtherSub,
+    // google persona
+    /// `id_token.iss_without_scheme`: `iss` is the issuer without `https://` (or `http://`): Google's
+    /// legacy `accounts.google.com` form on the Google persona, an altered issuer on any other.
+    IdTokenIssWithoutScheme,
+    /// `google.hd_stripped`: the id_token carries no `hd`, as a consumer account's does: what comes back
+    /// when the user strips `hd=` from the authorization request and picks another account.
+    GoogleHdStripped,
+    /// `google.azp_sibling`: `azp` is another client of the same Google project (`project`), `aud` still
+    /// this client: a mobile app's token presented to its backend.
+    GoogleAzpSibling,
+    /// `google.azp_foreign`: `azp` is a client of no project of this one (`another-client`), `aud` still
+    /// this client.
+    GoogleAzpForeign,
 }
 
 /// What the documentation says about one fault name.
@@ -437,6 +450,23 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "refresh.id_token_other_sub",
         "a refresh grant's id_token names another sub than the login's, another user's if any (validly signed)",
     ),
+    // google persona
+    info(
+        "id_token.iss_without_scheme",
+        "iss is the issuer without https:// (Google's legacy accounts.google.com form; on any other persona, an altered issuer)",
+    ),
+    info(
+        "google.hd_stripped",
+        "google: the id_token carries no hd, as a consumer account's, whatever hd= the request asked",
+    ),
+    info(
+        "google.azp_sibling",
+        "google: azp is another client of the same project (the first by id), aud still this client",
+    ),
+    info(
+        "google.azp_foreign",
+        "google: azp is another-client, a client of no project of this one; aud still this client",
+    ),
 ];
 
 /// A fault name or value that is not one of [`crate::FAULTS`].
@@ -584,6 +614,10 @@ impl Fault {
             "end_session.no_state" => Fault::EndSessionNoState,
             "refresh.id_token_other_iss" => Fault::RefreshIdTokenOtherIss,
             "refresh.id_token_other_sub" => Fault::RefreshIdTokenOtherSub,
+            "id_token.iss_without_scheme" => Fault::IdTokenIssWithoutScheme,
+            "google.hd_stripped" => Fault::GoogleHdStripped,
+            "google.azp_sibling" => Fault::GoogleAzpSibling,
+            "google.azp_foreign" => Fault::GoogleAzpForeign,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -644,6 +678,10 @@ impl Fault {
             Fault::EndSessionNoState => "end_session.no_state",
             Fault::RefreshIdTokenOtherIss => "refresh.id_token_other_iss",
             Fault::RefreshIdTokenOtherSub => "refresh.id_token_other_sub",
+            Fault::IdTokenIssWithoutScheme => "id_token.iss_without_scheme",
+            Fault::GoogleHdStripped => "google.hd_stripped",
+            Fault::GoogleAzpSibling => "google.azp_sibling",
+            Fault::GoogleAzpForeign => "google.azp_foreign",
         }
     }
 
@@ -662,6 +700,8 @@ impl Fault {
     pub(crate) fn point(&self) -> Point {
         match self.name().split_once('.').map(|(group, _)| group) {
             Some("id_token") => Point::IdToken,
+            // The Google persona's faults are all in its id_tokens.
+            Some("google") => Point::IdToken,
             Some("authorize") => Point::Authorize,
             Some("token") => Point::Token,
             Some("userinfo") => Point::Userinfo,

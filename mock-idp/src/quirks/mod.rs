@@ -9,6 +9,10 @@
 //!   faults (`tokens::issue`).
 //! - [`authorization_params`]: the parameters of a successful authorization response, after `code` and
 //!   `state` (`authorize::issue_code`).
+//! - [`userinfo_claims`]: the userinfo answer's claims, after the user's claims and `sub`, before
+//!   faults (`resource::userinfo`).
+//! - [`id_token_faults`]: the persona's own id_token faults (`google.*`), after the `id_token.*` faults
+//!   are taken and before the core's are applied and the token signed (`tokens::issue`).
 
 pub(crate) mod apple;
 pub(crate) mod entra;
@@ -17,6 +21,7 @@ pub(crate) mod google;
 use serde_json::{Map, Value};
 
 use crate::{
+    faults::Fault,
     model::{Persona, PersonaRequest, UserConfig},
     state::{AppState, RegisteredClient},
 };
@@ -74,5 +79,30 @@ pub(crate) fn authorization_params(
         Persona::Apple => apple::authorization_params(state, of, params),
         Persona::Google => google::authorization_params(state, of, params),
         Persona::Oidc | Persona::Wechat | Persona::Github => {}
+    }
+}
+
+/// Applies the persona's own id_token faults (armed at the id_token point with the core's) to the claims.
+pub(crate) fn id_token_faults(
+    state: &AppState,
+    of: IdTokenFor<'_>,
+    faults: &[Fault],
+    claims: &mut Map<String, Value>,
+) {
+    match state.config.persona {
+        Persona::Google => google::id_token_faults(state, of, faults, claims),
+        Persona::Oidc | Persona::Wechat | Persona::Github | Persona::Entra | Persona::Apple => {}
+    }
+}
+
+/// Adds the persona's own claims to a userinfo answer.
+pub(crate) fn userinfo_claims(
+    state: &AppState,
+    user: &UserConfig,
+    claims: &mut Map<String, Value>,
+) {
+    match state.config.persona {
+        Persona::Google => google::userinfo_claims(state, user, claims),
+        Persona::Oidc | Persona::Wechat | Persona::Github | Persona::Entra | Persona::Apple => {}
     }
 }

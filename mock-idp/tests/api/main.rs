@@ -18,6 +18,7 @@ mod login;
 mod logout;
 mod mint;
 mod persona_fidelity;
+mod persona_google;
 mod personas;
 mod pkce;
 mod refresh;
