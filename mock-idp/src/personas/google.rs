@@ -56,7 +56,11 @@ fn endpoints() -> Endpoints {
 /// `GET /.well-known/openid-configuration`.
 async fn openid_configuration(State(state): State<AppState>) -> Response {
     let faults = state.faults.take(Point::Discovery, Default::default());
-    let doc = discovery::metadata_at(&state, &state.issuer, &endpoints());
+    let mut doc = discovery::metadata_at(&state, &state.issuer, &endpoints());
+    // Google sends `iss` in its authorization responses without declaring it.
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("authorization_response_iss_parameter_supported");
+    }
     crate::faults::spoil::discovery(&faults, doc)
 }
 

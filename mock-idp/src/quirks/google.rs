@@ -37,12 +37,14 @@ pub(crate) fn userinfo_claims(
     }
 }
 
-/// The authorization response's own parameters: none beyond the core's.
+/// The authorization response's own parameters: `iss` (RFC 9207), which Google sends although its
+/// discovery does not declare `authorization_response_iss_parameter_supported`.
 pub(crate) fn authorization_params(
-    _state: &AppState,
+    state: &AppState,
     _of: AuthorizedFor<'_>,
-    _params: &mut Vec<(&'static str, String)>,
+    params: &mut Vec<(&'static str, String)>,
 ) {
+    params.push(("iss", state.issuer.clone()));
 }
 
 /// Another client of the same project as `client_id` (the first by id), if it has a project and a

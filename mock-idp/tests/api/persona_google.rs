@@ -88,6 +88,13 @@ async fn google_discovery_names_its_base_as_issuer_and_its_real_paths() {
     .await
     .json();
     assert_eq!(doc["issuer"], t.idp.issuer());
+    // Google sends iss in its authorization responses without declaring it.
+    assert_eq!(
+        doc.get("authorization_response_iss_parameter_supported"),
+        None
+    );
+    let redirect = t.google_authorize("alice", &[]).await.location();
+    assert_eq!(param(&redirect, "iss").as_deref(), Some(t.idp.issuer()));
     for (key, path) in [
         ("authorization_endpoint", "/o/oauth2/v2/auth"),
         ("token_endpoint", "/token"),

@@ -7,6 +7,7 @@ mod helpers;
 mod app_tokens;
 mod callback;
 mod floods;
+mod google;
 mod hardening;
 mod hostile;
 mod login;
