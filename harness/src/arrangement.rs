@@ -317,6 +317,7 @@ pub(crate) fn persona_for(
     let persona = match kind {
         ExtraKind::Wechat => mock_idp::Persona::Wechat,
         ExtraKind::Github => mock_idp::Persona::Github,
+        ExtraKind::Google => mock_idp::Persona::Google,
     };
     let config = mock_idp::Config {
         persona,
@@ -376,6 +377,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
             persona: match p.kind {
                 ExtraKind::Wechat => mock_idp::Persona::Wechat,
                 ExtraKind::Github => mock_idp::Persona::Github,
+                ExtraKind::Google => mock_idp::Persona::Google,
             },
             issuer: None,
             ..mock_idp::Config::default()
@@ -383,18 +385,24 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
         let tenant = server
             .create_tenant(Some(&p.tenant), Some(config))
             .map_err(|e| io::Error::other(format!("serving the {} provider: {e}", p.name)))?;
-        tenant
-            .add_client(mock_idp::ClientConfig::confidential(
-                &p.client_id,
-                &p.client_secret,
-                &p.redirect_uri,
+        let mut client =
+            mock_idp::ClientConfig::confidential(&p.client_id, &p.client_secret, &p.redirect_uri);
+        if p.kind == ExtraKind::Google {
+            for sibling in crate::google::project_clients(
+                &mut client,
+                p.google.authorized_parties.as_deref().unwrap_or_default(),
+            ) {
+                tenant.add_client(sibling).map_err(|e| {
+                    io::Error::other(format!("registering a sibling client at {}: {e}", p.name))
+                })?;
+            }
+        }
+        tenant.add_client(client).map_err(|e| {
+            io::Error::other(format!(
+                "registering the backend's client at {}: {e}",
+                p.name
             ))
-            .map_err(|e| {
-                io::Error::other(format!(
-                    "registering the backend's client at {}: {e}",
-                    p.name
-                ))
-            })?;
+        })?;
     }
     Ok(server)
 }

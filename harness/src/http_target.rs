@@ -64,8 +64,12 @@
 //! forge_token = "/test/tokens"                  # POST {claims} -> {"token": "..."}
 //! reset_clock = "/test/clock/reset"             # POST: the clock back on real time (needed to move it)
 //!
-//! [[extra_providers]]             # optional: WeChat or GitHub, served by the runner at {issuer}/t/TENANT
+//! [[extra_providers]]             # optional: WeChat, GitHub or Google, served by the runner at {issuer}/t/TENANT
 //! # name = "GitHub"  kind = "github"  tenant = "github"  client_id = "…"  client_secret = "…"
+//! # Google (kind = "google", its base URL {issuer}/t/TENANT standing in for https://accounts.google.com)
+//! # also takes: hosted_domain = "example.com" (GOOGLE-HD), authorized_parties = ["conformance-android"]
+//! # (GOOGLE-AZP: registered at the tenant in the backend client's project), access_type = "offline"
+//! # (GOOGLE-REFRESH); a scenario needing a key the file lacks is skipped naming it.
 //!
 //! [linking]                       # optional: {provider} and {id} are filled in
 //! # start = "/api/link?provider={provider}"  identities = "/api/me/identities"  unlink = "/api/me/identities/{id}"
@@ -424,6 +428,20 @@ pub struct ExtraProviderSection {
     /// Its own unknown-user policy, when it differs from the backend's.
     #[serde(default)]
     pub unknown_user_policy: Option<PolicyName>,
+    // google persona
+    /// `kind = "google"`: the only Workspace domain the backend admits (its `hd` check); the GOOGLE-HD
+    /// scenarios use `example.com`.
+    #[serde(default)]
+    pub hosted_domain: Option<String>,
+    /// `kind = "google"`: other client ids of the backend's Google project it accepts as `azp`; the runner
+    /// registers them at the tenant in the backend client's project (GOOGLE-AZP uses
+    /// `conformance-android`).
+    #[serde(default)]
+    pub authorized_parties: Option<Vec<String>>,
+    /// `kind = "google"`: `offline` when the backend keeps Google refresh tokens (GOOGLE-REFRESH), else
+    /// `online`.
+    #[serde(default)]
+    pub access_type: Option<String>,
 }
 
 /// `[linking]`: account linking with the session (each optional; `{provider}` and `{id}` are filled in).
@@ -542,6 +560,22 @@ impl TargetFile {
                 Url::parse(uri)
                     .with_context(|| format!("extra_providers {:?}: redirect_uri", extra.name))?;
             }
+            let google_keys = extra.hosted_domain.is_some()
+                || extra.authorized_parties.is_some()
+                || extra.access_type.is_some();
+            ensure!(
+                !google_keys || extra.kind == crate::target::ExtraKind::Google,
+                "extra_providers {:?}: hosted_domain, authorized_parties and access_type are for kind = \"google\"",
+                extra.name
+            );
+            ensure!(
+                matches!(
+                    extra.access_type.as_deref(),
+                    None | Some("online" | "offline")
+                ),
+                "extra_providers {:?}: access_type must be \"online\" or \"offline\"",
+                extra.name
+            );
         }
         if let Some(start) = &file.start {
             ensure!(
@@ -614,6 +648,11 @@ impl HttpFactory {
                         .clone()
                         .unwrap_or_else(|| file.provider.redirect_uri.clone()),
                     policy: e.unknown_user_policy.map(Policy::from),
+                    google: crate::target::FixedGoogle {
+                        hosted_domain: e.hosted_domain.clone(),
+                        authorized_parties: e.authorized_parties.clone(),
+                        access_type: e.access_type.clone(),
+                    },
                 })
                 .collect(),
         };

@@ -81,6 +81,7 @@ impl World {
         let persona = match kind {
             ExtraKind::Wechat => Persona::Wechat,
             ExtraKind::Github => Persona::Github,
+            ExtraKind::Google => Persona::Google,
         };
         let config = Config {
             persona,
@@ -101,6 +102,10 @@ impl World {
         for id in clients {
             let mut client = ClientConfig::confidential(id, &secret_of(id), SCENARIO_REDIRECT_URI);
             client.redirect_uris.push(OTHER_REDIRECT_URI.to_owned());
+            if kind == ExtraKind::Google {
+                // The secret in the form, as the other personas take it.
+                client.token_endpoint_auth_method = mock_idp::AuthMethod::ClientSecretPost;
+            }
             handle
                 .add_client(client)
                 .map_err(|e| anyhow!("registering {id} at {name}: {e}"))?;
@@ -146,6 +151,16 @@ impl World {
                     ("client_id", client_id),
                     ("redirect_uri", redirect_uri),
                     ("scope", "read:user"),
+                    ("state", "scenario-state"),
+                ],
+            ),
+            ExtraKind::Google => (
+                "/o/oauth2/v2/auth",
+                vec![
+                    ("client_id", client_id),
+                    ("redirect_uri", redirect_uri),
+                    ("response_type", "code"),
+                    ("scope", "openid email"),
                     ("state", "scenario-state"),
                 ],
             ),
@@ -231,6 +246,22 @@ impl World {
                 b.post_form(
                     &url,
                     &[
+                        ("client_id", client_id),
+                        ("client_secret", &secret),
+                        ("code", &code.code),
+                        ("redirect_uri", redirect_uri),
+                    ],
+                )
+                .await?
+            }
+            // `POST /token`, the secret in the form (as registered above); answered in JSON.
+            ExtraKind::Google => {
+                let url = Url::parse(&p.handle.url("/token"))?;
+                let redirect_uri = redirect_uri.unwrap_or(&code.redirect_uri);
+                b.post_form(
+                    &url,
+                    &[
+                        ("grant_type", "authorization_code"),
                         ("client_id", client_id),
                         ("client_secret", &secret),
                         ("code", &code.code),

@@ -48,6 +48,7 @@ impl PersonaProvider {
         match self.kind {
             ExtraKind::Wechat => "/sns/oauth2/access_token",
             ExtraKind::Github => "/login/oauth/access_token",
+            ExtraKind::Google => "/token",
         }
     }
 }
@@ -122,6 +123,7 @@ impl World {
                     client_id: PERSONA_CLIENT_ID.into(),
                     client_secret: client_secret.clone(),
                     policy,
+                    google: Default::default(),
                 });
                 PersonaProvider {
                     name: name.to_owned(),
@@ -179,12 +181,23 @@ impl World {
     async fn register_at_personas(&mut self) -> anyhow::Result<()> {
         let redirect = self.app().await?.redirect_uri();
         for p in self.personas.list.iter_mut().filter(|p| !p.registered) {
+            let mut client = ClientConfig::confidential(&p.client_id, &p.client_secret, &redirect);
+            if p.kind == ExtraKind::Google {
+                let parties = self
+                    .options
+                    .extra_providers
+                    .iter()
+                    .find(|e| e.name == p.name)
+                    .map(|e| e.google.authorized_parties.clone())
+                    .unwrap_or_default();
+                for sibling in crate::google::project_clients(&mut client, &parties) {
+                    p.handle
+                        .add_client(sibling)
+                        .map_err(|e| anyhow!("registering a sibling at {}: {e}", p.name))?;
+                }
+            }
             p.handle
-                .add_client(ClientConfig::confidential(
-                    &p.client_id,
-                    &p.client_secret,
-                    &redirect,
-                ))
+                .add_client(client)
                 .map_err(|e| anyhow!("registering at {}: {e}", p.name))?;
             p.registered = true;
         }
@@ -527,6 +540,7 @@ impl World {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             policy: None,
+            google: Default::default(),
         });
         self.personas.list.push(PersonaProvider {
             name: name.to_owned(),
@@ -541,7 +555,7 @@ impl World {
     }
 
     /// Changes `username`'s user at persona `provider` (which users all of its apps share).
-    fn change_persona_user(
+    pub(crate) fn change_persona_user(
         &mut self,
         provider: &str,
         username: &str,

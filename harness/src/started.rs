@@ -187,7 +187,7 @@ impl TargetFactory for StartedFactory {
         Box::pin(async move {
             if !options.extra_providers.is_empty() {
                 return Err(crate::target::skip(
-                    "needs the scenario's own WeChat or GitHub provider, which a backend started by \
+                    "needs the scenario's own WeChat, GitHub or Google provider, which a backend started by \
                      [start] is not told of",
                 ));
             }

@@ -72,6 +72,23 @@ pub enum ExtraKind {
     Wechat,
     /// A GitHub OAuth app: `{base}/login/oauth/...`, `{base}/user`.
     Github,
+    // google persona
+    /// Google: OpenID Connect with Google's rules at `{base}` (`https://accounts.google.com`), see
+    /// [`GoogleOptions`].
+    Google,
+}
+
+// google persona
+/// What a backend's Google provider is configured with beyond its client (CONFORMANCE GOOGLE-HD,
+/// GOOGLE-AZP, GOOGLE-REFRESH).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoogleOptions {
+    /// The only Workspace domain it admits (`hosted_domain`); `None`: any Google account.
+    pub hosted_domain: Option<String>,
+    /// Other client ids of its Google project it accepts as `azp` (`authorized_parties`).
+    pub authorized_parties: Vec<String>,
+    /// Whether it keeps Google refresh tokens (`access_type = "offline"`).
+    pub offline: bool,
 }
 
 /// A further provider the backend must offer as "Log in with NAME".
@@ -89,6 +106,8 @@ pub struct ExtraProvider {
     pub client_secret: String,
     /// This provider's unknown-user policy, when it differs from [`TargetOptions::unknown_user_policy`].
     pub policy: Option<Policy>,
+    /// Google only: its Google settings.
+    pub google: GoogleOptions,
 }
 
 /// A user to put in the backend's database before the scenario's logins.
@@ -326,6 +345,21 @@ pub struct FixedPersona {
     pub redirect_uri: String,
     /// Its own unknown-user policy, when the backend gives it one.
     pub policy: Option<Policy>,
+    /// Google only: what its target file says of its Google settings (`None` where a key is absent).
+    pub google: FixedGoogle,
+}
+
+// google persona
+/// A running backend's Google settings as its target file declares them; a scenario that needs a key
+/// the file lacks is skipped naming it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixedGoogle {
+    /// `hosted_domain`.
+    pub hosted_domain: Option<String>,
+    /// `authorized_parties`.
+    pub authorized_parties: Option<Vec<String>>,
+    /// `access_type`: `online` or `offline`.
+    pub access_type: Option<String>,
 }
 
 /// Starts fresh backends; one per scenario.

@@ -201,7 +201,8 @@ fn start_reference_env(
 }
 
 /// The reference client's `[[providers]]`: the OpenID provider, and WeChat and GitHub as the tenants
-/// `wechat` and `github` of the provider that conform serves.
+/// `wechat` and `github` of the provider that conform serves, and Google as its tenant `google` (admitting
+/// only `example.com`, accepting `conformance-android` as `azp`, keeping refresh tokens).
 fn reference_providers(setup: &Setup, dir: &Path) -> PathBuf {
     let text = format!(
         r#"[[providers]]
@@ -224,6 +225,16 @@ kind = "github"
 client_id = "black-box-github"
 client_secret = "{secret}-github"
 base_url = "{issuer}/t/github"
+
+[[providers]]
+name = "Google"
+kind = "google"
+client_id = "black-box-google"
+client_secret = "{secret}-google"
+base_url = "{issuer}/t/google"
+hosted_domain = "example.com"
+authorized_parties = "conformance-android"
+access_type = "offline"
 "#,
         issuer = setup.issuer(),
         secret = setup.secret,
@@ -264,6 +275,16 @@ kind = "github"
 tenant = "github"
 client_id = "black-box-github"
 client_secret = "{secret}-github"
+
+[[extra_providers]]
+name = "Google"
+kind = "google"
+tenant = "google"
+client_id = "black-box-google"
+client_secret = "{secret}-google"
+hosted_domain = "example.com"
+authorized_parties = ["conformance-android"]
+access_type = "offline"
 
 [start]
 command = ["{binary}"]
@@ -458,6 +479,11 @@ audience = "reference-client"
         "A signed userinfo with a bad signature is discarded",
         "An ES256 provider&apos;s forged signature is rejected",
         "An id_token MACed with the app&apos;s own secret logs the user in",
+        "Google&apos;s scheme-less issuer is accepted for Google only",
+        "A consumer account with an address at the Workspace domain is refused",
+        "azp of a listed client is accepted",
+        "A Google email under another sub is another identity",
+        "A Google login without a new refresh token still works",
     ] {
         assert!(
             passed_in_junit(&xml, name),

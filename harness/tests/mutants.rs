@@ -18,7 +18,12 @@
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check),
 //! and for RF-ID-TOKEN `@mutant-no-refresh-iss-check`, `@mutant-no-refresh-sub-check` (a refreshed id_token's
-//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token).
+//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token),
+//! and for the Google persona `@mutant-google-plain-oidc` (Google checked as plain OpenID: its scheme-less
+//! issuer and a listed sibling `azp` refused), `@mutant-schemeless-iss-everywhere` (another provider's
+//! scheme-less issuer accepted), `@mutant-google-hd-unchecked` (the `hd=` hint trusted, the claim
+//! unchecked), `@mutant-google-hd-from-email` (the email's domain for `hd`), `@mutant-google-links-by-email`
+//! and `@mutant-google-refresh-required` (a login without a new refresh token refused).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -313,4 +318,59 @@ async fn the_signed_userinfo_scenario_fails_when_its_signature_is_not_checked() 
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-userinfo-signature-unchecked", weak, 1).await;
+}
+
+// google persona
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_scenarios_fail_when_google_is_checked_as_plain_openid() {
+    let weak = Weaknesses {
+        google_plain_oidc: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-plain-oidc", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_providers_issuer_scenario_fails_when_every_issuer_may_lose_its_scheme() {
+    let weak = Weaknesses {
+        schemeless_iss_everywhere: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-schemeless-iss-everywhere", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hd_scenarios_fail_when_the_hd_claim_is_not_checked() {
+    let weak = Weaknesses {
+        google_hd_unchecked: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-hd-unchecked", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hd_scenarios_fail_when_the_emails_domain_stands_in_for_hd() {
+    let weak = Weaknesses {
+        google_hd_from_email: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-hd-from-email", weak, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_google_sub_scenario_fails_when_google_links_by_email() {
+    let weak = Weaknesses {
+        google_links_by_email: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-links-by-email", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_google_refresh_scenario_fails_when_every_login_needs_a_refresh_token() {
+    let weak = Weaknesses {
+        google_refresh_required: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-refresh-required", weak, 1).await;
 }

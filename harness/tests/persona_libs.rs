@@ -403,3 +403,47 @@ async fn openid_client_logs_in_with_signed_userinfo() {
     assert_oidc_user(&read, &alice, "RS256");
     assert_eq!(read["userinfo_signed"], true, "{read}");
 }
+
+// google persona
+/// The Google persona with alice as a Workspace user of `example.com`.
+fn google_config() -> Config {
+    let mut config = Config {
+        persona: Persona::Google,
+        ..Config::builtin()
+    };
+    for user in &mut config.users {
+        if user.username == USER {
+            user.hd = Some("example.com".into());
+        }
+    }
+    config
+}
+
+/// The library read alice's Google identity from the verified id_token: `sub`, the issuer as discovery
+/// names it, `azp` our client, her email (verified, a boolean) and her Workspace domain.
+fn assert_google_user(read: &Value, alice: &UserConfig) {
+    assert_eq!(read["sub"].as_str(), Some(alice.sub.as_str()), "{read}");
+    assert!(
+        read["iss"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("http://127.0.0.1:")),
+        "{read}"
+    );
+    assert_eq!(read["iss"], read["discovery_issuer"], "{read}");
+    assert_eq!(read["azp"], CLIENT_ID, "{read}");
+    assert_eq!(read["email"].as_str(), alice.email.as_deref(), "{read}");
+    assert_eq!(read["email_verified"], Value::Bool(true), "{read}");
+    assert_eq!(read["hd"], "example.com", "{read}");
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn authlib_flask_google_registration_logs_in_to_the_google_persona() {
+    let (read, alice) = log_in_with(
+        google_config(),
+        Script::Python("../google-python/google_authlib_flask.py"),
+        &[],
+    )
+    .await;
+    assert_google_user(&read, &alice);
+}

@@ -307,6 +307,7 @@ impl Config {
                     tid: None,
                     oid: None,
                     apple_hide_email: false,
+                    hd: None,
                 }
             };
         let address = SocketAddr::from(([127, 0, 0, 1], 9000));

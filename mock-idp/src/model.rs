@@ -336,6 +336,11 @@ pub struct ClientConfig {
     /// public halves as PEM (SubjectPublicKeyInfo, `-----BEGIN PUBLIC KEY-----`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_secret_keys: Vec<ClientSecretKey>,
+    // google persona
+    /// Google persona: the Google Cloud project this client belongs to. Clients with the same project are
+    /// siblings (a web app and its mobile apps): the `google.azp_sibling` fault names a sibling as `azp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 /// Apple persona: a key a client signs its client-secret JWTs with, as registered in the developer
@@ -576,6 +581,12 @@ impl ClientConfig {
                 "the authorization_code grant needs at least one redirect URI",
             ));
         }
+        if self.project.as_deref().is_some_and(str::is_empty) {
+            return Err(invalid(
+                format!("{field}.project"),
+                "must not be empty (leave it out for a client of no project)",
+            ));
+        }
         Ok(())
     }
 }
@@ -654,6 +665,11 @@ pub struct UserConfig {
     /// `privaterelay.appleid.com` (one per developer team) instead of `email`, with `is_private_email`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub apple_hide_email: bool,
+    // google persona
+    /// Google persona: the Google Workspace domain of the account (`hd` in its id_tokens and userinfo);
+    /// absent for a consumer account, whatever its email's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hd: Option<String>,
 }
 
 impl UserConfig {
@@ -687,6 +703,16 @@ impl UserConfig {
                     "must be a GUID (8-4-4-4-12 hexadecimal digits)",
                 ));
             }
+        }
+        if self
+            .hd
+            .as_deref()
+            .is_some_and(|hd| hd.is_empty() || hd.contains(char::is_whitespace))
+        {
+            return Err(invalid(
+                format!("{field}.hd"),
+                "must be a domain name (no spaces), or absent for a consumer account",
+            ));
         }
         Ok(())
     }

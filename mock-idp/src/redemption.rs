@@ -87,13 +87,19 @@ pub(crate) enum RefreshRule {
     Always,
     /// When the client has its own `access_token_ttl`, i.e. gets expiring tokens (GitHub).
     IfExpiring,
+    /// Google: when the client is registered for the `refresh_token` grant, the request asked
+    /// `access_type=offline`, and this is the user's first consent to the client or the request sent
+    /// `prompt=consent` ([`offline_consent`]).
+    OfflineOnConsent,
 }
 
 impl RefreshRule {
     /// Whether `client` gets a refresh token.
     pub(crate) fn applies(self, client: &RegisteredClient) -> bool {
         match self {
-            RefreshRule::IfGranted => client.config.grant_types.contains(&GrantType::RefreshToken),
+            RefreshRule::IfGranted | RefreshRule::OfflineOnConsent => {
+                client.config.grant_types.contains(&GrantType::RefreshToken)
+            }
             RefreshRule::Always => true,
             RefreshRule::IfExpiring => client.config.access_token_ttl.is_some(),
         }
@@ -122,7 +128,12 @@ impl CodeRules {
         };
         match persona {
             // OpenID Connect with quirks: the quirks sit in the claims (`quirks/`), not in the code rules.
-            Persona::Oidc | Persona::Entra | Persona::Apple | Persona::Google => CodeRules::OPENID,
+            Persona::Oidc | Persona::Entra | Persona::Apple => CodeRules::OPENID,
+            // A refresh token only for `access_type=offline`, on the first consent or `prompt=consent`.
+            Persona::Google => CodeRules {
+                refresh: RefreshRule::OfflineOnConsent,
+                ..CodeRules::OPENID
+            },
             // The website login: no redirect URI, no PKCE, no id_token; a refresh token always.
             Persona::Wechat => CodeRules {
                 redirect_uri: RedirectRule::Unchecked,
@@ -266,6 +277,9 @@ pub(crate) fn redeem(
         check_pkce(grant.code_challenge.as_deref(), request.code_verifier)?;
     }
     let user = state.user_by_sub(&grant.sub).ok_or(CodeError::UserGone)?;
+    let refresh = rules.refresh.applies(client)
+        && (rules.refresh != RefreshRule::OfflineOnConsent
+            || offline_consent(state, &client.config.client_id, &grant));
     let issued = issue(
         state,
         Issue {
@@ -280,7 +294,7 @@ pub(crate) fn redeem(
                 None
             },
             auth_time: grant.auth_time,
-            refresh: rules.refresh.applies(client),
+            refresh,
             // Sign in with Apple issues an id_token whether or not `openid` was asked.
             id_token: rules.id_token
                 && (grant.scope.iter().any(|s| s == "openid")
@@ -299,6 +313,17 @@ pub(crate) fn redeem(
         user,
         issued,
     })
+}
+
+/// Google ("Using OAuth 2.0 for Web Server Applications", `access_type`, `prompt`): records the user's
+/// consent to the client and tells whether a refresh token comes: only when the request asked
+/// `access_type=offline`, and then on the user's first consent, or again when it sent `prompt=consent`.
+fn offline_consent(state: &AppState, client_id: &str, grant: &AuthorizationCode) -> bool {
+    let first = state.consents.first(client_id, &grant.sub);
+    grant
+        .persona
+        .as_deref()
+        .is_some_and(|asked| asked.offline && (asked.consent || first))
 }
 
 /// Whether the `redirect_uri` sent passes `rule` for this code.

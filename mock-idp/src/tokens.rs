@@ -253,14 +253,15 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
                 claims.entry(k).or_insert(v);
             }
         }
-        if state.config.persona != crate::model::Persona::Oidc {
-            let of = crate::quirks::IdTokenFor {
-                client: what.client,
-                user: what.user,
-                scope: what.scope,
-                asked: what.persona,
-                refreshed: what.refreshed,
-            };
+        let quirky = state.config.persona != crate::model::Persona::Oidc;
+        let of = crate::quirks::IdTokenFor {
+            client: what.client,
+            user: what.user,
+            scope: what.scope,
+            asked: what.persona,
+            refreshed: what.refreshed,
+        };
+        if quirky {
             crate::quirks::id_token_claims(state, of, &mut claims);
         }
         if let Some(minted) = what.minted {
@@ -282,15 +283,8 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             }
         }
         let faults = state.faults.take(Point::IdToken, context);
-        if state.config.persona != crate::model::Persona::Oidc && !faults.is_empty() {
-            let of = crate::quirks::IdTokenFor {
-                client: what.client,
-                user: what.user,
-                scope: what.scope,
-                asked: what.persona,
-                refreshed: what.refreshed,
-            };
-            crate::quirks::spoil_id_token(state, of, &faults, &mut claims);
+        if quirky && !faults.is_empty() {
+            crate::quirks::id_token_faults(state, of, &faults, &mut claims);
         }
         let macs = spoil::ClientMacs {
             id_token: what.client.id_token_mac(),

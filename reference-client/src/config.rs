@@ -306,6 +306,28 @@ pub enum ProviderKind {
         /// Scopes (`name email` by default).
         scopes: Vec<String>,
     },
+    // google persona
+    /// Google: OpenID Connect at `base_url` (`https://accounts.google.com`), with Google's rules: its
+    /// id_tokens may name the issuer without `https://` (accepted for this kind only), `hd` must be the
+    /// configured Workspace domain (from the id_token claim, never the request's hint or the email),
+    /// `azp` may be another client of the same project that we list, and a refresh token comes only on
+    /// the first consent (kept until another comes).
+    Google {
+        /// The issuer, the base of Google's endpoints (`https://accounts.google.com`).
+        issuer: String,
+        /// Our (web) client id: the only accepted `aud`.
+        client_id: String,
+        /// Our client secret (client_secret_basic).
+        client_secret: Secret,
+        /// Scopes (`openid email profile` by default; `openid` always included).
+        scopes: Vec<String>,
+        /// The Workspace domain the app admits only; `None`: any Google account.
+        hosted_domain: Option<String>,
+        /// Other client ids of the same Google project accepted as `azp` (a mobile app's).
+        authorized_parties: Vec<String>,
+        /// `access_type=offline`: keep Google's refresh token.
+        offline: bool,
+    },
 }
 
 impl ProviderKind {
@@ -317,6 +339,7 @@ impl ProviderKind {
             ProviderKind::Github { .. } => "github",
             ProviderKind::Entra { .. } => "entra",
             ProviderKind::Apple { .. } => "apple",
+            ProviderKind::Google { .. } => "google",
         }
     }
 }
@@ -352,6 +375,13 @@ struct RawProvider {
     key_id: Option<String>,
     /// A path: the PEM file of the ES256 key that signs the client secrets.
     private_key: Option<String>,
+    // google persona
+    /// Google: the only Workspace domain admitted (the id_token's `hd`).
+    hosted_domain: Option<String>,
+    /// Google: space-separated client ids of the same project accepted as `azp`.
+    authorized_parties: Option<String>,
+    /// Google: `online` (the default) or `offline` (keep refresh tokens).
+    access_type: Option<String>,
 }
 
 /// A list of strings written as a TOML array or as one string separated by spaces or commas.
@@ -553,6 +583,44 @@ fn provider_from_raw(raw: RawProvider) -> Result<ProviderSettings, ConfigError> 
                 private_key: Secret::new(pem),
                 base_url: base("base_url", None, "https://appleid.apple.com")?,
                 scopes: scopes("name email"),
+            }
+        }
+        "google" => {
+            let mut scopes = scopes("openid email profile");
+            if !scopes.iter().any(|s| s == "openid") {
+                scopes.insert(0, "openid".into());
+            }
+            let issuer = base("base_url", None, "https://accounts.google.com")?;
+            let offline = match raw.access_type.as_deref() {
+                None | Some("online") => false,
+                Some("offline") => true,
+                Some(other) => {
+                    return Err(invalid(
+                        F,
+                        format!(
+                            "provider {name:?}: `access_type` {other:?} is not online or offline"
+                        ),
+                    ));
+                }
+            };
+            ProviderKind::Google {
+                issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+                client_id: need("client_id", raw.client_id.clone())?,
+                client_secret: Secret::new(need("client_secret", raw.client_secret.clone())?),
+                scopes,
+                hosted_domain: raw
+                    .hosted_domain
+                    .clone()
+                    .map(|d| d.trim().to_owned())
+                    .filter(|d| !d.is_empty()),
+                authorized_parties: raw
+                    .authorized_parties
+                    .clone()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                offline,
             }
         }
         other => {
@@ -1226,6 +1294,54 @@ base_url = "http://127.0.0.1:9002"
         assert!(err.contains("cannot read /nonexistent/key.p8"), "{err}");
         let _ = std::fs::remove_file(&file);
         let _ = std::fs::remove_file(&key);
+    }
+
+    #[test]
+    fn a_google_provider_parses_its_domain_parties_and_access_type() {
+        let dir = std::env::temp_dir().join(format!("rc-google-{}.toml", std::process::id()));
+        let google = |extra: &str| {
+            format!(
+                "[[providers]]\nname = \"Google\"\nkind = \"google\"\nclient_id = \"web\"\n\
+                 client_secret = \"s\"\n{extra}"
+            )
+        };
+        std::fs::write(
+            &dir,
+            google(
+                "base_url = \"http://127.0.0.1:9003/\"\nhosted_domain = \"example.com\"\n\
+                 authorized_parties = \"android ios\"\naccess_type = \"offline\"\n",
+            ),
+        )
+        .expect("write");
+        let s = Settings::load_from(Some(&dir), env(&[])).expect("parses");
+        match &s.providers[0].kind {
+            ProviderKind::Google {
+                issuer,
+                hosted_domain,
+                authorized_parties,
+                offline,
+                scopes,
+                ..
+            } => {
+                assert_eq!(issuer, "http://127.0.0.1:9003");
+                assert_eq!(hosted_domain.as_deref(), Some("example.com"));
+                assert_eq!(authorized_parties, &["android", "ios"]);
+                assert!(offline);
+                assert_eq!(scopes, &["openid", "email", "profile"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(&dir, google("")).expect("write");
+        let s = Settings::load_from(Some(&dir), env(&[])).expect("parses");
+        assert!(matches!(
+            &s.providers[0].kind,
+            ProviderKind::Google { issuer, hosted_domain: None, offline: false, .. }
+                if issuer == "https://accounts.google.com"
+        ));
+        std::fs::write(&dir, google("access_type = \"forever\"\n")).expect("write");
+        let err = Settings::load_from(Some(&dir), env(&[])).expect_err("refused");
+        let _ = std::fs::remove_file(&dir);
+        assert!(err.to_string().contains("access_type"), "{err}");
     }
 
     #[test]

@@ -765,7 +765,9 @@ impl Database {
         .context("reading the id_token hint")
     }
 
-    /// Keeps the provider tokens of a user's login (replacing those of an earlier one), usable while the
+    /// Keeps the provider tokens of a user's login (replacing those of an earlier one; a login that brought
+    /// no refresh token keeps the one an earlier login of the same identity at the same provider brought,
+    /// as Google sends one only on the first consent: GOOGLE-REFRESH), usable while the
     /// user's session version is `session_version` and until `keep_until`. Rows past their `keep_until`
     /// are swept first: the table holds at most one row per user, none of them dead for long.
     pub fn keep_provider_tokens(
@@ -786,7 +788,9 @@ impl Database {
         conn.execute(
             "INSERT OR REPLACE INTO provider_tokens (user_id, session_version, provider, issuer, subject, \
              azp, access_token, access_expires_at, refresh_token, keep_until) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+             COALESCE(?9, (SELECT refresh_token FROM provider_tokens \
+                           WHERE user_id = ?1 AND provider = ?3 AND issuer = ?4 AND subject = ?5)), ?10)",
             params![
                 user_id,
                 session_version,
@@ -1084,6 +1088,50 @@ mod tests {
         db.keep_provider_tokens(b.id, 0, "oidc", &tokens("b1"), 3000, 2000)
             .expect("keep");
         assert_eq!(db.provider_token_rows().expect("count"), 1);
+    }
+
+    #[test]
+    fn a_login_without_a_refresh_token_keeps_the_one_an_earlier_login_brought() {
+        let db = Database::open_in_memory().expect("db");
+        let (a, _) = db
+            .find_or_create_user("iss", "a", &new_user("A"), 0)
+            .expect("a");
+        let tokens = |access: &str, refresh: Option<&str>, subject: &str| ProviderTokens {
+            access_token: access.into(),
+            access_expires_at: Some(160),
+            refresh_token: refresh.map(str::to_owned),
+            issuer: "iss".into(),
+            subject: subject.into(),
+            azp: None,
+        };
+        db.keep_provider_tokens(a.id, 0, "google", &tokens("a1", Some("r1"), "a"), 1000, 100)
+            .expect("keep");
+        db.keep_provider_tokens(a.id, 1, "google", &tokens("a2", None, "a"), 1000, 100)
+            .expect("keep");
+        let (_, kept) = db
+            .provider_tokens(a.id, 1, 100)
+            .expect("read")
+            .expect("kept");
+        assert_eq!(
+            (kept.access_token.as_str(), kept.refresh_token.as_deref()),
+            ("a2", Some("r1"))
+        );
+        // A new one replaces it.
+        db.keep_provider_tokens(a.id, 2, "google", &tokens("a3", Some("r3"), "a"), 1000, 100)
+            .expect("keep");
+        let (_, kept) = db
+            .provider_tokens(a.id, 2, 100)
+            .expect("read")
+            .expect("kept");
+        assert_eq!(kept.refresh_token.as_deref(), Some("r3"));
+        // Another identity's login keeps nothing of it.
+        db.keep_provider_tokens(a.id, 3, "google", &tokens("a4", None, "other"), 1000, 100)
+            .expect("keep");
+        let (_, kept) = db
+            .provider_tokens(a.id, 3, 100)
+            .expect("read")
+            .expect("kept");
+        assert_eq!(kept.refresh_token, None);
     }
 
     #[test]

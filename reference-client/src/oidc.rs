@@ -179,6 +179,8 @@ pub struct IdTokenClaims {
     pub sid: Option<String>,
     /// Microsoft Entra ID: the directory tenant (a GUID) the token comes from.
     pub tid: Option<String>,
+    /// Google: the Workspace domain of the account (none for a consumer account).
+    pub hd: Option<String>,
 }
 
 /// How a Microsoft Entra ID provider's issuer and tenant are checked (CONFORMANCE ENTRA-ISSUER,
@@ -371,6 +373,33 @@ pub struct Provider {
     jwks: Mutex<Option<Arc<Vec<Jwk>>>>,
     /// Microsoft Entra ID: the issuer template and tenant allow-list; `None` for plain OpenID Connect.
     entra: Option<EntraPolicy>,
+    /// Google's rules, for a `kind = "google"` provider; `None`: plain OpenID Connect.
+    google: Option<GoogleRules>,
+}
+
+/// What a `kind = "google"` provider checks beyond OpenID Connect (CONFORMANCE GOOGLE-ISS, GOOGLE-HD,
+/// GOOGLE-AZP, GOOGLE-REFRESH).
+#[derive(Clone, Debug, Default)]
+pub struct GoogleRules {
+    /// The only Workspace domain admitted: the id_token's `hd` must equal it (the `hd=` request
+    /// parameter is sent as a hint only).
+    pub hosted_domain: Option<String>,
+    /// Other client ids of our Google project accepted as `azp`; `aud` must still be our client id.
+    pub authorized_parties: Vec<String>,
+    /// `access_type=offline`: a refresh token comes on the first consent and is kept.
+    pub offline: bool,
+}
+
+impl GoogleRules {
+    /// Whether `iss` names `issuer`: exactly, or Google's legacy form without the scheme
+    /// (`accounts.google.com` for `https://accounts.google.com`). Nothing else.
+    fn issuer_matches(issuer: &str, iss: &str) -> bool {
+        iss == issuer
+            || issuer
+                .strip_prefix("https://")
+                .or_else(|| issuer.strip_prefix("http://"))
+                .is_some_and(|bare| iss == bare)
+    }
 }
 
 /// Our client's registration at one `[[providers]]` OpenID provider.
@@ -464,7 +493,19 @@ impl Provider {
             discovery: Mutex::new(None),
             jwks: Mutex::new(None),
             entra: None,
+            google: None,
         })
+    }
+
+    /// This provider with Google's rules (`kind = "google"`).
+    pub fn with_google(mut self, rules: GoogleRules) -> Self {
+        self.google = Some(rules);
+        self
+    }
+
+    /// Whether this is a `kind = "google"` provider.
+    pub fn is_google(&self) -> bool {
+        self.google.is_some()
     }
 
     /// The configured issuer.
@@ -559,6 +600,15 @@ impl Provider {
             .set_pkce_challenge(challenge);
         if self.form_post {
             request = request.add_extra_param("response_mode", "form_post");
+        }
+        if let Some(google) = &self.google {
+            // A hint for Google's account chooser only: the id_token's `hd` is what is checked.
+            if let Some(hd) = &google.hosted_domain {
+                request = request.add_extra_param("hd", hd.clone());
+            }
+            if google.offline {
+                request = request.add_extra_param("access_type", "offline");
+            }
         }
         let (url, _) = request.url();
         Ok(AuthorizationStart {
@@ -947,10 +997,18 @@ impl Provider {
 
         let issuer = match &self.entra {
             Some(entra) => entra.check(claims.iss.as_deref(), claims.tid.as_deref())?,
-            None if claims.iss.as_deref() != Some(self.issuer.as_str()) => {
-                return Err(reject("wrong or missing iss"));
+            None => {
+                let iss_ok = match (&self.google, claims.iss.as_deref()) {
+                    (_, None) => false,
+                    // Google only: its legacy scheme-less form too (GOOGLE-ISS).
+                    (Some(_), Some(iss)) => GoogleRules::issuer_matches(&self.issuer, iss),
+                    (None, Some(iss)) => iss == self.issuer,
+                };
+                if !iss_ok {
+                    return Err(reject("wrong or missing iss"));
+                }
+                self.issuer.clone()
             }
-            None => self.issuer.clone(),
         };
         match &claims.aud {
             Some(Audience::One(a)) if a == &self.client_id => {}
@@ -961,8 +1019,18 @@ impl Provider {
         }
         if let Some(azp) = &claims.azp
             && azp != &self.client_id
+            && !self
+                .google
+                .as_ref()
+                .is_some_and(|g| g.authorized_parties.contains(azp))
         {
             return Err(reject("azp is not our client_id"));
+        }
+        // GOOGLE-HD: the claim, never the request's hint or the email's domain.
+        if let Some(domain) = self.google.as_ref().and_then(|g| g.hosted_domain.as_ref())
+            && claims.hd.as_deref() != Some(domain.as_str())
+        {
+            return Err(reject("hd is not the admitted Workspace domain"));
         }
         let now = self.clock.now_unix();
         match claims.exp {
@@ -1258,5 +1326,22 @@ mod entra_tests {
         // Multi-tenant still checks the issuer against the tid.
         assert!(any.check(Some(&iss(A)), Some(B)).is_err());
         assert!(any.owns(&iss(B)) && !any.owns("https://login.example/common/v2.0"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GoogleRules;
+
+    #[test]
+    fn google_accepts_its_issuer_with_or_without_the_scheme_and_nothing_else() {
+        let ok = |iss| GoogleRules::issuer_matches("https://accounts.google.com", iss);
+        assert!(ok("https://accounts.google.com"));
+        assert!(ok("accounts.google.com"));
+        assert!(!ok("http://accounts.google.com"));
+        assert!(!ok("https://accounts.google.com/"));
+        assert!(!ok("accounts.google.com/"));
+        assert!(!ok("evil.example"));
+        assert!(!ok(""));
     }
 }

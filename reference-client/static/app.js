@@ -86,6 +86,7 @@ async function showLoginButtons() {
     a.textContent = "Log in with " + p.name;
     a.href = p.login_url;
     a.dataset.provider = p.name;
+    a.dataset.kind = p.kind; // oidc, wechat, github or google ("Log in with Google")
     item.appendChild(a);
     $("providers").appendChild(item);
   });

@@ -9,7 +9,8 @@ fn kind(word: &str) -> anyhow::Result<ExtraKind> {
     match word {
         "wechat" | "WeChat" => Ok(ExtraKind::Wechat),
         "github" | "GitHub" => Ok(ExtraKind::Github),
-        other => anyhow::bail!("unknown persona {other:?}: wechat or github"),
+        "google" | "Google" => Ok(ExtraKind::Google),
+        other => anyhow::bail!("unknown persona {other:?}: wechat, github or google"),
     }
 }
 

@@ -236,6 +236,15 @@ fn providers(
                 api_base: base,
                 scopes: vec!["read:user".into()],
             },
+            ExtraKind::Google => ProviderKind::Google {
+                issuer: p.base_url.trim_end_matches('/').to_owned(),
+                client_id: p.client_id.clone(),
+                client_secret: Secret::new(p.client_secret.clone()),
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+                hosted_domain: p.google.hosted_domain.clone(),
+                authorized_parties: p.google.authorized_parties.clone(),
+                offline: p.google.offline,
+            },
         };
         list.push(ProviderSettings {
             name: p.name.clone(),

@@ -118,12 +118,38 @@ pub struct Weaknesses {
     /// The id_token's own `alg` picks how it is checked, whatever the client registered: HS256 with the
     /// client secret, RS256 or ES256 with the JWKS (ID-SIG-HS256, ID-SIG).
     pub id_token_alg_unpinned: bool,
+    // google persona
+    /// The main OpenID provider's id_token `iss` may also be its issuer without the scheme, as only
+    /// Google's may (GOOGLE-ISS, ID-ISS).
+    pub schemeless_iss_everywhere: bool,
+    /// Google is checked as plain OpenID Connect: its scheme-less issuer refused, `azp` only our own
+    /// client id (GOOGLE-ISS, GOOGLE-AZP).
+    pub google_plain_oidc: bool,
+    /// The Google id_token's `hd` is not checked: the backend trusts the `hd=` it asked for (GOOGLE-HD).
+    pub google_hd_unchecked: bool,
+    /// The email's domain stands in for the `hd` claim (GOOGLE-HD).
+    pub google_hd_from_email: bool,
+    /// An unknown Google `sub` whose email an earlier Google login had is logged in as that login's user
+    /// (GOOGLE-SUB-KEY).
+    pub google_links_by_email: bool,
+    /// A Google login whose token answer has no refresh token is refused, though the backend keeps one
+    /// from the first consent (GOOGLE-REFRESH).
+    pub google_refresh_required: bool,
 }
 
 impl Weaknesses {
     /// Whether a switch of the WeChat or GitHub logins is on.
     fn weakens_personas(self) -> bool {
         self.github_login_key || self.wechat_ignores_unionid || self.wechat_openid_unscoped
+    }
+
+    /// Whether a switch of the Google logins is on.
+    fn weakens_google(self) -> bool {
+        self.google_plain_oidc
+            || self.google_hd_unchecked
+            || self.google_hd_from_email
+            || self.google_links_by_email
+            || self.google_refresh_required
     }
 }
 
@@ -187,6 +213,21 @@ impl fmt::Display for Weaknesses {
                 "signed userinfo unchecked",
             ),
             (self.id_token_alg_unpinned, "id_token alg not pinned"),
+            (
+                self.schemeless_iss_everywhere,
+                "scheme-less iss accepted for every provider",
+            ),
+            (self.google_plain_oidc, "Google checked as plain OpenID"),
+            (self.google_hd_unchecked, "Google hd claim unchecked"),
+            (
+                self.google_hd_from_email,
+                "Google hd from the email's domain",
+            ),
+            (self.google_links_by_email, "Google linked by email"),
+            (
+                self.google_refresh_required,
+                "Google login needs a refresh token",
+            ),
         ] {
             if on {
                 names.push(name);
@@ -220,6 +261,10 @@ struct Weak {
     jwks: Arc<Mutex<Option<Value>>>,
     /// The states of logins started with a WeChat or GitHub provider, whose callbacks take the persona path.
     persona_logins: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// The states of logins started with a Google provider, whose callbacks take the Google path.
+    google_logins: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// Google email → the user its login found, for `google_links_by_email`.
+    google_emails: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -237,6 +282,8 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         codes: Arc::default(),
         secrets: Arc::default(),
         persona_logins: Arc::default(),
+        google_logins: Arc::default(),
+        google_emails: Arc::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(app.settings.http_timeout)
@@ -318,6 +365,13 @@ async fn login(
                 .is_some_and(|p| !matches!(p.protocol, Protocol::Oidc(_)));
             if persona {
                 lock(&w.persona_logins).insert(state.clone());
+            }
+            let google = app
+                .providers
+                .get(Some(&tx.provider))
+                .is_some_and(|p| matches!(&p.protocol, Protocol::Oidc(o) if o.is_google()));
+            if google {
+                lock(&w.google_logins).insert(state.clone());
             }
             app.transactions
                 .insert(tx, app.now(), app.settings.transaction_ttl.as_secs());
@@ -416,6 +470,13 @@ async fn callback(
         .is_some_and(|s| lock(&w.persona_logins).contains(s));
     if persona {
         return persona_callback(&w, jar, req).await;
+    }
+    let google = req
+        .state
+        .as_ref()
+        .is_some_and(|s| lock(&w.google_logins).contains(s));
+    if google {
+        return google_callback(&w, jar, req).await;
     }
     let app = &w.app;
     // `exchange_before_checks`: the code goes to the provider with the verifier of the login the state names
@@ -797,7 +858,16 @@ async fn verify_id_token(
     }
     let now = app.now();
     let skew = settings.clock_skew.as_secs();
-    if !w.weak.skip_iss_check && claims["iss"].as_str() != Some(app.provider.issuer()) {
+    let issuer = app.provider.issuer();
+    let iss_ok = match claims["iss"].as_str() {
+        Some(iss) if iss == issuer => true,
+        Some(iss) if w.weak.schemeless_iss_everywhere => issuer
+            .strip_prefix("https://")
+            .or_else(|| issuer.strip_prefix("http://"))
+            .is_some_and(|bare| iss == bare),
+        _ => false,
+    };
+    if !w.weak.skip_iss_check && !iss_ok {
         return Err(reject("wrong or missing iss"));
     }
     let aud_ok = match &claims["aud"] {
@@ -1162,4 +1232,154 @@ async fn github_login(w: &Weak, github: &Github, code: &str) -> Result<ProviderL
         sid: None,
         tokens: None,
     })
+}
+
+/// A Google login's callback: the real one, or with a Google switch on the same steps with Google's
+/// checks weakened: the reference client's own OpenID client, configured without Google's rules
+/// (`google_plain_oidc`) or without its `hd` check (`google_hd_unchecked`, `google_hd_from_email`, which
+/// then checks the email's domain), and the account found by email (`google_links_by_email`) or the login
+/// refused without a refresh token (`google_refresh_required`).
+async fn google_callback(
+    w: &Weak,
+    jar: CookieJar,
+    req: CallbackRequest,
+) -> Result<Response, ApiError> {
+    let app = &w.app;
+    if !w.weak.weakens_google() {
+        return reference_client::routes::callback::callback(
+            State(app.clone()),
+            jar,
+            Ok(Json(req)),
+        )
+        .await;
+    }
+    let tx = transaction(w, &req, &jar)?;
+    let provider = app
+        .providers
+        .get(Some(&tx.provider))
+        .ok_or(ApiError::InvalidState("no such provider"))?;
+    let Some(reference_client::config::ProviderKind::Google {
+        issuer,
+        client_id,
+        client_secret,
+        scopes,
+        hosted_domain,
+        authorized_parties,
+        offline,
+    }) = app
+        .settings
+        .effective_providers()
+        .into_iter()
+        .find(|p| p.name == tx.provider)
+        .map(|p| p.kind)
+    else {
+        return Err(ApiError::InvalidState("not a Google login"));
+    };
+    if req.iss.as_deref().is_some_and(|iss| iss != issuer) {
+        return Err(ApiError::IssuerMismatch(
+            "iss parameter is not the configured issuer",
+        ));
+    }
+    if let Some(error) = req.error.as_deref() {
+        return Err(ApiError::Provider(format!("authorization error {error}")));
+    }
+    let code = req
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
+    let registration = reference_client::oidc::Registration {
+        issuer: &issuer,
+        client_id: &client_id,
+        client_secret: &client_secret,
+        scopes: &scopes,
+        userinfo_signed_response_alg: None,
+        id_token_alg: None,
+    };
+    let oidc = reference_client::oidc::Provider::for_provider(
+        &app.settings,
+        &registration,
+        app.clock.clone(),
+    )
+    .map_err(|e| ApiError::Provider(e.to_string()))?;
+    let hd_checked = !(w.weak.google_hd_unchecked || w.weak.google_hd_from_email);
+    let oidc = if w.weak.google_plain_oidc {
+        oidc
+    } else {
+        oidc.with_google(reference_client::oidc::GoogleRules {
+            hosted_domain: hosted_domain.clone().filter(|_| hd_checked),
+            authorized_parties,
+            offline,
+        })
+    };
+    let login = oidc
+        .exchange_and_verify(code, &tx.pkce_verifier, &tx.nonce)
+        .await?;
+    let claims: Value = login
+        .id_token
+        .as_deref()
+        .and_then(|t| t.split('.').nth(1))
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let email = claims["email"].as_str().map(str::to_owned);
+    if let (true, Some(domain)) = (w.weak.google_hd_from_email, &hosted_domain) {
+        let at = email
+            .as_deref()
+            .and_then(|e| e.rsplit_once('@'))
+            .map(|(_, d)| d);
+        if at != Some(domain.as_str()) {
+            return Err(reject("the email is not at the Workspace domain"));
+        }
+    }
+    if w.weak.google_refresh_required
+        && offline
+        && login
+            .tokens
+            .as_ref()
+            .is_none_or(|t| t.refresh_token.is_none())
+    {
+        return Err(ApiError::Provider("Google sent no refresh token".into()));
+    }
+    let linked = match (&email, w.weak.google_links_by_email) {
+        (Some(email), true) => lock(&w.google_emails).get(email).copied(),
+        _ => None,
+    };
+    let user = match app.db.find_by_identity(&login.issuer, &login.subject)? {
+        Some(user) => user,
+        None => match linked.map(|id| app.db.get_user(id)).transpose()?.flatten() {
+            Some(user) => user,
+            None if provider.policy == UnknownUserPolicy::AutoCreate => {
+                let new = NewUser {
+                    display_name: login.name.clone().unwrap_or_else(|| "New user".into()),
+                    role: reference_client::Role::User,
+                    avatar_url: login.picture.clone(),
+                    phone: None,
+                };
+                let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+                app.db
+                    .find_or_create_user_via(
+                        Some(&provider.name),
+                        &login.issuer,
+                        &login.subject,
+                        &new,
+                        now,
+                    )?
+                    .0
+            }
+            // The Google switches are judged under auto-create; the other policies refuse here.
+            None => return Err(ApiError::UnknownUser),
+        },
+    };
+    if let Some(email) = email {
+        lock(&w.google_emails).insert(email, user.id);
+    }
+    if let Some(id_token) = login.id_token.clone() {
+        app.db
+            .set_login_hint(user.id, &id_token, login.sid.as_deref())?;
+    }
+    if !user.disabled {
+        keep_tokens(app, &user, &tx.provider, login.tokens.clone()).await?;
+    }
+    complete_login(app, jar, &user, tx.return_to)
 }

@@ -270,6 +270,19 @@ pub enum Fault {
     /// `apple.bool_flags`: the id_token's `email_verified` and `is_private_email` are JSON booleans
     /// instead of Apple's strings `"true"` / `"false"`.
     AppleBoolFlags,
+    // google persona
+    /// `id_token.iss_without_scheme`: `iss` is the issuer without `https://` (or `http://`): Google's
+    /// legacy `accounts.google.com` form on the Google persona, an altered issuer on any other.
+    IdTokenIssWithoutScheme,
+    /// `google.hd_stripped`: the id_token carries no `hd`, as a consumer account's does: what comes back
+    /// when the user strips `hd=` from the authorization request and picks another account.
+    GoogleHdStripped,
+    /// `google.azp_sibling`: `azp` is another client of the same Google project (`project`), `aud` still
+    /// this client: a mobile app's token presented to its backend.
+    GoogleAzpSibling,
+    /// `google.azp_foreign`: `azp` is a client of no project of this one (`another-client`), `aud` still
+    /// this client.
+    GoogleAzpForeign,
 }
 
 /// What the documentation says about one fault name.
@@ -487,6 +500,23 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "apple.bool_flags",
         "the id_token's email_verified and is_private_email are JSON booleans, not the strings \"true\"/\"false\"",
     ),
+    // google persona
+    info(
+        "id_token.iss_without_scheme",
+        "iss is the issuer without https:// (Google's legacy accounts.google.com form; on any other persona, an altered issuer)",
+    ),
+    info(
+        "google.hd_stripped",
+        "google: the id_token carries no hd, as a consumer account's, whatever hd= the request asked",
+    ),
+    info(
+        "google.azp_sibling",
+        "google: azp is another client of the same project (the first by id), aud still this client",
+    ),
+    info(
+        "google.azp_foreign",
+        "google: azp is another-client, a client of no project of this one; aud still this client",
+    ),
 ];
 
 /// A fault name or value that is not one of [`crate::FAULTS`].
@@ -640,6 +670,10 @@ impl Fault {
             "entra.email_of_other_tenant" => Fault::EntraEmailOfOtherTenant,
             "apple.forged_user" => Fault::AppleForgedUser,
             "apple.bool_flags" => Fault::AppleBoolFlags,
+            "id_token.iss_without_scheme" => Fault::IdTokenIssWithoutScheme,
+            "google.hd_stripped" => Fault::GoogleHdStripped,
+            "google.azp_sibling" => Fault::GoogleAzpSibling,
+            "google.azp_foreign" => Fault::GoogleAzpForeign,
             // The catalogue and this match list the same names; a test checks that each parses.
             other => return Err(FaultError::UnknownName(other.to_owned())),
         })
@@ -706,6 +740,10 @@ impl Fault {
             Fault::EntraEmailOfOtherTenant => "entra.email_of_other_tenant",
             Fault::AppleForgedUser => "apple.forged_user",
             Fault::AppleBoolFlags => "apple.bool_flags",
+            Fault::IdTokenIssWithoutScheme => "id_token.iss_without_scheme",
+            Fault::GoogleHdStripped => "google.hd_stripped",
+            Fault::GoogleAzpSibling => "google.azp_sibling",
+            Fault::GoogleAzpForeign => "google.azp_foreign",
         }
     }
 
@@ -729,6 +767,8 @@ impl Fault {
         }
         match self.name().split_once('.').map(|(group, _)| group) {
             Some("id_token") => Point::IdToken,
+            // The Google persona's faults are all in its id_tokens.
+            Some("google") => Point::IdToken,
             Some("authorize") => Point::Authorize,
             Some("token") => Point::Token,
             Some("userinfo") => Point::Userinfo,

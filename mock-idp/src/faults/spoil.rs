@@ -69,6 +69,13 @@ pub fn id_token(
             Fault::IdTokenMissingIss => {
                 claims.remove("iss");
             }
+            Fault::IdTokenIssWithoutScheme => {
+                let bare = issuer
+                    .strip_prefix("https://")
+                    .or_else(|| issuer.strip_prefix("http://"))
+                    .unwrap_or(issuer);
+                claims.insert("iss".into(), json!(bare));
+            }
             Fault::IdTokenWrongAud => {
                 claims.insert("aud".into(), json!(FOREIGN_AUDIENCE));
             }

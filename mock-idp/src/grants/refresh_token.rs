@@ -34,7 +34,20 @@ pub fn exchange(
     if state.config.persona == Persona::Apple {
         return keep(state, client, token, asked);
     }
-    let grant = match state.refresh.redeem(token, &client.config.client_id) {
+    // Google keeps the refresh token it issued: the answer carries none and the token stays usable
+    // ("Using OAuth 2.0 for Web Server Applications", refreshing an access token).
+    let keeps = state.config.persona == crate::model::Persona::Google;
+    let spent = if keeps {
+        match state.refresh.get_unspent(token) {
+            Some(live) if live.client_id == client.config.client_id => {
+                RefreshRedemption::Fresh(live)
+            }
+            _ => RefreshRedemption::Unknown,
+        }
+    } else {
+        state.refresh.redeem(token, &client.config.client_id)
+    };
+    let grant = match spent {
         RefreshRedemption::Fresh(grant) => grant,
         RefreshRedemption::Replayed { grant_id } => {
             let (until, now) = (state.tokens_dead_by(&client.config), state.clock.now());
@@ -76,7 +89,7 @@ pub fn exchange(
             user: Some(&user),
             nonce: None,
             auth_time: grant.auth_time,
-            refresh: true,
+            refresh: !keeps,
             id_token: scope.iter().any(|s| s == "openid"),
             refreshed: true,
             access: crate::tokens::AccessFormat::Jwt,

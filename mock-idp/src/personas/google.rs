@@ -16,8 +16,8 @@ use axum::{
 };
 
 use crate::{
-    authorize, conn::PeerAddr, discovery, discovery::Endpoints, faults::Point, grants, resource,
-    state::AppState,
+    PersonaRequest, authorize, conn::PeerAddr, discovery, discovery::Endpoints, error::OAuthError,
+    faults::Point, grants, resource, state::AppState,
 };
 
 /// The Google persona's routes.
@@ -56,7 +56,11 @@ fn endpoints() -> Endpoints {
 /// `GET /.well-known/openid-configuration`.
 async fn openid_configuration(State(state): State<AppState>) -> Response {
     let faults = state.faults.take(Point::Discovery, Default::default());
-    let doc = discovery::metadata_at(&state, &state.issuer, &endpoints());
+    let mut doc = discovery::metadata_at(&state, &state.issuer, &endpoints());
+    // Google sends `iss` in its authorization responses without declaring it.
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("authorization_response_iss_parameter_supported");
+    }
     crate::faults::spoil::discovery(&faults, doc)
 }
 
@@ -72,6 +76,30 @@ async fn authorize(
         query.as_deref().unwrap_or(""),
         peer,
         &headers,
-        |_| Ok(None),
+        |_| asked(query.as_deref().unwrap_or("")).map(|a| Some(Box::new(a))),
     )
+}
+
+/// What a Google authorization request asks beyond OpenID Connect: `hd` (recorded; a hint only, the
+/// token carries the account's own domain), `access_type` (`online`, the default, or `offline`) and
+/// whether `prompt` holds `consent`.
+fn asked(query: &str) -> Result<PersonaRequest, OAuthError> {
+    let mut asked = PersonaRequest::default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*name {
+            "hd" if !value.is_empty() => asked.hd = Some(value.into_owned()),
+            "access_type" => match &*value {
+                "offline" => asked.offline = true,
+                "online" => asked.offline = false,
+                _ => {
+                    return Err(OAuthError::InvalidRequest(
+                        "access_type must be online or offline",
+                    ));
+                }
+            },
+            "prompt" => asked.consent = value.split(' ').any(|p| p == "consent"),
+            _ => {}
+        }
+    }
+    Ok(asked)
 }

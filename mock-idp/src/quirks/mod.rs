@@ -10,8 +10,10 @@
 //! - [`authorization_params`]: the parameters of a successful authorization response, after `code` and
 //!   `state` (`authorize::issue_code`).
 //! - [`refuse_login`]: before a code is minted for a user (`authorize::issue_code`).
-//! - [`spoil_id_token`]: the persona's own id_token faults, after the claims (`tokens::issue`).
-//! - [`userinfo_claims`]: a userinfo answer's claims (`resource::userinfo`).
+//! - [`id_token_faults`]: the persona's own id_token faults (`entra.*`, `google.*`), after the claims,
+//!   taken at the id_token point with the core's `id_token.*` ones (`tokens::issue`).
+//! - [`userinfo_claims`]: the userinfo answer's claims, after the user's claims and `sub`, before
+//!   faults (`resource::userinfo`).
 //! - [`client_secret_valid`]: a client secret only the persona takes (Apple's signed JWT), from the
 //!   client authentication of the token endpoint (`grants::client_auth`).
 
@@ -22,6 +24,7 @@ pub(crate) mod google;
 use serde_json::{Map, Value};
 
 use crate::{
+    faults::Fault,
     model::{Persona, PersonaRequest, UserConfig},
     state::{AppState, RegisteredClient},
 };
@@ -112,21 +115,23 @@ pub(crate) fn refuse_login(
     }
 }
 
-/// Applies the persona's own armed id_token faults (`entra.*`) after the standard and persona claims;
-/// the generic `id_token.*` faults are `faults::spoil::id_token`'s.
-pub(crate) fn spoil_id_token(
+/// Applies the persona's own armed id_token faults (`entra.*`, `google.*`) after the standard and
+/// persona claims; the generic `id_token.*` faults are `faults::spoil::id_token`'s.
+pub(crate) fn id_token_faults(
     state: &AppState,
     of: IdTokenFor<'_>,
-    faults: &[crate::faults::Fault],
+    faults: &[Fault],
     claims: &mut Map<String, Value>,
 ) {
     match state.config.persona {
         Persona::Entra => entra::spoil_id_token(state, of, faults, claims),
-        Persona::Apple | Persona::Google | Persona::Oidc | Persona::Wechat | Persona::Github => {}
+        Persona::Google => google::id_token_faults(state, of, faults, claims),
+        Persona::Apple | Persona::Oidc | Persona::Wechat | Persona::Github => {}
     }
 }
 
-/// Shapes a userinfo answer's claims as the persona's provider does (Entra: the pairwise `sub`).
+/// Shapes a userinfo answer's claims as the persona's provider does (Entra: the pairwise `sub`;
+/// Google: `hd`), for the client the access token was issued to.
 pub(crate) fn userinfo_claims(
     state: &AppState,
     client_id: Option<&str>,
@@ -135,6 +140,7 @@ pub(crate) fn userinfo_claims(
 ) {
     match state.config.persona {
         Persona::Entra => entra::userinfo_claims(state, client_id, user, body),
-        Persona::Apple | Persona::Google | Persona::Oidc | Persona::Wechat | Persona::Github => {}
+        Persona::Google => google::userinfo_claims(state, user, body),
+        Persona::Apple | Persona::Oidc | Persona::Wechat | Persona::Github => {}
     }
 }

@@ -20,6 +20,7 @@ mod mint;
 mod persona_apple;
 mod persona_entra;
 mod persona_fidelity;
+mod persona_google;
 mod personas;
 mod pkce;
 mod refresh;

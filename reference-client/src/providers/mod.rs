@@ -3,7 +3,8 @@
 //! and, from a code, the verified identity.
 //!
 //! An identity is (namespace, subject), stored as the `issuer` and `subject` of the `identities` table:
-//! - OpenID: (issuer, `sub`);
+//! - OpenID: (issuer, `sub`); Google (`kind = "google"`) is OpenID with Google's rules, keyed on (the
+//!   configured issuer, `sub`) whichever form of the issuer the id_token names;
 //! - WeChat: (`wechat:{api}`, `unionid`) when the answer has one, else (`wechat:{api}#{appid}`, `openid`),
 //!   because an openid is only unique within one app;
 //! - GitHub: (`github:{api}`, the numeric `id`), never the renamable `login`;
@@ -79,9 +80,10 @@ pub struct ConfiguredProvider {
 }
 
 impl ConfiguredProvider {
-    /// `oidc`, `wechat` or `github`.
+    /// `oidc`, `wechat`, `github` or `google`.
     pub fn kind(&self) -> &'static str {
-        match self.protocol {
+        match &self.protocol {
+            Protocol::Oidc(p) if p.is_google() => "google",
             Protocol::Oidc(_) => "oidc",
             Protocol::Wechat(_) => "wechat",
             Protocol::Github(_) => "github",
@@ -236,6 +238,33 @@ impl Providers {
                         clock.clone(),
                     )?))
                 }
+            }
+            ProviderKind::Google {
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+                hosted_domain,
+                authorized_parties,
+                offline,
+            } => {
+                let registration = crate::oidc::Registration {
+                    issuer: &issuer,
+                    client_id: &client_id,
+                    client_secret: &client_secret,
+                    scopes: &scopes,
+                    userinfo_signed_response_alg: None,
+                    id_token_alg: None,
+                };
+                let rules = crate::oidc::GoogleRules {
+                    hosted_domain,
+                    authorized_parties,
+                    offline,
+                };
+                Protocol::Oidc(Arc::new(
+                    Provider::for_provider(settings, &registration, clock.clone())?
+                        .with_google(rules),
+                ))
             }
             ProviderKind::Wechat {
                 appid,

@@ -9,6 +9,7 @@ mod apple;
 mod callback;
 mod entra;
 mod floods;
+mod google;
 mod hardening;
 mod hostile;
 mod login;

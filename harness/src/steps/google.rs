@@ -1,0 +1,51 @@
+//! The Google persona (CONFORMANCE GOOGLE-*): the backend's Google settings and the persona's accounts.
+
+use cucumber::{given, then};
+
+use crate::world::World;
+
+/// The backend admits only accounts of this Google Workspace domain at that Google provider (`hd`).
+#[given(expr = "the app admits only the Workspace domain {string} at {string}")]
+async fn admits_only(w: &mut World, domain: String, provider: String) -> anyhow::Result<()> {
+    w.google_admits_only(&provider, &domain)
+}
+
+/// The backend accepts id_tokens minted for this other client of its Google project (`azp`).
+#[given(expr = "the app accepts {string} id_tokens of its project's client {string}")]
+async fn accepts_party(w: &mut World, provider: String, client: String) -> anyhow::Result<()> {
+    w.google_accepts_party(&provider, &client)
+}
+
+/// The backend keeps that Google provider's refresh tokens (`access_type=offline`).
+#[given(expr = "the app keeps {string} refresh tokens")]
+async fn keeps_refresh(w: &mut World, provider: String) -> anyhow::Result<()> {
+    w.google_keeps_refresh_tokens(&provider)
+}
+
+/// The user is a Google Workspace account of this domain at that provider (`hd` in its tokens).
+#[given(expr = "{string} is a Workspace user of {string} at {string}")]
+async fn workspace_user(
+    w: &mut World,
+    username: String,
+    domain: String,
+    provider: String,
+) -> anyhow::Result<()> {
+    w.google_workspace_user(&provider, &username, &domain)
+}
+
+/// The user is a consumer Google account (no `hd`) with this email at that provider.
+#[given(expr = "{string} is a consumer account at {string} with the email {string}")]
+async fn consumer_user(
+    w: &mut World,
+    username: String,
+    provider: String,
+    email: String,
+) -> anyhow::Result<()> {
+    w.google_consumer_user(&provider, &username, &email)
+}
+
+/// The backend's last login with that provider asked `access_type=offline` without `prompt=consent`.
+#[then(expr = "the app's last {string} login asked for offline access without forcing consent")]
+async fn offline_request(w: &mut World, provider: String) -> anyhow::Result<()> {
+    w.check_google_offline_request(&provider)
+}
