@@ -317,6 +317,7 @@ pub(crate) fn persona_for(
     let persona = match kind {
         ExtraKind::Wechat => mock_idp::Persona::Wechat,
         ExtraKind::Github => mock_idp::Persona::Github,
+        ExtraKind::Apple => mock_idp::Persona::Apple,
     };
     let config = mock_idp::Config {
         persona,
@@ -376,6 +377,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
             persona: match p.kind {
                 ExtraKind::Wechat => mock_idp::Persona::Wechat,
                 ExtraKind::Github => mock_idp::Persona::Github,
+                ExtraKind::Apple => mock_idp::Persona::Apple,
             },
             issuer: None,
             ..mock_idp::Config::default()
@@ -383,18 +385,23 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
         let tenant = server
             .create_tenant(Some(&p.tenant), Some(config))
             .map_err(|e| io::Error::other(format!("serving the {} provider: {e}", p.name)))?;
-        tenant
-            .add_client(mock_idp::ClientConfig::confidential(
+        // Sign in with Apple: the backend's client-secret key; without it (the target file lacks a key) no
+        // client is registered, and the Apple scenarios skip naming what is missing.
+        let client = match &p.apple {
+            Ok(Some(keys)) => crate::apple::registration(&p.client_id, &p.redirect_uri, keys),
+            Err(_) => continue,
+            Ok(None) => mock_idp::ClientConfig::confidential(
                 &p.client_id,
                 &p.client_secret,
                 &p.redirect_uri,
+            ),
+        };
+        tenant.add_client(client).map_err(|e| {
+            io::Error::other(format!(
+                "registering the backend's client at {}: {e}",
+                p.name
             ))
-            .map_err(|e| {
-                io::Error::other(format!(
-                    "registering the backend's client at {}: {e}",
-                    p.name
-                ))
-            })?;
+        })?;
     }
     Ok(server)
 }

@@ -411,10 +411,21 @@ pub struct ExtraProviderSection {
     pub kind: crate::target::ExtraKind,
     /// The tenant that serves it (`[a-z0-9-]`).
     pub tenant: String,
-    /// The backend's client id there (WeChat's `appid`).
+    /// The backend's client id there (WeChat's `appid`, Apple's Services ID).
     pub client_id: String,
-    /// The backend's client secret there.
+    /// The backend's client secret there (none for `apple`, whose backend signs its own).
+    #[serde(default)]
     pub client_secret: String,
+    /// `apple`: the team id of the backend's client secrets (their `iss`).
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// `apple`: the key id of the key the backend signs its client secrets with (their `kid`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// `apple`: that key's public half as PEM (`-----BEGIN PUBLIC KEY-----`), which the runner
+    /// registers at the persona.
+    #[serde(default)]
+    pub public_key: Option<String>,
     /// The redirect URI the backend sends there (default `provider.redirect_uri`).
     #[serde(default)]
     pub redirect_uri: Option<String>,
@@ -424,6 +435,40 @@ pub struct ExtraProviderSection {
     /// Its own unknown-user policy, when it differs from the backend's.
     #[serde(default)]
     pub unknown_user_policy: Option<PolicyName>,
+}
+
+impl ExtraProviderSection {
+    /// `apple`: the backend's client-secret key from `team_id`, `key_id` and `public_key`, or the names
+    /// of those missing; `Ok(None)` for the other kinds.
+    pub fn apple_keys(&self) -> Result<Option<crate::target::AppleKeys>, String> {
+        if self.kind != crate::target::ExtraKind::Apple {
+            return Ok(None);
+        }
+        let missing: Vec<&str> = [
+            ("team_id", &self.team_id),
+            ("key_id", &self.key_id),
+            ("public_key", &self.public_key),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_none_or(|v| v.trim().is_empty()))
+        .map(|(k, _)| k)
+        .collect();
+        match (&self.team_id, &self.key_id, &self.public_key) {
+            (Some(team_id), Some(key_id), Some(public_key)) if missing.is_empty() => {
+                Ok(Some(crate::target::AppleKeys {
+                    team_id: team_id.clone(),
+                    key_id: key_id.clone(),
+                    public_key_pem: public_key.clone(),
+                    private_key_pem: None,
+                }))
+            }
+            _ => Err(missing
+                .iter()
+                .map(|k| format!("extra_providers.{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")),
+        }
+    }
 }
 
 /// `[linking]`: account linking with the session (each optional; `{provider}` and `{id}` are filled in).
@@ -614,6 +659,7 @@ impl HttpFactory {
                         .clone()
                         .unwrap_or_else(|| file.provider.redirect_uri.clone()),
                     policy: e.unknown_user_policy.map(Policy::from),
+                    apple: e.apple_keys(),
                 })
                 .collect(),
         };

@@ -81,6 +81,9 @@ impl World {
         let persona = match kind {
             ExtraKind::Wechat => Persona::Wechat,
             ExtraKind::Github => Persona::Github,
+            ExtraKind::Apple => {
+                anyhow::bail!("the direct persona steps speak WeChat and GitHub; Apple has its own")
+            }
         };
         let config = Config {
             persona,
@@ -149,6 +152,7 @@ impl World {
                     ("state", "scenario-state"),
                 ],
             ),
+            ExtraKind::Apple => anyhow::bail!("no direct Apple persona"),
         };
         let mut url = Url::parse(&p.handle.url(path))?;
         url.query_pairs_mut().extend_pairs(&params);
@@ -239,6 +243,7 @@ impl World {
                 )
                 .await?
             }
+            ExtraKind::Apple => anyhow::bail!("no direct Apple persona"),
         };
         self.persona_clients.answer = Some(response);
         Ok(())

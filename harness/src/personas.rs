@@ -15,7 +15,7 @@ use crate::{
     arrangement::PersonaSource,
     browser::{hidden_input, query_param},
     parameters::Policy,
-    target::{ExtraKind, ExtraProvider},
+    target::{AppleKeys, ExtraKind, ExtraProvider},
     world::{MAIN, World},
 };
 
@@ -40,6 +40,8 @@ pub struct PersonaProvider {
     registered: bool,
     /// On a running backend's persona, shared by every scenario: the suffix of the scenario's users.
     namespace: Option<String>,
+    /// Sign in with Apple: the key the backend signs its client secrets with (registered there).
+    pub apple: Option<AppleKeys>,
 }
 
 impl PersonaProvider {
@@ -48,6 +50,7 @@ impl PersonaProvider {
         match self.kind {
             ExtraKind::Wechat => "/sns/oauth2/access_token",
             ExtraKind::Github => "/login/oauth/access_token",
+            ExtraKind::Apple => "/auth/token",
         }
     }
 }
@@ -103,6 +106,11 @@ impl World {
                 client_secret: persona.client_secret,
                 registered: true,
                 namespace: self.provider.namespace().map(str::to_owned),
+                apple: persona.apple.map_err(|missing| {
+                    crate::target::skip(&format!(
+                        "needs the {name} provider's client-secret key in the target file: {missing}"
+                    ))
+                })?,
             },
             PersonaSource::Made {
                 handle,
@@ -115,6 +123,13 @@ impl World {
                     .1
                     .push(tenant);
                 let client_secret = crate::random_token(24);
+                let apple = match kind {
+                    ExtraKind::Apple => Some(crate::apple::generate_keys(
+                        crate::apple::HARNESS_TEAM_ID,
+                        &format!("HK{}", crate::random_token(6).to_uppercase()),
+                    )?),
+                    ExtraKind::Wechat | ExtraKind::Github => None,
+                };
                 self.options.extra_providers.push(ExtraProvider {
                     name: name.to_owned(),
                     kind,
@@ -122,6 +137,7 @@ impl World {
                     client_id: PERSONA_CLIENT_ID.into(),
                     client_secret: client_secret.clone(),
                     policy,
+                    apple: apple.clone(),
                 });
                 PersonaProvider {
                     name: name.to_owned(),
@@ -131,6 +147,7 @@ impl World {
                     client_secret,
                     registered: false,
                     namespace: None,
+                    apple,
                 }
             }
         };
@@ -179,12 +196,12 @@ impl World {
     async fn register_at_personas(&mut self) -> anyhow::Result<()> {
         let redirect = self.app().await?.redirect_uri();
         for p in self.personas.list.iter_mut().filter(|p| !p.registered) {
+            let client = match &p.apple {
+                Some(keys) => crate::apple::registration(&p.client_id, &redirect, keys),
+                None => ClientConfig::confidential(&p.client_id, &p.client_secret, &redirect),
+            };
             p.handle
-                .add_client(ClientConfig::confidential(
-                    &p.client_id,
-                    &p.client_secret,
-                    &redirect,
-                ))
+                .add_client(client)
                 .map_err(|e| anyhow!("registering at {}: {e}", p.name))?;
             p.registered = true;
         }
@@ -231,8 +248,10 @@ impl World {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let login = Url::parse(&p.handle.login_page_url())?;
         let response = b.post_form(&login, &form).await?;
-        let location = response.location()?;
+        // A redirect, or (Sign in with Apple) a form_post page the browser posts from the provider's site.
+        let (location, posted) = crate::world::authorization_response(&response)?;
         self.auth_response = Some(location);
+        self.auth_response_posted = posted;
         let payload = self.callback_payload()?;
         if let Some(code) = payload.get("code").and_then(Value::as_str) {
             self.personas
@@ -527,6 +546,7 @@ impl World {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             policy: None,
+            apple: first.apple.clone(),
         });
         self.personas.list.push(PersonaProvider {
             name: name.to_owned(),
@@ -536,12 +556,13 @@ impl World {
             client_id,
             registered: false,
             namespace: None,
+            apple: first.apple,
         });
         Ok(())
     }
 
     /// Changes `username`'s user at persona `provider` (which users all of its apps share).
-    fn change_persona_user(
+    pub(crate) fn change_persona_user(
         &mut self,
         provider: &str,
         username: &str,

@@ -72,6 +72,24 @@ pub enum ExtraKind {
     Wechat,
     /// A GitHub OAuth app: `{base}/login/oauth/...`, `{base}/user`.
     Github,
+    // apple persona
+    /// Sign in with Apple: `{base}/auth/authorize`, `/auth/token`, `/auth/keys`; the backend signs its
+    /// client secrets with [`AppleKeys`].
+    Apple,
+}
+
+/// Sign in with Apple: the key a backend signs its client secrets with, as registered at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppleKeys {
+    /// The developer team id: the client secrets' `iss`.
+    pub team_id: String,
+    /// The key id: their header's `kid`.
+    pub key_id: String,
+    /// The P-256 public key as PEM (`-----BEGIN PUBLIC KEY-----`), registered at the provider.
+    pub public_key_pem: String,
+    /// The private key as PKCS#8 PEM, for a backend the runner configures (in-process, or started);
+    /// `None` for a running backend, which holds its own.
+    pub private_key_pem: Option<String>,
 }
 
 /// A further provider the backend must offer as "Log in with NAME".
@@ -89,6 +107,8 @@ pub struct ExtraProvider {
     pub client_secret: String,
     /// This provider's unknown-user policy, when it differs from [`TargetOptions::unknown_user_policy`].
     pub policy: Option<Policy>,
+    /// Sign in with Apple: the client-secret key (the client secret above is then unused).
+    pub apple: Option<AppleKeys>,
 }
 
 /// A user to put in the backend's database before the scenario's logins.
@@ -326,6 +346,9 @@ pub struct FixedPersona {
     pub redirect_uri: String,
     /// Its own unknown-user policy, when the backend gives it one.
     pub policy: Option<Policy>,
+    /// Sign in with Apple: `Ok(Some)` the backend's client-secret key; `Err` names the target file's
+    /// keys it lacks (the Apple scenarios then skip naming them); `Ok(None)` for WeChat and GitHub.
+    pub apple: Result<Option<AppleKeys>, String>,
 }
 
 /// Starts fresh backends; one per scenario.
@@ -490,7 +513,8 @@ pub trait Target: Send + Sync + Debug {
             },
             display_name: field("display_name"),
             subject: None,
-            email: None,
+            // The contact address the reference client keeps from a provider that vouches for it (Apple).
+            email: field("email"),
         }
     }
 
@@ -501,13 +525,14 @@ pub trait Target: Send + Sync + Debug {
 
     /// Which profile fields this target's [`Target::profile`] reads: a step that needs another says which
     /// to map instead of failing. By default the reference client's `role`, `avatar_url`, `id`,
-    /// `display_name`.
+    /// `display_name`, `email`.
     fn profile_fields(&self) -> Vec<ProfileField> {
         vec![
             ProfileField::Role,
             ProfileField::Picture,
             ProfileField::Id,
             ProfileField::Name,
+            ProfileField::Email,
         ]
     }
 

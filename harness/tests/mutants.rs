@@ -18,7 +18,10 @@
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check),
 //! and for RF-ID-TOKEN `@mutant-no-refresh-iss-check`, `@mutant-no-refresh-sub-check` (a refreshed id_token's
-//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token).
+//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token),
+//! and for Sign in with Apple `@mutant-apple-user-blob-trusted` (identity and email from the unsigned `user`
+//! field), `@mutant-apple-false-string-true` (`"false"` read as true) and `@mutant-apple-links-by-email` (a
+//! relay address links to the account with that email).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -313,4 +316,32 @@ async fn the_signed_userinfo_scenario_fails_when_its_signature_is_not_checked() 
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-userinfo-signature-unchecked", weak, 1).await;
+}
+
+// apple persona
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forged_user_field_scenario_fails_when_apples_user_field_is_trusted() {
+    let weak = Weaknesses {
+        apple_user_blob_trusted: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-user-blob-trusted", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_string_false_scenario_fails_when_false_is_read_as_true() {
+    let weak = Weaknesses {
+        apple_false_string_true: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-false-string-true", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_email_scenario_fails_when_apple_logins_link_by_email() {
+    let weak = Weaknesses {
+        apple_links_by_email: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-links-by-email", weak, 1).await;
 }

@@ -145,6 +145,7 @@ pub use model::{
     PkcePolicy, Secret, SigningAlg, UserConfig,
 };
 pub use personas::{github_id, github_login, wechat_openid};
+pub use quirks::apple::relay_email as apple_relay_email;
 pub use requests::{Note, RequestRecord, fingerprint};
 pub use server::{MockIdp, Server, StartError};
 pub use state::MAX_NEXT_LOGINS;
