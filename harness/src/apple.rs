@@ -210,6 +210,7 @@ impl World {
         let p = self.apple_persona(provider)?;
         self.advance_app_clock(by).await?;
         p.handle.clock().advance(by);
+        self.personas.moved_clocks.push(p.handle);
         Ok(())
     }
 

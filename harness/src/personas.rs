@@ -66,6 +66,8 @@ pub struct Personas {
     tenants: Option<(Arc<MockIdp>, Vec<String>)>,
     /// Users the scenario added to a shared persona: removed with the scenario.
     created: Vec<(Handle, String)>,
+    /// Personas whose clock the scenario moved: put back on the system time with the scenario.
+    pub(crate) moved_clocks: Vec<Handle>,
 }
 
 impl Personas {
@@ -79,6 +81,9 @@ impl Drop for Personas {
     fn drop(&mut self) {
         for (handle, name) in &self.created {
             handle.remove_user(name);
+        }
+        for handle in &self.moved_clocks {
+            handle.clock().reset();
         }
         if let Some((server, names)) = &self.tenants {
             for name in names {
