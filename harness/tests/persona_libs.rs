@@ -6,7 +6,8 @@
 //! (Python) and wechat-oauth (Node). And openid-client (OpenID Certified RP, Node) logs in to the OpenID
 //! Connect provider with each option a correct client may register: form_post, ES256 and HS256 id_tokens,
 //! signed userinfo (issue 21: a strict mock must never fail a correct client). Sign in with Apple: Auth.js's
-//! built-in Apple provider (Node, `apple-node/`) logs in to the apple persona by form_post.
+//! built-in Apple provider (Node, `apple-node/`) and python-social-auth's `AppleIdAuth` (Python,
+//! `apple-python/`) log in to the apple persona by form_post.
 //!
 //! Each test starts the provider in-process, arranges a headless login of alice, runs the library's script
 //! as a process of its own and plays the browser between them: the script prints the authorization URL
@@ -409,8 +410,10 @@ async fn openid_client_logs_in_with_signed_userinfo() {
 
 /// Auth.js (`@auth/express` 0.12.3, `@auth/core/providers/apple`) in `persona-libs/apple-node/app.js`,
 /// configured as its docs show (`Apple({ clientId, clientSecret })`, the client secret an ES256 JWT the
-/// developer signs with their Apple key) with only `issuer`, Apple's base URL, pointed at the persona.
-mod apple_authjs {
+/// developer signs with their Apple key) with only `issuer`, Apple's base URL, pointed at the persona; and
+/// python-social-auth's `AppleIdAuth` (social-auth-core 7.0.0) in `persona-libs/apple-python/`, configured
+/// by its documented settings with only the backend's URL attributes pointed at the persona.
+mod apple_libs {
     use std::{net::TcpListener, path::PathBuf, process::Stdio};
 
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -605,6 +608,105 @@ mod apple_authjs {
             .filter(|r| r.path == "/auth/token" && r.status == 200)
             .count();
         assert_eq!(tokens, 2);
+        idp.shutdown().await;
+    }
+
+    // python-social-auth: social-auth-core's `AppleIdAuth`, in `persona-libs/apple-python/`.
+
+    const SOCIAL_SERVICE: &str = "com.example.social";
+    const SOCIAL_REDIRECT: &str = "http://127.0.0.1:3000/complete/apple-id/";
+
+    /// One login through `apple_social_core.py`: its authorization URL, the persona's form_post page,
+    /// the posted fields on the script's stdin; the JSON line it printed.
+    async fn social_core_log_in(
+        idp: &MockIdp,
+        keys: &mock_idp_harness::target::AppleKeys,
+    ) -> Value {
+        let python = test_support::fixture_python();
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/install-fixtures.sh",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg("apple_social_core.py")
+            .current_dir(fixtures().join("apple-python"))
+            .env("BASE", idp.issuer())
+            .env("CLIENT_ID", SOCIAL_SERVICE)
+            .env("TEAM_ID", &keys.team_id)
+            .env("KEY_ID", &keys.key_id)
+            .env(
+                "PRIVATE_KEY",
+                keys.private_key_pem.as_deref().unwrap_or_default(),
+            )
+            .env("REDIRECT_URI", SOCIAL_REDIRECT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the script starts");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut stdin = child.stdin.take().expect("stdin");
+        let mut run = super::Running { child, stdout };
+        let authorize = run.line("the authorization URL").await;
+        assert!(authorize.starts_with(idp.issuer()), "{authorize}");
+        assert!(authorize.contains("response_mode=form_post"), "{authorize}");
+        idp.next_login(USER);
+        let page = HttpResponse::read(browser().get(&authorize).send().await.expect("authorize"))
+            .await
+            .expect("the page");
+        let form = auto_submitted_form(&page)
+            .unwrap_or_else(|| panic!("no form_post page: {} {}", page.status, page.body));
+        assert_eq!(form.action.as_str(), SOCIAL_REDIRECT);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.pairs())
+            .finish();
+        use tokio::io::AsyncWriteExt;
+        stdin
+            .write_all(format!("POST {body}\n").as_bytes())
+            .await
+            .expect("the script reads the callback");
+        drop(stdin);
+        let line = run.line("what it read").await;
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    #[tokio::test]
+    #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+    async fn social_core_apple_id_auth_logs_in_by_form_post_and_reads_the_name_once() {
+        let keys =
+            mock_idp_harness::apple::generate_keys("SOCIALTEAM", "SOCIALKEY1").expect("a key");
+        let mut config = Config {
+            persona: Persona::Apple,
+            ..Config::builtin()
+        };
+        config.clients = vec![mock_idp_harness::apple::registration(
+            SOCIAL_SERVICE,
+            SOCIAL_REDIRECT,
+            &keys,
+        )];
+        let alice = config
+            .users
+            .iter()
+            .find(|u| u.username == USER)
+            .cloned()
+            .expect("alice");
+        let idp = MockIdp::start(config).await.expect("mock-idp starts");
+        let first = social_core_log_in(&idp, &keys).await;
+        assert_eq!(first["uid"], alice.sub.as_str(), "{first}");
+        assert_eq!(first["email"], "alice@example.com", "{first}");
+        assert_eq!(first["first_name"], "Alice", "{first}");
+        assert_eq!(first["last_name"], "Adams", "{first}");
+        assert_eq!(first["user_field"], true, "{first}");
+        let second = social_core_log_in(&idp, &keys).await;
+        assert_eq!(second["uid"], alice.sub.as_str(), "{second}");
+        assert_eq!(second["user_field"], false, "{second}");
+        assert_eq!(
+            second["first_name"],
+            Value::Null,
+            "no name without the field: {second}"
+        );
         idp.shutdown().await;
     }
 }
