@@ -64,8 +64,10 @@
 //! forge_token = "/test/tokens"                  # POST {claims} -> {"token": "..."}
 //! reset_clock = "/test/clock/reset"             # POST: the clock back on real time (needed to move it)
 //!
-//! [[extra_providers]]             # optional: WeChat or GitHub, served by the runner at {issuer}/t/TENANT
+//! [[extra_providers]]             # optional: WeChat, GitHub or Apple, served by the runner at {issuer}/t/TENANT
 //! # name = "GitHub"  kind = "github"  tenant = "github"  client_id = "…"  client_secret = "…"
+//! # name = "Apple"  kind = "apple"  tenant = "apple"  client_id = "…"  team_id = "…"  key_id = "…"
+//! # public_key = "-----BEGIN PUBLIC KEY-----…" (the key the backend signs its client secrets with)
 //!
 //! [linking]                       # optional: {provider} and {id} are filled in
 //! # start = "/api/link?provider={provider}"  identities = "/api/me/identities"  unlink = "/api/me/identities/{id}"
@@ -114,7 +116,7 @@ pub struct TargetFile {
     /// Optional setup hooks of its test build.
     #[serde(default)]
     pub hooks: HookSection,
-    /// WeChat and GitHub providers the backend also offers.
+    /// WeChat, GitHub and Sign in with Apple providers the backend also offers.
     #[serde(default)]
     pub extra_providers: Vec<ExtraProviderSection>,
     /// Account linking, if the backend has it.
@@ -400,14 +402,14 @@ pub struct HookSection {
     pub reset_clock: Option<String>,
 }
 
-/// `[[extra_providers]]`: a WeChat or GitHub provider the backend is configured with. The runner serves
-/// it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
+/// `[[extra_providers]]`: a WeChat, GitHub or Sign in with Apple provider the backend is configured with.
+/// The runner serves it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraProviderSection {
-    /// The name the backend gives it; the scenarios' "WeChat" and "GitHub".
+    /// The name the backend gives it; the scenarios' "WeChat", "GitHub" and "Apple".
     pub name: String,
-    /// `wechat` or `github`.
+    /// `wechat`, `github` or `apple`.
     pub kind: crate::target::ExtraKind,
     /// The tenant that serves it (`[a-z0-9-]`).
     pub tenant: String,
@@ -1181,5 +1183,33 @@ html_pattern = "<p>Logged in as {name} ({sub}).</p>"
         );
         let e = TargetFile::parse(&text).expect_err("refused");
         assert!(format!("{e:#}").contains("backend.callback"), "{e:#}");
+    }
+
+    // apple persona: the backend's client-secret key from the file, or the names of what is missing.
+    #[test]
+    fn an_apple_extra_provider_takes_the_key_and_names_what_it_lacks() {
+        let text = format!(
+            "{FILE}\n[[extra_providers]]\nname = \"Apple\"\nkind = \"apple\"\ntenant = \"apple\"\n\
+             client_id = \"com.example.web\"\nteam_id = \"TEAM123456\"\nkey_id = \"KEY1\"\n\
+             public_key = \"-----BEGIN PUBLIC KEY-----\"\n"
+        );
+        let file = TargetFile::parse(&text).expect("parses");
+        let keys = file.extra_providers[0]
+            .apple_keys()
+            .expect("complete")
+            .expect("apple");
+        assert_eq!(
+            (keys.team_id.as_str(), keys.key_id.as_str()),
+            ("TEAM123456", "KEY1")
+        );
+        assert_eq!(keys.private_key_pem, None);
+        let lacking = text.replace("key_id = \"KEY1\"\n", "");
+        let file = TargetFile::parse(&lacking).expect("parses");
+        assert_eq!(
+            file.extra_providers[0].apple_keys(),
+            Err("extra_providers.key_id".to_owned())
+        );
+        let factory = HttpFactory::new(file).expect("factory");
+        assert!(factory.fixed.personas[0].apple.is_err());
     }
 }

@@ -121,7 +121,7 @@ fn team_of(client: &ClientConfig) -> &str {
 /// The id_token's claims as Sign in with Apple issues them: no profile claims (Apple sends the name only
 /// in the `user` form field), `email` (the relay address for a user who hides theirs),
 /// `email_verified` and `is_private_email` as the strings `"true"` / `"false"` (booleans under
-/// `apple.bool_flags`), `nonce_supported` and `real_user_status`, no `sid`.
+/// `apple.bool_flags`), `nonce_supported`, no `sid`.
 pub(crate) fn id_token_claims(
     state: &AppState,
     of: IdTokenFor<'_>,
@@ -141,11 +141,10 @@ pub(crate) fn id_token_claims(
         claims.remove(profile);
     }
     claims.insert("nonce_supported".into(), json!(true));
+    // No `real_user_status`: Apple documents it for its native platforms only, not for the web.
     let Some(user) = of.user else {
         return;
     };
-    // 2: "likely real" (Apple's `real_user_status`: 0 unsupported, 1 unknown, 2 likely real).
-    claims.insert("real_user_status".into(), json!(2));
     if !of.scope.iter().any(|s| s == "email") {
         return;
     }
