@@ -670,3 +670,85 @@ apple_hide_email = true
     assert_eq!(config.clients[0].client_secret_keys[0].kid, KID);
     assert!(config.users[0].apple_hide_email);
 }
+
+/// `mock-idp --persona apple` serves Apple's paths, and `mock-idp admin forget-consent` revokes an app.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_cli_serves_apple_and_forgets_a_consent() {
+    use std::{
+        io::{BufRead, BufReader},
+        process::{Command, Stdio},
+    };
+    const BIN: &str = env!("CARGO_BIN_EXE_mock-idp");
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--persona", "apple", "--admin"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("banner");
+    let mut rest = String::new();
+    stdout.read_line(&mut rest).expect("banner");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    assert!(
+        format!("{first}{rest}").contains("persona: apple"),
+        "{first}{rest}"
+    );
+    let url = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let admin = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["admin", "--url", &url])
+            .args(args)
+            .output()
+            .expect("run")
+            .status
+            .success()
+    };
+    let http = browser();
+    let doc: Value = http
+        .get(format!("{url}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        doc["authorization_endpoint"],
+        json!(format!("{url}/auth/authorize"))
+    );
+    assert!(
+        !admin(&["forget-consent", "root", WEB, "alice"]),
+        "nothing to forget yet"
+    );
+    assert!(admin(&["next-login", "root", "alice"]));
+    let page = http
+        .get(format!("{url}/auth/authorize"))
+        .query(&[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_REDIRECT),
+            ("response_type", "code"),
+            ("scope", "name"),
+            ("response_mode", "form_post"),
+        ])
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        field(&page, "user").is_some(),
+        "the first authorization: {page}"
+    );
+    assert!(admin(&["forget-consent", "root", WEB, "alice"]));
+    let _ = child.kill();
+    let _ = child.wait();
+}
