@@ -65,7 +65,7 @@ Feature: Log in with Apple: Sign in with Apple's departures from OpenID Connect
     And the profile shows "bob"'s "Apple" relay email
     And the app database has 2 users in total
 
-  @APPLE-CLIENT-SECRET
+  @APPLE-CLIENT-SECRET @mutant-apple-secret-signed-once
   Scenario: An expired Apple client secret is refused and the app renews it
     Then the "Apple" token endpoint refuses every bad client secret
     When "alice" logs in with "Apple" through the browser

@@ -21,7 +21,8 @@
 //! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token),
 //! and for Sign in with Apple `@mutant-apple-user-blob-trusted` (identity and email from the unsigned `user`
 //! field), `@mutant-apple-false-string-true` (`"false"` read as true) and `@mutant-apple-links-by-email` (a
-//! relay address links to the account with that email).
+//! relay address links to the account with that email), `@mutant-apple-secret-signed-once` (one client secret
+//! kept for good: refused once it expires).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -344,4 +345,13 @@ async fn the_relay_email_scenario_fails_when_apple_logins_link_by_email() {
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-apple-links-by-email", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_secret_scenario_fails_when_the_apple_secret_is_signed_once() {
+    let weak = Weaknesses {
+        apple_secret_signed_once: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-secret-signed-once", weak, 1).await;
 }

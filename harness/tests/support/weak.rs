@@ -128,6 +128,9 @@ pub struct Weaknesses {
     /// An Apple login whose id_token email (a private relay address included) is an existing user's
     /// logs in as that user (APPLE-RELAY-EMAIL).
     pub apple_links_by_email: bool,
+    /// The Apple client secret is signed once and sent with every token request after, however old
+    /// (APPLE-CLIENT-SECRET).
+    pub apple_secret_signed_once: bool,
 }
 
 impl Weaknesses {
@@ -139,6 +142,7 @@ impl Weaknesses {
             || self.apple_user_blob_trusted
             || self.apple_false_string_true
             || self.apple_links_by_email
+            || self.apple_secret_signed_once
     }
 }
 
@@ -184,6 +188,10 @@ impl fmt::Display for Weaknesses {
                 "Apple's \"false\" read as true",
             ),
             (self.apple_links_by_email, "Apple logins linked by email"),
+            (
+                self.apple_secret_signed_once,
+                "Apple client secret signed once",
+            ),
             (self.wechat_ignores_unionid, "WeChat unionid ignored"),
             (
                 self.wechat_openid_unscoped,
@@ -241,6 +249,8 @@ struct Weak {
     jwks: Arc<Mutex<Option<Value>>>,
     /// The states of logins started with a WeChat or GitHub provider, whose callbacks take the persona path.
     persona_logins: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// The first Apple client secret signed, for `apple_secret_signed_once`.
+    apple_secret: Arc<Mutex<Option<String>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -258,6 +268,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         codes: Arc::default(),
         secrets: Arc::default(),
         persona_logins: Arc::default(),
+        apple_secret: Arc::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(app.settings.http_timeout)
@@ -1101,7 +1112,15 @@ async fn apple_login(
     nonce: &str,
     user: Option<&str>,
 ) -> Result<ProviderLogin, ApiError> {
-    let secret = apple.client_secret()?;
+    let secret = if w.weak.apple_secret_signed_once {
+        let mut kept = lock(&w.apple_secret);
+        match kept.as_ref() {
+            Some(secret) => secret.clone(),
+            None => kept.insert(apple.client_secret()?).clone(),
+        }
+    } else {
+        apple.client_secret()?
+    };
     let token = provider_json(
         "Apple token request",
         w.http
