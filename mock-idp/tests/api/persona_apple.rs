@@ -151,7 +151,9 @@ impl Apple {
 
 fn assert_invalid_client(reply: &Reply, what: &str) {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}: {reply:?}");
-    assert_eq!(reply.error(), "invalid_client", "{what}");
+    // Apple's ErrorResponse: `error` alone.
+    assert_eq!(reply.json(), json!({"error": "invalid_client"}), "{what}");
+    assert!(reply.header("www-authenticate").is_none(), "{what}");
 }
 
 #[tokio::test]
@@ -369,6 +371,16 @@ async fn failed_client_secrets_are_throttled_like_every_token_endpoint() {
         statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
         "throttled: {statuses:?}"
     );
+    let throttled = a
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", "nope"),
+            ("client_id", SERVICE),
+            ("client_secret", bad.as_str()),
+        ])
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.header("retry-after").is_some());
 }
 
 #[tokio::test]
@@ -751,4 +763,37 @@ async fn the_cli_serves_apple_and_forgets_a_consent() {
     assert!(admin(&["forget-consent", "root", WEB, "alice"]));
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[tokio::test]
+async fn revoking_the_refresh_token_at_auth_revoke_ends_it() {
+    let a = spawn_apple().await;
+    let (code, _) = a.login("alice", "email").await;
+    let body = a.exchange(&code, &a.secret()).await.json();
+    let refresh = body["refresh_token"].as_str().expect("refresh").to_owned();
+    let revoked = read(
+        a.t.http
+            .post(a.t.idp.url("/auth/revoke"))
+            .form(&[
+                ("client_id", SERVICE),
+                ("client_secret", a.secret().as_str()),
+                ("token", refresh.as_str()),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
+            .await
+            .expect("revoke"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{revoked:?}");
+    let reply = a
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", SERVICE),
+            ("client_secret", a.secret().as_str()),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json(), json!({"error": "invalid_grant"}));
 }
