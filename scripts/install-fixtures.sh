@@ -24,10 +24,13 @@ venv="$target/fixture-venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$libs/flask-authlib/requirements.txt" \
-  -r "$persona_libs/python/requirements.txt" \
-  -r "$persona_libs/google-python/requirements.txt"
+# One venv for every Python fixture: the backends' and each persona library's pinned requirements.
+reqs=(-r "$libs/flask-authlib/requirements.txt" -r "$persona_libs/python/requirements.txt")
+for f in "$persona_libs"/*-python/requirements.txt; do
+  reqs+=(-r "$f")
+done
+"$venv/bin/pip" install --quiet --disable-pip-version-check "${reqs[@]}"
 
-for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node"; do
+for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node" "$persona_libs"/*-node; do
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done

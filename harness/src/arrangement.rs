@@ -318,6 +318,7 @@ pub(crate) fn persona_for(
         ExtraKind::Wechat => mock_idp::Persona::Wechat,
         ExtraKind::Github => mock_idp::Persona::Github,
         ExtraKind::Google => mock_idp::Persona::Google,
+        ExtraKind::Apple => mock_idp::Persona::Apple,
     };
     let config = mock_idp::Config {
         persona,
@@ -378,6 +379,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
                 ExtraKind::Wechat => mock_idp::Persona::Wechat,
                 ExtraKind::Github => mock_idp::Persona::Github,
                 ExtraKind::Google => mock_idp::Persona::Google,
+                ExtraKind::Apple => mock_idp::Persona::Apple,
             },
             issuer: None,
             ..mock_idp::Config::default()
@@ -385,8 +387,17 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
         let tenant = server
             .create_tenant(Some(&p.tenant), Some(config))
             .map_err(|e| io::Error::other(format!("serving the {} provider: {e}", p.name)))?;
-        let mut client =
-            mock_idp::ClientConfig::confidential(&p.client_id, &p.client_secret, &p.redirect_uri);
+        // Sign in with Apple: the backend's client-secret key; without it (the target file lacks a key) no
+        // client is registered, and the Apple scenarios skip naming what is missing.
+        let mut client = match &p.apple {
+            Ok(Some(keys)) => crate::apple::registration(&p.client_id, &p.redirect_uri, keys),
+            Err(_) => continue,
+            Ok(None) => mock_idp::ClientConfig::confidential(
+                &p.client_id,
+                &p.client_secret,
+                &p.redirect_uri,
+            ),
+        };
         if p.kind == ExtraKind::Google {
             for sibling in crate::google::project_clients(
                 &mut client,

@@ -64,12 +64,14 @@
 //! forge_token = "/test/tokens"                  # POST {claims} -> {"token": "..."}
 //! reset_clock = "/test/clock/reset"             # POST: the clock back on real time (needed to move it)
 //!
-//! [[extra_providers]]             # optional: WeChat, GitHub or Google, served by the runner at {issuer}/t/TENANT
+//! [[extra_providers]]             # optional: WeChat, GitHub, Microsoft, Apple or Google, served by the runner at {issuer}/t/TENANT
 //! # name = "GitHub"  kind = "github"  tenant = "github"  client_id = "…"  client_secret = "…"
 //! # Google (kind = "google", its base URL {issuer}/t/TENANT standing in for https://accounts.google.com)
 //! # also takes: hosted_domain = "example.com" (GOOGLE-HD), authorized_parties = ["conformance-android"]
 //! # (GOOGLE-AZP: registered at the tenant in the backend client's project), access_type = "offline"
 //! # (GOOGLE-REFRESH); a scenario needing a key the file lacks is skipped naming it.
+//! # name = "Apple"  kind = "apple"  tenant = "apple"  client_id = "…"  team_id = "…"  key_id = "…"
+//! # public_key = "-----BEGIN PUBLIC KEY-----…" (the key the backend signs its client secrets with)
 //!
 //! [linking]                       # optional: {provider} and {id} are filled in
 //! # start = "/api/link?provider={provider}"  identities = "/api/me/identities"  unlink = "/api/me/identities/{id}"
@@ -118,7 +120,7 @@ pub struct TargetFile {
     /// Optional setup hooks of its test build.
     #[serde(default)]
     pub hooks: HookSection,
-    /// WeChat and GitHub providers the backend also offers.
+    /// WeChat, GitHub and Sign in with Apple providers the backend also offers.
     #[serde(default)]
     pub extra_providers: Vec<ExtraProviderSection>,
     /// Account linking, if the backend has it.
@@ -404,21 +406,32 @@ pub struct HookSection {
     pub reset_clock: Option<String>,
 }
 
-/// `[[extra_providers]]`: a WeChat or GitHub provider the backend is configured with. The runner serves
-/// it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
+/// `[[extra_providers]]`: a WeChat, GitHub or Sign in with Apple provider the backend is configured with.
+/// The runner serves it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraProviderSection {
-    /// The name the backend gives it; the scenarios' "WeChat" and "GitHub".
+    /// The name the backend gives it; the scenarios' "WeChat", "GitHub" and "Apple".
     pub name: String,
-    /// `wechat` or `github`.
+    /// `wechat`, `github` or `apple`.
     pub kind: crate::target::ExtraKind,
     /// The tenant that serves it (`[a-z0-9-]`).
     pub tenant: String,
-    /// The backend's client id there (WeChat's `appid`).
+    /// The backend's client id there (WeChat's `appid`, Apple's Services ID).
     pub client_id: String,
-    /// The backend's client secret there.
+    /// The backend's client secret there (none for `apple`, whose backend signs its own).
+    #[serde(default)]
     pub client_secret: String,
+    /// `apple`: the team id of the backend's client secrets (their `iss`).
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// `apple`: the key id of the key the backend signs its client secrets with (their `kid`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// `apple`: that key's public half as PEM (`-----BEGIN PUBLIC KEY-----`), which the runner
+    /// registers at the persona.
+    #[serde(default)]
+    pub public_key: Option<String>,
     /// The redirect URI the backend sends there (default `provider.redirect_uri`).
     #[serde(default)]
     pub redirect_uri: Option<String>,
@@ -442,6 +455,40 @@ pub struct ExtraProviderSection {
     /// `online`.
     #[serde(default)]
     pub access_type: Option<String>,
+}
+
+impl ExtraProviderSection {
+    /// `apple`: the backend's client-secret key from `team_id`, `key_id` and `public_key`, or the names
+    /// of those missing; `Ok(None)` for the other kinds.
+    pub fn apple_keys(&self) -> Result<Option<crate::target::AppleKeys>, String> {
+        if self.kind != crate::target::ExtraKind::Apple {
+            return Ok(None);
+        }
+        let missing: Vec<&str> = [
+            ("team_id", &self.team_id),
+            ("key_id", &self.key_id),
+            ("public_key", &self.public_key),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_none_or(|v| v.trim().is_empty()))
+        .map(|(k, _)| k)
+        .collect();
+        match (&self.team_id, &self.key_id, &self.public_key) {
+            (Some(team_id), Some(key_id), Some(public_key)) if missing.is_empty() => {
+                Ok(Some(crate::target::AppleKeys {
+                    team_id: team_id.clone(),
+                    key_id: key_id.clone(),
+                    public_key_pem: public_key.clone(),
+                    private_key_pem: None,
+                }))
+            }
+            _ => Err(missing
+                .iter()
+                .map(|k| format!("extra_providers.{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")),
+        }
+    }
 }
 
 /// `[linking]`: account linking with the session (each optional; `{provider}` and `{id}` are filled in).
@@ -653,6 +700,7 @@ impl HttpFactory {
                         authorized_parties: e.authorized_parties.clone(),
                         access_type: e.access_type.clone(),
                     },
+                    apple: e.apple_keys(),
                 })
                 .collect(),
         };
@@ -1174,5 +1222,33 @@ html_pattern = "<p>Logged in as {name} ({sub}).</p>"
         );
         let e = TargetFile::parse(&text).expect_err("refused");
         assert!(format!("{e:#}").contains("backend.callback"), "{e:#}");
+    }
+
+    // apple persona: the backend's client-secret key from the file, or the names of what is missing.
+    #[test]
+    fn an_apple_extra_provider_takes_the_key_and_names_what_it_lacks() {
+        let text = format!(
+            "{FILE}\n[[extra_providers]]\nname = \"Apple\"\nkind = \"apple\"\ntenant = \"apple\"\n\
+             client_id = \"com.example.web\"\nteam_id = \"TEAM123456\"\nkey_id = \"KEY1\"\n\
+             public_key = \"-----BEGIN PUBLIC KEY-----\"\n"
+        );
+        let file = TargetFile::parse(&text).expect("parses");
+        let keys = file.extra_providers[0]
+            .apple_keys()
+            .expect("complete")
+            .expect("apple");
+        assert_eq!(
+            (keys.team_id.as_str(), keys.key_id.as_str()),
+            ("TEAM123456", "KEY1")
+        );
+        assert_eq!(keys.private_key_pem, None);
+        let lacking = text.replace("key_id = \"KEY1\"\n", "");
+        let file = TargetFile::parse(&lacking).expect("parses");
+        assert_eq!(
+            file.extra_providers[0].apple_keys(),
+            Err("extra_providers.key_id".to_owned())
+        );
+        let factory = HttpFactory::new(file).expect("factory");
+        assert!(factory.fixed.personas[0].apple.is_err());
     }
 }

@@ -41,6 +41,7 @@
 //!   target's documented hooks, and the provider through its in-process handle.
 //! - Nothing sleeps: time moves by advancing clocks.
 
+pub mod apple;
 pub mod arrangement;
 pub mod browser;
 pub mod bundled;

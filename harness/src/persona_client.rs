@@ -82,6 +82,9 @@ impl World {
             ExtraKind::Wechat => Persona::Wechat,
             ExtraKind::Github => Persona::Github,
             ExtraKind::Google => Persona::Google,
+            ExtraKind::Apple => {
+                anyhow::bail!("the direct persona steps speak WeChat and GitHub; Apple has its own")
+            }
         };
         let config = Config {
             persona,
@@ -164,6 +167,7 @@ impl World {
                     ("state", "scenario-state"),
                 ],
             ),
+            ExtraKind::Apple => anyhow::bail!("no direct Apple persona"),
         };
         let mut url = Url::parse(&p.handle.url(path))?;
         url.query_pairs_mut().extend_pairs(&params);
@@ -270,6 +274,7 @@ impl World {
                 )
                 .await?
             }
+            ExtraKind::Apple => anyhow::bail!("no direct Apple persona"),
         };
         self.persona_clients.answer = Some(response);
         Ok(())

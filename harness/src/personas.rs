@@ -15,7 +15,7 @@ use crate::{
     arrangement::PersonaSource,
     browser::{hidden_input, query_param},
     parameters::Policy,
-    target::{ExtraKind, ExtraProvider},
+    target::{AppleKeys, ExtraKind, ExtraProvider},
     world::{MAIN, World},
 };
 
@@ -40,6 +40,8 @@ pub struct PersonaProvider {
     registered: bool,
     /// On a running backend's persona, shared by every scenario: the suffix of the scenario's users.
     namespace: Option<String>,
+    /// Sign in with Apple: the key the backend signs its client secrets with (registered there).
+    pub apple: Option<AppleKeys>,
 }
 
 impl PersonaProvider {
@@ -49,6 +51,7 @@ impl PersonaProvider {
             ExtraKind::Wechat => "/sns/oauth2/access_token",
             ExtraKind::Github => "/login/oauth/access_token",
             ExtraKind::Google => "/token",
+            ExtraKind::Apple => "/auth/token",
         }
     }
 }
@@ -64,6 +67,8 @@ pub struct Personas {
     tenants: Option<(Arc<MockIdp>, Vec<String>)>,
     /// Users the scenario added to a shared persona: removed with the scenario.
     created: Vec<(Handle, String)>,
+    /// Personas whose clock the scenario moved: put back on the system time with the scenario.
+    pub(crate) moved_clocks: Vec<Handle>,
 }
 
 impl Personas {
@@ -77,6 +82,9 @@ impl Drop for Personas {
     fn drop(&mut self) {
         for (handle, name) in &self.created {
             handle.remove_user(name);
+        }
+        for handle in &self.moved_clocks {
+            handle.clock().reset();
         }
         if let Some((server, names)) = &self.tenants {
             for name in names {
@@ -104,6 +112,11 @@ impl World {
                 client_secret: persona.client_secret,
                 registered: true,
                 namespace: self.provider.namespace().map(str::to_owned),
+                apple: persona.apple.map_err(|missing| {
+                    crate::target::skip(&format!(
+                        "needs the {name} provider's client-secret key in the target file: {missing}"
+                    ))
+                })?,
             },
             PersonaSource::Made {
                 handle,
@@ -116,6 +129,13 @@ impl World {
                     .1
                     .push(tenant);
                 let client_secret = crate::random_token(24);
+                let apple = match kind {
+                    ExtraKind::Apple => Some(crate::apple::generate_keys(
+                        crate::apple::HARNESS_TEAM_ID,
+                        &format!("HK{}", crate::random_token(6).to_uppercase()),
+                    )?),
+                    ExtraKind::Wechat | ExtraKind::Github | ExtraKind::Google => None,
+                };
                 self.options.extra_providers.push(ExtraProvider {
                     name: name.to_owned(),
                     kind,
@@ -124,6 +144,7 @@ impl World {
                     client_secret: client_secret.clone(),
                     policy,
                     google: Default::default(),
+                    apple: apple.clone(),
                 });
                 PersonaProvider {
                     name: name.to_owned(),
@@ -133,6 +154,7 @@ impl World {
                     client_secret,
                     registered: false,
                     namespace: None,
+                    apple,
                 }
             }
         };
@@ -181,7 +203,10 @@ impl World {
     async fn register_at_personas(&mut self) -> anyhow::Result<()> {
         let redirect = self.app().await?.redirect_uri();
         for p in self.personas.list.iter_mut().filter(|p| !p.registered) {
-            let mut client = ClientConfig::confidential(&p.client_id, &p.client_secret, &redirect);
+            let mut client = match &p.apple {
+                Some(keys) => crate::apple::registration(&p.client_id, &redirect, keys),
+                None => ClientConfig::confidential(&p.client_id, &p.client_secret, &redirect),
+            };
             if p.kind == ExtraKind::Google {
                 let parties = self
                     .options
@@ -244,8 +269,10 @@ impl World {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let login = Url::parse(&p.handle.login_page_url())?;
         let response = b.post_form(&login, &form).await?;
-        let location = response.location()?;
+        // A redirect, or (Sign in with Apple) a form_post page the browser posts from the provider's site.
+        let (location, posted) = crate::world::authorization_response(&response)?;
         self.auth_response = Some(location);
+        self.auth_response_posted = posted;
         let payload = self.callback_payload()?;
         if let Some(code) = payload.get("code").and_then(Value::as_str) {
             self.personas
@@ -541,6 +568,7 @@ impl World {
             client_secret: client_secret.clone(),
             policy: None,
             google: Default::default(),
+            apple: first.apple.clone(),
         });
         self.personas.list.push(PersonaProvider {
             name: name.to_owned(),
@@ -550,6 +578,7 @@ impl World {
             client_id,
             registered: false,
             namespace: None,
+            apple: first.apple,
         });
         Ok(())
     }

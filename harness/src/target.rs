@@ -76,6 +76,10 @@ pub enum ExtraKind {
     /// Google: OpenID Connect with Google's rules at `{base}` (`https://accounts.google.com`), see
     /// [`GoogleOptions`].
     Google,
+    // apple persona
+    /// Sign in with Apple: `{base}/auth/authorize`, `/auth/token`, `/auth/keys`; the backend signs its
+    /// client secrets with [`AppleKeys`].
+    Apple,
 }
 
 // google persona
@@ -89,6 +93,20 @@ pub struct GoogleOptions {
     pub authorized_parties: Vec<String>,
     /// Whether it keeps Google refresh tokens (`access_type = "offline"`).
     pub offline: bool,
+}
+
+/// Sign in with Apple: the key a backend signs its client secrets with, as registered at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppleKeys {
+    /// The developer team id: the client secrets' `iss`.
+    pub team_id: String,
+    /// The key id: their header's `kid`.
+    pub key_id: String,
+    /// The P-256 public key as PEM (`-----BEGIN PUBLIC KEY-----`), registered at the provider.
+    pub public_key_pem: String,
+    /// The private key as PKCS#8 PEM, for a backend the runner configures (in-process, or started);
+    /// `None` for a running backend, which holds its own.
+    pub private_key_pem: Option<String>,
 }
 
 /// A further provider the backend must offer as "Log in with NAME".
@@ -108,6 +126,8 @@ pub struct ExtraProvider {
     pub policy: Option<Policy>,
     /// Google only: its Google settings.
     pub google: GoogleOptions,
+    /// Sign in with Apple: the client-secret key (the client secret above is then unused).
+    pub apple: Option<AppleKeys>,
 }
 
 /// A user to put in the backend's database before the scenario's logins.
@@ -347,6 +367,9 @@ pub struct FixedPersona {
     pub policy: Option<Policy>,
     /// Google only: what its target file says of its Google settings (`None` where a key is absent).
     pub google: FixedGoogle,
+    /// Sign in with Apple: `Ok(Some)` the backend's client-secret key; `Err` names the target file's
+    /// keys it lacks (the Apple scenarios then skip naming them); `Ok(None)` for WeChat and GitHub.
+    pub apple: Result<Option<AppleKeys>, String>,
 }
 
 // google persona
@@ -524,7 +547,8 @@ pub trait Target: Send + Sync + Debug {
             },
             display_name: field("display_name"),
             subject: None,
-            email: None,
+            // The contact address the reference client keeps from a provider that vouches for it (Apple).
+            email: field("email"),
         }
     }
 
@@ -535,13 +559,14 @@ pub trait Target: Send + Sync + Debug {
 
     /// Which profile fields this target's [`Target::profile`] reads: a step that needs another says which
     /// to map instead of failing. By default the reference client's `role`, `avatar_url`, `id`,
-    /// `display_name`.
+    /// `display_name`, `email`.
     fn profile_fields(&self) -> Vec<ProfileField> {
         vec![
             ProfileField::Role,
             ProfileField::Picture,
             ProfileField::Id,
             ProfileField::Name,
+            ProfileField::Email,
         ]
     }
 

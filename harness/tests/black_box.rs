@@ -93,6 +93,8 @@ struct Setup {
     provider_port: u16,
     backend_port: u16,
     secret: String,
+    /// The key the reference client signs its Sign in with Apple client secrets with.
+    apple: mock_idp_harness::target::AppleKeys,
 }
 
 impl Setup {
@@ -101,6 +103,8 @@ impl Setup {
             provider_port: free_port(),
             backend_port: free_port(),
             secret: format!("secret-{}", free_port()),
+            apple: mock_idp_harness::apple::generate_keys("BLACKBOX01", "BBKEY00001")
+                .expect("an Apple key"),
         }
     }
 
@@ -138,6 +142,7 @@ id = "/id"
 name = "/display_name"
 picture = "/avatar_url"
 role = "/role"
+email = "/email"
 "#,
             issuer = self.issuer(),
             secret = self.secret,
@@ -200,10 +205,17 @@ fn start_reference_env(
     Process(child)
 }
 
-/// The reference client's `[[providers]]`: the OpenID provider, and WeChat and GitHub as the tenants
-/// `wechat` and `github` of the provider that conform serves, and Google as its tenant `google` (admitting
-/// only `example.com`, accepting `conformance-android` as `azp`, keeping refresh tokens).
+/// The reference client's `[[providers]]`: the OpenID provider, and WeChat, GitHub, Apple and Google as the
+/// tenants `wechat`, `github`, `apple` and `google` of the provider that conform serves (Apple's key in a
+/// PEM file; Google admitting only `example.com`, accepting `conformance-android` as `azp`, keeping refresh
+/// tokens).
 fn reference_providers(setup: &Setup, dir: &Path) -> PathBuf {
+    let key = dir.join("apple-key.p8");
+    std::fs::write(
+        &key,
+        setup.apple.private_key_pem.as_deref().unwrap_or_default(),
+    )
+    .expect("writing the Apple key");
     let text = format!(
         r#"[[providers]]
 name = "mock-idp"
@@ -235,9 +247,21 @@ base_url = "{issuer}/t/google"
 hosted_domain = "example.com"
 authorized_parties = "conformance-android"
 access_type = "offline"
+
+[[providers]]
+name = "Apple"
+kind = "apple"
+client_id = "black-box-apple"
+team_id = "{team}"
+key_id = "{kid}"
+private_key = "{key}"
+base_url = "{issuer}/t/apple"
 "#,
         issuer = setup.issuer(),
         secret = setup.secret,
+        team = setup.apple.team_id,
+        kid = setup.apple.key_id,
+        key = key.display(),
     );
     let path = dir.join("reference-client.toml");
     std::fs::write(&path, text).expect("writing the reference client's configuration");
@@ -286,6 +310,16 @@ hosted_domain = "example.com"
 authorized_parties = ["conformance-android"]
 access_type = "offline"
 
+[[extra_providers]]
+name = "Apple"
+kind = "apple"
+tenant = "apple"
+client_id = "black-box-apple"
+team_id = "{team}"
+key_id = "{kid}"
+public_key = """
+{public_key}"""
+
 [start]
 command = ["{binary}"]
 [start.env]
@@ -308,6 +342,9 @@ RUST_LOG = "warn"
 "#,
         secret = setup.secret,
         binary = reference_client_binary().display(),
+        team = setup.apple.team_id,
+        kid = setup.apple.key_id,
+        public_key = setup.apple.public_key_pem,
     )
 }
 
@@ -525,6 +562,45 @@ audience = "reference-client"
     );
     let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
     assert!(xml.contains("[backend] provider_profile"), "{xml}");
+}
+
+/// The Sign in with Apple scenarios against the reference client run as a process, its Apple provider
+/// declared in the target file (`[[extra_providers]] kind = "apple"` with the key's team id, key id and
+/// public half); without those keys they skip, naming them.
+#[test]
+fn the_apple_scenarios_run_against_the_reference_client_as_a_process() {
+    let setup = Setup::new();
+    let tmp = temp_dir("apple");
+    let dir = tmp.path();
+    let config = reference_providers(&setup, dir);
+    let _backend = start_reference_with(&setup, dir, Some(&config));
+    let extra = format!(
+        "\n[errors]\njson_pointer = \"/error\"\n\n[session]\njson_pointer = \"/token\"\n{}",
+        reference_extras(&setup)
+    );
+    let target = setup.target_file(dir, &extra);
+    let tags =
+        "APPLE-CLIENT-SECRET,APPLE-FORM-POST,APPLE-USER-BLOB,APPLE-BOOL-STRINGS,APPLE-RELAY-EMAIL";
+    let output = conform(&target, &["--tags", tags]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (passed, failed, skipped) = summary(&output);
+    assert_eq!(failed, 0, "{stdout}\n{}", stderr(&output));
+    assert_eq!(skipped, 0, "{stdout}");
+    assert_eq!(passed, 7, "{stdout}");
+    // The same file without the key's public half: every Apple scenario skips, naming the key.
+    let text = std::fs::read_to_string(&target).expect("the target file");
+    let start = text.find("public_key = ").expect("public_key");
+    let end = text[start..].find("[start]").expect("[start]") + start;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(&target, without).expect("writing the target file");
+    let output = conform(&target, &["--tags", tags]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (passed, failed, skipped) = summary(&output);
+    assert_eq!((passed, failed, skipped), (0, 0, 7), "{stdout}");
+    assert!(
+        stdout.contains("extra_providers.public_key"),
+        "the skips name the key: {stdout}"
+    );
 }
 
 #[test]

@@ -97,6 +97,11 @@ const AWAITING_SCENARIOS: &[&str] = &[
     "APPLE-USER-BLOB",
     "APPLE-BOOL-STRINGS",
     "APPLE-RELAY-EMAIL",
+    "GOOGLE-ISS",
+    "GOOGLE-HD",
+    "GOOGLE-AZP",
+    "GOOGLE-SUB-KEY",
+    "GOOGLE-REFRESH",
 ];
 
 #[test]

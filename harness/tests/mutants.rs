@@ -23,7 +23,11 @@
 //! issuer and a listed sibling `azp` refused), `@mutant-schemeless-iss-everywhere` (another provider's
 //! scheme-less issuer accepted), `@mutant-google-hd-unchecked` (the `hd=` hint trusted, the claim
 //! unchecked), `@mutant-google-hd-from-email` (the email's domain for `hd`), `@mutant-google-links-by-email`
-//! and `@mutant-google-refresh-required` (a login without a new refresh token refused).
+//! and `@mutant-google-refresh-required` (a login without a new refresh token refused);
+//! and for Sign in with Apple `@mutant-apple-user-blob-trusted` (identity and email from the unsigned `user`
+//! field), `@mutant-apple-false-string-true` (`"false"` read as true) and `@mutant-apple-links-by-email` (a
+//! relay address links to the account with that email), `@mutant-apple-secret-signed-once` (one client secret
+//! kept for good: refused once it expires).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -373,4 +377,41 @@ async fn the_google_refresh_scenario_fails_when_every_login_needs_a_refresh_toke
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-google-refresh-required", weak, 1).await;
+}
+
+// apple persona
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forged_user_field_scenario_fails_when_apples_user_field_is_trusted() {
+    let weak = Weaknesses {
+        apple_user_blob_trusted: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-user-blob-trusted", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_string_false_scenario_fails_when_false_is_read_as_true() {
+    let weak = Weaknesses {
+        apple_false_string_true: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-false-string-true", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_email_scenario_fails_when_apple_logins_link_by_email() {
+    let weak = Weaknesses {
+        apple_links_by_email: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-links-by-email", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_secret_scenario_fails_when_the_apple_secret_is_signed_once() {
+    let weak = Weaknesses {
+        apple_secret_signed_once: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-apple-secret-signed-once", weak, 1).await;
 }

@@ -5,7 +5,9 @@
 //! simple-oauth2, @octokit/oauth-methods and passport-github2 (Node). WeChat website login: wechatpy
 //! (Python) and wechat-oauth (Node). And openid-client (OpenID Certified RP, Node) logs in to the OpenID
 //! Connect provider with each option a correct client may register: form_post, ES256 and HS256 id_tokens,
-//! signed userinfo (issue 21: a strict mock must never fail a correct client).
+//! signed userinfo (issue 21: a strict mock must never fail a correct client). Sign in with Apple: Auth.js's
+//! built-in Apple provider (Node, `apple-node/`) and python-social-auth's `AppleIdAuth` (Python,
+//! `apple-python/`) log in to the apple persona by form_post.
 //!
 //! Each test starts the provider in-process, arranges a headless login of alice, runs the library's script
 //! as a process of its own and plays the browser between them: the script prints the authorization URL
@@ -446,4 +448,309 @@ async fn authlib_flask_google_registration_logs_in_to_the_google_persona() {
     )
     .await;
     assert_google_user(&read, &alice);
+}
+
+// ---- Sign in with Apple (issue 24): Auth.js's built-in Apple provider against the apple persona ----
+
+/// Auth.js (`@auth/express` 0.12.3, `@auth/core/providers/apple`) in `persona-libs/apple-node/app.js`,
+/// configured as its docs show (`Apple({ clientId, clientSecret })`, the client secret an ES256 JWT the
+/// developer signs with their Apple key) with only `issuer`, Apple's base URL, pointed at the persona; and
+/// python-social-auth's `AppleIdAuth` (social-auth-core 7.0.0) in `persona-libs/apple-python/`, configured
+/// by its documented settings with only the backend's URL attributes pointed at the persona.
+mod apple_libs {
+    use std::{net::TcpListener, path::PathBuf, process::Stdio};
+
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use mock_idp::{
+        ClientConfig, ClientSecretKey, Config, GrantType, MockIdp, Persona, SigningAlg, SigningKey,
+    };
+    use mock_idp_harness::browser::{HttpResponse, auto_submitted_form};
+    use serde_json::{Value, json};
+    use tokio::{
+        io::{AsyncBufReadExt, BufReader},
+        process::{Child, Command},
+        time::timeout,
+    };
+
+    use super::{STEP, USER, fixtures};
+
+    const SERVICE: &str = "com.example.authjs";
+    const TEAM: &str = "AUTHJSTEAM";
+    const KID: &str = "AUTHJSKEY1";
+
+    fn dir() -> PathBuf {
+        fixtures().join("apple-node")
+    }
+
+    /// The client secret as the developer makes it for Auth.js: ES256 with their key, `iss` the team,
+    /// `sub` the Services ID, `aud` Apple (here the persona's issuer), valid for a day.
+    fn client_secret(key: &SigningKey, aud: &str, now: u64) -> String {
+        let header = URL_SAFE_NO_PAD.encode(json!({"alg": "ES256", "kid": KID}).to_string());
+        let claims =
+            json!({"iss": TEAM, "sub": SERVICE, "aud": aud, "iat": now, "exp": now + 86_400});
+        key.sign_with_header(&header, &claims)
+            .expect("signing the client secret")
+    }
+
+    fn browser() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("a client")
+    }
+
+    /// One "Sign in with Apple" through Auth.js in a fresh browser: its sign-in (CSRF token, POST), the
+    /// persona's form_post page, the page's POST to Auth.js's callback (from the persona's site), then
+    /// Auth.js's session. Returns the session's user.
+    async fn log_in(idp: &MockIdp, app: &str) -> Value {
+        let b = browser();
+        let csrf: Value = b
+            .get(format!("{app}/auth/csrf"))
+            .send()
+            .await
+            .expect("csrf")
+            .json()
+            .await
+            .expect("csrf json");
+        let token = csrf["csrfToken"].as_str().expect("csrfToken");
+        let signin = b
+            .post(format!("{app}/auth/signin/apple"))
+            .form(&[("csrfToken", token), ("callbackUrl", &format!("{app}/me"))])
+            .send()
+            .await
+            .expect("signin");
+        let authorize = signin
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("Auth.js redirects to Apple")
+            .to_owned();
+        assert!(
+            authorize.starts_with(idp.issuer()),
+            "Auth.js sends the browser to {authorize}"
+        );
+        let asked = url::Url::parse(&authorize).expect("the authorization URL");
+        let param = |k: &str| {
+            asked
+                .query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        assert_eq!(param("response_mode").as_deref(), Some("form_post"));
+        assert_eq!(param("scope").as_deref(), Some("name email"));
+        idp.next_login(USER);
+        let page = HttpResponse::read(b.get(&authorize).send().await.expect("authorize"))
+            .await
+            .expect("the page");
+        let form = auto_submitted_form(&page)
+            .unwrap_or_else(|| panic!("no form_post page: {} {}", page.status, page.body));
+        let back = b
+            .post(form.action.clone())
+            .header("origin", idp.issuer())
+            .form(&form.pairs())
+            .send()
+            .await
+            .expect("the form_post");
+        assert!(
+            back.status().is_redirection(),
+            "Auth.js answered the form_post with {}",
+            back.status()
+        );
+        let me = b.get(format!("{app}/me")).send().await.expect("/me");
+        assert_eq!(me.status(), 200, "no session after the login");
+        let session: Value = me.json().await.expect("the session");
+        session["user"].clone()
+    }
+
+    struct Node(Child);
+
+    impl Drop for Node {
+        fn drop(&mut self) {
+            let _ = self.0.start_kill();
+        }
+    }
+
+    #[tokio::test]
+    #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+    async fn authjs_apple_logs_in_by_form_post_and_reads_the_name_on_the_first_login_only() {
+        assert!(
+            dir().join("node_modules").exists(),
+            "{}/node_modules is missing: run scripts/install-fixtures.sh",
+            dir().display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let app = format!("http://127.0.0.1:{port}");
+        let key = SigningKey::generate(SigningAlg::ES256, KID).expect("a key");
+        let mut config = Config {
+            persona: Persona::Apple,
+            ..Config::builtin()
+        };
+        config.clients = vec![ClientConfig {
+            client_id: SERVICE.into(),
+            redirect_uris: vec![format!("{app}/auth/callback/apple")],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            token_endpoint_auth_method: mock_idp::AuthMethod::ClientSecretPost,
+            team_id: Some(TEAM.into()),
+            client_secret_keys: vec![ClientSecretKey {
+                kid: KID.into(),
+                public_key_pem: key.public_pem().expect("pem"),
+            }],
+            ..ClientConfig::default()
+        }];
+        let alice = config
+            .users
+            .iter()
+            .find(|u| u.username == USER)
+            .cloned()
+            .expect("alice");
+        let idp = MockIdp::start(config).await.expect("mock-idp starts");
+        let secret = client_secret(&key, idp.issuer(), idp.clock().now());
+        let mut child = Command::new("node")
+            .arg("app.js")
+            .current_dir(dir())
+            .env("PORT", port.to_string())
+            .env("BASE", idp.issuer())
+            .env("CLIENT_ID", SERVICE)
+            .env("CLIENT_SECRET", &secret)
+            .env("BASE_URL", &app)
+            .env(
+                "SESSION_SECRET",
+                "a-session-secret-of-32-characters-or-more",
+            )
+            .env("AUTH_URL", format!("{app}/auth"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node starts");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let _node = Node(child);
+        let mut line = String::new();
+        timeout(STEP, out.read_line(&mut line))
+            .await
+            .expect("the app starts")
+            .expect("its first line");
+        assert!(line.starts_with("listening"), "{line}");
+
+        // The first authorization carries the `user` field: Auth.js takes the name from it.
+        let first = log_in(&idp, &app).await;
+        assert_eq!(first["id"], alice.sub.as_str(), "{first}");
+        assert_eq!(first["email"], "alice@example.com", "{first}");
+        assert_eq!(first["name"], "Alice Adams", "{first}");
+        // The second carries none: Auth.js's Apple profile falls back to the email for the name.
+        let second = log_in(&idp, &app).await;
+        assert_eq!(second["id"], alice.sub.as_str(), "{second}");
+        assert_eq!(second["name"], "alice@example.com", "{second}");
+        // The library authenticated with the signed client secret at Apple's token path.
+        let tokens = idp
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/auth/token" && r.status == 200)
+            .count();
+        assert_eq!(tokens, 2);
+        idp.shutdown().await;
+    }
+
+    // python-social-auth: social-auth-core's `AppleIdAuth`, in `persona-libs/apple-python/`.
+
+    const SOCIAL_SERVICE: &str = "com.example.social";
+    const SOCIAL_REDIRECT: &str = "http://127.0.0.1:3000/complete/apple-id/";
+
+    /// One login through `apple_social_core.py`: its authorization URL, the persona's form_post page,
+    /// the posted fields on the script's stdin; the JSON line it printed.
+    async fn social_core_log_in(
+        idp: &MockIdp,
+        keys: &mock_idp_harness::target::AppleKeys,
+    ) -> Value {
+        let python = test_support::fixture_python();
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/install-fixtures.sh",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg("apple_social_core.py")
+            .current_dir(fixtures().join("apple-python"))
+            .env("BASE", idp.issuer())
+            .env("CLIENT_ID", SOCIAL_SERVICE)
+            .env("TEAM_ID", &keys.team_id)
+            .env("KEY_ID", &keys.key_id)
+            .env(
+                "PRIVATE_KEY",
+                keys.private_key_pem.as_deref().unwrap_or_default(),
+            )
+            .env("REDIRECT_URI", SOCIAL_REDIRECT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the script starts");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut stdin = child.stdin.take().expect("stdin");
+        let mut run = super::Running { child, stdout };
+        let authorize = run.line("the authorization URL").await;
+        assert!(authorize.starts_with(idp.issuer()), "{authorize}");
+        assert!(authorize.contains("response_mode=form_post"), "{authorize}");
+        idp.next_login(USER);
+        let page = HttpResponse::read(browser().get(&authorize).send().await.expect("authorize"))
+            .await
+            .expect("the page");
+        let form = auto_submitted_form(&page)
+            .unwrap_or_else(|| panic!("no form_post page: {} {}", page.status, page.body));
+        assert_eq!(form.action.as_str(), SOCIAL_REDIRECT);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.pairs())
+            .finish();
+        use tokio::io::AsyncWriteExt;
+        stdin
+            .write_all(format!("POST {body}\n").as_bytes())
+            .await
+            .expect("the script reads the callback");
+        drop(stdin);
+        let line = run.line("what it read").await;
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    #[tokio::test]
+    #[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+    async fn social_core_apple_id_auth_logs_in_by_form_post_and_reads_the_name_once() {
+        let keys =
+            mock_idp_harness::apple::generate_keys("SOCIALTEAM", "SOCIALKEY1").expect("a key");
+        let mut config = Config {
+            persona: Persona::Apple,
+            ..Config::builtin()
+        };
+        config.clients = vec![mock_idp_harness::apple::registration(
+            SOCIAL_SERVICE,
+            SOCIAL_REDIRECT,
+            &keys,
+        )];
+        let alice = config
+            .users
+            .iter()
+            .find(|u| u.username == USER)
+            .cloned()
+            .expect("alice");
+        let idp = MockIdp::start(config).await.expect("mock-idp starts");
+        let first = social_core_log_in(&idp, &keys).await;
+        assert_eq!(first["uid"], alice.sub.as_str(), "{first}");
+        assert_eq!(first["email"], "alice@example.com", "{first}");
+        assert_eq!(first["first_name"], "Alice", "{first}");
+        assert_eq!(first["last_name"], "Adams", "{first}");
+        assert_eq!(first["user_field"], true, "{first}");
+        let second = social_core_log_in(&idp, &keys).await;
+        assert_eq!(second["uid"], alice.sub.as_str(), "{second}");
+        assert_eq!(second["user_field"], false, "{second}");
+        assert_eq!(
+            second["first_name"],
+            Value::Null,
+            "no name without the field: {second}"
+        );
+        idp.shutdown().await;
+    }
 }

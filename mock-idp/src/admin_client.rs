@@ -46,6 +46,16 @@ pub enum Action {
         /// The user.
         username: String,
     },
+    /// Apple persona: USERNAME revokes the app CLIENT (their next authorization carries the `user` field
+    /// again).
+    ForgetConsent {
+        /// The tenant.
+        tenant: String,
+        /// The client id.
+        client: String,
+        /// The user.
+        username: String,
+    },
     /// Tokens for a user and client without a browser (the token endpoint's JSON), for a test in any
     /// language: an access token and, with `openid`, an id_token.
     Token {
@@ -231,6 +241,15 @@ fn request_of(action: Action) -> Result<(Method, String, Option<Value>), String>
             Method::POST,
             t(&tenant, "/next-login"),
             Some(json!({"username": username})),
+        ),
+        Action::ForgetConsent {
+            tenant,
+            client,
+            username,
+        } => (
+            Method::DELETE,
+            t(&tenant, &format!("/clients/{client}/consents/{username}")),
+            None,
         ),
         Action::Token { tenant, mint } => (
             Method::POST,

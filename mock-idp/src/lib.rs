@@ -145,6 +145,7 @@ pub use model::{
     PkcePolicy, Secret, SigningAlg, UserConfig,
 };
 pub use personas::{github_id, github_login, wechat_openid};
+pub use quirks::apple::relay_email as apple_relay_email;
 pub use quirks::entra::{
     CONSUMER_TENANT as ENTRA_CONSUMER_TENANT, DEFAULT_TENANT as ENTRA_DEFAULT_TENANT,
     FOREIGN_TENANT as ENTRA_FOREIGN_TENANT, entra_oid, entra_sub, entra_tid,

@@ -440,3 +440,92 @@ async fn alice_logs_in_with_wechat_and_sees_her_wechat_name_and_avatar() {
     );
     browser.close().await.expect("close");
 }
+
+// APPLE-FORM-POST, APPLE-USER-BLOB: "Log in with Apple" through the apple persona on another site
+// (127.0.0.2). Its form_post page POSTs the response cross-site to the app's callback page, whose script
+// hands it to the API same-origin with the SameSite=Lax transaction cookie. The first login's `user` field
+// names the new account; the second login, in a fresh browser, carries no `user` field and finds the same
+// account with that name.
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them and runs this with --ignored"]
+async fn alice_logs_in_with_apple_by_form_post_and_keeps_her_first_login_name() {
+    use reference_client::UnknownUserPolicy;
+    use reference_client::config::{ProviderKind, ProviderSettings};
+    const KEY: &str = include_str!("../../mock-idp/fixtures/keys/test-only-ec.pem");
+    let (stack, apple) = start_stack_on("127.0.0.2", |idp, callback, settings| {
+        let public = mock_idp::SigningKey::from_pem(mock_idp::SigningAlg::ES256, KEY, "RCKEY")
+            .expect("key")
+            .public_pem()
+            .expect("pem");
+        let apple = idp
+            .create_tenant(
+                Some("apple"),
+                Some(Config {
+                    persona: mock_idp::Persona::Apple,
+                    issuer: None,
+                    clients: vec![ClientConfig {
+                        client_id: "com.example.browser".into(),
+                        redirect_uris: vec![callback.to_owned()],
+                        grant_types: vec![mock_idp::GrantType::AuthorizationCode],
+                        token_endpoint_auth_method: mock_idp::AuthMethod::ClientSecretPost,
+                        team_id: Some("BROWSERTM1".into()),
+                        client_secret_keys: vec![mock_idp::ClientSecretKey {
+                            kid: "RCKEY".into(),
+                            public_key_pem: public,
+                        }],
+                        ..ClientConfig::default()
+                    }],
+                    ..Config::builtin()
+                }),
+            )
+            .expect("apple tenant");
+        let mut providers = settings.effective_providers();
+        providers.push(ProviderSettings {
+            name: "Apple".into(),
+            kind: ProviderKind::Apple {
+                client_id: "com.example.browser".into(),
+                team_id: "BROWSERTM1".into(),
+                key_id: "RCKEY".into(),
+                private_key: Secret::new(KEY),
+                base_url: url::Url::parse(apple.issuer()).expect("url"),
+                scopes: vec!["name".into(), "email".into()],
+            },
+            unknown_user_policy: Some(UnknownUserPolicy::AutoCreate),
+        });
+        settings.providers = providers;
+        apple
+    })
+    .await;
+    for round in ["first", "second"] {
+        let (_driver, browser) = start_browser(BrowserOptions::default()).await;
+        browser
+            .goto(&format!("{}/", stack.app_url))
+            .await
+            .expect("open the app");
+        let button = wait_for(&browser, "a[data-provider=Apple]").await;
+        assert_eq!(button.text().await.expect("text"), "Log in with Apple");
+        button.click().await.expect("click Log in with Apple");
+        let at_apple = eventually(&browser, "the Apple login page", async || {
+            let url = browser.current_url().await.ok()?.to_string();
+            url.starts_with("http://127.0.0.2:").then_some(url)
+        })
+        .await;
+        assert!(at_apple.contains("response_mode=form_post"), "{at_apple}");
+        sign_in_as_alice(&browser).await;
+        // The name the first login's `user` field gave; on the second login no field came.
+        assert_eq!(text_of(&browser, "#name").await, "Alice Adams", "{round}");
+        assert_eq!(text_of(&browser, "#role").await, "user", "{round}");
+        let url = browser.current_url().await.expect("url").to_string();
+        assert!(!url.contains("code="), "{url}");
+        browser.close().await.expect("close");
+    }
+    assert_eq!(
+        apple
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/auth/token" && r.status == 200)
+            .count(),
+        2,
+        "two logins, each with its own client secret"
+    );
+}

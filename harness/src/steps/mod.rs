@@ -2,6 +2,7 @@
 //! helpers; the doc comment's first line is what `docs/STEPS.md` lists.
 
 pub mod app_users;
+pub mod apple;
 pub mod authorization_answers;
 pub mod backend_answers;
 pub mod browser;

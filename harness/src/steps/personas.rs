@@ -1,4 +1,5 @@
-//! Providers that are not OpenID Connect (WeChat, GitHub personas) and account linking.
+//! Providers that are not OpenID Connect (WeChat, GitHub personas), Sign in with Apple, and account
+//! linking.
 
 use anyhow::ensure;
 use cucumber::{given, then, when};
@@ -10,19 +11,20 @@ fn kind(word: &str) -> anyhow::Result<ExtraKind> {
         "wechat" | "WeChat" => Ok(ExtraKind::Wechat),
         "github" | "GitHub" => Ok(ExtraKind::Github),
         "google" | "Google" => Ok(ExtraKind::Google),
-        other => anyhow::bail!("unknown persona {other:?}: wechat, github or google"),
+        "apple" | "Apple" => Ok(ExtraKind::Apple),
+        other => anyhow::bail!("unknown persona {other:?}: wechat, github, apple or google"),
     }
 }
 
-/// The app also offers "Log in with NAME" through a mock-idp persona (`wechat` or `github`) with the provider's users.
-#[given(expr = "the app also offers {string} through a {word} provider")]
+/// The app also offers "Log in with NAME" through a mock-idp persona (`wechat`, `github` or `apple`) with the provider's users.
+#[given(expr = "the app also offers {string} through a/an {word} provider")]
 async fn offers(w: &mut World, name: String, persona: String) -> anyhow::Result<()> {
     w.add_persona(&name, kind(&persona)?, None)
 }
 
 /// As above, with this provider's own unknown-user policy.
 #[given(
-    expr = "the app also offers {string} through a {word} provider with unknown-user policy \"{policy}\""
+    expr = "the app also offers {string} through a/an {word} provider with unknown-user policy \"{policy}\""
 )]
 async fn offers_with_policy(
     w: &mut World,

@@ -175,7 +175,8 @@ impl World {
             .as_ref()
             .ok_or_else(|| anyhow!("the provider has not redirected back yet"))?;
         let mut body = serde_json::Map::new();
-        for name in ["code", "state", "iss", "error", "error_description"] {
+        // `user`: Sign in with Apple's form field (name and email) of a first authorization.
+        for name in ["code", "state", "iss", "error", "error_description", "user"] {
             if let Some(v) = query_param(response, name) {
                 body.insert(name.to_owned(), json!(v));
             }

@@ -9,7 +9,7 @@ mod backend;
 mod login;
 
 pub use login::flip_middle;
-pub(crate) use login::start_login;
+pub(crate) use login::{authorization_response, start_login};
 mod provider;
 
 use std::{collections::HashMap, sync::Arc};

@@ -212,7 +212,22 @@ impl World {
     /// for a name or picture, `email` for an email). Not applicable when the app shows none.
     pub async fn check_scopes_cover_profile(&mut self) -> anyhow::Result<()> {
         use crate::target::ProfileField;
-        let fields = self.app().await?.profile_fields();
+        let mut fields = self.app().await?.profile_fields();
+        // An email the profile maps but does not show for this login (the reference client keeps one only
+        // from a provider that vouches for it, Apple) needs no scope.
+        if fields.contains(&ProfileField::Email) {
+            self.fetch_profile(None).await?;
+            let body = self
+                .profile
+                .as_ref()
+                .filter(|r| r.is_success())
+                .map(|r| r.json());
+            let app = self.app().await?;
+            let shows_email = body.is_some_and(|b| app.profile(&b).email.is_some());
+            if !shows_email {
+                fields.retain(|f| *f != ProfileField::Email);
+            }
+        }
         let needed: Vec<(&str, &str)> = fields
             .iter()
             .filter_map(|f| match f {

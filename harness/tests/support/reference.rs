@@ -245,6 +245,24 @@ fn providers(
                 authorized_parties: p.google.authorized_parties.clone(),
                 offline: p.google.offline,
             },
+            ExtraKind::Apple => {
+                let keys = p
+                    .apple
+                    .as_ref()
+                    .context("an Apple provider without its client-secret key")?;
+                ProviderKind::Apple {
+                    client_id: p.client_id.clone(),
+                    team_id: keys.team_id.clone(),
+                    key_id: keys.key_id.clone(),
+                    private_key: Secret::new(
+                        keys.private_key_pem
+                            .clone()
+                            .context("an Apple provider without its private key")?,
+                    ),
+                    base_url: base,
+                    scopes: vec!["name".into(), "email".into()],
+                }
+            }
         };
         list.push(ProviderSettings {
             name: p.name.clone(),
@@ -389,6 +407,10 @@ impl Target for ReferenceTarget {
                 self.now(),
             )?;
             db.bind_identity(&user.issuer, &user.subject, created.id, self.now())?;
+            // The email the scenario gives (an app that links by email would link on it).
+            if let Some(email) = &user.email {
+                db.set_email(created.id, email)?;
+            }
             if user.disabled {
                 db.set_disabled(created.id, true)?;
             }

@@ -32,7 +32,7 @@ use reference_client::{
     error::ApiError,
     oidc::VerifiedLogin,
     provider_tokens::ProviderTokens,
-    providers::{Protocol, ProviderLogin, github::Github, wechat::Wechat},
+    providers::{Protocol, ProviderLogin, apple::Apple, github::Github, wechat::Wechat},
     routes::{
         TX_COOKIE,
         callback::{BindingRequired, CallbackRequest},
@@ -135,12 +135,31 @@ pub struct Weaknesses {
     /// A Google login whose token answer has no refresh token is refused, though the backend keeps one
     /// from the first consent (GOOGLE-REFRESH).
     pub google_refresh_required: bool,
+    // apple persona
+    /// Sign in with Apple's unsigned `user` field is trusted: its email is the identity's subject and
+    /// the email kept (APPLE-USER-BLOB).
+    pub apple_user_blob_trusted: bool,
+    /// Apple's `email_verified` is read as a truthy value: the string `"false"` counts as verified
+    /// (APPLE-BOOL-STRINGS).
+    pub apple_false_string_true: bool,
+    /// An Apple login whose id_token email (a private relay address included) is an existing user's
+    /// logs in as that user (APPLE-RELAY-EMAIL).
+    pub apple_links_by_email: bool,
+    /// The Apple client secret is signed once and sent with every token request after, however old
+    /// (APPLE-CLIENT-SECRET).
+    pub apple_secret_signed_once: bool,
 }
 
 impl Weaknesses {
-    /// Whether a switch of the WeChat or GitHub logins is on.
+    /// Whether a switch of the WeChat, GitHub or Apple logins is on.
     fn weakens_personas(self) -> bool {
-        self.github_login_key || self.wechat_ignores_unionid || self.wechat_openid_unscoped
+        self.github_login_key
+            || self.wechat_ignores_unionid
+            || self.wechat_openid_unscoped
+            || self.apple_user_blob_trusted
+            || self.apple_false_string_true
+            || self.apple_links_by_email
+            || self.apple_secret_signed_once
     }
 
     /// Whether a switch of the Google logins is on.
@@ -189,6 +208,16 @@ impl fmt::Display for Weaknesses {
                 "a sid-only logout token ends every user's sessions",
             ),
             (self.github_login_key, "GitHub keyed on login"),
+            (self.apple_user_blob_trusted, "Apple's user field trusted"),
+            (
+                self.apple_false_string_true,
+                "Apple's \"false\" read as true",
+            ),
+            (self.apple_links_by_email, "Apple logins linked by email"),
+            (
+                self.apple_secret_signed_once,
+                "Apple client secret signed once",
+            ),
             (self.wechat_ignores_unionid, "WeChat unionid ignored"),
             (
                 self.wechat_openid_unscoped,
@@ -265,6 +294,8 @@ struct Weak {
     google_logins: Arc<Mutex<std::collections::HashSet<String>>>,
     /// Google email → the user its login found, for `google_links_by_email`.
     google_emails: Arc<Mutex<HashMap<String, i64>>>,
+    /// The first Apple client secret signed, for `apple_secret_signed_once`.
+    apple_secret: Arc<Mutex<Option<String>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -284,6 +315,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         persona_logins: Arc::default(),
         google_logins: Arc::default(),
         google_emails: Arc::default(),
+        apple_secret: Arc::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(app.settings.http_timeout)
@@ -1090,9 +1122,27 @@ async fn persona_callback(
     let login = match &provider.protocol {
         Protocol::Wechat(wechat) => wechat_login(w, wechat, code).await?,
         Protocol::Github(github) => github_login(w, github, code).await?,
-        Protocol::Oidc(_) => return Err(ApiError::InvalidState("not a persona login")),
+        Protocol::Apple(apple) => {
+            apple_login(w, apple, code, &tx.nonce, req.user.as_deref()).await?
+        }
+        Protocol::Oidc(_) | Protocol::Entra(_) => {
+            return Err(ApiError::InvalidState("not a persona login"));
+        }
     };
-    let user = match app.db.find_by_identity(&login.namespace, &login.subject)? {
+    // `apple_links_by_email`: an existing user with the login's email is taken for it.
+    let by_email = match (&login.email, w.weak.apple_links_by_email) {
+        (Some(email), true) => app
+            .db
+            .list_users()?
+            .into_iter()
+            .find(|u| u.email.as_deref() == Some(email.as_str())),
+        _ => None,
+    };
+    let found = match by_email {
+        Some(user) => Some(user),
+        None => app.db.find_by_identity(&login.namespace, &login.subject)?,
+    };
+    let user = match found {
         Some(user) => user,
         None if provider.policy == UnknownUserPolicy::AutoCreate => {
             let new = NewUser {
@@ -1115,7 +1165,85 @@ async fn persona_callback(
         // The persona switches are judged under auto-create; the other policies refuse here.
         None => return Err(ApiError::UnknownUser),
     };
+    let user = match &login.email {
+        Some(email) => {
+            app.db.set_email(user.id, email)?;
+            app.db.get_user(user.id)?.unwrap_or(user)
+        }
+        None => user,
+    };
     complete_login(app, jar, &user, tx.return_to)
+}
+
+/// A copy of `reference_client::providers::apple`'s completion (a fresh client secret, the code exchange,
+/// the id_token's checks), with the switches over the `user` field and the email flags.
+async fn apple_login(
+    w: &Weak,
+    apple: &Apple,
+    code: &str,
+    nonce: &str,
+    user: Option<&str>,
+) -> Result<ProviderLogin, ApiError> {
+    let secret = if w.weak.apple_secret_signed_once {
+        let mut kept = lock(&w.apple_secret);
+        match kept.as_ref() {
+            Some(secret) => secret.clone(),
+            None => kept.insert(apple.client_secret()?).clone(),
+        }
+    } else {
+        apple.client_secret()?
+    };
+    let token = provider_json(
+        "Apple token request",
+        w.http
+            .post(format!("{}/auth/token", apple.issuer()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &apple.redirect_uri),
+                ("client_id", &apple.client_id),
+                ("client_secret", &secret),
+            ]),
+    )
+    .await?;
+    let id_token = token["id_token"]
+        .as_str()
+        .ok_or_else(|| ApiError::Provider("no id_token".into()))?;
+    // The real checks (signature, iss, aud, exp, nonce); then the raw claims for the switches.
+    let identity = apple.verify_id_token(id_token, nonce).await?;
+    let claims: Value = id_token
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let verified = if w.weak.apple_false_string_true {
+        match &claims["email_verified"] {
+            Value::Bool(b) => *b,
+            Value::String(s) => !s.is_empty(),
+            _ => false,
+        }
+    } else {
+        identity.email_verified
+    };
+    let blob: Value = user
+        .and_then(|u| serde_json::from_str(u).ok())
+        .unwrap_or_default();
+    let blob_email = blob["email"].as_str().map(str::to_owned);
+    let (subject, email) = match blob_email {
+        Some(e) if w.weak.apple_user_blob_trusted => (e.clone(), Some(e)),
+        _ => (identity.subject, identity.email.filter(|_| verified)),
+    };
+    Ok(ProviderLogin {
+        namespace: apple.issuer(),
+        subject,
+        name: user.and_then(reference_client::providers::apple::user_field_name),
+        picture: None,
+        email,
+        id_token: Some(id_token.to_owned()),
+        sid: None,
+        tokens: None,
+    })
 }
 
 /// A provider's JSON answer, or a provider error (WeChat's `errcode`, GitHub's `error`, a non-2xx).

@@ -124,7 +124,11 @@ pub async fn token(
         }
         Err(e) => {
             let code = e.code();
-            let mut response = e.into_response();
+            let mut response = match state.config.persona {
+                // Apple's error body is `{"error"}` alone; only the apple persona reaches this.
+                crate::model::Persona::Apple => crate::quirks::apple::token_error(e),
+                _ => e.into_response(),
+            };
             Note {
                 error: Some(code.to_owned()),
                 ..Note::default()

@@ -17,6 +17,34 @@ use crate::{
     state::{AppState, RegisteredClient},
 };
 
+/// A token-endpoint error as Apple answers it: the status of the OAuth error (400 for every failed client
+/// authentication, Basic included), a body with `error` alone (Apple's `ErrorResponse`), `no-store`; the
+/// throttle's 429 keeps its `Retry-After`.
+pub(crate) fn token_error(error: crate::error::OAuthError) -> axum::response::Response {
+    use axum::{http::header, response::IntoResponse};
+    let status = match error {
+        crate::error::OAuthError::InvalidClient { .. } => axum::http::StatusCode::BAD_REQUEST,
+        ref other => other.status(),
+    };
+    let code = error.code();
+    let retry_after = error
+        .clone()
+        .into_response()
+        .headers()
+        .get(header::RETRY_AFTER)
+        .cloned();
+    let mut response = (status, axum::Json(json!({"error": code}))).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    if let Some(retry_after) = retry_after {
+        headers.insert(header::RETRY_AFTER, retry_after);
+    }
+    response
+}
+
 /// The longest lifetime Apple accepts for a client secret (`exp - iat`): 15,777,000 s, six months.
 pub const MAX_CLIENT_SECRET_LIFETIME: u64 = 15_777_000;
 
@@ -121,7 +149,7 @@ fn team_of(client: &ClientConfig) -> &str {
 /// The id_token's claims as Sign in with Apple issues them: no profile claims (Apple sends the name only
 /// in the `user` form field), `email` (the relay address for a user who hides theirs),
 /// `email_verified` and `is_private_email` as the strings `"true"` / `"false"` (booleans under
-/// `apple.bool_flags`), `nonce_supported` and `real_user_status`, no `sid`.
+/// `apple.bool_flags`), `nonce_supported`, no `sid`.
 pub(crate) fn id_token_claims(
     state: &AppState,
     of: IdTokenFor<'_>,
@@ -141,11 +169,10 @@ pub(crate) fn id_token_claims(
         claims.remove(profile);
     }
     claims.insert("nonce_supported".into(), json!(true));
+    // No `real_user_status`: Apple documents it for its native platforms only, not for the web.
     let Some(user) = of.user else {
         return;
     };
-    // 2: "likely real" (Apple's `real_user_status`: 0 unsupported, 1 unknown, 2 likely real).
-    claims.insert("real_user_status".into(), json!(2));
     if !of.scope.iter().any(|s| s == "email") {
         return;
     }

@@ -151,7 +151,9 @@ impl Apple {
 
 fn assert_invalid_client(reply: &Reply, what: &str) {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}: {reply:?}");
-    assert_eq!(reply.error(), "invalid_client", "{what}");
+    // Apple's ErrorResponse: `error` alone.
+    assert_eq!(reply.json(), json!({"error": "invalid_client"}), "{what}");
+    assert!(reply.header("www-authenticate").is_none(), "{what}");
 }
 
 #[tokio::test]
@@ -213,8 +215,8 @@ async fn a_valid_signed_client_secret_redeems_the_code_and_an_id_token_comes_wit
     assert_eq!(id["email_verified"], json!("true"));
     assert_eq!(id["is_private_email"], json!("false"));
     assert_eq!(id["nonce_supported"], json!(true));
-    assert_eq!(id["real_user_status"], json!(2));
     for absent in [
+        "real_user_status",
         "name",
         "given_name",
         "family_name",
@@ -369,6 +371,16 @@ async fn failed_client_secrets_are_throttled_like_every_token_endpoint() {
         statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
         "throttled: {statuses:?}"
     );
+    let throttled = a
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", "nope"),
+            ("client_id", SERVICE),
+            ("client_secret", bad.as_str()),
+        ])
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.header("retry-after").is_some());
 }
 
 #[tokio::test]
@@ -669,4 +681,119 @@ apple_hide_email = true
     assert_eq!(config.persona, Persona::Apple);
     assert_eq!(config.clients[0].client_secret_keys[0].kid, KID);
     assert!(config.users[0].apple_hide_email);
+}
+
+/// `mock-idp --persona apple` serves Apple's paths, and `mock-idp admin forget-consent` revokes an app.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_cli_serves_apple_and_forgets_a_consent() {
+    use std::{
+        io::{BufRead, BufReader},
+        process::{Command, Stdio},
+    };
+    const BIN: &str = env!("CARGO_BIN_EXE_mock-idp");
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--persona", "apple", "--admin"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("banner");
+    let mut rest = String::new();
+    stdout.read_line(&mut rest).expect("banner");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    assert!(
+        format!("{first}{rest}").contains("persona: apple"),
+        "{first}{rest}"
+    );
+    let url = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let admin = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["admin", "--url", &url])
+            .args(args)
+            .output()
+            .expect("run")
+            .status
+            .success()
+    };
+    let http = browser();
+    let doc: Value = http
+        .get(format!("{url}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        doc["authorization_endpoint"],
+        json!(format!("{url}/auth/authorize"))
+    );
+    assert!(
+        !admin(&["forget-consent", "root", WEB, "alice"]),
+        "nothing to forget yet"
+    );
+    assert!(admin(&["next-login", "root", "alice"]));
+    let page = http
+        .get(format!("{url}/auth/authorize"))
+        .query(&[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_REDIRECT),
+            ("response_type", "code"),
+            ("scope", "name"),
+            ("response_mode", "form_post"),
+        ])
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        field(&page, "user").is_some(),
+        "the first authorization: {page}"
+    );
+    assert!(admin(&["forget-consent", "root", WEB, "alice"]));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn revoking_the_refresh_token_at_auth_revoke_ends_it() {
+    let a = spawn_apple().await;
+    let (code, _) = a.login("alice", "email").await;
+    let body = a.exchange(&code, &a.secret()).await.json();
+    let refresh = body["refresh_token"].as_str().expect("refresh").to_owned();
+    let revoked = read(
+        a.t.http
+            .post(a.t.idp.url("/auth/revoke"))
+            .form(&[
+                ("client_id", SERVICE),
+                ("client_secret", a.secret().as_str()),
+                ("token", refresh.as_str()),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
+            .await
+            .expect("revoke"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{revoked:?}");
+    let reply = a
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", SERVICE),
+            ("client_secret", a.secret().as_str()),
+        ])
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json(), json!({"error": "invalid_grant"}));
 }
