@@ -28,6 +28,6 @@ fi
   -r "$persona_libs/python/requirements.txt" \
   -r "$persona_libs/google-python/requirements.txt"
 
-for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node"; do
+for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node" "$persona_libs/google-node"; do
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done

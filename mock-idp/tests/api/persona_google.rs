@@ -42,13 +42,18 @@ impl TestIdp {
     async fn google_authorize(&self, username: &str, extra: &[(&str, &str)]) -> Reply {
         self.idp.next_login(username);
         let mut url = url::Url::parse(&self.idp.url("/o/oauth2/v2/auth")).expect("url");
-        url.query_pairs_mut().extend_pairs([
+        let defaults = [
             ("client_id", WEB),
             ("redirect_uri", WEB_REDIRECT),
             ("response_type", "code"),
             ("scope", "openid email profile"),
             ("state", "g-state"),
-        ]);
+        ];
+        url.query_pairs_mut().extend_pairs(
+            defaults
+                .iter()
+                .filter(|(k, _)| extra.iter().all(|(e, _)| e != k)),
+        );
         url.query_pairs_mut().extend_pairs(extra);
         read(self.http.get(url).send().await.expect("authorize")).await
     }
@@ -152,6 +157,32 @@ async fn google_id_tokens_carry_azp_and_the_accounts_own_hd_whatever_hd_asked() 
     assert_eq!(info.status, StatusCode::OK, "{info:?}");
     assert_eq!(info.json()["hd"], "example.com");
     assert_eq!(info.json()["sub"], alice["sub"]);
+}
+
+#[tokio::test]
+async fn google_userinfo_answers_a_token_of_profile_and_email_without_openid() {
+    let t = spawn_google().await;
+    let tokens = t.google_login("alice", &[("scope", "profile email")]).await;
+    assert_eq!(tokens.get("id_token"), None, "no openid, no id_token");
+    let info = read(
+        t.http
+            .get(t.idp.url("/v1/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().expect("access token"))
+            .send()
+            .await
+            .expect("userinfo"),
+    )
+    .await;
+    assert_eq!(info.status, StatusCode::OK, "{info:?}");
+    assert_eq!(info.json()["email"], "alice@example.com");
+    // The OpenID provider still needs openid.
+    let oidc = spawn_idp().await;
+    let code = oidc.code_for("alice", &[("scope", "profile email")]).await;
+    let token = oidc.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    assert_eq!(oidc.userinfo(&token).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
