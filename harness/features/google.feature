@@ -81,3 +81,15 @@ Feature: Google's departures from OpenID Connect are handled as Google documents
     When "alice" logs in with "Google" through the browser
     Then the app's last "Google" login asked for offline access without forcing consent
     And the backend issues an app token
+
+  @GOOGLE-REFRESH @mutant-google-forgets-refresh-token
+  Scenario: The refresh token of the first consent still refreshes after a login without one
+    Given the app keeps "Google" refresh tokens
+    And the backend uses the provider's tokens again after the login
+    And "alice" has logged in with "Google" through the browser
+    And the "Google" provider's access tokens for the backend live 60 seconds
+    And "alice" has logged in with "Google" through the browser
+    When the "Google" provider's clock, and the app's if it has a clock hook, move past the access token's life
+    And the browser asks the backend for the provider profile
+    Then the "Google" provider saw the backend refresh its tokens
+    And the backend's answer carries "alice"'s userinfo

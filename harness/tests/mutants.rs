@@ -23,7 +23,8 @@
 //! issuer and a listed sibling `azp` refused), `@mutant-schemeless-iss-everywhere` (another provider's
 //! scheme-less issuer accepted), `@mutant-google-hd-unchecked` (the `hd=` hint trusted, the claim
 //! unchecked), `@mutant-google-hd-from-email` (the email's domain for `hd`), `@mutant-google-links-by-email`
-//! and `@mutant-google-refresh-required` (a login without a new refresh token refused).
+//! `@mutant-google-refresh-required` (a login without a new refresh token refused) and
+//! `@mutant-google-forgets-refresh-token` (the kept refresh token overwritten by a login without one).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -373,4 +374,13 @@ async fn the_google_refresh_scenario_fails_when_every_login_needs_a_refresh_toke
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-google-refresh-required", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_google_refresh_scenario_fails_when_a_login_without_one_forgets_the_refresh_token() {
+    let weak = Weaknesses {
+        google_forgets_refresh_token: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-forgets-refresh-token", weak, 1).await;
 }
