@@ -529,3 +529,48 @@ fn the_command_line_serves_google_at_its_paths_and_takes_its_faults() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_verdict_judges_a_google_login_at_googles_paths() {
+    let t = spawn_google().await;
+    let (verifier, challenge) = pkce_pair();
+    let (state, nonce) = (random_token(), random_token());
+    let code = t
+        .google()
+        .google_code(
+            "alice",
+            &[
+                ("state", &state),
+                ("nonce", &nonce),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+    let reply = t
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", WEB_REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+            Some(&basic(WEB, WEB_SECRET)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    for _ in 0..2 {
+        let jwks = t
+            .http
+            .get(t.idp.url("/oauth2/v3/certs"))
+            .send()
+            .await
+            .expect("jwks");
+        assert_eq!(jwks.status(), StatusCode::OK);
+    }
+    let verdict = t.idp.verdict();
+    for name in ["pkce_s256", "state", "nonce", "code_redeemed_once"] {
+        let item = verdict.item(name).expect("item");
+        assert_eq!(item.outcome, mock_idp::Outcome::Pass, "{name}: {item:?}");
+    }
+}
