@@ -223,4 +223,24 @@ impl World {
         );
         Ok(())
     }
+
+    /// Arms a fault once at the Google persona for `username`'s flows only: the persona of a running
+    /// backend is shared by every scenario, whose logins must not take one another's faults.
+    pub fn google_fault_for(
+        &mut self,
+        provider: &str,
+        fault: &str,
+        username: &str,
+    ) -> anyhow::Result<()> {
+        let p = self.persona(provider)?;
+        let login = self.persona_login_name(&p, username)?;
+        let (name, value) = match fault.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (fault, None),
+        };
+        let fault = mock_idp::Fault::parse(name, value)?;
+        p.handle
+            .arm(mock_idp::FaultSpec::new(fault).once().for_user(&login))?;
+        Ok(())
+    }
 }

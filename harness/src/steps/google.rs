@@ -74,3 +74,14 @@ async fn google_clock_past_access_life(w: &mut World, provider: String) -> anyho
 async fn google_saw_refresh(w: &mut World, provider: String) -> anyhow::Result<()> {
     w.check_google_refreshed(&provider)
 }
+
+/// Arms a fault once at that provider for this user's next login only (e.g. `google.hd_stripped`).
+#[given(expr = "the {string} provider injects {string} once for {string}")]
+async fn google_fault_for(
+    w: &mut World,
+    provider: String,
+    fault: String,
+    username: String,
+) -> anyhow::Result<()> {
+    w.google_fault_for(&provider, &fault, &username)
+}
