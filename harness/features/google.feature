@@ -12,7 +12,7 @@ Feature: Google's departures from OpenID Connect are handled as Google documents
 
   @GOOGLE-ISS @mutant-google-plain-oidc
   Scenario: Google's scheme-less issuer is accepted for Google only
-    Given the "Google" provider injects "id_token.iss_without_scheme" once
+    Given the "Google" provider injects "id_token.iss_without_scheme" once for "alice"
     When "alice" logs in with "Google" through the browser
     Then the backend issues an app token
     When "alice" logs in with "Google" through the browser
@@ -45,7 +45,7 @@ Feature: Google's departures from OpenID Connect are handled as Google documents
   @GOOGLE-HD @mutant-google-hd-unchecked @mutant-google-hd-from-email
   Scenario: A Workspace user who strips the hd hint and returns with a consumer token is refused
     Given the app admits only the Workspace domain "example.com" at "Google"
-    And the "Google" provider injects "google.hd_stripped" once
+    And the "Google" provider injects "google.hd_stripped" once for "alice"
     When "alice" logs in with "Google" through the browser
     Then the backend refuses with "invalid_id_token"
     And no app token was issued
@@ -53,14 +53,14 @@ Feature: Google's departures from OpenID Connect are handled as Google documents
   @GOOGLE-AZP @mutant-google-plain-oidc
   Scenario: azp of a listed client is accepted
     Given the app accepts "Google" id_tokens of its project's client "conformance-android"
-    And the "Google" provider injects "google.azp_sibling" once
+    And the "Google" provider injects "google.azp_sibling" once for "alice"
     When "alice" logs in with "Google" through the browser
     Then the backend issues an app token
 
   @GOOGLE-AZP
   Scenario: azp of any other client is refused
     Given the app accepts "Google" id_tokens of its project's client "conformance-android"
-    And the "Google" provider injects "google.azp_foreign" once
+    And the "Google" provider injects "google.azp_foreign" once for "alice"
     When "alice" logs in with "Google" through the browser
     Then the backend refuses with "invalid_id_token"
     And no app token was issued
@@ -81,3 +81,15 @@ Feature: Google's departures from OpenID Connect are handled as Google documents
     When "alice" logs in with "Google" through the browser
     Then the app's last "Google" login asked for offline access without forcing consent
     And the backend issues an app token
+
+  @GOOGLE-REFRESH @mutant-google-forgets-refresh-token
+  Scenario: The refresh token of the first consent still refreshes after a login without one
+    Given the app keeps "Google" refresh tokens
+    And the backend uses the provider's tokens again after the login
+    And "alice" has logged in with "Google" through the browser
+    And the "Google" provider's access tokens for the backend live 60 seconds
+    And "alice" has logged in with "Google" through the browser
+    When the "Google" provider's clock, and the app's if it has a clock hook, move past the access token's life
+    And the browser asks the backend for the provider profile
+    Then the "Google" provider saw the backend refresh its tokens
+    And the backend's answer carries "alice"'s userinfo

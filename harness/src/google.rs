@@ -4,12 +4,14 @@
 //! settings are those of its target file (`[[extra_providers]] kind = "google"`): a scenario needing one
 //! the file lacks is skipped naming the key.
 
+use std::time::Duration;
+
 use anyhow::{anyhow, ensure};
 use mock_idp::ClientConfig;
 
 use crate::{
     browser::query_param,
-    target::{ExtraKind, FixedGoogle, GoogleOptions},
+    target::{ExtraKind, FixedGoogle, GoogleOptions, skip_reason},
     world::World,
 };
 
@@ -153,6 +155,92 @@ impl World {
                 "the backend sends prompt=consent on every login, so every login brings a refresh token",
             ));
         }
+        Ok(())
+    }
+
+    /// The Google persona's access tokens for the backend's client live `secs` seconds from now on. Only
+    /// on a Google provider of the scenario's own: a running backend's is shared by every scenario.
+    pub async fn shorten_google_access_tokens(
+        &mut self,
+        provider: &str,
+        secs: u64,
+    ) -> anyhow::Result<()> {
+        if self.factory.fixed().is_some() {
+            return Err(crate::target::skip(
+                "needs a Google provider of the scenario's own to shorten its access tokens (a running \
+                 backend's is shared by every scenario)",
+            ));
+        }
+        self.register_at_personas().await?;
+        let p = self.persona(provider)?;
+        p.handle
+            .update_client(&p.client_id, |c| c.access_token_ttl = Some(secs))
+            .ok_or_else(|| anyhow!("the backend's client is not registered at {provider}"))?;
+        self.refresh.access_ttl = Some(secs);
+        Ok(())
+    }
+
+    /// Moves the Google persona's clock one second past the life of the backend's access tokens, and
+    /// the backend's by as much where it has a clock hook.
+    pub async fn expire_google_access_token(&mut self, provider: &str) -> anyhow::Result<()> {
+        let ttl = self.refresh.access_ttl.ok_or_else(|| {
+            anyhow!("no step gave the backend's access tokens a lifetime to move past")
+        })?;
+        let by = Duration::from_secs(ttl + 1);
+        self.persona(provider)?.handle.clock().advance(by);
+        match self.advance_app_clock(by).await {
+            Err(e) if skip_reason(&e.to_string()).is_some() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// The Google persona answered a refresh grant of the backend's client with success (with the refresh
+    /// token of the first consent: the only one it issued).
+    pub fn check_google_refreshed(&self, provider: &str) -> anyhow::Result<()> {
+        let p = self.persona(provider)?;
+        let refreshes: Vec<_> = p
+            .handle
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.path.rsplit('/').next() == Some("token")
+                    && r.param("grant_type") == Some("refresh_token")
+                    && r.client_id.as_deref() == Some(p.client_id.as_str())
+            })
+            .collect();
+        ensure!(
+            !refreshes.is_empty(),
+            "the backend did not redeem the refresh token of the first consent at {provider} although \
+             its access token had expired"
+        );
+        ensure!(
+            refreshes.iter().any(|r| r.status == 200),
+            "{provider} refused every refresh grant of the backend: {:?}",
+            refreshes
+                .iter()
+                .map(|r| (r.status, r.note.error.clone()))
+                .collect::<Vec<_>>()
+        );
+        Ok(())
+    }
+
+    /// Arms a fault once at the Google persona for `username`'s flows only: the persona of a running
+    /// backend is shared by every scenario, whose logins must not take one another's faults.
+    pub fn google_fault_for(
+        &mut self,
+        provider: &str,
+        fault: &str,
+        username: &str,
+    ) -> anyhow::Result<()> {
+        let p = self.persona(provider)?;
+        let login = self.persona_login_name(&p, username)?;
+        let (name, value) = match fault.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (fault, None),
+        };
+        let fault = mock_idp::Fault::parse(name, value)?;
+        p.handle
+            .arm(mock_idp::FaultSpec::new(fault).once().for_user(&login))?;
         Ok(())
     }
 }

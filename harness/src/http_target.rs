@@ -1215,6 +1215,37 @@ html_pattern = "<p>Logged in as {name} ({sub}).</p>"
     }
 
     #[test]
+    fn a_google_provider_takes_its_keys_and_only_it_does() {
+        let google = "\n[[extra_providers]]\nname = \"Google\"\nkind = \"google\"\ntenant = \"google\"\n\
+                      client_id = \"g\"\nclient_secret = \"s\"\n";
+        let text = format!(
+            "{FILE}{google}hosted_domain = \"example.com\"\n\
+             authorized_parties = [\"conformance-android\"]\naccess_type = \"offline\"\n"
+        );
+        let factory = HttpFactory::new(TargetFile::parse(&text).expect("parses")).expect("factory");
+        let persona = &factory.fixed.personas[0];
+        assert_eq!(persona.kind, crate::target::ExtraKind::Google);
+        assert_eq!(
+            persona.google,
+            crate::target::FixedGoogle {
+                hosted_domain: Some("example.com".into()),
+                authorized_parties: Some(vec!["conformance-android".into()]),
+                access_type: Some("offline".into()),
+            }
+        );
+        let bare = HttpFactory::new(TargetFile::parse(&format!("{FILE}{google}")).expect("parses"))
+            .expect("factory");
+        assert_eq!(bare.fixed.personas[0].google, Default::default());
+        let e = TargetFile::parse(&format!("{FILE}{google}access_type = \"forever\"\n"))
+            .expect_err("refused");
+        assert!(format!("{e:#}").contains("access_type"), "{e:#}");
+        let github = google.replace("kind = \"google\"", "kind = \"github\"");
+        let e = TargetFile::parse(&format!("{FILE}{github}hosted_domain = \"example.com\"\n"))
+            .expect_err("refused");
+        assert!(format!("{e:#}").contains("kind = \"google\""), "{e:#}");
+    }
+
+    #[test]
     fn a_frontend_callback_needs_its_path() {
         let text = FILE.replace(
             "callback_method = \"browser\"",

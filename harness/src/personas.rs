@@ -200,7 +200,7 @@ impl World {
     }
 
     /// Starts the backend if needed and registers its redirect URI at every persona.
-    async fn register_at_personas(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn register_at_personas(&mut self) -> anyhow::Result<()> {
         let redirect = self.app().await?.redirect_uri();
         for p in self.personas.list.iter_mut().filter(|p| !p.registered) {
             let mut client = match &p.apple {

@@ -23,7 +23,8 @@
 //! issuer and a listed sibling `azp` refused), `@mutant-schemeless-iss-everywhere` (another provider's
 //! scheme-less issuer accepted), `@mutant-google-hd-unchecked` (the `hd=` hint trusted, the claim
 //! unchecked), `@mutant-google-hd-from-email` (the email's domain for `hd`), `@mutant-google-links-by-email`
-//! and `@mutant-google-refresh-required` (a login without a new refresh token refused);
+//! `@mutant-google-refresh-required` (a login without a new refresh token refused) and
+//! `@mutant-google-forgets-refresh-token` (the kept refresh token overwritten by a login without one);
 //! and for Sign in with Apple `@mutant-apple-user-blob-trusted` (identity and email from the unsigned `user`
 //! field), `@mutant-apple-false-string-true` (`"false"` read as true) and `@mutant-apple-links-by-email` (a
 //! relay address links to the account with that email), `@mutant-apple-secret-signed-once` (one client secret
@@ -414,4 +415,13 @@ async fn the_client_secret_scenario_fails_when_the_apple_secret_is_signed_once()
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-apple-secret-signed-once", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_google_refresh_scenario_fails_when_a_login_without_one_forgets_the_refresh_token() {
+    let weak = Weaknesses {
+        google_forgets_refresh_token: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-google-forgets-refresh-token", weak, 1).await;
 }

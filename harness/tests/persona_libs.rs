@@ -754,3 +754,34 @@ mod apple_libs {
         idp.shutdown().await;
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn passport_google_oauth20_logs_in_to_the_google_persona() {
+    let dir = fixtures().join("google-node");
+    assert!(
+        dir.join("node_modules").exists(),
+        "{}/node_modules is missing: run scripts/install-fixtures.sh",
+        dir.display()
+    );
+    let mut config = google_config();
+    // passport-oauth2 sends the secret in the form body, which Google takes from any client; mock-idp
+    // holds each client to one registered method.
+    for client in &mut config.clients {
+        if client.client_id == CLIENT_ID {
+            client.token_endpoint_auth_method = mock_idp::AuthMethod::ClientSecretPost;
+        }
+    }
+    let (read, alice) = log_in_with(
+        config,
+        Script::Node("../google-node/google_passport_google_oauth20.js"),
+        &[],
+    )
+    .await;
+    assert_eq!(read["sub"].as_str(), Some(alice.sub.as_str()), "{read}");
+    assert_eq!(read["email"].as_str(), alice.email.as_deref(), "{read}");
+    assert_eq!(read["email_verified"], Value::Bool(true), "{read}");
+    assert_eq!(read["hd"], "example.com", "{read}");
+    // access_type=offline on the first consent (and prompt=consent): a refresh token.
+    assert_eq!(read["refresh_token"], Value::Bool(true), "{read}");
+}

@@ -75,7 +75,13 @@ fn endpoint_paths(persona: Persona) -> &'static [(&'static str, &'static str)] {
                 "/{tenant}/v2.0/.well-known/openid-configuration",
             ),
         ],
-        Persona::Apple | Persona::Google => &[("discovery", "/.well-known/openid-configuration")],
+        Persona::Apple => &[("discovery", "/.well-known/openid-configuration")],
+        Persona::Google => &[
+            ("discovery", "/.well-known/openid-configuration"),
+            ("login", "/o/oauth2/v2/auth"),
+            ("token", "/token"),
+            ("user", "/v1/userinfo"),
+        ],
     }
 }
 

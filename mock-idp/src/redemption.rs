@@ -444,5 +444,13 @@ mod tests {
         let github = CodeRules::of(Persona::Github);
         assert_eq!(github.redirect_uri, RedirectRule::IfSent);
         assert_eq!(github.refresh, RefreshRule::IfExpiring);
+        let google = CodeRules::of(Persona::Google);
+        assert_eq!(
+            google,
+            CodeRules {
+                refresh: RefreshRule::OfflineOnConsent,
+                ..CodeRules::OPENID
+            }
+        );
     }
 }

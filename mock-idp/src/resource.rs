@@ -108,7 +108,12 @@ pub async fn userinfo(
         .split(' ')
         .map(str::to_owned)
         .collect();
-    if !scope.iter().any(|s| s == "openid") {
+    // Google's userinfo answers tokens of `profile` or `email` without `openid` too.
+    let google_scopes = || {
+        state.config.persona == crate::model::Persona::Google
+            && scope.iter().any(|s| s == "profile" || s == "email")
+    };
+    if !scope.iter().any(|s| s == "openid") && !google_scopes() {
         return InsufficientScope("openid").into_response();
     }
     let mut body = user_claims(&user, &scope, &state.issuer);

@@ -73,7 +73,14 @@ pub fn estimated_bits(value: &str) -> f64 {
 }
 
 fn is(record: &RequestRecord, method: &str, endpoint: &str) -> bool {
-    record.method == method && record.path.rsplit('/').next() == Some(endpoint)
+    record.method == method
+        && (record.path.rsplit('/').next() == Some(endpoint)
+            // The Google persona's authorization endpoint and JWKS, at Google's paths.
+            || match endpoint {
+                "authorize" => record.path.ends_with("/o/oauth2/v2/auth"),
+                "jwks" => record.path.ends_with("/oauth2/v3/certs"),
+                _ => false,
+            })
 }
 
 fn item(

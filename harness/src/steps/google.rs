@@ -1,6 +1,6 @@
 //! The Google persona (CONFORMANCE GOOGLE-*): the backend's Google settings and the persona's accounts.
 
-use cucumber::{given, then};
+use cucumber::{given, then, when};
 
 use crate::world::World;
 
@@ -48,4 +48,40 @@ async fn consumer_user(
 #[then(expr = "the app's last {string} login asked for offline access without forcing consent")]
 async fn offline_request(w: &mut World, provider: String) -> anyhow::Result<()> {
     w.check_google_offline_request(&provider)
+}
+
+/// That Google provider's access tokens for the backend live this long from now on (a provider of the
+/// scenario's own).
+#[given(expr = "the {string} provider's access tokens for the backend live {int} seconds")]
+async fn google_access_tokens_live(
+    w: &mut World,
+    provider: String,
+    secs: u64,
+) -> anyhow::Result<()> {
+    w.shorten_google_access_tokens(&provider, secs).await
+}
+
+/// Moves that provider's clock past the backend's access-token life, and the app's where it has a hook.
+#[when(
+    expr = "the {string} provider's clock, and the app's if it has a clock hook, move past the access token's life"
+)]
+async fn google_clock_past_access_life(w: &mut World, provider: String) -> anyhow::Result<()> {
+    w.expire_google_access_token(&provider).await
+}
+
+/// That provider answered a refresh grant of the backend's client.
+#[then(expr = "the {string} provider saw the backend refresh its tokens")]
+async fn google_saw_refresh(w: &mut World, provider: String) -> anyhow::Result<()> {
+    w.check_google_refreshed(&provider)
+}
+
+/// Arms a fault once at that provider for this user's next login only (e.g. `google.hd_stripped`).
+#[given(expr = "the {string} provider injects {string} once for {string}")]
+async fn google_fault_for(
+    w: &mut World,
+    provider: String,
+    fault: String,
+    username: String,
+) -> anyhow::Result<()> {
+    w.google_fault_for(&provider, &fault, &username)
 }

@@ -148,6 +148,8 @@ pub struct Weaknesses {
     /// The Apple client secret is signed once and sent with every token request after, however old
     /// (APPLE-CLIENT-SECRET).
     pub apple_secret_signed_once: bool,
+    /// A Google login without a refresh token overwrites the kept one with none (GOOGLE-REFRESH).
+    pub google_forgets_refresh_token: bool,
 }
 
 impl Weaknesses {
@@ -169,6 +171,7 @@ impl Weaknesses {
             || self.google_hd_from_email
             || self.google_links_by_email
             || self.google_refresh_required
+            || self.google_forgets_refresh_token
     }
 }
 
@@ -256,6 +259,10 @@ impl fmt::Display for Weaknesses {
             (
                 self.google_refresh_required,
                 "Google login needs a refresh token",
+            ),
+            (
+                self.google_forgets_refresh_token,
+                "Google refresh token overwritten by a login without one",
             ),
         ] {
             if on {
@@ -1365,8 +1372,9 @@ async fn github_login(w: &Weak, github: &Github, code: &str) -> Result<ProviderL
 /// A Google login's callback: the real one, or with a Google switch on the same steps with Google's
 /// checks weakened: the reference client's own OpenID client, configured without Google's rules
 /// (`google_plain_oidc`) or without its `hd` check (`google_hd_unchecked`, `google_hd_from_email`, which
-/// then checks the email's domain), and the account found by email (`google_links_by_email`) or the login
-/// refused without a refresh token (`google_refresh_required`).
+/// then checks the email's domain), the account found by email (`google_links_by_email`), the login
+/// refused without a refresh token (`google_refresh_required`), or the kept refresh token overwritten by a
+/// login without one (`google_forgets_refresh_token`).
 async fn google_callback(
     w: &Weak,
     jar: CookieJar,
@@ -1508,6 +1516,13 @@ async fn google_callback(
     }
     if !user.disabled {
         keep_tokens(app, &user, &tx.provider, login.tokens.clone()).await?;
+        if let Some(tokens) = login
+            .tokens
+            .as_ref()
+            .filter(|t| w.weak.google_forgets_refresh_token && t.refresh_token.is_none())
+        {
+            app.db.refreshed_provider_tokens(user.id, tokens)?;
+        }
     }
     complete_login(app, jar, &user, tx.return_to)
 }

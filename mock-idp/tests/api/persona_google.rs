@@ -31,7 +31,30 @@ async fn spawn_google() -> TestIdp {
     spawn_idp_with(config).await
 }
 
+/// A Google provider (the root or a tenant) and a browser.
+struct Google<'a> {
+    idp: &'a mock_idp::Handle,
+    http: &'a reqwest::Client,
+}
+
 impl TestIdp {
+    fn google(&self) -> Google<'_> {
+        Google {
+            idp: &self.idp,
+            http: &self.http,
+        }
+    }
+
+    async fn google_authorize(&self, username: &str, extra: &[(&str, &str)]) -> Reply {
+        self.google().google_authorize(username, extra).await
+    }
+
+    async fn google_login(&self, username: &str, extra: &[(&str, &str)]) -> Value {
+        self.google().google_login(username, extra).await
+    }
+}
+
+impl Google<'_> {
     /// A code for `username` from `GET /o/oauth2/v2/auth` with these extra parameters.
     async fn google_code(&self, username: &str, extra: &[(&str, &str)]) -> String {
         let reply = self.google_authorize(username, extra).await;
@@ -42,13 +65,18 @@ impl TestIdp {
     async fn google_authorize(&self, username: &str, extra: &[(&str, &str)]) -> Reply {
         self.idp.next_login(username);
         let mut url = url::Url::parse(&self.idp.url("/o/oauth2/v2/auth")).expect("url");
-        url.query_pairs_mut().extend_pairs([
+        let defaults = [
             ("client_id", WEB),
             ("redirect_uri", WEB_REDIRECT),
             ("response_type", "code"),
             ("scope", "openid email profile"),
             ("state", "g-state"),
-        ]);
+        ];
+        url.query_pairs_mut().extend_pairs(
+            defaults
+                .iter()
+                .filter(|(k, _)| extra.iter().all(|(e, _)| e != k)),
+        );
         url.query_pairs_mut().extend_pairs(extra);
         read(self.http.get(url).send().await.expect("authorize")).await
     }
@@ -56,16 +84,20 @@ impl TestIdp {
     /// The tokens of a Google login of `username` (a code exchanged at `/token`).
     async fn google_login(&self, username: &str, extra: &[(&str, &str)]) -> Value {
         let code = self.google_code(username, extra).await;
-        let reply = self
-            .token(
-                &[
+        let reply = read(
+            self.http
+                .post(self.idp.url("/token"))
+                .header("authorization", basic(WEB, WEB_SECRET))
+                .form(&[
                     ("grant_type", "authorization_code"),
-                    ("code", &code),
+                    ("code", code.as_str()),
                     ("redirect_uri", WEB_REDIRECT),
-                ],
-                Some(&basic(WEB, WEB_SECRET)),
-            )
-            .await;
+                ])
+                .send()
+                .await
+                .expect("token"),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
         reply.json()
     }
@@ -152,6 +184,32 @@ async fn google_id_tokens_carry_azp_and_the_accounts_own_hd_whatever_hd_asked() 
     assert_eq!(info.status, StatusCode::OK, "{info:?}");
     assert_eq!(info.json()["hd"], "example.com");
     assert_eq!(info.json()["sub"], alice["sub"]);
+}
+
+#[tokio::test]
+async fn google_userinfo_answers_a_token_of_profile_and_email_without_openid() {
+    let t = spawn_google().await;
+    let tokens = t.google_login("alice", &[("scope", "profile email")]).await;
+    assert_eq!(tokens.get("id_token"), None, "no openid, no id_token");
+    let info = read(
+        t.http
+            .get(t.idp.url("/v1/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().expect("access token"))
+            .send()
+            .await
+            .expect("userinfo"),
+    )
+    .await;
+    assert_eq!(info.status, StatusCode::OK, "{info:?}");
+    assert_eq!(info.json()["email"], "alice@example.com");
+    // The OpenID provider still needs openid.
+    let oidc = spawn_idp().await;
+    let code = oidc.code_for("alice", &[("scope", "profile email")]).await;
+    let token = oidc.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    assert_eq!(oidc.userinfo(&token).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -303,4 +361,216 @@ async fn hd_and_project_are_validated_naming_the_field() {
     client.project = Some(String::new());
     let e = t.idp.add_client(client).expect_err("empty project");
     assert!(e.to_string().contains(".project"), "{e}");
+}
+
+#[tokio::test]
+async fn a_config_file_tenant_speaks_google_with_its_users_domain_clients_project_and_faults() {
+    let config = Config::from_toml(
+        r#"
+        [[tenants]]
+        name = "google"
+        persona = "google"
+
+        [[tenants.clients]]
+        client_id = "web"
+        client_secret = "web-secret"
+        redirect_uris = ["http://127.0.0.1:3000/callback"]
+        project = "shop"
+
+        [[tenants.clients]]
+        client_id = "android"
+        token_endpoint_auth_method = "none"
+        pkce = "required"
+        redirect_uris = ["com.example.shop:/oauth2redirect"]
+        project = "shop"
+
+        [[tenants.users]]
+        username = "alice"
+        password = "pw"
+        sub = "alice-sub"
+        email = "alice@example.com"
+        email_verified = true
+        hd = "example.com"
+
+        [[tenants.faults]]
+        name = "google.azp_sibling"
+        times = 1
+        "#,
+    )
+    .expect("parses");
+    let idp = mock_idp::MockIdp::start(config).await.expect("start");
+    let tenant = idp.tenant("google").expect("tenant");
+    assert_eq!(tenant.persona(), Persona::Google);
+    let http = browser();
+    let t = Google {
+        idp: &tenant,
+        http: &http,
+    };
+    let first = id_claims(&t.google_login("alice", &[]).await);
+    assert_eq!(
+        (&first["azp"], &first["aud"]),
+        (&"android".into(), &WEB.into())
+    );
+    assert_eq!(first["hd"], "example.com");
+    assert_eq!(first["iss"], t.idp.issuer());
+    assert_eq!(id_claims(&t.google_login("alice", &[]).await)["azp"], WEB);
+
+    let bad = Config::from_toml(
+        "[[tenants]]\nname = \"g\"\npersona = \"google\"\n[[tenants.users]]\nusername = \"a\"\n\
+         password = \"p\"\nsub = \"s\"\nhd = \"\"\n",
+    )
+    .and_then(|c| c.validate().map(|_| c))
+    .expect_err("an empty hd");
+    assert!(bad.to_string().contains("hd"), "{bad}");
+}
+
+#[tokio::test]
+async fn the_admin_api_makes_a_google_tenant_and_arms_its_faults() {
+    let mut config = Config::builtin();
+    config.admin = true;
+    let idp = mock_idp::MockIdp::start(config).await.expect("start");
+    let http = browser();
+    let post = |path: &str, body: Value| {
+        let req = http.post(idp.url(path)).json(&body);
+        async move { read(req.send().await.expect("admin")).await }
+    };
+    let created = post(
+        "/admin/tenants",
+        serde_json::json!({"name": "g", "config": {"persona": "google",
+            "clients": [{"client_id": "web", "client_secret": "web-secret",
+                         "redirect_uris": [WEB_REDIRECT], "project": "shop"}],
+            "users": [{"username": "alice", "password": "pw", "sub": "alice-sub",
+                       "email": "alice@example.com", "email_verified": true, "hd": "example.com"}]}}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let armed = post(
+        "/admin/tenants/g/faults",
+        serde_json::json!({"name": "google.hd_stripped", "times": 1}),
+    )
+    .await;
+    assert!(armed.status.is_success(), "{armed:?}");
+    let (tenant, http) = (idp.tenant("g").expect("tenant"), browser());
+    let t = Google {
+        idp: &tenant,
+        http: &http,
+    };
+    let stripped = id_claims(&t.google_login("alice", &[("hd", "example.com")]).await);
+    assert_eq!(stripped.get("hd"), None, "{stripped}");
+    assert_eq!(
+        id_claims(&t.google_login("alice", &[]).await)["hd"],
+        "example.com"
+    );
+}
+
+#[test]
+fn the_command_line_serves_google_at_its_paths_and_takes_its_faults() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    const BIN: &str = env!("CARGO_BIN_EXE_mock-idp");
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--persona",
+            "google",
+            "--fault",
+            "google.azp_foreign",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(20));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut banner = Vec::new();
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(30)
+    {
+        let last = line.contains("/v1/userinfo");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = banner.join("\n");
+    assert!(text.contains("persona: google"), "{text}");
+    for path in [
+        "/.well-known/openid-configuration",
+        "/o/oauth2/v2/auth",
+        "/token",
+        "/v1/userinfo",
+    ] {
+        assert!(text.contains(path), "{path} missing from:\n{text}");
+    }
+    let bad = Command::new(BIN)
+        .args([
+            "--persona",
+            "google",
+            "--fault",
+            "google.azp_nobody",
+            "check-config",
+            "x",
+        ])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("google.azp_nobody"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_verdict_judges_a_google_login_at_googles_paths() {
+    let t = spawn_google().await;
+    let (verifier, challenge) = pkce_pair();
+    let (state, nonce) = (random_token(), random_token());
+    let code = t
+        .google()
+        .google_code(
+            "alice",
+            &[
+                ("state", &state),
+                ("nonce", &nonce),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .await;
+    let reply = t
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", WEB_REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+            Some(&basic(WEB, WEB_SECRET)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    for _ in 0..2 {
+        let jwks = t
+            .http
+            .get(t.idp.url("/oauth2/v3/certs"))
+            .send()
+            .await
+            .expect("jwks");
+        assert_eq!(jwks.status(), StatusCode::OK);
+    }
+    let verdict = t.idp.verdict();
+    for name in ["pkce_s256", "state", "nonce", "code_redeemed_once"] {
+        let item = verdict.item(name).expect("item");
+        assert_eq!(item.outcome, mock_idp::Outcome::Pass, "{name}: {item:?}");
+    }
 }

@@ -190,10 +190,7 @@ async fn the_same_email_under_another_sub_is_another_identity() {
     let (_, second) = login(&app, &at, "Google", "alice-again").await;
     assert_eq!(second.status(), StatusCode::OK);
     let second: Value = second.json().await.expect("json");
-    let who = |v: &Value| {
-        let token = v["token"].as_str().expect("token").to_owned();
-        token
-    };
+    let who = |v: &Value| v["token"].as_str().expect("token").to_owned();
     let a = app
         .get_me(&who(&first))
         .await
