@@ -317,6 +317,7 @@ pub(crate) fn persona_for(
     let persona = match kind {
         ExtraKind::Wechat => mock_idp::Persona::Wechat,
         ExtraKind::Github => mock_idp::Persona::Github,
+        ExtraKind::Entra => mock_idp::Persona::Entra,
     };
     let config = mock_idp::Config {
         persona,
@@ -376,6 +377,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
             persona: match p.kind {
                 ExtraKind::Wechat => mock_idp::Persona::Wechat,
                 ExtraKind::Github => mock_idp::Persona::Github,
+                ExtraKind::Entra => mock_idp::Persona::Entra,
             },
             issuer: None,
             ..mock_idp::Config::default()

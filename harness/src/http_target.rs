@@ -400,14 +400,16 @@ pub struct HookSection {
     pub reset_clock: Option<String>,
 }
 
-/// `[[extra_providers]]`: a WeChat or GitHub provider the backend is configured with. The runner serves
-/// it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
+/// `[[extra_providers]]`: a WeChat, GitHub or Entra provider the backend is configured with. The runner
+/// serves it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}` (for
+/// Entra: its base URL, the stand-in for `https://login.microsoftonline.com`, with discovery at
+/// `{issuer}/t/{tenant}/{path_tenant}/v2.0/.well-known/openid-configuration`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraProviderSection {
     /// The name the backend gives it; the scenarios' "WeChat" and "GitHub".
     pub name: String,
-    /// `wechat` or `github`.
+    /// `wechat`, `github` or `entra`.
     pub kind: crate::target::ExtraKind,
     /// The tenant that serves it (`[a-z0-9-]`).
     pub tenant: String,
@@ -424,6 +426,41 @@ pub struct ExtraProviderSection {
     /// Its own unknown-user policy, when it differs from the backend's.
     #[serde(default)]
     pub unknown_user_policy: Option<PolicyName>,
+    // Entra kind
+    /// Entra: the path tenant the backend signs in at (`common`, `organizations`, `consumers` or a
+    /// tenant GUID; default `common`).
+    #[serde(default)]
+    pub path_tenant: Option<String>,
+    /// Entra: the tenant GUIDs the backend admits. The provider's users are in mock-idp's default
+    /// Entra tenant, `5e1f0c2a-7d3b-4c8e-9a61-2f4b8d0e3c71`, which it must admit; a second admitted
+    /// tenant serves the identity-key scenario. Default: the `path_tenant` when it is a GUID.
+    #[serde(default)]
+    pub allowed_tenants: Option<Vec<String>>,
+    /// Entra: the backend admits every tenant (multi-tenant by explicit policy).
+    #[serde(default)]
+    pub multi_tenant: Option<bool>,
+}
+
+impl ExtraProviderSection {
+    /// The Entra settings this section declares (`None` for the other kinds).
+    fn entra(&self) -> Option<crate::target::EntraSettings> {
+        (self.kind == crate::target::ExtraKind::Entra).then(|| {
+            let path_tenant = self.path_tenant.clone().unwrap_or_else(|| "common".into());
+            let allowed_tenants = if self.multi_tenant == Some(true) {
+                None
+            } else {
+                Some(match &self.allowed_tenants {
+                    Some(list) => list.iter().map(|t| t.to_ascii_lowercase()).collect(),
+                    None if mock_idp::is_guid(&path_tenant) => vec![path_tenant.clone()],
+                    None => Vec::new(),
+                })
+            };
+            crate::target::EntraSettings {
+                path_tenant,
+                allowed_tenants,
+            }
+        })
+    }
 }
 
 /// `[linking]`: account linking with the session (each optional; `{provider}` and `{id}` are filled in).
@@ -614,6 +651,7 @@ impl HttpFactory {
                         .clone()
                         .unwrap_or_else(|| file.provider.redirect_uri.clone()),
                     policy: e.unknown_user_policy.map(Policy::from),
+                    entra: e.entra(),
                 })
                 .collect(),
         };

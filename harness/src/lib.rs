@@ -45,6 +45,7 @@ pub mod arrangement;
 pub mod browser;
 pub mod bundled;
 pub mod cookies;
+pub mod entra;
 pub mod http_target;
 pub mod junit;
 pub mod jwt;

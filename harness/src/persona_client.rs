@@ -81,6 +81,9 @@ impl World {
         let persona = match kind {
             ExtraKind::Wechat => Persona::Wechat,
             ExtraKind::Github => Persona::Github,
+            ExtraKind::Entra => anyhow::bail!(
+                "the direct persona steps speak WeChat and GitHub; Entra is OpenID Connect"
+            ),
         };
         let config = Config {
             persona,
@@ -149,6 +152,7 @@ impl World {
                     ("state", "scenario-state"),
                 ],
             ),
+            ExtraKind::Entra => anyhow::bail!("no direct Entra persona (see add_direct_persona)"),
         };
         let mut url = Url::parse(&p.handle.url(path))?;
         url.query_pairs_mut().extend_pairs(&params);
@@ -239,6 +243,7 @@ impl World {
                 )
                 .await?
             }
+            ExtraKind::Entra => anyhow::bail!("no direct Entra persona (see add_direct_persona)"),
         };
         self.persona_clients.answer = Some(response);
         Ok(())

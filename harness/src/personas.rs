@@ -15,7 +15,7 @@ use crate::{
     arrangement::PersonaSource,
     browser::{hidden_input, query_param},
     parameters::Policy,
-    target::{ExtraKind, ExtraProvider},
+    target::{EntraSettings, ExtraKind, ExtraProvider},
     world::{MAIN, World},
 };
 
@@ -40,6 +40,8 @@ pub struct PersonaProvider {
     registered: bool,
     /// On a running backend's persona, shared by every scenario: the suffix of the scenario's users.
     namespace: Option<String>,
+    /// Entra only: where the app signs in and which tenants it admits.
+    pub entra: Option<EntraSettings>,
 }
 
 impl PersonaProvider {
@@ -48,6 +50,7 @@ impl PersonaProvider {
         match self.kind {
             ExtraKind::Wechat => "/sns/oauth2/access_token",
             ExtraKind::Github => "/login/oauth/access_token",
+            ExtraKind::Entra => "/oauth2/v2.0/token",
         }
     }
 }
@@ -63,12 +66,24 @@ pub struct Personas {
     tenants: Option<(Arc<MockIdp>, Vec<String>)>,
     /// Users the scenario added to a shared persona: removed with the scenario.
     created: Vec<(Handle, String)>,
+    /// The accounts scenario users logged in to, by username (Entra's identity-key scenario).
+    accounts: HashMap<String, crate::entra::Account>,
 }
 
 impl Personas {
     /// Whether the scenario has no persona provider.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// Remembers the account `username` logged in to.
+    pub fn remember_account(&mut self, username: &str, account: crate::entra::Account) {
+        self.accounts.insert(username.to_owned(), account);
+    }
+
+    /// The account `username` logged in to, if remembered.
+    pub fn account(&self, username: &str) -> Option<crate::entra::Account> {
+        self.accounts.get(username).cloned()
     }
 }
 
@@ -94,6 +109,22 @@ impl World {
         kind: ExtraKind,
         policy: Option<Policy>,
     ) -> anyhow::Result<()> {
+        let entra = (kind == ExtraKind::Entra).then(|| EntraSettings {
+            path_tenant: "common".into(),
+            allowed_tenants: Some(vec![EntraSettings::HOME_TENANT.into()]),
+        });
+        self.add_persona_as(name, kind, policy, entra)
+    }
+
+    /// As [`World::add_persona`], with the Entra settings of a scenario's own backend (a running backend
+    /// has its own: the scenario steps check they fit).
+    pub fn add_persona_as(
+        &mut self,
+        name: &str,
+        kind: ExtraKind,
+        policy: Option<Policy>,
+        entra: Option<EntraSettings>,
+    ) -> anyhow::Result<()> {
         let persona = match crate::arrangement::persona_for(self, name, kind, policy)? {
             PersonaSource::Configured { handle, persona } => PersonaProvider {
                 name: name.to_owned(),
@@ -103,6 +134,7 @@ impl World {
                 client_secret: persona.client_secret,
                 registered: true,
                 namespace: self.provider.namespace().map(str::to_owned),
+                entra: persona.entra,
             },
             PersonaSource::Made {
                 handle,
@@ -122,6 +154,7 @@ impl World {
                     client_id: PERSONA_CLIENT_ID.into(),
                     client_secret: client_secret.clone(),
                     policy,
+                    entra: entra.clone(),
                 });
                 PersonaProvider {
                     name: name.to_owned(),
@@ -131,6 +164,7 @@ impl World {
                     client_secret,
                     registered: false,
                     namespace: None,
+                    entra,
                 }
             }
         };
@@ -339,6 +373,19 @@ impl World {
         username: &str,
         email: &str,
     ) -> anyhow::Result<()> {
+        self.add_persona_user_with(provider, username, email, |user| {
+            user.email_verified = Some(true);
+        })
+    }
+
+    /// Adds a user with this email at the persona only, as `tweak` shapes them further.
+    pub fn add_persona_user_with(
+        &mut self,
+        provider: &str,
+        username: &str,
+        email: &str,
+        tweak: impl FnOnce(&mut UserConfig),
+    ) -> anyhow::Result<()> {
         let p = self.persona(provider)?;
         let username = &match &p.namespace {
             Some(ns) => format!("{username}.{ns}"),
@@ -351,7 +398,7 @@ impl World {
         );
         user.name = Some(format!("{username} (provider)"));
         user.email = Some(email.to_owned());
-        user.email_verified = Some(true);
+        tweak(&mut user);
         p.handle
             .add_user(user)
             .map_err(|e| anyhow!("adding {username} at {provider}: {e}"))?;
@@ -527,6 +574,7 @@ impl World {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             policy: None,
+            entra: first.entra.clone(),
         });
         self.personas.list.push(PersonaProvider {
             name: name.to_owned(),
@@ -536,6 +584,7 @@ impl World {
             client_id,
             registered: false,
             namespace: None,
+            entra: first.entra,
         });
         Ok(())
     }

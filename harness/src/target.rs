@@ -72,6 +72,32 @@ pub enum ExtraKind {
     Wechat,
     /// A GitHub OAuth app: `{base}/login/oauth/...`, `{base}/user`.
     Github,
+    /// Microsoft Entra ID (v2.0 endpoints): OpenID Connect at `{base}/{path tenant}/...`, whose issuer
+    /// is checked against the token's tenant ([`EntraSettings`]).
+    Entra,
+}
+
+/// Entra: where the app signs in and which tenants it admits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraSettings {
+    /// The path tenant: `common`, `organizations`, `consumers` or a tenant GUID.
+    pub path_tenant: String,
+    /// The tenants (GUIDs) whose users the app admits; `None`: every tenant (multi-tenant by policy).
+    pub allowed_tenants: Option<Vec<String>>,
+}
+
+impl EntraSettings {
+    /// The scenarios' home tenant: mock-idp's default Entra tenant, where the provider's users are.
+    pub const HOME_TENANT: &'static str = mock_idp::ENTRA_DEFAULT_TENANT;
+    /// A second tenant an app may admit ("the partner tenant" of the scenarios).
+    pub const PARTNER_TENANT: &'static str = "c0ffee00-5eed-4a1e-8b0b-00000000beef";
+
+    /// Whether the app admits tenant `tid`.
+    pub fn admits(&self, tid: &str) -> bool {
+        self.allowed_tenants
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t.eq_ignore_ascii_case(tid)))
+    }
 }
 
 /// A further provider the backend must offer as "Log in with NAME".
@@ -89,6 +115,8 @@ pub struct ExtraProvider {
     pub client_secret: String,
     /// This provider's unknown-user policy, when it differs from [`TargetOptions::unknown_user_policy`].
     pub policy: Option<Policy>,
+    /// Entra only: the path tenant and the admitted tenants.
+    pub entra: Option<EntraSettings>,
 }
 
 /// A user to put in the backend's database before the scenario's logins.
@@ -326,6 +354,8 @@ pub struct FixedPersona {
     pub redirect_uri: String,
     /// Its own unknown-user policy, when the backend gives it one.
     pub policy: Option<Policy>,
+    /// Entra only: the path tenant and the admitted tenants, as the target file declares them.
+    pub entra: Option<EntraSettings>,
 }
 
 /// Starts fresh backends; one per scenario.

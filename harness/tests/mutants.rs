@@ -18,7 +18,10 @@
 //! `@mutant-no-signature-check`, `@mutant-no-iss-check`, `@mutant-no-aud-check`, `@mutant-no-exp-check`,
 //! `@mutant-no-nonce-check`, `@mutant-no-jwks-refetch`, `@mutant-code-injection` (no PKCE and no nonce check),
 //! and for RF-ID-TOKEN `@mutant-no-refresh-iss-check`, `@mutant-no-refresh-sub-check` (a refreshed id_token's
-//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token).
+//! `iss` or `sub` not held to the login's: caught by the userinfo call made with the refreshed access token),
+//! and for section M's Entra rows `@mutant-entra-links-by-email` (an Entra login whose email is an earlier
+//! login's links to that account: nOAuth), `@mutant-entra-any-tenant` (no tenant allow-list) and
+//! `@mutant-entra-issuer-prefix` (an `iss` taken by prefix, without putting `tid` into the template).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -313,4 +316,33 @@ async fn the_signed_userinfo_scenario_fails_when_its_signature_is_not_checked() 
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-userinfo-signature-unchecked", weak, 1).await;
+}
+
+// Entra persona (CONFORMANCE section M).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_noauth_scenario_fails_when_entra_logins_are_linked_by_email() {
+    let weak = Weaknesses {
+        entra_links_by_email: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-entra-links-by-email", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unlisted_entra_tenant_scenario_fails_without_a_tenant_allow_list() {
+    let weak = Weaknesses {
+        entra_any_tenant: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-entra-any-tenant", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_issuer_scenarios_fail_when_the_issuer_is_taken_by_prefix() {
+    let weak = Weaknesses {
+        entra_issuer_prefix: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-entra-issuer-prefix", weak, 2).await;
 }

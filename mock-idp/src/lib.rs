@@ -142,7 +142,7 @@ pub use keys::{KeyError, KeySnapshot, SigningKey};
 pub use logout::Delivery;
 pub use model::{
     AuthMethod, ClientConfig, GrantType, IdTokenAlg, Persona, PersonaRequest, PkcePolicy, Secret,
-    SigningAlg, UserConfig,
+    SigningAlg, UserConfig, is_guid,
 };
 pub use personas::{github_id, github_login, wechat_openid};
 pub use quirks::entra::{

@@ -5,6 +5,7 @@ pub mod app_users;
 pub mod authorization_answers;
 pub mod backend_answers;
 pub mod browser;
+pub mod entra;
 pub mod logout;
 pub mod persona_client;
 pub mod personas;

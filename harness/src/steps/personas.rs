@@ -9,7 +9,8 @@ fn kind(word: &str) -> anyhow::Result<ExtraKind> {
     match word {
         "wechat" | "WeChat" => Ok(ExtraKind::Wechat),
         "github" | "GitHub" => Ok(ExtraKind::Github),
-        other => anyhow::bail!("unknown persona {other:?}: wechat or github"),
+        "entra" | "Entra" => Ok(ExtraKind::Entra),
+        other => anyhow::bail!("unknown persona {other:?}: wechat, github or entra"),
     }
 }
 

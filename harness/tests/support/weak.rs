@@ -118,12 +118,26 @@ pub struct Weaknesses {
     /// The id_token's own `alg` picks how it is checked, whatever the client registered: HS256 with the
     /// client secret, RS256 or ES256 with the JWKS (ID-SIG-HS256, ID-SIG).
     pub id_token_alg_unpinned: bool,
+    // Entra
+    /// An Entra login whose `email` equals the address of an earlier login's links to that user: the app
+    /// keeps the first login's email and matches on it (ENTRA-IDENTITY-KEY, nOAuth).
+    pub entra_links_by_email: bool,
+    /// An Entra id_token from any tenant is admitted: no tenant allow-list (ENTRA-TENANT).
+    pub entra_any_tenant: bool,
+    /// An Entra `iss` is taken by prefix: anything under the provider's base URL, without putting the
+    /// token's `tid` into the template (ENTRA-ISSUER, ENTRA-V1-ISSUER).
+    pub entra_issuer_prefix: bool,
 }
 
 impl Weaknesses {
     /// Whether a switch of the WeChat or GitHub logins is on.
     fn weakens_personas(self) -> bool {
-        self.github_login_key || self.wechat_ignores_unionid || self.wechat_openid_unscoped
+        self.github_login_key
+            || self.wechat_ignores_unionid
+            || self.wechat_openid_unscoped
+            || self.entra_links_by_email
+            || self.entra_any_tenant
+            || self.entra_issuer_prefix
     }
 }
 
@@ -187,6 +201,9 @@ impl fmt::Display for Weaknesses {
                 "signed userinfo unchecked",
             ),
             (self.id_token_alg_unpinned, "id_token alg not pinned"),
+            (self.entra_links_by_email, "Entra logins linked by email"),
+            (self.entra_any_tenant, "Entra tenants not checked"),
+            (self.entra_issuer_prefix, "Entra issuer taken by prefix"),
         ] {
             if on {
                 names.push(name);
@@ -220,6 +237,8 @@ struct Weak {
     jwks: Arc<Mutex<Option<Value>>>,
     /// The states of logins started with a WeChat or GitHub provider, whose callbacks take the persona path.
     persona_logins: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// `entra_links_by_email`: email → the (namespace, subject) of the first Entra login that had it.
+    entra_emails: Arc<Mutex<HashMap<String, (String, String)>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -237,6 +256,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         codes: Arc::default(),
         secrets: Arc::default(),
         persona_logins: Arc::default(),
+        entra_emails: Arc::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(app.settings.http_timeout)
@@ -1017,12 +1037,34 @@ async fn persona_callback(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
-    let login = match &provider.protocol {
-        Protocol::Wechat(wechat) => wechat_login(w, wechat, code).await?,
-        Protocol::Github(github) => github_login(w, github, code).await?,
+    let (login, email) = match &provider.protocol {
+        Protocol::Wechat(wechat) => (wechat_login(w, wechat, code).await?, None),
+        Protocol::Github(github) => (github_login(w, github, code).await?, None),
+        Protocol::Entra(entra) => entra_login(w, entra, &provider.name, code, &tx).await?,
         Protocol::Oidc(_) => return Err(ApiError::InvalidState("not a persona login")),
     };
-    let user = match app.db.find_by_identity(&login.namespace, &login.subject)? {
+    // `entra_links_by_email`: an earlier login with this email names the account.
+    let linked = match email.as_ref().filter(|_| w.weak.entra_links_by_email) {
+        Some(email) => {
+            let first = lock(&w.entra_emails).get(email).cloned();
+            match first {
+                Some((ns, sub)) => app.db.find_by_identity(&ns, &sub)?,
+                None => {
+                    lock(&w.entra_emails).insert(
+                        email.clone(),
+                        (login.namespace.clone(), login.subject.clone()),
+                    );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let found = match linked {
+        Some(user) => Some(user),
+        None => app.db.find_by_identity(&login.namespace, &login.subject)?,
+    };
+    let user = match found {
         Some(user) => user,
         None if provider.policy == UnknownUserPolicy::AutoCreate => {
             let new = NewUser {
@@ -1160,4 +1202,132 @@ async fn github_login(w: &Weak, github: &Github, code: &str) -> Result<ProviderL
         sid: None,
         tokens: None,
     })
+}
+
+/// A copy of the reference client's Entra login (`reference_client::oidc` with its `EntraPolicy`): the
+/// code exchange, the id_token's signature, `aud`, `exp` and `nonce`, then the issuer against the
+/// template with the token's `tid` and the tenant allow-list, each Entra check behind its switch. Also
+/// hands back the token's `email`, for `entra_links_by_email`.
+async fn entra_login(
+    w: &Weak,
+    provider: &reference_client::oidc::Provider,
+    name: &str,
+    code: &str,
+    tx: &LoginTransaction,
+) -> Result<(ProviderLogin, Option<String>), ApiError> {
+    let app = &w.app;
+    let Some(reference_client::config::ProviderKind::Entra {
+        client_id,
+        client_secret,
+        ..
+    }) = app
+        .settings
+        .providers
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.kind.clone())
+    else {
+        return Err(ApiError::InvalidState("not an Entra provider"));
+    };
+    let policy = provider
+        .entra()
+        .ok_or(ApiError::InvalidState("not an Entra provider"))?;
+    let discovery = provider.discovery().await?;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            encode(&client_id),
+            encode(client_secret.expose())
+        ))
+    );
+    let body = provider_json(
+        "Entra token request",
+        w.http
+            .post(&discovery.token_endpoint)
+            .header(header::AUTHORIZATION, basic)
+            .header(header::ACCEPT, "application/json")
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", app.settings.redirect_uri.as_str()),
+                ("code_verifier", tx.pkce_verifier.as_str()),
+            ]),
+    )
+    .await?;
+    let token = body["id_token"]
+        .as_str()
+        .ok_or_else(|| ApiError::Provider("no id_token".into()))?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| reject("bad header"))?;
+    if header.alg != Algorithm::RS256 && header.alg != Algorithm::ES256 {
+        return Err(reject("algorithm not allowed"));
+    }
+    let key = jwks_key(w, &discovery.jwks_uri, &header).await?;
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map_err(|_| reject("signature"))?
+        .claims;
+    let aud_ok = match &claims["aud"] {
+        Value::String(a) => a == &client_id,
+        Value::Array(list) => !list.is_empty() && list.iter().all(|a| a == &client_id),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(reject("wrong or missing aud"));
+    }
+    let now = app.now();
+    let skew = app.settings.clock_skew.as_secs();
+    if !claims["exp"]
+        .as_u64()
+        .is_some_and(|exp| exp.saturating_add(skew) > now)
+    {
+        return Err(reject("expired or missing exp"));
+    }
+    if claims["nonce"].as_str() != Some(tx.nonce.as_str()) {
+        return Err(reject("wrong or missing nonce"));
+    }
+    let iss = claims["iss"].as_str().unwrap_or_default().to_owned();
+    let tid = claims["tid"].as_str().unwrap_or_default().to_owned();
+    let placeholder = reference_client::oidc::TENANT_PLACEHOLDER;
+    if w.weak.entra_issuer_prefix {
+        // Anything under the provider's base URL: no tid substitution, no exact comparison.
+        let base = policy
+            .template
+            .split(placeholder)
+            .next()
+            .unwrap_or_default();
+        if !iss.starts_with(base) {
+            return Err(reject("iss is not under the provider"));
+        }
+    } else if !reference_client::oidc::is_guid(&tid)
+        || iss != policy.template.replace(placeholder, &tid)
+    {
+        return Err(reject("iss is not the issuer of the token's tid"));
+    }
+    if !w.weak.entra_any_tenant
+        && let Some(allowed) = &policy.allowed_tenants
+        && !allowed.iter().any(|t| t.eq_ignore_ascii_case(&tid))
+    {
+        return Err(reject("the token's tenant is not allowed"));
+    }
+    let subject = claims["sub"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| reject("missing sub"))?
+        .to_owned();
+    let login = ProviderLogin {
+        namespace: iss,
+        subject,
+        name: claims["name"].as_str().map(str::to_owned),
+        picture: None,
+        id_token: Some(token.to_owned()),
+        sid: None,
+        tokens: None,
+    };
+    Ok((login, claims["email"].as_str().map(str::to_owned)))
 }

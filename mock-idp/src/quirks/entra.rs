@@ -17,7 +17,7 @@ pub const DEFAULT_TENANT: &str = "5e1f0c2a-7d3b-4c8e-9a61-2f4b8d0e3c71";
 /// The consumer tenant: personal Microsoft accounts (Microsoft documents this GUID).
 pub const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
-/// The tenant of the `entra.other_tenant` and `entra.tid_mismatch` faults' issuer: a tenant no
+/// The tenant of the `entra.other_tenant`, `entra.tid_mismatch` and `entra.v1_issuer_other_tenant` faults' issuer: a tenant no
 /// configured user belongs to unless one is given it.
 pub const FOREIGN_TENANT: &str = "0b7e6f3a-1c2d-4e5f-8a9b-c0d1e2f3a4b5";
 
@@ -132,6 +132,12 @@ pub(crate) fn spoil_id_token(
             }
             Fault::EntraV1Issuer => {
                 claims.insert("iss".into(), json!(v1_issuer_of_tenant(state, &tid)));
+            }
+            Fault::EntraV1IssuerOtherTenant => {
+                claims.insert(
+                    "iss".into(),
+                    json!(v1_issuer_of_tenant(state, FOREIGN_TENANT)),
+                );
             }
             Fault::EntraEmailOfOtherTenant => {
                 if let Some(email) = other_tenants_email(state, of.user, &tid) {

@@ -257,6 +257,11 @@ async fn the_entra_faults_spoil_one_thing_each() {
     assert_eq!(id["iss"], json!(format!("{base}/{ENTRA_DEFAULT_TENANT}/")));
     assert_eq!(id["tid"], json!(ENTRA_DEFAULT_TENANT));
 
+    t.idp.fault(Fault::EntraV1IssuerOtherTenant).times(1);
+    let id = id_token(&t.entra_login("common", "alice").await);
+    assert_eq!(id["iss"], json!(format!("{base}/{ENTRA_FOREIGN_TENANT}/")));
+    assert_eq!(id["tid"], json!(ENTRA_DEFAULT_TENANT));
+
     // carol (Contoso) gets the address of the first user of another tenant: alice.
     t.idp.fault(Fault::EntraEmailOfOtherTenant).times(1);
     let id = id_token(&t.entra_login("common", "carol").await);
