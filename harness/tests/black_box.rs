@@ -200,8 +200,8 @@ fn start_reference_env(
     Process(child)
 }
 
-/// The reference client's `[[providers]]`: the OpenID provider, and WeChat and GitHub as the tenants
-/// `wechat` and `github` of the provider that conform serves.
+/// The reference client's `[[providers]]`: the OpenID provider, and WeChat, GitHub and Microsoft (Entra)
+/// as the tenants `wechat`, `github` and `entra` of the provider that conform serves.
 fn reference_providers(setup: &Setup, dir: &Path) -> PathBuf {
     let text = format!(
         r#"[[providers]]
@@ -224,9 +224,20 @@ kind = "github"
 client_id = "black-box-github"
 client_secret = "{secret}-github"
 base_url = "{issuer}/t/github"
+
+[[providers]]
+name = "Microsoft"
+kind = "entra"
+tenant = "common"
+client_id = "black-box-entra"
+client_secret = "{secret}-entra"
+base_url = "{issuer}/t/entra"
+allowed_tenants = ["{home}", "{partner}"]
 "#,
         issuer = setup.issuer(),
         secret = setup.secret,
+        home = mock_idp_harness::target::EntraSettings::HOME_TENANT,
+        partner = mock_idp_harness::target::EntraSettings::PARTNER_TENANT,
     );
     let path = dir.join("reference-client.toml");
     std::fs::write(&path, text).expect("writing the reference client's configuration");
@@ -265,6 +276,15 @@ tenant = "github"
 client_id = "black-box-github"
 client_secret = "{secret}-github"
 
+[[extra_providers]]
+name = "Microsoft"
+kind = "entra"
+tenant = "entra"
+client_id = "black-box-entra"
+client_secret = "{secret}-entra"
+path_tenant = "common"
+allowed_tenants = ["{home}", "{partner}"]
+
 [start]
 command = ["{binary}"]
 [start.env]
@@ -287,6 +307,8 @@ RUST_LOG = "warn"
 "#,
         secret = setup.secret,
         binary = reference_client_binary().display(),
+        home = mock_idp_harness::target::EntraSettings::HOME_TENANT,
+        partner = mock_idp_harness::target::EntraSettings::PARTNER_TENANT,
     )
 }
 
@@ -458,6 +480,11 @@ audience = "reference-client"
         "A signed userinfo with a bad signature is discarded",
         "An ES256 provider&apos;s forged signature is rejected",
         "An id_token MACed with the app&apos;s own secret logs the user in",
+        "An Entra login at the common endpoint logs in with the templated issuer",
+        "An Entra token&apos;s issuer is checked against its tid",
+        "A token from an unlisted tenant does not log in",
+        "An Entra email claim never takes over an account",
+        "A v1 Entra issuer is handled or refused explicitly",
     ] {
         assert!(
             passed_in_junit(&xml, name),

@@ -80,6 +80,15 @@ pub fn admits(path: &str, tid: &str) -> bool {
     }
 }
 
+/// Whether `scope` names a resource permission, as Entra grants them besides the OpenID scopes: a
+/// Graph permission (`User.Read`) or a resource's scope URI (`https://graph.microsoft.com/.default`,
+/// `api://app/access`). They go into the access token's `scope`; the id_token is unchanged.
+pub fn is_resource_scope(scope: &str) -> bool {
+    scope.len() <= 255
+        && scope.chars().all(|c| c.is_ascii_graphic())
+        && (scope.contains('.') || scope.contains("://"))
+}
+
 /// Refuses a login whose user does not belong to the request's path tenant (AADSTS50020).
 pub(crate) fn refuse_login(_state: &AppState, of: AuthorizedFor<'_>) -> Option<OAuthError> {
     let path = of.asked.and_then(|a| a.path_tenant.as_deref())?;

@@ -45,7 +45,7 @@ impl TestIdp {
             ("client_id", WEB),
             ("redirect_uri", WEB_REDIRECT),
             ("response_type", "code"),
-            ("scope", "openid profile email"),
+            ("scope", "openid profile email User.Read"),
             ("state", "ms-state"),
             ("nonce", "ms-nonce"),
         ]);
