@@ -25,7 +25,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$libs/flask-authlib/requirements.txt" \
-  -r "$persona_libs/python/requirements.txt"
+  -r "$persona_libs/python/requirements.txt" -r "$persona_libs/entra-python/requirements.txt"
 
 for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node"; do
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
