@@ -1282,9 +1282,9 @@ async fn entra_login(
     }
     let now = app.now();
     let skew = app.settings.clock_skew.as_secs();
-    if !claims["exp"]
+    if claims["exp"]
         .as_u64()
-        .is_some_and(|exp| exp.saturating_add(skew) > now)
+        .is_none_or(|exp| exp.saturating_add(skew) <= now)
     {
         return Err(reject("expired or missing exp"));
     }

@@ -144,10 +144,10 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
     {
         // Entra also grants resource permissions (`User.Read`, `https://graph.microsoft.com/.default`);
         // asked only when the scope is not one of ours, so the OpenID path does no more work.
-        if !SCOPES.contains(&s)
-            && !(state.config.persona == crate::model::Persona::Entra
-                && crate::quirks::entra::is_resource_scope(s))
-        {
+        let granted = SCOPES.contains(&s)
+            || (state.config.persona == crate::model::Persona::Entra
+                && crate::quirks::entra::is_resource_scope(s));
+        if !granted {
             return Err(fail(OAuthError::InvalidScope(
                 "an unknown scope was requested",
             )));
