@@ -45,7 +45,7 @@ pub struct PersonaProvider {
 }
 
 impl PersonaProvider {
-    /// The path of its token endpoint.
+    /// The path its token endpoint's path ends with (Entra's is under the path tenant).
     pub fn token_path(&self) -> &'static str {
         match self.kind {
             ExtraKind::Wechat => "/sns/oauth2/access_token",
@@ -327,7 +327,7 @@ impl World {
             .handle
             .requests()
             .into_iter()
-            .rfind(|r| r.path == p.token_path())
+            .rfind(|r| r.path.ends_with(p.token_path()))
             .ok_or_else(|| anyhow!("the backend made no token request at {provider}"))?;
         ensure!(
             last.status == 200 && last.note.error.as_deref() == Some(error),
@@ -347,7 +347,7 @@ impl World {
             .handle
             .requests()
             .into_iter()
-            .rfind(|r| r.path == p.token_path())
+            .rfind(|r| r.path.ends_with(p.token_path()))
             .ok_or_else(|| anyhow!("the backend made no token request at {provider}"))?;
         ensure!(last.status == 200, "the token answer was {}", last.status);
         Ok(())
