@@ -34,3 +34,6 @@ done
 for dir in "$libs/express-openid-connect" "$libs/authjs" "$persona_libs/node" "$persona_libs"/*-node; do
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done
+
+# Entra persona (issue 24): Auth.js's built-in Microsoft Entra ID provider, MSAL Python.
+npm ci --prefix "$persona_libs/entra-node" --no-audit --no-fund --loglevel=error

@@ -319,6 +319,7 @@ pub(crate) fn persona_for(
         ExtraKind::Github => mock_idp::Persona::Github,
         ExtraKind::Google => mock_idp::Persona::Google,
         ExtraKind::Apple => mock_idp::Persona::Apple,
+        ExtraKind::Entra => mock_idp::Persona::Entra,
     };
     let config = mock_idp::Config {
         persona,
@@ -380,6 +381,7 @@ async fn serve_running_provider(fixed: &FixedBackend) -> io::Result<MockIdp> {
                 ExtraKind::Github => mock_idp::Persona::Github,
                 ExtraKind::Google => mock_idp::Persona::Google,
                 ExtraKind::Apple => mock_idp::Persona::Apple,
+                ExtraKind::Entra => mock_idp::Persona::Entra,
             },
             issuer: None,
             ..mock_idp::Config::default()

@@ -406,14 +406,16 @@ pub struct HookSection {
     pub reset_clock: Option<String>,
 }
 
-/// `[[extra_providers]]`: a WeChat, GitHub or Sign in with Apple provider the backend is configured with.
-/// The runner serves it as a tenant of its provider, so the backend must find it at `{issuer}/t/{tenant}`.
+/// `[[extra_providers]]`: a WeChat, GitHub, Entra, Sign in with Apple or Google provider the backend is
+/// configured with. The runner serves it as a tenant of its provider, so the backend must find it at
+/// `{issuer}/t/{tenant}` (for Entra: its base URL, the stand-in for `https://login.microsoftonline.com`,
+/// with discovery at `{issuer}/t/{tenant}/{path_tenant}/v2.0/.well-known/openid-configuration`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraProviderSection {
     /// The name the backend gives it; the scenarios' "WeChat", "GitHub" and "Apple".
     pub name: String,
-    /// `wechat`, `github` or `apple`.
+    /// `wechat`, `github`, `entra`, `apple` or `google`.
     pub kind: crate::target::ExtraKind,
     /// The tenant that serves it (`[a-z0-9-]`).
     pub tenant: String,
@@ -455,6 +457,19 @@ pub struct ExtraProviderSection {
     /// `online`.
     #[serde(default)]
     pub access_type: Option<String>,
+    // Entra kind
+    /// Entra: the path tenant the backend signs in at (`common`, `organizations`, `consumers` or a
+    /// tenant GUID; default `common`).
+    #[serde(default)]
+    pub path_tenant: Option<String>,
+    /// Entra: the tenant GUIDs the backend admits. The provider's users are in mock-idp's default
+    /// Entra tenant, `5e1f0c2a-7d3b-4c8e-9a61-2f4b8d0e3c71`, which it must admit; a second admitted
+    /// tenant serves the identity-key scenario. Default: the `path_tenant` when it is a GUID.
+    #[serde(default)]
+    pub allowed_tenants: Option<Vec<String>>,
+    /// Entra: the backend admits every tenant (multi-tenant by explicit policy).
+    #[serde(default)]
+    pub multi_tenant: Option<bool>,
 }
 
 impl ExtraProviderSection {
@@ -488,6 +503,26 @@ impl ExtraProviderSection {
                 .collect::<Vec<_>>()
                 .join(", ")),
         }
+    }
+
+    /// The Entra settings this section declares (`None` for the other kinds).
+    fn entra(&self) -> Option<crate::target::EntraSettings> {
+        (self.kind == crate::target::ExtraKind::Entra).then(|| {
+            let path_tenant = self.path_tenant.clone().unwrap_or_else(|| "common".into());
+            let allowed_tenants = if self.multi_tenant == Some(true) {
+                None
+            } else {
+                Some(match &self.allowed_tenants {
+                    Some(list) => list.iter().map(|t| t.to_ascii_lowercase()).collect(),
+                    None if mock_idp::is_guid(&path_tenant) => vec![path_tenant.clone()],
+                    None => Vec::new(),
+                })
+            };
+            crate::target::EntraSettings {
+                path_tenant,
+                allowed_tenants,
+            }
+        })
     }
 }
 
@@ -701,6 +736,7 @@ impl HttpFactory {
                         access_type: e.access_type.clone(),
                     },
                     apple: e.apple_keys(),
+                    entra: e.entra(),
                 })
                 .collect(),
         };

@@ -46,6 +46,7 @@ pub mod arrangement;
 pub mod browser;
 pub mod bundled;
 pub mod cookies;
+pub mod entra;
 pub mod google;
 pub mod http_target;
 pub mod junit;

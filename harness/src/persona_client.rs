@@ -85,6 +85,9 @@ impl World {
             ExtraKind::Apple => {
                 anyhow::bail!("the direct persona steps speak WeChat and GitHub; Apple has its own")
             }
+            ExtraKind::Entra => anyhow::bail!(
+                "the direct persona steps speak WeChat and GitHub; Entra is OpenID Connect"
+            ),
         };
         let config = Config {
             persona,
@@ -168,6 +171,7 @@ impl World {
                 ],
             ),
             ExtraKind::Apple => anyhow::bail!("no direct Apple persona"),
+            ExtraKind::Entra => anyhow::bail!("no direct Entra persona (see add_direct_persona)"),
         };
         let mut url = Url::parse(&p.handle.url(path))?;
         url.query_pairs_mut().extend_pairs(&params);
@@ -275,6 +279,7 @@ impl World {
                 .await?
             }
             ExtraKind::Apple => anyhow::bail!("no direct Apple persona"),
+            ExtraKind::Entra => anyhow::bail!("no direct Entra persona (see add_direct_persona)"),
         };
         self.persona_clients.answer = Some(response);
         Ok(())

@@ -15,7 +15,7 @@ use crate::{
     arrangement::PersonaSource,
     browser::{hidden_input, query_param},
     parameters::Policy,
-    target::{AppleKeys, ExtraKind, ExtraProvider},
+    target::{AppleKeys, EntraSettings, ExtraKind, ExtraProvider},
     world::{MAIN, World},
 };
 
@@ -42,16 +42,19 @@ pub struct PersonaProvider {
     namespace: Option<String>,
     /// Sign in with Apple: the key the backend signs its client secrets with (registered there).
     pub apple: Option<AppleKeys>,
+    /// Entra only: where the app signs in and which tenants it admits.
+    pub entra: Option<EntraSettings>,
 }
 
 impl PersonaProvider {
-    /// The path of its token endpoint.
+    /// The path its token endpoint's path ends with (Entra's is under the path tenant).
     pub fn token_path(&self) -> &'static str {
         match self.kind {
             ExtraKind::Wechat => "/sns/oauth2/access_token",
             ExtraKind::Github => "/login/oauth/access_token",
             ExtraKind::Google => "/token",
             ExtraKind::Apple => "/auth/token",
+            ExtraKind::Entra => "/oauth2/v2.0/token",
         }
     }
 }
@@ -69,12 +72,24 @@ pub struct Personas {
     created: Vec<(Handle, String)>,
     /// Personas whose clock the scenario moved: put back on the system time with the scenario.
     pub(crate) moved_clocks: Vec<Handle>,
+    /// The accounts scenario users logged in to, by username (Entra's identity-key scenario).
+    accounts: HashMap<String, crate::entra::Account>,
 }
 
 impl Personas {
     /// Whether the scenario has no persona provider.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// Remembers the account `username` logged in to.
+    pub fn remember_account(&mut self, username: &str, account: crate::entra::Account) {
+        self.accounts.insert(username.to_owned(), account);
+    }
+
+    /// The account `username` logged in to, if remembered.
+    pub fn account(&self, username: &str) -> Option<crate::entra::Account> {
+        self.accounts.get(username).cloned()
     }
 }
 
@@ -103,6 +118,22 @@ impl World {
         kind: ExtraKind,
         policy: Option<Policy>,
     ) -> anyhow::Result<()> {
+        let entra = (kind == ExtraKind::Entra).then(|| EntraSettings {
+            path_tenant: "common".into(),
+            allowed_tenants: Some(vec![EntraSettings::HOME_TENANT.into()]),
+        });
+        self.add_persona_as(name, kind, policy, entra)
+    }
+
+    /// As [`World::add_persona`], with the Entra settings of a scenario's own backend (a running backend
+    /// has its own: the scenario steps check they fit).
+    pub fn add_persona_as(
+        &mut self,
+        name: &str,
+        kind: ExtraKind,
+        policy: Option<Policy>,
+        entra: Option<EntraSettings>,
+    ) -> anyhow::Result<()> {
         let persona = match crate::arrangement::persona_for(self, name, kind, policy)? {
             PersonaSource::Configured { handle, persona } => PersonaProvider {
                 name: name.to_owned(),
@@ -117,6 +148,7 @@ impl World {
                         "needs the {name} provider's client-secret key in the target file: {missing}"
                     ))
                 })?,
+                entra: persona.entra,
             },
             PersonaSource::Made {
                 handle,
@@ -134,7 +166,7 @@ impl World {
                         crate::apple::HARNESS_TEAM_ID,
                         &format!("HK{}", crate::random_token(6).to_uppercase()),
                     )?),
-                    ExtraKind::Wechat | ExtraKind::Github | ExtraKind::Google => None,
+                    ExtraKind::Wechat | ExtraKind::Github | ExtraKind::Google | ExtraKind::Entra => None,
                 };
                 self.options.extra_providers.push(ExtraProvider {
                     name: name.to_owned(),
@@ -145,6 +177,7 @@ impl World {
                     policy,
                     google: Default::default(),
                     apple: apple.clone(),
+                    entra: entra.clone(),
                 });
                 PersonaProvider {
                     name: name.to_owned(),
@@ -155,6 +188,7 @@ impl World {
                     registered: false,
                     namespace: None,
                     apple,
+                    entra,
                 }
             }
         };
@@ -333,7 +367,7 @@ impl World {
             .handle
             .requests()
             .into_iter()
-            .rfind(|r| r.path == p.token_path())
+            .rfind(|r| r.path.ends_with(p.token_path()))
             .ok_or_else(|| anyhow!("the backend made no token request at {provider}"))?;
         ensure!(
             last.status == 200 && last.note.error.as_deref() == Some(error),
@@ -353,7 +387,7 @@ impl World {
             .handle
             .requests()
             .into_iter()
-            .rfind(|r| r.path == p.token_path())
+            .rfind(|r| r.path.ends_with(p.token_path()))
             .ok_or_else(|| anyhow!("the backend made no token request at {provider}"))?;
         ensure!(last.status == 200, "the token answer was {}", last.status);
         Ok(())
@@ -379,6 +413,19 @@ impl World {
         username: &str,
         email: &str,
     ) -> anyhow::Result<()> {
+        self.add_persona_user_with(provider, username, email, |user| {
+            user.email_verified = Some(true);
+        })
+    }
+
+    /// Adds a user with this email at the persona only, as `tweak` shapes them further.
+    pub fn add_persona_user_with(
+        &mut self,
+        provider: &str,
+        username: &str,
+        email: &str,
+        tweak: impl FnOnce(&mut UserConfig),
+    ) -> anyhow::Result<()> {
         let p = self.persona(provider)?;
         let username = &match &p.namespace {
             Some(ns) => format!("{username}.{ns}"),
@@ -391,7 +438,7 @@ impl World {
         );
         user.name = Some(format!("{username} (provider)"));
         user.email = Some(email.to_owned());
-        user.email_verified = Some(true);
+        tweak(&mut user);
         p.handle
             .add_user(user)
             .map_err(|e| anyhow!("adding {username} at {provider}: {e}"))?;
@@ -569,6 +616,7 @@ impl World {
             policy: None,
             google: Default::default(),
             apple: first.apple.clone(),
+            entra: first.entra.clone(),
         });
         self.personas.list.push(PersonaProvider {
             name: name.to_owned(),
@@ -579,6 +627,7 @@ impl World {
             registered: false,
             namespace: None,
             apple: first.apple,
+            entra: first.entra,
         });
         Ok(())
     }

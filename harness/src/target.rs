@@ -80,6 +80,9 @@ pub enum ExtraKind {
     /// Sign in with Apple: `{base}/auth/authorize`, `/auth/token`, `/auth/keys`; the backend signs its
     /// client secrets with [`AppleKeys`].
     Apple,
+    /// Microsoft Entra ID (v2.0 endpoints): OpenID Connect at `{base}/{path tenant}/...`, whose issuer
+    /// is checked against the token's tenant ([`EntraSettings`]).
+    Entra,
 }
 
 // google persona
@@ -109,6 +112,29 @@ pub struct AppleKeys {
     pub private_key_pem: Option<String>,
 }
 
+/// Entra: where the app signs in and which tenants it admits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraSettings {
+    /// The path tenant: `common`, `organizations`, `consumers` or a tenant GUID.
+    pub path_tenant: String,
+    /// The tenants (GUIDs) whose users the app admits; `None`: every tenant (multi-tenant by policy).
+    pub allowed_tenants: Option<Vec<String>>,
+}
+
+impl EntraSettings {
+    /// The scenarios' home tenant: mock-idp's default Entra tenant, where the provider's users are.
+    pub const HOME_TENANT: &'static str = mock_idp::ENTRA_DEFAULT_TENANT;
+    /// A second tenant an app may admit ("the partner tenant" of the scenarios).
+    pub const PARTNER_TENANT: &'static str = "c0ffee00-5eed-4a1e-8b0b-00000000beef";
+
+    /// Whether the app admits tenant `tid`.
+    pub fn admits(&self, tid: &str) -> bool {
+        self.allowed_tenants
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t.eq_ignore_ascii_case(tid)))
+    }
+}
+
 /// A further provider the backend must offer as "Log in with NAME".
 #[derive(Debug, Clone)]
 pub struct ExtraProvider {
@@ -128,6 +154,8 @@ pub struct ExtraProvider {
     pub google: GoogleOptions,
     /// Sign in with Apple: the client-secret key (the client secret above is then unused).
     pub apple: Option<AppleKeys>,
+    /// Entra only: the path tenant and the admitted tenants.
+    pub entra: Option<EntraSettings>,
 }
 
 /// A user to put in the backend's database before the scenario's logins.
@@ -370,6 +398,8 @@ pub struct FixedPersona {
     /// Sign in with Apple: `Ok(Some)` the backend's client-secret key; `Err` names the target file's
     /// keys it lacks (the Apple scenarios then skip naming them); `Ok(None)` for WeChat and GitHub.
     pub apple: Result<Option<AppleKeys>, String>,
+    /// Entra only: the path tenant and the admitted tenants, as the target file declares them.
+    pub entra: Option<EntraSettings>,
 }
 
 // google persona

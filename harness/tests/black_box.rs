@@ -205,10 +205,10 @@ fn start_reference_env(
     Process(child)
 }
 
-/// The reference client's `[[providers]]`: the OpenID provider, and WeChat, GitHub, Apple and Google as the
-/// tenants `wechat`, `github`, `apple` and `google` of the provider that conform serves (Apple's key in a
-/// PEM file; Google admitting only `example.com`, accepting `conformance-android` as `azp`, keeping refresh
-/// tokens).
+/// The reference client's `[[providers]]`: the OpenID provider, and WeChat, GitHub, Microsoft (Entra), Apple
+/// and Google as the tenants `wechat`, `github`, `entra`, `apple` and `google` of the provider that conform
+/// serves (Apple's key in a PEM file; Google admitting only `example.com`, accepting `conformance-android` as
+/// `azp`, keeping refresh tokens; Entra at `common`, admitting two tenants).
 fn reference_providers(setup: &Setup, dir: &Path) -> PathBuf {
     let key = dir.join("apple-key.p8");
     std::fs::write(
@@ -256,12 +256,23 @@ team_id = "{team}"
 key_id = "{kid}"
 private_key = "{key}"
 base_url = "{issuer}/t/apple"
+
+[[providers]]
+name = "Microsoft"
+kind = "entra"
+tenant = "common"
+client_id = "black-box-entra"
+client_secret = "{secret}-entra"
+base_url = "{issuer}/t/entra"
+allowed_tenants = ["{home}", "{partner}"]
 "#,
         issuer = setup.issuer(),
         secret = setup.secret,
         team = setup.apple.team_id,
         kid = setup.apple.key_id,
         key = key.display(),
+        home = mock_idp_harness::target::EntraSettings::HOME_TENANT,
+        partner = mock_idp_harness::target::EntraSettings::PARTNER_TENANT,
     );
     let path = dir.join("reference-client.toml");
     std::fs::write(&path, text).expect("writing the reference client's configuration");
@@ -320,6 +331,15 @@ key_id = "{kid}"
 public_key = """
 {public_key}"""
 
+[[extra_providers]]
+name = "Microsoft"
+kind = "entra"
+tenant = "entra"
+client_id = "black-box-entra"
+client_secret = "{secret}-entra"
+path_tenant = "common"
+allowed_tenants = ["{home}", "{partner}"]
+
 [start]
 command = ["{binary}"]
 [start.env]
@@ -345,6 +365,8 @@ RUST_LOG = "warn"
         team = setup.apple.team_id,
         kid = setup.apple.key_id,
         public_key = setup.apple.public_key_pem,
+        home = mock_idp_harness::target::EntraSettings::HOME_TENANT,
+        partner = mock_idp_harness::target::EntraSettings::PARTNER_TENANT,
     )
 }
 
@@ -521,6 +543,11 @@ audience = "reference-client"
         "azp of a listed client is accepted",
         "A Google email under another sub is another identity",
         "A Google login without a new refresh token still works",
+        "An Entra login at the common endpoint logs in with the templated issuer",
+        "An Entra token&apos;s issuer is checked against its tid",
+        "A token from an unlisted tenant does not log in",
+        "An Entra email claim never takes over an account",
+        "A v1 Entra issuer is handled or refused explicitly",
     ] {
         assert!(
             passed_in_junit(&xml, name),

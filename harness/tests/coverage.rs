@@ -88,10 +88,6 @@ fn the_catalogue_has_its_sections() {
 const AWAITING_SCENARIOS: &[&str] = &[
     // Issue 21.
     // Issue 24.
-    "ENTRA-ISSUER",
-    "ENTRA-TENANT",
-    "ENTRA-IDENTITY-KEY",
-    "ENTRA-V1-ISSUER",
     "APPLE-CLIENT-SECRET",
     "APPLE-FORM-POST",
     "APPLE-USER-BLOB",

@@ -22,13 +22,16 @@
 //! and for the Google persona `@mutant-google-plain-oidc` (Google checked as plain OpenID: its scheme-less
 //! issuer and a listed sibling `azp` refused), `@mutant-schemeless-iss-everywhere` (another provider's
 //! scheme-less issuer accepted), `@mutant-google-hd-unchecked` (the `hd=` hint trusted, the claim
-//! unchecked), `@mutant-google-hd-from-email` (the email's domain for `hd`), `@mutant-google-links-by-email`
+//! unchecked), `@mutant-google-hd-from-email` (the email's domain for `hd`), `@mutant-google-links-by-email`,
 //! `@mutant-google-refresh-required` (a login without a new refresh token refused) and
 //! `@mutant-google-forgets-refresh-token` (the kept refresh token overwritten by a login without one);
 //! and for Sign in with Apple `@mutant-apple-user-blob-trusted` (identity and email from the unsigned `user`
 //! field), `@mutant-apple-false-string-true` (`"false"` read as true) and `@mutant-apple-links-by-email` (a
 //! relay address links to the account with that email), `@mutant-apple-secret-signed-once` (one client secret
-//! kept for good: refused once it expires).
+//! kept for good: refused once it expires);
+//! and for section M's Entra rows `@mutant-entra-links-by-email` (an Entra login whose email is an earlier
+//! login's links to that account: nOAuth), `@mutant-entra-any-tenant` (no tenant allow-list) and
+//! `@mutant-entra-issuer-prefix` (an `iss` taken by prefix, without putting `tid` into the template).
 //! Two are caught only by what the provider saw:
 //! `@mutant-exchange-first` by the token-request count (that backend still refuses every bad callback with
 //! the right error and issues nothing) and `@mutant-no-jwks-refetch` by the JWKS requests (it refuses an
@@ -424,4 +427,33 @@ async fn the_google_refresh_scenario_fails_when_a_login_without_one_forgets_the_
         ..Weaknesses::default()
     };
     weakness_is_caught("mutant-google-forgets-refresh-token", weak, 1).await;
+}
+
+// Entra persona (CONFORMANCE section M).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_noauth_scenario_fails_when_entra_logins_are_linked_by_email() {
+    let weak = Weaknesses {
+        entra_links_by_email: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-entra-links-by-email", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unlisted_entra_tenant_scenario_fails_without_a_tenant_allow_list() {
+    let weak = Weaknesses {
+        entra_any_tenant: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-entra-any-tenant", weak, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_issuer_scenarios_fail_when_the_issuer_is_taken_by_prefix() {
+    let weak = Weaknesses {
+        entra_issuer_prefix: true,
+        ..Weaknesses::default()
+    };
+    weakness_is_caught("mutant-entra-issuer-prefix", weak, 2).await;
 }

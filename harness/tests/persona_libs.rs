@@ -7,7 +7,9 @@
 //! Connect provider with each option a correct client may register: form_post, ES256 and HS256 id_tokens,
 //! signed userinfo (issue 21: a strict mock must never fail a correct client). Sign in with Apple: Auth.js's
 //! built-in Apple provider (Node, `apple-node/`) and python-social-auth's `AppleIdAuth` (Python,
-//! `apple-python/`) log in to the apple persona by form_post.
+//! `apple-python/`) log in to the apple persona by form_post. Microsoft Entra ID: Auth.js's built-in
+//! `microsoft-entra-id` provider (Node) and MSAL Python log in at the multi-tenant `common` endpoint over
+//! HTTPS (`persona-libs/entra-node`, `entra-python`).
 //!
 //! Each test starts the provider in-process, arranges a headless login of alice, runs the library's script
 //! as a process of its own and plays the browser between them: the script prints the authorization URL
@@ -784,4 +786,275 @@ async fn passport_google_oauth20_logs_in_to_the_google_persona() {
     assert_eq!(read["hd"], "example.com", "{read}");
     // access_type=offline on the first consent (and prompt=consent): a refresh token.
     assert_eq!(read["refresh_token"], Value::Bool(true), "{read}");
+}
+
+// ------------------------------------------------------------------------------------------------------
+// The Entra persona (issue 24): libraries' built-in Microsoft Entra ID support, over HTTPS with mock-idp's
+// generated CA (neither takes plain http), logging alice in at the multi-tenant `common` endpoint.
+
+mod entra {
+    use super::*;
+    use mock_idp::{ClientConfig, ENTRA_DEFAULT_TENANT, Fault, TlsConfig, entra_oid, entra_sub};
+
+    /// The app the Entra scripts play: Auth.js's callback route is `{app}/auth/callback/{provider}`.
+    const APP: &str = "http://127.0.0.1:3000";
+    const CLIENT: &str = "entra-app";
+    const SECRET: &str = "entra-app-secret";
+
+    /// A library of `persona-libs/entra-node` or `entra-python`.
+    pub(super) enum EntraScript {
+        Node(&'static str),
+        Python(&'static str),
+    }
+
+    impl EntraScript {
+        fn command(&self) -> Command {
+            match self {
+                EntraScript::Node(file) => {
+                    let dir = fixtures().join("entra-node");
+                    assert!(
+                        dir.join("node_modules").exists(),
+                        "{}/node_modules is missing: run scripts/install-fixtures.sh",
+                        dir.display()
+                    );
+                    let mut c = Command::new("node");
+                    c.arg(file).current_dir(dir);
+                    c
+                }
+                EntraScript::Python(file) => {
+                    let python = test_support::fixture_python();
+                    assert!(
+                        python.exists(),
+                        "{} is missing: run scripts/install-fixtures.sh",
+                        python.display()
+                    );
+                    let mut c = Command::new(python);
+                    c.arg(file).current_dir(fixtures().join("entra-python"));
+                    c
+                }
+            }
+        }
+    }
+
+    /// What a run of an Entra script ended with.
+    pub(super) struct EntraRun {
+        /// The JSON line it printed, or `None` when it failed.
+        pub read: Option<Value>,
+        /// Its stderr when it failed.
+        pub error: String,
+        /// alice as configured.
+        pub alice: UserConfig,
+        /// The provider's base URL (`https://127.0.0.1:PORT`).
+        pub base: String,
+    }
+
+    /// Starts the Entra persona over HTTPS with client `entra-app` registered for `redirect_uri`, arms
+    /// `fault` once if given, and logs alice in through `script`.
+    pub(super) async fn entra_log_in(
+        script: EntraScript,
+        redirect_uri: &str,
+        env: &[(&str, &str)],
+        fault: Option<Fault>,
+    ) -> EntraRun {
+        let dir = std::env::temp_dir().join(format!(
+            "mock-idp-tls-persona-libs-{}-{}",
+            std::process::id(),
+            mock_idp_harness::random_token(8)
+        ));
+        let mut config = Config {
+            persona: Persona::Entra,
+            tls: Some(TlsConfig {
+                dir: Some(dir.display().to_string()),
+                ..TlsConfig::default()
+            }),
+            ..Config::builtin()
+        };
+        // Entra takes the secret either way; each library is registered for the way it sends it: Auth.js
+        // in the Authorization header, MSAL in the form body.
+        let mut client = ClientConfig::confidential(CLIENT, SECRET, redirect_uri);
+        if matches!(script, EntraScript::Python(_)) {
+            client.token_endpoint_auth_method = mock_idp::AuthMethod::ClientSecretPost;
+        }
+        config.clients.push(client);
+        let alice = config
+            .users
+            .iter()
+            .find(|u| u.username == USER)
+            .cloned()
+            .expect("alice is configured");
+        let idp = MockIdp::start(config).await.expect("mock-idp starts");
+        if let Some(fault) = fault {
+            idp.fault(fault).times(1);
+        }
+        idp.next_login(USER);
+        let ca = idp.tls_ca_file().expect("a generated CA").to_path_buf();
+        let base = idp.url("").trim_end_matches('/').to_owned();
+
+        let mut command = script.command();
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .env("BASE", &base)
+            .env("ISSUER", format!("{base}/common/v2.0"))
+            .env("AUTHORITY", format!("{base}/common"))
+            .env("CLIENT_ID", CLIENT)
+            .env("CLIENT_SECRET", SECRET)
+            .env("APP", APP)
+            .env("REDIRECT_URI", redirect_uri)
+            .env("NODE_EXTRA_CA_CERTS", &ca)
+            .env("REQUESTS_CA_BUNDLE", &ca)
+            .env("NODE_ENV", "test")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the script starts");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let mut run = Running { child, stdout };
+
+        let authorize = run.line("the authorization URL").await;
+        assert!(
+            authorize.starts_with(&format!("{base}/common/oauth2/v2.0/authorize")),
+            "the library sends the browser to {authorize}, not to the persona's common endpoint"
+        );
+        let pem = std::fs::read(&ca).expect("the CA file");
+        let browser = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client");
+        let reply = HttpResponse::read(
+            browser
+                .get(&authorize)
+                .send()
+                .await
+                .expect("the authorization request is answered"),
+        )
+        .await
+        .expect("the answer is read");
+        let location = reply
+            .header("location")
+            .unwrap_or_else(|| panic!("the provider answered {}: {}", reply.status, reply.body))
+            .to_owned();
+        assert!(
+            location.starts_with(redirect_uri) && location.contains("code="),
+            "redirected to {location}"
+        );
+        stdin
+            .write_all(format!("{location}\n").as_bytes())
+            .await
+            .expect("the script reads the callback");
+        drop(stdin);
+
+        let mut line = String::new();
+        let _ = timeout(STEP, run.stdout.read_line(&mut line)).await;
+        let status = timeout(STEP, run.child.wait())
+            .await
+            .expect("the script ends")
+            .expect("its exit status");
+        let mut error = String::new();
+        if let Some(mut stderr) = run.child.stderr.take() {
+            let _ = timeout(STEP, stderr.read_to_string(&mut error)).await;
+        }
+        idp.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let read = status.success().then(|| {
+            serde_json::from_str(line.trim())
+                .unwrap_or_else(|e| panic!("the script's last line is not JSON ({e}): {line}"))
+        });
+        EntraRun {
+            read,
+            error,
+            alice,
+            base,
+        }
+    }
+
+    /// What the library read is alice in mock-idp's default tenant: her tenant, object id, the pairwise
+    /// subject of `entra-app`, her name, and her email when the library asked for the `email` scope
+    /// (none otherwise, as Entra releases it).
+    pub(super) fn assert_entra_alice(run: &EntraRun, read: &Value, asked_email: bool) {
+        let alice = &run.alice;
+        assert_eq!(read["tid"], ENTRA_DEFAULT_TENANT, "{read}");
+        assert_eq!(read["oid"], entra_oid(alice), "{read}");
+        assert_eq!(read["sub"], entra_sub(alice, CLIENT), "{read}");
+        assert_eq!(
+            read["iss"],
+            format!("{}/{ENTRA_DEFAULT_TENANT}/v2.0", run.base),
+            "{read}"
+        );
+        assert_eq!(read["name"].as_str(), alice.name.as_deref(), "{read}");
+        let email = alice.email.as_deref().filter(|_| asked_email);
+        assert_eq!(read["email"].as_str(), email, "{read}");
+    }
+
+    /// Auth.js's session as the fields `assert_entra_alice` compares.
+    pub(super) fn authjs_fields(session: &Value) -> Value {
+        serde_json::json!({
+            "tid": session["tid"],
+            "oid": session["oid"],
+            "sub": session["providerAccountId"],
+            "iss": session["iss"],
+            "name": session["user"]["name"],
+            "email": session["user"]["email"],
+        })
+    }
+
+    pub(super) const AUTHJS_CALLBACK: &str =
+        "http://127.0.0.1:3000/auth/callback/microsoft-entra-id";
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn authjs_microsoft_entra_id_logs_in_to_the_entra_persona_at_common() {
+    let run = entra::entra_log_in(
+        entra::EntraScript::Node("entra_authjs.mjs"),
+        entra::AUTHJS_CALLBACK,
+        &[],
+        None,
+    )
+    .await;
+    let session = run
+        .read
+        .clone()
+        .unwrap_or_else(|| panic!("Auth.js did not log in: {}", run.error));
+    entra::assert_entra_alice(&run, &entra::authjs_fields(&session), true);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn authjs_microsoft_entra_id_refuses_an_issuer_of_another_tenant_than_the_tid() {
+    let run = entra::entra_log_in(
+        entra::EntraScript::Node("entra_authjs.mjs"),
+        entra::AUTHJS_CALLBACK,
+        &[],
+        Some(mock_idp::Fault::EntraTidMismatch),
+    )
+    .await;
+    assert!(
+        run.read.is_none(),
+        "Auth.js logged in with an id_token whose iss names another tenant than its tid"
+    );
+    assert!(run.error.contains("iss"), "{}", run.error);
+}
+
+#[tokio::test]
+#[ignore = "needs the fixtures' Python and Node packages: scripts/install-fixtures.sh, run by .ci/run"]
+async fn msal_python_logs_in_to_the_entra_persona_at_common() {
+    let run = entra::entra_log_in(
+        entra::EntraScript::Python("entra_msal.py"),
+        "http://127.0.0.1:3000/getAToken",
+        &[],
+        None,
+    )
+    .await;
+    let read = run
+        .read
+        .clone()
+        .unwrap_or_else(|| panic!("MSAL did not log in: {}", run.error));
+    // MSAL asks for openid, profile, offline_access and the app's scopes, not for email.
+    entra::assert_entra_alice(&run, &read, false);
 }

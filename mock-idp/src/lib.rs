@@ -142,7 +142,7 @@ pub use keys::{KeyError, KeySnapshot, SigningKey};
 pub use logout::Delivery;
 pub use model::{
     AuthMethod, ClientConfig, ClientSecretKey, GrantType, IdTokenAlg, Persona, PersonaRequest,
-    PkcePolicy, Secret, SigningAlg, UserConfig,
+    PkcePolicy, Secret, SigningAlg, UserConfig, is_guid,
 };
 pub use personas::{github_id, github_login, wechat_openid};
 pub use quirks::apple::relay_email as apple_relay_email;

@@ -6,6 +6,7 @@ pub mod apple;
 pub mod authorization_answers;
 pub mod backend_answers;
 pub mod browser;
+pub mod entra;
 pub mod google;
 pub mod logout;
 pub mod persona_client;

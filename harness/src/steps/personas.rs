@@ -12,7 +12,8 @@ fn kind(word: &str) -> anyhow::Result<ExtraKind> {
         "github" | "GitHub" => Ok(ExtraKind::Github),
         "google" | "Google" => Ok(ExtraKind::Google),
         "apple" | "Apple" => Ok(ExtraKind::Apple),
-        other => anyhow::bail!("unknown persona {other:?}: wechat, github, apple or google"),
+        "entra" | "Entra" => Ok(ExtraKind::Entra),
+        other => anyhow::bail!("unknown persona {other:?}: wechat, github, entra, apple or google"),
     }
 }
 

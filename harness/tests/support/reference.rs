@@ -263,6 +263,20 @@ fn providers(
                     scopes: vec!["name".into(), "email".into()],
                 }
             }
+            ExtraKind::Entra => {
+                let entra = p
+                    .entra
+                    .clone()
+                    .context("an Entra provider without its settings")?;
+                ProviderKind::Entra {
+                    base,
+                    tenant: entra.path_tenant,
+                    client_id: p.client_id.clone(),
+                    client_secret: Secret::new(p.client_secret.clone()),
+                    scopes: vec!["openid".into(), "profile".into(), "email".into()],
+                    allowed_tenants: entra.allowed_tenants,
+                }
+            }
         };
         list.push(ProviderSettings {
             name: p.name.clone(),

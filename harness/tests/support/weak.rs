@@ -150,6 +150,15 @@ pub struct Weaknesses {
     pub apple_secret_signed_once: bool,
     /// A Google login without a refresh token overwrites the kept one with none (GOOGLE-REFRESH).
     pub google_forgets_refresh_token: bool,
+    // Entra
+    /// An Entra login whose `email` equals the address of an earlier login's links to that user: the app
+    /// keeps the first login's email and matches on it (ENTRA-IDENTITY-KEY, nOAuth).
+    pub entra_links_by_email: bool,
+    /// An Entra id_token from any tenant is admitted: no tenant allow-list (ENTRA-TENANT).
+    pub entra_any_tenant: bool,
+    /// An Entra `iss` is taken by prefix: anything under the provider's base URL, without putting the
+    /// token's `tid` into the template (ENTRA-ISSUER, ENTRA-V1-ISSUER).
+    pub entra_issuer_prefix: bool,
 }
 
 impl Weaknesses {
@@ -172,6 +181,9 @@ impl Weaknesses {
             || self.google_links_by_email
             || self.google_refresh_required
             || self.google_forgets_refresh_token
+            || self.entra_links_by_email
+            || self.entra_any_tenant
+            || self.entra_issuer_prefix
     }
 }
 
@@ -264,6 +276,9 @@ impl fmt::Display for Weaknesses {
                 self.google_forgets_refresh_token,
                 "Google refresh token overwritten by a login without one",
             ),
+            (self.entra_links_by_email, "Entra logins linked by email"),
+            (self.entra_any_tenant, "Entra tenants not checked"),
+            (self.entra_issuer_prefix, "Entra issuer taken by prefix"),
         ] {
             if on {
                 names.push(name);
@@ -303,6 +318,8 @@ struct Weak {
     google_emails: Arc<Mutex<HashMap<String, i64>>>,
     /// The first Apple client secret signed, for `apple_secret_signed_once`.
     apple_secret: Arc<Mutex<Option<String>>>,
+    /// `entra_links_by_email`: email → the (namespace, subject) of the first Entra login that had it.
+    entra_emails: Arc<Mutex<HashMap<String, (String, String)>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -323,6 +340,7 @@ pub fn router(app: AppState, weak: Weaknesses) -> Router {
         google_logins: Arc::default(),
         google_emails: Arc::default(),
         apple_secret: Arc::default(),
+        entra_emails: Arc::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(app.settings.http_timeout)
@@ -1126,15 +1144,15 @@ async fn persona_callback(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::InvalidRequest("missing code".into()))?;
-    let login = match &provider.protocol {
-        Protocol::Wechat(wechat) => wechat_login(w, wechat, code).await?,
-        Protocol::Github(github) => github_login(w, github, code).await?,
-        Protocol::Apple(apple) => {
-            apple_login(w, apple, code, &tx.nonce, req.user.as_deref()).await?
-        }
-        Protocol::Oidc(_) | Protocol::Entra(_) => {
-            return Err(ApiError::InvalidState("not a persona login"));
-        }
+    let (login, entra_email) = match &provider.protocol {
+        Protocol::Wechat(wechat) => (wechat_login(w, wechat, code).await?, None),
+        Protocol::Github(github) => (github_login(w, github, code).await?, None),
+        Protocol::Apple(apple) => (
+            apple_login(w, apple, code, &tx.nonce, req.user.as_deref()).await?,
+            None,
+        ),
+        Protocol::Entra(entra) => entra_login(w, entra, &provider.name, code, &tx).await?,
+        Protocol::Oidc(_) => return Err(ApiError::InvalidState("not a persona login")),
     };
     // `apple_links_by_email`: an existing user with the login's email is taken for it.
     let by_email = match (&login.email, w.weak.apple_links_by_email) {
@@ -1145,7 +1163,24 @@ async fn persona_callback(
             .find(|u| u.email.as_deref() == Some(email.as_str())),
         _ => None,
     };
-    let found = match by_email {
+    // `entra_links_by_email`: an earlier login with this email names the account.
+    let linked = match entra_email.as_ref().filter(|_| w.weak.entra_links_by_email) {
+        Some(email) => {
+            let first = lock(&w.entra_emails).get(email).cloned();
+            match first {
+                Some((ns, sub)) => app.db.find_by_identity(&ns, &sub)?,
+                None => {
+                    lock(&w.entra_emails).insert(
+                        email.clone(),
+                        (login.namespace.clone(), login.subject.clone()),
+                    );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let found = match by_email.or(linked) {
         Some(user) => Some(user),
         None => app.db.find_by_identity(&login.namespace, &login.subject)?,
     };
@@ -1525,4 +1560,133 @@ async fn google_callback(
         }
     }
     complete_login(app, jar, &user, tx.return_to)
+}
+
+/// A copy of the reference client's Entra login (`reference_client::oidc` with its `EntraPolicy`): the
+/// code exchange, the id_token's signature, `aud`, `exp` and `nonce`, then the issuer against the
+/// template with the token's `tid` and the tenant allow-list, each Entra check behind its switch. Also
+/// hands back the token's `email`, for `entra_links_by_email`.
+async fn entra_login(
+    w: &Weak,
+    provider: &reference_client::oidc::Provider,
+    name: &str,
+    code: &str,
+    tx: &LoginTransaction,
+) -> Result<(ProviderLogin, Option<String>), ApiError> {
+    let app = &w.app;
+    let Some(reference_client::config::ProviderKind::Entra {
+        client_id,
+        client_secret,
+        ..
+    }) = app
+        .settings
+        .providers
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.kind.clone())
+    else {
+        return Err(ApiError::InvalidState("not an Entra provider"));
+    };
+    let policy = provider
+        .entra()
+        .ok_or(ApiError::InvalidState("not an Entra provider"))?;
+    let discovery = provider.discovery().await?;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            encode(&client_id),
+            encode(client_secret.expose())
+        ))
+    );
+    let body = provider_json(
+        "Entra token request",
+        w.http
+            .post(&discovery.token_endpoint)
+            .header(header::AUTHORIZATION, basic)
+            .header(header::ACCEPT, "application/json")
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", app.settings.redirect_uri.as_str()),
+                ("code_verifier", tx.pkce_verifier.as_str()),
+            ]),
+    )
+    .await?;
+    let token = body["id_token"]
+        .as_str()
+        .ok_or_else(|| ApiError::Provider("no id_token".into()))?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| reject("bad header"))?;
+    if header.alg != Algorithm::RS256 && header.alg != Algorithm::ES256 {
+        return Err(reject("algorithm not allowed"));
+    }
+    let key = jwks_key(w, &discovery.jwks_uri, &header).await?;
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map_err(|_| reject("signature"))?
+        .claims;
+    let aud_ok = match &claims["aud"] {
+        Value::String(a) => a == &client_id,
+        Value::Array(list) => !list.is_empty() && list.iter().all(|a| a == &client_id),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(reject("wrong or missing aud"));
+    }
+    let now = app.now();
+    let skew = app.settings.clock_skew.as_secs();
+    if claims["exp"]
+        .as_u64()
+        .is_none_or(|exp| exp.saturating_add(skew) <= now)
+    {
+        return Err(reject("expired or missing exp"));
+    }
+    if claims["nonce"].as_str() != Some(tx.nonce.as_str()) {
+        return Err(reject("wrong or missing nonce"));
+    }
+    let iss = claims["iss"].as_str().unwrap_or_default().to_owned();
+    let tid = claims["tid"].as_str().unwrap_or_default().to_owned();
+    let placeholder = reference_client::oidc::TENANT_PLACEHOLDER;
+    if w.weak.entra_issuer_prefix {
+        // Anything under the provider's base URL: no tid substitution, no exact comparison.
+        let base = policy
+            .template
+            .split(placeholder)
+            .next()
+            .unwrap_or_default();
+        if !iss.starts_with(base) {
+            return Err(reject("iss is not under the provider"));
+        }
+    } else if !reference_client::oidc::is_guid(&tid)
+        || iss != policy.template.replace(placeholder, &tid)
+    {
+        return Err(reject("iss is not the issuer of the token's tid"));
+    }
+    if !w.weak.entra_any_tenant
+        && let Some(allowed) = &policy.allowed_tenants
+        && !allowed.iter().any(|t| t.eq_ignore_ascii_case(&tid))
+    {
+        return Err(reject("the token's tenant is not allowed"));
+    }
+    let subject = claims["sub"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| reject("missing sub"))?
+        .to_owned();
+    let login = ProviderLogin {
+        namespace: iss,
+        subject,
+        name: claims["name"].as_str().map(str::to_owned),
+        picture: None,
+        id_token: Some(token.to_owned()),
+        sid: None,
+        tokens: None,
+        email: None,
+    };
+    Ok((login, claims["email"].as_str().map(str::to_owned)))
 }

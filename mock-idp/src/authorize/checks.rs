@@ -142,8 +142,14 @@ pub fn check(state: &AppState, query: &str) -> Result<AuthRequest, Rejection> {
         .split(' ')
         .filter(|s| !s.is_empty())
     {
-        // Sign in with Apple's `name` scope (its `email` is the OpenID one).
-        if !(SCOPES.contains(&s) || (s == "name" && state.config.persona == Persona::Apple)) {
+        // Sign in with Apple's `name` scope (its `email` is the OpenID one); Entra's resource permissions
+        // (`User.Read`, `https://graph.microsoft.com/.default`). Asked only when the scope is not one of
+        // ours, so the OpenID path does no more work.
+        let granted = SCOPES.contains(&s)
+            || (s == "name" && state.config.persona == Persona::Apple)
+            || (state.config.persona == Persona::Entra
+                && crate::quirks::entra::is_resource_scope(s));
+        if !granted {
             return Err(fail(OAuthError::InvalidScope(
                 "an unknown scope was requested",
             )));

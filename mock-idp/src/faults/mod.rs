@@ -260,6 +260,9 @@ pub enum Fault {
     /// `entra.v1_issuer`: `iss` is the v1-style issuer `{base}/{tid}/` (the stand-in for
     /// `https://sts.windows.net/{tid}/`), a prefix of the v2 issuer (ENTRA-V1-ISSUER).
     EntraV1Issuer,
+    /// `entra.v1_issuer_other_tenant`: `iss` is the v1-style issuer of another tenant than the token's
+    /// `tid`, `{base}/{other}/` (ENTRA-V1-ISSUER: even a second template refuses it).
+    EntraV1IssuerOtherTenant,
     /// `entra.email_of_other_tenant`: `email` is the address of a user of another tenant (the first such
     /// user by username), as any tenant admin can set it (nOAuth, ENTRA-IDENTITY-KEY).
     EntraEmailOfOtherTenant,
@@ -488,6 +491,10 @@ pub const CATALOGUE: &[FaultInfo] = &[
         "Entra: iss is the v1-style {base}/{tid}/ (stand-in for https://sts.windows.net/{tid}/)",
     ),
     info(
+        "entra.v1_issuer_other_tenant",
+        "Entra: iss is the v1-style issuer of another tenant than the token's tid",
+    ),
+    info(
         "entra.email_of_other_tenant",
         "Entra: email is the address of a user of another tenant (nOAuth)",
     ),
@@ -667,6 +674,7 @@ impl Fault {
             "entra.other_tenant" => Fault::EntraOtherTenant,
             "entra.tid_mismatch" => Fault::EntraTidMismatch,
             "entra.v1_issuer" => Fault::EntraV1Issuer,
+            "entra.v1_issuer_other_tenant" => Fault::EntraV1IssuerOtherTenant,
             "entra.email_of_other_tenant" => Fault::EntraEmailOfOtherTenant,
             "apple.forged_user" => Fault::AppleForgedUser,
             "apple.bool_flags" => Fault::AppleBoolFlags,
@@ -737,6 +745,7 @@ impl Fault {
             Fault::EntraOtherTenant => "entra.other_tenant",
             Fault::EntraTidMismatch => "entra.tid_mismatch",
             Fault::EntraV1Issuer => "entra.v1_issuer",
+            Fault::EntraV1IssuerOtherTenant => "entra.v1_issuer_other_tenant",
             Fault::EntraEmailOfOtherTenant => "entra.email_of_other_tenant",
             Fault::AppleForgedUser => "apple.forged_user",
             Fault::AppleBoolFlags => "apple.bool_flags",

@@ -17,7 +17,7 @@ pub const DEFAULT_TENANT: &str = "5e1f0c2a-7d3b-4c8e-9a61-2f4b8d0e3c71";
 /// The consumer tenant: personal Microsoft accounts (Microsoft documents this GUID).
 pub const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
-/// The tenant of the `entra.other_tenant` and `entra.tid_mismatch` faults' issuer: a tenant no
+/// The tenant of the `entra.other_tenant`, `entra.tid_mismatch` and `entra.v1_issuer_other_tenant` faults' issuer: a tenant no
 /// configured user belongs to unless one is given it.
 pub const FOREIGN_TENANT: &str = "0b7e6f3a-1c2d-4e5f-8a9b-c0d1e2f3a4b5";
 
@@ -80,6 +80,15 @@ pub fn admits(path: &str, tid: &str) -> bool {
     }
 }
 
+/// Whether `scope` names a resource permission, as Entra grants them besides the OpenID scopes: a
+/// Graph permission (`User.Read`) or a resource's scope URI (`https://graph.microsoft.com/.default`,
+/// `api://app/access`). They go into the access token's `scope`; the id_token is unchanged.
+pub fn is_resource_scope(scope: &str) -> bool {
+    scope.len() <= 255
+        && scope.chars().all(|c| c.is_ascii_graphic())
+        && (scope.contains('.') || scope.contains("://"))
+}
+
 /// Refuses a login whose user does not belong to the request's path tenant (AADSTS50020).
 pub(crate) fn refuse_login(_state: &AppState, of: AuthorizedFor<'_>) -> Option<OAuthError> {
     let path = of.asked.and_then(|a| a.path_tenant.as_deref())?;
@@ -132,6 +141,12 @@ pub(crate) fn spoil_id_token(
             }
             Fault::EntraV1Issuer => {
                 claims.insert("iss".into(), json!(v1_issuer_of_tenant(state, &tid)));
+            }
+            Fault::EntraV1IssuerOtherTenant => {
+                claims.insert(
+                    "iss".into(),
+                    json!(v1_issuer_of_tenant(state, FOREIGN_TENANT)),
+                );
             }
             Fault::EntraEmailOfOtherTenant => {
                 if let Some(email) = other_tenants_email(state, of.user, &tid) {

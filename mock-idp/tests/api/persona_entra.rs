@@ -45,7 +45,7 @@ impl TestIdp {
             ("client_id", WEB),
             ("redirect_uri", WEB_REDIRECT),
             ("response_type", "code"),
-            ("scope", "openid profile email"),
+            ("scope", "openid profile email User.Read"),
             ("state", "ms-state"),
             ("nonce", "ms-nonce"),
         ]);
@@ -257,6 +257,11 @@ async fn the_entra_faults_spoil_one_thing_each() {
     assert_eq!(id["iss"], json!(format!("{base}/{ENTRA_DEFAULT_TENANT}/")));
     assert_eq!(id["tid"], json!(ENTRA_DEFAULT_TENANT));
 
+    t.idp.fault(Fault::EntraV1IssuerOtherTenant).times(1);
+    let id = id_token(&t.entra_login("common", "alice").await);
+    assert_eq!(id["iss"], json!(format!("{base}/{ENTRA_FOREIGN_TENANT}/")));
+    assert_eq!(id["tid"], json!(ENTRA_DEFAULT_TENANT));
+
     // carol (Contoso) gets the address of the first user of another tenant: alice.
     t.idp.fault(Fault::EntraEmailOfOtherTenant).times(1);
     let id = id_token(&t.entra_login("common", "carol").await);
@@ -351,4 +356,124 @@ async fn a_mock_idp_tenant_can_be_entra() {
     )
     .await;
     assert_eq!(bad.error(), "invalid_tenant");
+}
+
+/// `mock-idp --persona entra --fault entra.v1_issuer`: the CLI serves Entra's paths, and the fault spoils
+/// the id_token of a login through the login page.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_cli_serves_entra_and_arms_its_faults() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-idp"))
+        .args([
+            "--port",
+            "0",
+            "--persona",
+            "entra",
+            "--fault",
+            "entra.v1_issuer",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    // Kept open until the end: the server writes its banner on.
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let first = lines.next().unwrap_or_default();
+    let issuer = first.rsplit(' ').next().unwrap_or_default().to_owned();
+    let http = browser();
+    let doc = read(
+        http.get(format!(
+            "{issuer}/organizations/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .expect("discovery"),
+    )
+    .await;
+    assert_eq!(
+        doc.json()["issuer"],
+        json!(format!("{issuer}/{{tenantid}}/v2.0")),
+        "{}",
+        doc.body
+    );
+    let page = read(
+        http.get(format!(
+            "{issuer}/common/oauth2/v2.0/authorize?client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Fcallback\
+             &response_type=code&scope=openid%20profile&state=s"
+        ))
+        .send()
+        .await
+        .expect("authorize"),
+    )
+    .await;
+    let login = read(
+        http.post(format!("{issuer}/authorize/login"))
+            .form(&[
+                ("request_id", hidden(&page.body, "request_id").as_str()),
+                ("csrf", &hidden(&page.body, "csrf")),
+                ("username", "alice"),
+                ("password", "alice-password"),
+                ("action", "login"),
+            ])
+            .send()
+            .await
+            .expect("login"),
+    )
+    .await;
+    let code = param(&login.location(), "code").expect("code");
+    let token = read(
+        http.post(format!("{issuer}/common/oauth2/v2.0/token"))
+            .header("authorization", basic(WEB, WEB_SECRET))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", WEB_REDIRECT),
+            ])
+            .send()
+            .await
+            .expect("token"),
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(lines);
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+    let id = claims(token.json()["id_token"].as_str().expect("id_token"));
+    assert_eq!(
+        id["iss"],
+        json!(format!("{issuer}/{ENTRA_DEFAULT_TENANT}/"))
+    );
+}
+
+/// Entra grants resource permissions (`User.Read`) besides the OpenID scopes; plain OpenID Connect still
+/// refuses an unknown scope.
+#[tokio::test]
+async fn resource_scopes_are_entra_only() {
+    let t = spawn_entra().await;
+    let body = t.entra_login("common", "alice").await;
+    assert!(
+        body["scope"]
+            .as_str()
+            .is_some_and(|s| s.split(' ').any(|x| x == "User.Read")),
+        "{body}"
+    );
+    let oidc = spawn_idp().await;
+    oidc.idp.next_login("alice");
+    let reply = oidc
+        .authorize(&[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid User.Read"),
+            ("state", "s"),
+        ])
+        .await;
+    assert_eq!(
+        param(&reply.location(), "error").as_deref(),
+        Some("invalid_scope")
+    );
 }
