@@ -71,7 +71,7 @@ pub(crate) enum PersonaSource {
         /// Its controls.
         handle: Handle,
         /// What the backend is configured with there.
-        persona: FixedPersona,
+        persona: Box<FixedPersona>,
     },
 }
 
@@ -312,7 +312,10 @@ pub(crate) fn persona_for(
         let handle = server
             .tenant(&persona.tenant)
             .ok_or_else(|| anyhow!("the {name} provider's tenant {} is gone", persona.tenant))?;
-        return Ok(PersonaSource::Configured { handle, persona });
+        return Ok(PersonaSource::Configured {
+            handle,
+            persona: Box::new(persona),
+        });
     }
     let persona = match kind {
         ExtraKind::Wechat => mock_idp::Persona::Wechat,
