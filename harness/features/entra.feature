@@ -13,14 +13,14 @@ Feature: Log in with Microsoft: the token's tenant decides, never its email
 
   @ENTRA-ISSUER
   Scenario: An Entra login at the common endpoint logs in with the templated issuer
-    Given the app also offers "Microsoft" through an Entra provider
+    Given the app also offers "Microsoft" through an Entra provider admitting its home tenant
     And the app signs in to "Microsoft" at a multi-tenant endpoint
     When "alice" logs in with "Microsoft" through the browser
     Then the backend issues an app token
 
   @ENTRA-ISSUER @mutant-entra-issuer-prefix
   Scenario: An Entra token's issuer is checked against its tid
-    Given the app also offers "Microsoft" through an Entra provider
+    Given the app also offers "Microsoft" through an Entra provider admitting its home tenant
     And "alice"'s next "Microsoft" id_token names the issuer of another tenant than its tid
     When "alice" logs in with "Microsoft" through the browser
     Then the backend refuses with "invalid_id_token"
@@ -28,7 +28,7 @@ Feature: Log in with Microsoft: the token's tenant decides, never its email
 
   @ENTRA-TENANT @mutant-entra-any-tenant
   Scenario: A token from an unlisted tenant does not log in
-    Given the app also offers "Microsoft" through an Entra provider
+    Given the app also offers "Microsoft" through an Entra provider admitting its home tenant
     And "alice"'s next "Microsoft" id_token comes from a tenant the app does not admit
     When "alice" logs in with "Microsoft" through the browser
     Then the backend refuses with "invalid_id_token"
@@ -52,7 +52,7 @@ Feature: Log in with Microsoft: the token's tenant decides, never its email
 
   @ENTRA-V1-ISSUER @mutant-entra-issuer-prefix
   Scenario: A v1 Entra issuer is handled or refused explicitly
-    Given the app also offers "Microsoft" through an Entra provider
+    Given the app also offers "Microsoft" through an Entra provider admitting its home tenant
     And "alice"'s next "Microsoft" id_token carries a v1 issuer of another tenant than its tid
     When "alice" logs in with "Microsoft" through the browser
     Then the backend refuses with "invalid_id_token"

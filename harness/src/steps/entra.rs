@@ -6,7 +6,7 @@ use cucumber::{given, then};
 use crate::{entra::Admits, world::World};
 
 /// The app also offers "Log in with NAME" through an Entra provider at `common`, admitting the home tenant only.
-#[given(expr = "the app also offers {string} through an Entra provider")]
+#[given(expr = "the app also offers {string} through an Entra provider admitting its home tenant")]
 async fn offers_entra(w: &mut World, name: String) -> anyhow::Result<()> {
     w.add_entra(&name, Admits::Home)
 }
