@@ -240,8 +240,8 @@ impl Persona {
 }
 
 /// What an authorization request asked that only some personas read, carried from the request to its
-/// code and on to the tokens. Plain OpenID Connect carries none (`None` on [`crate::AuthRequest`] and
-/// [`crate::AuthorizationCode`]), so its path holds nothing more.
+/// code, where the redemption reads it (Google's refresh rule). Plain OpenID Connect carries none (`None`
+/// on [`crate::AuthRequest`] and [`crate::AuthorizationCode`]), so its path holds nothing more.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PersonaRequest {
     /// Entra: the tenant segment of the path the request came in on: `common`, `organizations`,

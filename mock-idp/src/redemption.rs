@@ -304,7 +304,6 @@ pub(crate) fn redeem(
             access_ttl: rules.access_ttl,
             refresh_ttl: rules.refresh_ttl,
             minted: None,
-            persona: grant.persona.as_deref(),
         },
     )
     .map_err(CodeError::Issue)?;

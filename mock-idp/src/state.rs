@@ -127,7 +127,6 @@ pub struct Inner {
     pub sessions: Box<dyn SessionStore>,
     /// Which users authorized which clients before (Apple's `user` field, Google's first-consent refresh
     /// token).
-    #[allow(dead_code)] // read by the Apple and Google personas being written
     pub consents: Consents,
     /// Usernames that the next authorization requests complete as, without the page (tests, scripts).
     pub next_logins: Mutex<std::collections::VecDeque<String>>,

@@ -103,9 +103,6 @@ pub struct Issue<'a> {
     pub refresh_ttl: Option<u64>,
     /// Tokens minted without a browser ([`mint`]): their extra claims and lifetime.
     pub minted: Option<&'a MintRequest>,
-    /// What the authorization request asked that only the persona reads (`None`: plain OpenID Connect,
-    /// or no authorization request behind the tokens).
-    pub persona: Option<&'a crate::model::PersonaRequest>,
 }
 
 /// How an access token looks.
@@ -258,8 +255,6 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             client: what.client,
             user: what.user,
             scope: what.scope,
-            asked: what.persona,
-            refreshed: what.refreshed,
         };
         if quirky {
             crate::quirks::id_token_claims(state, of, &mut claims);
@@ -576,7 +571,6 @@ pub fn mint(state: &AppState, request: &MintRequest) -> Result<Value, MintError>
             access_ttl: None,
             refresh_ttl: None,
             minted: Some(request),
-            persona: None,
         },
     )
     .map(|issued| issued.body)

@@ -48,7 +48,6 @@ pub fn exchange(
             access_ttl: None,
             refresh_ttl: None,
             minted: None,
-            persona: None,
         },
     )
 }

@@ -31,12 +31,10 @@ pub fn exchange(
     {
         return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
     }
-    if state.config.persona == Persona::Apple {
-        return keep(state, client, token, asked);
-    }
-    // Google keeps the refresh token it issued: the answer carries none and the token stays usable
-    // ("Using OAuth 2.0 for Web Server Applications", refreshing an access token).
-    let keeps = state.config.persona == crate::model::Persona::Google;
+    // Apple and Google keep the refresh token they issued: the answer carries none and the token stays
+    // usable until it expires or is revoked ("Generate and validate tokens"; "Using OAuth 2.0 for Web
+    // Server Applications", refreshing an access token).
+    let keeps = matches!(state.config.persona, Persona::Apple | Persona::Google);
     let spent = if keeps {
         match state.refresh.get_unspent(token) {
             Some(live) if live.client_id == client.config.client_id => {
@@ -90,64 +88,13 @@ pub fn exchange(
             nonce: None,
             auth_time: grant.auth_time,
             refresh: !keeps,
-            id_token: scope.iter().any(|s| s == "openid"),
+            // Sign in with Apple issues an id_token whether or not `openid` was asked.
+            id_token: scope.iter().any(|s| s == "openid") || state.config.persona == Persona::Apple,
             refreshed: true,
             access: crate::tokens::AccessFormat::Jwt,
             access_ttl: None,
             refresh_ttl: None,
             minted: None,
-            persona: None,
-        },
-    )
-}
-
-/// Sign in with Apple's refresh: the refresh token is not spent (it stays valid until it expires or is
-/// revoked, kept in the store as long as before) and the answer carries an access token and an id_token
-/// but no new refresh token.
-fn keep(
-    state: &AppState,
-    client: &RegisteredClient,
-    token: &str,
-    asked: Option<Vec<String>>,
-) -> Result<Issued, OAuthError> {
-    let grant = state
-        .refresh
-        .get_unspent(token)
-        .filter(|g| g.client_id == client.config.client_id)
-        .ok_or(OAuthError::InvalidGrant("unknown refresh token"))?;
-    if state.clock.now() >= grant.expires_at || state.tokens.is_grant_revoked(&grant.grant_id) {
-        return Err(OAuthError::InvalidGrant(
-            "the refresh token has expired or was revoked",
-        ));
-    }
-    let scope = match asked {
-        None => grant.scope.clone(),
-        Some(asked) if asked.iter().any(|a| !grant.scope.contains(a)) => {
-            return Err(OAuthError::InvalidScope("scope exceeds the original grant"));
-        }
-        Some(asked) => asked,
-    };
-    let user = state
-        .user_by_sub(&grant.sub)
-        .ok_or(OAuthError::InvalidGrant("the user no longer exists"))?;
-    issue(
-        state,
-        Issue {
-            grant_id: Some(&grant.grant_id),
-            client,
-            sub: &grant.sub,
-            scope: &scope,
-            user: Some(&user),
-            nonce: None,
-            auth_time: grant.auth_time,
-            refresh: false,
-            id_token: true,
-            refreshed: true,
-            access: crate::tokens::AccessFormat::Jwt,
-            access_ttl: None,
-            refresh_ttl: None,
-            minted: None,
-            persona: None,
         },
     )
 }

@@ -224,7 +224,6 @@ pub fn refresh_tokens(
             access_ttl: rules.access_ttl,
             refresh_ttl: rules.refresh_ttl,
             minted: None,
-            persona: None,
         },
     )
     .map_err(|_| RefreshError::Unavailable)?;

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // the fields and functions the three persona files are being written against
 //! The documented departures of the OpenID personas (`entra`, `apple`, `google`) from the OpenID core,
 //! called by the core at fixed points; each point is a no-op for `oidc` (and never reached by WeChat or
 //! GitHub, which issue no id_tokens). One file per provider holds its departures; the persona's routes and
@@ -38,10 +37,6 @@ pub(crate) struct IdTokenFor<'a> {
     pub user: Option<&'a UserConfig>,
     /// Granted scopes.
     pub scope: &'a [String],
-    /// What the authorization request asked that only the persona reads.
-    pub asked: Option<&'a PersonaRequest>,
-    /// Whether this is a refresh grant's id_token.
-    pub refreshed: bool,
 }
 
 /// Shapes an id_token's claims as the persona's provider does.

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // used by the Apple and Google personas being written
 //! Consents: which users have authorized which clients before. Sign in with Apple sends the `user` form
 //! field only on a user's first authorization of a client; Google sends a refresh token only on the first
 //! consent (or again after `prompt=consent`). An entry is made only by a user who signed in at a
@@ -33,11 +32,6 @@ impl Consents {
         true
     }
 
-    /// Whether `sub` has authorized `client_id` before (without recording anything).
-    pub fn known(&self, client_id: &str, sub: &str) -> bool {
-        lock(&self.inner).contains(&(client_id.to_owned(), sub.to_owned()))
-    }
-
     /// Forgets `sub`'s authorization of `client_id` (the user revoked the app); true if there was one.
     pub fn forget(&self, client_id: &str, sub: &str) -> bool {
         lock(&self.inner).remove(&(client_id.to_owned(), sub.to_owned()))
@@ -55,7 +49,6 @@ mod tests {
         assert!(!c.first("app", "alice"));
         assert!(c.first("other", "alice"));
         assert!(c.first("app", "bob"));
-        assert!(c.known("app", "alice"));
         assert!(c.forget("app", "alice"));
         assert!(c.first("app", "alice"));
     }

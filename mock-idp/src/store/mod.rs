@@ -22,8 +22,7 @@ mod tokens;
 
 pub use crate::error::StoreFull;
 pub use codes::{AuthorizationCode, CodeStore, MemoryCodeStore, Redemption};
-#[allow(unused_imports)] // MAX_CONSENTS: for the bounds page and the personas being written
-pub(crate) use consents::{Consents, MAX_CONSENTS};
+pub(crate) use consents::Consents;
 pub(crate) use fair::{FairMap, Owner};
 pub use pending::{MemoryPendingStore, PENDING_TTL, Pending, PendingStore};
 pub use refresh::{MemoryRefreshStore, RefreshGrant, RefreshRedemption, RefreshStore};
