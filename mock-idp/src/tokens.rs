@@ -257,7 +257,11 @@ pub fn issue(state: &AppState, what: Issue<'_>) -> Result<Issued, OAuthError> {
             scope: what.scope,
         };
         if quirky {
-            crate::quirks::id_token_claims(state, of, &mut claims);
+            applied.extend(
+                crate::quirks::id_token_claims(state, of, &mut claims)
+                    .into_iter()
+                    .map(str::to_owned),
+            );
         }
         if let Some(minted) = what.minted {
             claims.extend(minted.claims.clone());

@@ -17,7 +17,7 @@ use axum::{
 use crate::{
     conn::PeerAddr,
     error::OAuthError,
-    faults::{Context as FaultContext, Point, spoil},
+    faults::{Context as FaultContext, Fault, Point, spoil},
     model::{Persona, UserConfig},
     requests::{Note, fingerprint},
     state::{AppState, random_token},
@@ -346,6 +346,7 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));
     }
+    let mut applied = Vec::new();
     match state.config.persona {
         Persona::Oidc => params.push(("iss", state.issuer.clone())),
         Persona::Wechat | Persona::Github => {}
@@ -356,7 +357,7 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
                 scope: &request.scope,
                 asked: request.persona.as_deref(),
             };
-            crate::quirks::authorization_params(state, of, &mut params);
+            applied = crate::quirks::authorization_params(state, of, &mut params);
         }
     }
     let faults = state.faults.take(
@@ -373,7 +374,10 @@ pub fn issue_code(state: &AppState, request: &AuthRequest, user: &UserConfig) ->
     Note {
         username: Some(user.username.clone()),
         client_id: Some(request.client_id.clone()),
-        faults: faults.iter().map(|f| f.name().to_owned()).collect(),
+        faults: (faults.iter().map(Fault::name))
+            .chain(applied)
+            .map(str::to_owned)
+            .collect(),
         issued_code: issued.then(|| fingerprint(&code)),
         redirect_uri: request.redirect_uri_param.clone(),
         ..Note::default()

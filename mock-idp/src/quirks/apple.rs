@@ -154,7 +154,7 @@ pub(crate) fn id_token_claims(
     state: &AppState,
     of: IdTokenFor<'_>,
     claims: &mut Map<String, Value>,
-) {
+) -> Vec<&'static str> {
     for profile in [
         "preferred_username",
         "name",
@@ -171,13 +171,13 @@ pub(crate) fn id_token_claims(
     claims.insert("nonce_supported".into(), json!(true));
     // No `real_user_status`: Apple documents it for its native platforms only, not for the web.
     let Some(user) = of.user else {
-        return;
+        return Vec::new();
     };
     if !of.scope.iter().any(|s| s == "email") {
-        return;
+        return Vec::new();
     }
     let Some(email) = shared_email(team_of(&of.client.config), user) else {
-        return;
+        return Vec::new();
     };
     let verified = user.email_verified.unwrap_or(true);
     let private = user.apple_hide_email;
@@ -198,6 +198,7 @@ pub(crate) fn id_token_claims(
     claims.insert("email".into(), json!(email));
     claims.insert("email_verified".into(), flag(verified));
     claims.insert("is_private_email".into(), flag(private));
+    faults.iter().map(Fault::name).collect()
 }
 
 /// The authorization response's own parameters: the `user` JSON (`{"name": {"firstName", "lastName"},
@@ -207,11 +208,11 @@ pub(crate) fn authorization_params(
     state: &AppState,
     of: AuthorizedFor<'_>,
     params: &mut Vec<(&'static str, String)>,
-) {
+) -> Vec<&'static str> {
     let first = state.consents.first(of.client_id, &of.user.sub);
     let asked = |s: &str| of.scope.iter().any(|x| x == s);
     if !first || !(asked("name") || asked("email")) {
-        return;
+        return Vec::new();
     }
     let team = state
         .client(of.client_id)
@@ -248,6 +249,7 @@ pub(crate) fn authorization_params(
         user.insert("email".into(), json!(email));
     }
     params.push(("user", Value::Object(user).to_string()));
+    faults.iter().map(Fault::name).collect()
 }
 
 /// Another configured user (the first by username), or a made-up one: whom `apple.forged_user` names.

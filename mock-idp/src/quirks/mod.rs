@@ -39,18 +39,20 @@ pub(crate) struct IdTokenFor<'a> {
     pub scope: &'a [String],
 }
 
-/// Shapes an id_token's claims as the persona's provider does.
+/// Shapes an id_token's claims as the persona's provider does; returns the persona's own faults it
+/// applied, by name, for the request log.
 pub(crate) fn id_token_claims(
     state: &AppState,
     of: IdTokenFor<'_>,
     claims: &mut Map<String, Value>,
-) {
+) -> Vec<&'static str> {
     match state.config.persona {
         Persona::Entra => entra::id_token_claims(state, of, claims),
-        Persona::Apple => apple::id_token_claims(state, of, claims),
+        Persona::Apple => return apple::id_token_claims(state, of, claims),
         Persona::Google => google::id_token_claims(state, of, claims),
         Persona::Oidc | Persona::Wechat | Persona::Github => {}
     }
+    Vec::new()
 }
 
 /// Authenticates a client by a client secret that only a persona takes: Apple's ES256 JWT
@@ -82,18 +84,20 @@ pub(crate) struct AuthorizedFor<'a> {
     pub asked: Option<&'a PersonaRequest>,
 }
 
-/// Adds the persona's own parameters to a successful authorization response.
+/// Adds the persona's own parameters to a successful authorization response; returns the persona's own
+/// faults it applied, by name, for the request log.
 pub(crate) fn authorization_params(
     state: &AppState,
     of: AuthorizedFor<'_>,
     params: &mut Vec<(&'static str, String)>,
-) {
+) -> Vec<&'static str> {
     match state.config.persona {
         Persona::Entra => entra::authorization_params(state, of, params),
-        Persona::Apple => apple::authorization_params(state, of, params),
+        Persona::Apple => return apple::authorization_params(state, of, params),
         Persona::Google => google::authorization_params(state, of, params),
         Persona::Oidc | Persona::Wechat | Persona::Github => {}
     }
+    Vec::new()
 }
 
 /// Refuses a login the persona's provider would not complete for this user (Entra: a user outside the

@@ -504,6 +504,15 @@ async fn apple_bool_flags_makes_the_email_flags_booleans() {
     );
     assert_eq!(id["email_verified"], json!(true));
     assert_eq!(id["is_private_email"], json!(false));
+    // The request log names it on the token answer that carried it.
+    let named = |name: &str| {
+        a.t.idp
+            .requests()
+            .iter()
+            .filter(|r| r.note.faults.iter().any(|f| f == name))
+            .count()
+    };
+    assert_eq!(named("apple.bool_flags"), 1);
     // Once: the next id_token has strings again.
     let (code, _) = a.login("alice", "email").await;
     let id = claims(
@@ -522,6 +531,13 @@ async fn apple_forged_user_names_another_users_email_in_the_user_field_only() {
     let user: Value = serde_json::from_str(&user.expect("user")).expect("json");
     assert_eq!(user["email"], json!("bob@example.com"));
     assert_eq!(user["name"]["firstName"], json!("Bob"));
+    // The request log names it on the authorization answer that carried it.
+    let log = a.t.idp.requests();
+    let forged: Vec<_> = log
+        .iter()
+        .filter(|r| r.note.faults.iter().any(|f| f == "apple.forged_user"))
+        .collect();
+    assert_eq!(forged.len(), 1, "{log:?}");
     let id = claims(
         a.exchange(&code, &a.secret()).await.json()["id_token"]
             .as_str()
