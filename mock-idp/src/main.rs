@@ -28,8 +28,9 @@ struct Cli {
     /// (repeatable; the list is below).
     #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
     faults: Vec<Fault>,
-    /// The protocol to speak (overrides the file): oidc, wechat (WeChat website login) or github (GitHub
-    /// OAuth apps).
+    /// The protocol to speak (overrides the file): oidc, wechat (WeChat website login), github (GitHub
+    /// OAuth apps), entra (Microsoft Entra ID), apple (Sign in with Apple) or google (Google), each at its
+    /// provider's own paths.
     #[arg(long, value_parser = parse_persona)]
     persona: Option<mock_idp::Persona>,
     /// Start the provider's clock this many seconds ahead of the system clock (overrides the file).
