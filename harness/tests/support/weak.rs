@@ -162,7 +162,7 @@ pub struct Weaknesses {
 }
 
 impl Weaknesses {
-    /// Whether a switch of the WeChat, GitHub or Apple logins is on.
+    /// Whether a switch of the WeChat, GitHub, Apple or Entra logins is on.
     fn weakens_personas(self) -> bool {
         self.github_login_key
             || self.wechat_ignores_unionid
@@ -171,6 +171,9 @@ impl Weaknesses {
             || self.apple_false_string_true
             || self.apple_links_by_email
             || self.apple_secret_signed_once
+            || self.entra_links_by_email
+            || self.entra_any_tenant
+            || self.entra_issuer_prefix
     }
 
     /// Whether a switch of the Google logins is on.
@@ -181,9 +184,6 @@ impl Weaknesses {
             || self.google_links_by_email
             || self.google_refresh_required
             || self.google_forgets_refresh_token
-            || self.entra_links_by_email
-            || self.entra_any_tenant
-            || self.entra_issuer_prefix
     }
 }
 
