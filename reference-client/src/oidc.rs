@@ -1010,13 +1010,7 @@ impl Provider {
                 self.issuer.clone()
             }
         };
-        match &claims.aud {
-            Some(Audience::One(a)) if a == &self.client_id => {}
-            // Every audience must be us: we trust no other party (Core §3.1.3.7 #3).
-            Some(Audience::Many(list))
-                if !list.is_empty() && list.iter().all(|a| a == &self.client_id) => {}
-            _ => return Err(reject("wrong, missing or untrusted extra aud")),
-        }
+        check_audience(claims.aud.as_ref(), &self.client_id)?;
         if let Some(azp) = &claims.azp
             && azp != &self.client_id
             && !self
@@ -1032,15 +1026,12 @@ impl Provider {
         {
             return Err(reject("hd is not the admitted Workspace domain"));
         }
-        let now = self.clock.now_unix();
-        match claims.exp {
-            Some(exp) if exp.saturating_add(self.skew_secs) > now => {}
-            _ => return Err(reject("expired or missing exp")),
-        }
-        match claims.iat {
-            Some(iat) if iat <= now.saturating_add(self.skew_secs) => {}
-            _ => return Err(reject("missing iat or iat in the future")),
-        }
+        check_times(
+            claims.exp,
+            claims.iat,
+            self.clock.now_unix(),
+            self.skew_secs,
+        )?;
         let subject = match claims.sub {
             Some(s) if !s.is_empty() => s,
             _ => return Err(reject("missing sub")),
@@ -1237,6 +1228,38 @@ fn require_bearer(response: &OidcTokenResponse) -> Result<(), ApiError> {
 }
 
 /// The JWKS key for a JWS header's `kid` and `alg` (or, without a `kid`, the one usable key).
+/// Core §3.1.3.7 #3: the `aud` is our client id, and every audience is us (we trust no other party).
+pub(crate) fn check_audience(aud: Option<&Audience>, client_id: &str) -> Result<(), ApiError> {
+    match aud {
+        Some(Audience::One(a)) if a == client_id => Ok(()),
+        Some(Audience::Many(list)) if !list.is_empty() && list.iter().all(|a| a == client_id) => {
+            Ok(())
+        }
+        _ => Err(ApiError::InvalidIdToken(
+            "wrong, missing or untrusted extra aud".into(),
+        )),
+    }
+}
+
+/// Core §3.1.3.7 #9 and #10: `exp` not passed and `iat` not in the future, by the app's clock give or
+/// take `skew` seconds.
+pub(crate) fn check_times(
+    exp: Option<u64>,
+    iat: Option<u64>,
+    now: u64,
+    skew: u64,
+) -> Result<(), ApiError> {
+    let reject = |why: &str| Err(ApiError::InvalidIdToken(why.to_owned()));
+    match exp {
+        Some(exp) if exp.saturating_add(skew) > now => {}
+        _ => return reject("expired or missing exp"),
+    }
+    match iat {
+        Some(iat) if iat <= now.saturating_add(skew) => Ok(()),
+        _ => reject("missing iat or iat in the future"),
+    }
+}
+
 pub(crate) fn select_key<'a>(
     keys: &'a [Jwk],
     kid: Option<&str>,
@@ -1331,7 +1354,26 @@ mod entra_tests {
 
 #[cfg(test)]
 mod tests {
-    use super::GoogleRules;
+    use super::{Audience, GoogleRules, check_audience, check_times};
+
+    #[test]
+    fn every_audience_must_be_us_and_the_times_hold_within_the_skew() {
+        let one = |a: &str| Audience::One(a.into());
+        assert!(check_audience(Some(&one("app")), "app").is_ok());
+        assert!(check_audience(Some(&one("other")), "app").is_err());
+        assert!(check_audience(None, "app").is_err());
+        let many = |l: &[&str]| Audience::Many(l.iter().map(|a| (*a).to_owned()).collect());
+        assert!(check_audience(Some(&many(&["app"])), "app").is_ok());
+        assert!(check_audience(Some(&many(&["app", "other"])), "app").is_err());
+        assert!(check_audience(Some(&many(&[])), "app").is_err());
+        // exp: passed only beyond the skew; iat: in the future only beyond it.
+        assert!(check_times(Some(100), Some(90), 105, 10).is_ok());
+        assert!(check_times(Some(100), Some(90), 110, 10).is_err());
+        assert!(check_times(None, Some(90), 50, 10).is_err());
+        assert!(check_times(Some(200), Some(115), 105, 10).is_ok());
+        assert!(check_times(Some(200), Some(116), 105, 10).is_err());
+        assert!(check_times(Some(200), None, 105, 10).is_err());
+    }
 
     #[test]
     fn google_accepts_its_issuer_with_or_without_the_scheme_and_nothing_else() {

@@ -280,21 +280,13 @@ impl Apple {
         if claims.iss.as_deref() != Some(self.issuer().as_str()) {
             return Err(reject("wrong or missing iss"));
         }
-        match &claims.aud {
-            Some(Audience::One(a)) if a == &self.client_id => {}
-            Some(Audience::Many(list))
-                if !list.is_empty() && list.iter().all(|a| a == &self.client_id) => {}
-            _ => return Err(reject("wrong, missing or untrusted extra aud")),
-        }
-        let now = self.clock.now_unix();
-        match claims.exp {
-            Some(exp) if exp.saturating_add(self.skew_secs) > now => {}
-            _ => return Err(reject("expired or missing exp")),
-        }
-        match claims.iat {
-            Some(iat) if iat <= now.saturating_add(self.skew_secs) => {}
-            _ => return Err(reject("missing iat or iat in the future")),
-        }
+        crate::oidc::check_audience(claims.aud.as_ref(), &self.client_id)?;
+        crate::oidc::check_times(
+            claims.exp,
+            claims.iat,
+            self.clock.now_unix(),
+            self.skew_secs,
+        )?;
         let subject = claims
             .sub
             .filter(|s| !s.is_empty())
