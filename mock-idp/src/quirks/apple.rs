@@ -257,8 +257,8 @@ fn other_user(state: &AppState, user: &UserConfig) -> UserConfig {
     state
         .usernames()
         .into_iter()
-        .filter(|u| u.sub != user.sub && u.email.is_some() && u.email != user.email)
-        .min_by(|a, b| a.username.cmp(&b.username))
+        // `usernames` is sorted by username: the first other user with another email.
+        .find(|u| u.sub != user.sub && u.email.is_some() && u.email != user.email)
         .unwrap_or_else(|| UserConfig {
             given_name: Some("Mallory".into()),
             family_name: Some("Forger".into()),

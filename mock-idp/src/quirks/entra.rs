@@ -123,7 +123,7 @@ pub(crate) fn id_token_claims(
 }
 
 /// Applies the armed `entra.*` faults to an id_token's claims (the other faults are `spoil::id_token`'s).
-pub(crate) fn spoil_id_token(
+pub(crate) fn id_token_faults(
     state: &AppState,
     of: IdTokenFor<'_>,
     faults: &[Fault],

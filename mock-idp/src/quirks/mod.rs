@@ -123,7 +123,7 @@ pub(crate) fn id_token_faults(
     claims: &mut Map<String, Value>,
 ) {
     match state.config.persona {
-        Persona::Entra => entra::spoil_id_token(state, of, faults, claims),
+        Persona::Entra => entra::id_token_faults(state, of, faults, claims),
         Persona::Google => google::id_token_faults(state, of, faults, claims),
         Persona::Apple | Persona::Oidc | Persona::Wechat | Persona::Github => {}
     }
